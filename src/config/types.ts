@@ -1,0 +1,172 @@
+/**
+ * The config after loading: YAML parsed, `${VAR}` substituted, `K_file` read into `K`,
+ * durations converted to milliseconds, defaults applied, resources normalised to objects.
+ * Keys keep the YAML spelling (snake_case) so errors, docs and code use one vocabulary.
+ */
+
+export type PresetName = "fakturownia" | "facturascripts" | "fakturoid" | "wfirma";
+
+/** First run of a resource: `baseline` records silently, `backfill` emits `created` for all,
+ *  `since` emits `created` for records whose `created_field` is on or after the instant. */
+export type StartMode = { mode: "baseline" } | { mode: "backfill" } | { mode: "since"; since: string };
+
+export interface BudgetConfig {
+  requests: number;
+  per: "hour" | "day" | "month";
+}
+
+/** User transition rule: fires `event` when the predicate goes false → true. */
+export type TransitionRule =
+  | { event: string; field: string; to: unknown; from?: unknown }
+  | { event: string; field: string; changed: true };
+
+export interface CursorConfig {
+  field: string;
+  /** Query parameter that receives the cursor (parameter mode and serial-id mode). */
+  param?: string;
+  /** `desc`: the list is sorted by `field` descending; page until older than cursor − overlap. */
+  order?: "desc";
+  /** `id`: serial ids, no overlap, strictly greater. Default `time`. */
+  type: "time" | "id";
+  /** How a time cursor is written into the parameter. Default `iso`. */
+  format: "iso" | "unix" | "YYYY-MM-DD HH:mm:ss";
+}
+
+export type PaginationConfig =
+  | { style: "page"; page_param: string; size_param?: string; size: number; first_page: number }
+  | { style: "offset"; offset_param: string; limit_param: string; size: number }
+  | { style: "next"; next: string; token_param?: string }
+  | { style: "none" };
+
+/** Fields every resource has, generic or preset. */
+export interface ResourceCommon {
+  name: string;
+  type_prefix?: string;
+  ignore_fields: string[];
+  transitions: TransitionRule[];
+  start?: StartMode;
+  max_delete_ratio: number;
+  max_delete_min: number;
+}
+
+export interface RestResourceConfig extends ResourceCommon {
+  path: string;
+  query: Record<string, string>;
+  /** Dotted path to the array of records; undefined when the body is the array. */
+  records?: string;
+  id: string;
+  created_field?: string;
+  cursor?: CursorConfig;
+  pagination: PaginationConfig;
+  /** Single-record URL template with `{id}`, to confirm deletions. */
+  get?: string;
+  /** Built-in `paid` rule for this resource. */
+  paid?: { field: string; to: unknown };
+}
+
+export type PresetResourceConfig = ResourceCommon;
+
+export interface SourceCommon {
+  name: string;
+  base_url?: string;
+  schedule: string;
+  reconcile: string;
+  timezone: string;
+  overlap: number;
+  start: StartMode;
+  budget?: BudgetConfig;
+  max_response_bytes: number;
+  /** Per-request timeout, ms (default 30 s). */
+  timeout: number;
+}
+
+export interface RestSourceConfig extends SourceCommon {
+  type: "rest";
+  base_url: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  resources: RestResourceConfig[];
+}
+
+export interface FakturowniaSourceConfig extends SourceCommon {
+  preset: "fakturownia";
+  domain?: string;
+  api_token: string;
+  resources: PresetResourceConfig[];
+}
+
+export interface FacturaScriptsSourceConfig extends SourceCommon {
+  preset: "facturascripts";
+  base_url: string;
+  token: string;
+  resources: PresetResourceConfig[];
+}
+
+export interface FakturoidSourceConfig extends SourceCommon {
+  preset: "fakturoid";
+  account: string;
+  client_id: string;
+  client_secret: string;
+  user_agent: string;
+  resources: PresetResourceConfig[];
+}
+
+export interface WfirmaSourceConfig extends SourceCommon {
+  preset: "wfirma";
+  access_key?: string;
+  secret_key?: string;
+  app_key?: string;
+  /** OAuth 2 bearer token, the alternative to the three keys. */
+  oauth_token?: string;
+  company_id?: string;
+  resources: PresetResourceConfig[];
+}
+
+export type PresetSourceConfig =
+  | FakturowniaSourceConfig
+  | FacturaScriptsSourceConfig
+  | FakturoidSourceConfig
+  | WfirmaSourceConfig;
+
+export type SourceConfig = RestSourceConfig | PresetSourceConfig;
+
+export type TargetFormat = "standard" | "cloudevents" | "fakturownia" | "facturascripts";
+
+export interface TargetConfig {
+  name: string;
+  url: string;
+  secret?: string;
+  /** Glob patterns on the event `type`; default all. */
+  events?: string[];
+  /** Source names; default all. */
+  sources?: string[];
+  format: TargetFormat;
+  /** ms, default 10 s. */
+  timeout: number;
+  headers: Record<string, string>;
+  retry: { max_age: number };
+  concurrency: number;
+  tls?: { ca: string };
+  /** Only for format `fakturownia`: echoed in the body as the vendor does. */
+  api_token?: string;
+  /** Only for format `fakturownia`. */
+  locale?: string;
+}
+
+export interface ServerConfig {
+  listen: string;
+  admin_token?: string;
+}
+
+export interface Config {
+  /** Absolute path of the file loaded. */
+  path: string;
+  state: { url: string };
+  server: ServerConfig;
+  sources: SourceConfig[];
+  targets: TargetConfig[];
+}
+
+export function isRestSource(source: SourceConfig): source is RestSourceConfig {
+  return "type" in source && source.type === "rest";
+}

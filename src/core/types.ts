@@ -1,0 +1,56 @@
+/**
+ * Glossary
+ * - source: one configured vendor account or REST API (`sources[].name`).
+ * - resource: one kind of record a source lists (`cost_invoices`, or a generic name).
+ * - kind: the vendor table or module when a resource merges several, else null.
+ * - record: the list representation of one vendor object, wrapper removed, untouched.
+ * - record key: (source, resource, kind, id) — the identity of a record in state.
+ * - snapshot: the last known version of a record, with its fingerprint and version number.
+ * - fingerprint: hash of the record without `ignore_fields`; equal ⇒ nothing changed.
+ * - version: per record key, incremented for every change detected; part of event ids.
+ * - pass: one run over a resource, `incremental` (since the cursor) or `reconcile` (complete).
+ * - cursor: opaque per resource, owned by the source; advanced only after a complete pass.
+ * - epoch: random per state file; generation: random per resource, renewed by `reset`.
+ * - event: one `created`/`updated`/`deleted`/`paid`/custom occurrence, with a fixed body.
+ * - delivery: one event for one target; pending until acked or dead-lettered.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export type PassMode = "incremental" | "reconcile";
+
+export interface RecordRef {
+  kind: string | null;
+  id: string;
+}
+
+/** A record as a source yields it. */
+export interface SourceRecord extends RecordRef {
+  data: JsonObject;
+}
+
+export interface Snapshot {
+  /** Per record key; the version of the last change detected (baseline = 1). */
+  version: number;
+  fingerprint: string;
+  data: JsonObject;
+  /** Tombstone: the record was deleted; kept so versions (and event ids) never repeat. */
+  gone?: boolean;
+}
+
+/** The standard envelope (DESIGN.md, "Event envelope"). Its JSON is the body, fixed at detection. */
+export interface EventEnvelope {
+  id: string;
+  type: string;
+  source: string;
+  resource: string | null;
+  kind: string | null;
+  record_id: string | null;
+  detected_at: string;
+  data: { object: JsonObject; previous?: JsonObject };
+}
+
+export function recordKey(source: string, resource: string, ref: RecordRef): string {
+  return `${source}\u0000${resource}\u0000${ref.kind ?? ""}\u0000${ref.id}`;
+}

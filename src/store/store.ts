@@ -1,0 +1,152 @@
+import type { EventEnvelope, RecordRef, Snapshot } from "../core/types.js";
+
+/**
+ * The state boundary. Every method either completes durably or throws: no error is swallowed.
+ * Write order in a pass is outbox (enqueue) → snapshots → cursor, each durable before the next.
+ * One process owns a state file at a time (`open` takes a lock; `close` releases it).
+ */
+
+export interface ResourceId {
+  source: string;
+  resource: string;
+}
+
+export interface ResourceState {
+  /** Opaque, owned by the source poller; undefined before the first complete pass. */
+  cursor?: unknown;
+  /** Random per resource; renewed by reset so event ids never repeat. */
+  generation: string;
+  /** A complete pass has finished at least once (baseline done). */
+  initialized: boolean;
+  lastPassAt?: string;
+  lastReconcileAt?: string;
+  lastError?: { at: string; message: string };
+  /** Records missing in the last complete reconcile (deleted only when missing twice). */
+  missing?: Record<string, RecordRef>;
+  /** Deletions held by the max_delete guard, released by `reset --accept-deletes`. */
+  held?: { at: string; records: RecordRef[] };
+  /** 403 on this resource: persisted until reset or the config for it changes. */
+  suspended?: Suspension;
+}
+
+export interface Suspension {
+  at: string;
+  reason: string;
+  /** Hash of the config the suspension was recorded under; a change lifts it. */
+  configHash: string;
+  /** For a timed back-off ("wait N minutes"): no request before this instant. */
+  until?: string;
+}
+
+export interface SourceState {
+  suspended?: Suspension;
+  backoffUntil?: string;
+  backoffReason?: string;
+  lastPassAt?: string;
+  lastError?: { at: string; message: string };
+}
+
+export interface BudgetState {
+  /** Period key in the source's timezone: `2026-11` (month), `2026-11-23` (day), `2026-11-23T10` (hour). */
+  period: string;
+  used: number;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "dead";
+
+/** One event for one target, pending in the outbox. */
+export interface Delivery {
+  seq: number;
+  target: string;
+  eventId: string;
+  /** Record key; deliveries of one key go out in `seq` order. */
+  recordKey: string;
+  attempts: number;
+  /** ms since epoch; not before this. */
+  nextAttemptAt: number;
+  lastError?: string;
+}
+
+export interface StoredEvent {
+  envelope: EventEnvelope;
+  /** The exact standard body (JSON of `envelope`), fixed at detection. */
+  body: string;
+}
+
+export interface DeadLetter {
+  seq: number;
+  target: string;
+  eventId: string;
+  recordKey: string;
+  at: string;
+  attempts: number;
+  reason: string;
+  /** Last response summary (status, first bytes of body). */
+  response?: { status?: number; body?: string };
+}
+
+export interface DeliveryLogEntry {
+  at: string;
+  target: string;
+  eventId: string;
+  eventType: string;
+  recordKey: string;
+  attempt: number;
+  outcome: "delivered" | "retry" | "dead" | "failed";
+  status?: number;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface EnqueueItem {
+  event: StoredEvent;
+  recordKey: string;
+  /** Targets this event is routed to (fixed at write time). */
+  targets: string[];
+}
+
+export interface SnapshotWrite extends RecordRef {
+  snapshot: Snapshot;
+}
+
+export interface StateStore {
+  readonly epoch: string;
+  readonly readOnly: boolean;
+
+  getResourceState(id: ResourceId): Promise<ResourceState | undefined>;
+  putResourceState(id: ResourceId, state: ResourceState): Promise<void>;
+  getSourceState(source: string): Promise<SourceState | undefined>;
+  putSourceState(source: string, state: SourceState): Promise<void>;
+
+  getSnapshots(id: ResourceId, refs: RecordRef[]): Promise<Map<string, Snapshot>>;
+  putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void>;
+  /** Every live (not gone) record ref of a resource. */
+  listSnapshotRefs(id: ResourceId): Promise<RecordRef[]>;
+  countSnapshots(id: ResourceId): Promise<number>;
+  /** Drop snapshots, cursor and state of a resource (reset). */
+  clearResource(id: ResourceId): Promise<void>;
+
+  /** Writes events (skipping ids already present) and their pending deliveries. */
+  enqueue(items: EnqueueItem[]): Promise<number>;
+  getEvent(eventId: string): Promise<StoredEvent | undefined>;
+  hasEvent(eventId: string): Promise<boolean>;
+  listPending(target?: string): Promise<Delivery[]>;
+  updateDelivery(delivery: Delivery): Promise<void>;
+  /** Removes a pending delivery after a 2xx and appends the log entry. */
+  ackDelivery(delivery: Delivery, log: DeliveryLogEntry): Promise<void>;
+  deadLetter(delivery: Delivery, dead: Omit<DeadLetter, "seq">, log: DeliveryLogEntry): Promise<void>;
+  listDeadLetters(target?: string): Promise<DeadLetter[]>;
+  /** Moves dead letters back to pending (replay); returns how many. */
+  requeueDeadLetters(target?: string, eventId?: string): Promise<number>;
+  /** New pending delivery of an existing event (replay keeps the id). */
+  requeueEvent(eventId: string, targets: string[], recordKey: string): Promise<number>;
+  /** Drops pending deliveries of targets not in the list; returns count per dropped target. */
+  dropPendingExcept(targets: string[]): Promise<Record<string, number>>;
+  appendLog(entry: DeliveryLogEntry): Promise<void>;
+  listLog(filter: { target?: string; limit?: number }): Promise<DeliveryLogEntry[]>;
+
+  getBudget(source: string): Promise<BudgetState | undefined>;
+  putBudget(source: string, budget: BudgetState): Promise<void>;
+
+  close(): Promise<void>;
+}
