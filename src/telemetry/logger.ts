@@ -1,0 +1,58 @@
+import pino, { type Logger } from "pino";
+
+export type { Logger };
+
+const SECRET_QUERY = /([?&](?:api_token|token|access_token|key|secret|password|apikey|api_key|client_secret|oauth_token)=)[^&#\s"']*/gi;
+const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']+@/gi;
+
+/** Removes credentials from URLs inside any string (query tokens, user:pass@). */
+export function scrubUrl(text: string): string {
+  return text.replace(USERINFO, "$1***@").replace(SECRET_QUERY, "$1***");
+}
+
+/** Replaces every occurrence of the given secret values in a string. */
+export function scrubSecrets(text: string, secrets: Iterable<string>): string {
+  let out = scrubUrl(text);
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join("***");
+  }
+  return out;
+}
+
+const knownSecrets = new Set<string>();
+
+/** Secret values from the config; every log line is scrubbed of them. */
+export function registerSecrets(values: Iterable<string | undefined>): void {
+  for (const value of values) if (value && value.length >= 4) knownSecrets.add(value);
+}
+
+export function scrub(text: string): string {
+  return scrubSecrets(text, knownSecrets);
+}
+
+/**
+ * pino JSON on stderr, written synchronously so the last line before an exit is never lost.
+ * Level from `RETROHOOK_LOG_LEVEL` (default `info`). Every string leaving is scrubbed of
+ * registered secrets and URL credentials.
+ */
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  const destination = pino.destination({ fd: 2, sync: true });
+  return pino(
+    {
+      name: options.name ?? "retrohook",
+      level: options.level ?? process.env.RETROHOOK_LOG_LEVEL ?? "info",
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        streamWrite: (line) => scrub(line),
+      },
+    },
+    destination,
+  );
+}
+
+/** A logger that writes nothing (tests, library use). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
