@@ -34,7 +34,8 @@ export interface Snapshot {
   /** Per record key; the version of the last change detected (baseline = 1). */
   version: number;
   fingerprint: string;
-  data: JsonObject;
+  /** The record as JSON text; parsed only when an event needs it. Empty for a tombstone. */
+  json: string;
   /** Tombstone: the record was deleted; kept so versions (and event ids) never repeat. */
   gone?: boolean;
 }
@@ -52,5 +53,16 @@ export interface EventEnvelope {
 }
 
 export function recordKey(source: string, resource: string, ref: RecordRef): string {
-  return `${source}\u0000${resource}\u0000${ref.kind ?? ""}\u0000${ref.id}`;
+  return `${source}/${resource}/${refKey(ref)}`;
+}
+
+/** The part of a record key after source and resource: `kind␟id` (␟ = U+001F). */
+export function refKey(ref: RecordRef): string {
+  return `${ref.kind ?? ""}\u001f${ref.id}`;
+}
+
+export function parseRefKey(key: string): RecordRef {
+  const at = key.indexOf("\u001f");
+  const kind = key.slice(0, at);
+  return { kind: kind === "" ? null : kind, id: key.slice(at + 1) };
 }

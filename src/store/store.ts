@@ -107,6 +107,8 @@ export interface EnqueueItem {
 
 export interface SnapshotWrite extends RecordRef {
   snapshot: Snapshot;
+  /** The previous snapshot was a tombstone (the record came back): drop the tombstone. */
+  revived?: boolean;
 }
 
 export interface StateStore {
@@ -126,8 +128,9 @@ export interface StateStore {
   /** Drop snapshots, cursor and state of a resource (reset). */
   clearResource(id: ResourceId): Promise<void>;
 
-  /** Writes events (skipping ids already present) and their pending deliveries. */
-  enqueue(items: EnqueueItem[]): Promise<number>;
+  /** Writes events (skipping ids already present) and their pending deliveries, atomically.
+   *  Returns the deliveries created (the dispatcher is told about them). */
+  enqueue(items: EnqueueItem[]): Promise<Delivery[]>;
   getEvent(eventId: string): Promise<StoredEvent | undefined>;
   hasEvent(eventId: string): Promise<boolean>;
   listPending(target?: string): Promise<Delivery[]>;
@@ -137,9 +140,9 @@ export interface StateStore {
   deadLetter(delivery: Delivery, dead: Omit<DeadLetter, "seq">, log: DeliveryLogEntry): Promise<void>;
   listDeadLetters(target?: string): Promise<DeadLetter[]>;
   /** Moves dead letters back to pending (replay); returns how many. */
-  requeueDeadLetters(target?: string, eventId?: string): Promise<number>;
+  requeueDeadLetters(target?: string, eventId?: string): Promise<Delivery[]>;
   /** New pending delivery of an existing event (replay keeps the id). */
-  requeueEvent(eventId: string, targets: string[], recordKey: string): Promise<number>;
+  requeueEvent(eventId: string, targets: string[], recordKey: string): Promise<Delivery[]>;
   /** Drops pending deliveries of targets not in the list; returns count per dropped target. */
   dropPendingExcept(targets: string[]): Promise<Record<string, number>>;
   appendLog(entry: DeliveryLogEntry): Promise<void>;

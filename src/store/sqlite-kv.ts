@@ -1,0 +1,222 @@
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { KeyvStoreAdapter, StoredData } from "keyv";
+import { StateError } from "../errors.js";
+
+/**
+ * A keyv store adapter over SQLite (better-sqlite3): WAL, a busy timeout, the file's folder
+ * created, errors thrown (never swallowed), and what @keyv/sqlite lacks — atomic batches,
+ * `setMany`, indexed `getMany`, ordered range scans by key prefix. Docs: docs/decisions/0001.
+ *
+ * Keys are ordered byte-wise, so `prefix/000000000042` keys give queues in sequence order.
+ */
+
+export type KvOp = { key: string; value: string } | { key: string; delete: true };
+
+export interface SqliteKvOptions {
+  readOnly?: boolean;
+  /** Use this open database (e.g. an in-memory copy) instead of opening `file`. */
+  db?: Database.Database;
+}
+
+const MAX_PARAMS = 500;
+
+export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
+  opts: { dialect: "sqlite"; url: string };
+  namespace?: string;
+  readonly db: Database.Database;
+  private readonly statements: {
+    get: Database.Statement<[string], { value: string; expires: number | null }>;
+    put: Database.Statement<[string, string, number | null]>;
+    del: Database.Statement<[string]>;
+    range: Database.Statement<[string, string], { key: string; value: string }>;
+    rangeAfter: Database.Statement<[string, string, number], { key: string; value: string }>;
+    count: Database.Statement<[string, string], { n: number }>;
+    keys: Database.Statement<[string, string], { key: string }>;
+    last: Database.Statement<[string, string], { key: string; value: string }>;
+  };
+
+  constructor(
+    readonly file: string,
+    options: SqliteKvOptions = {},
+  ) {
+    super();
+    this.opts = { dialect: "sqlite", url: file };
+    try {
+      if (file !== ":memory:" && !options.readOnly && !options.db) mkdirSync(dirname(file), { recursive: true });
+      this.db = options.db ?? new Database(file, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
+      this.db.pragma("busy_timeout = 5000");
+      if (!options.readOnly) {
+        this.db.pragma("journal_mode = WAL");
+        // NORMAL in WAL mode is durable across process crashes (kill -9); see decision 0001.
+        this.db.pragma("synchronous = NORMAL");
+        this.db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER) WITHOUT ROWID");
+      }
+      this.db.pragma("cache_size = -65536");
+      this.statements = {
+        get: this.db.prepare("SELECT value, expires FROM kv WHERE key = ?"),
+        put: this.db.prepare("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires"),
+        del: this.db.prepare("DELETE FROM kv WHERE key = ?"),
+        range: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key"),
+        rangeAfter: this.db.prepare("SELECT key, value FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?"),
+        count: this.db.prepare("SELECT count(*) AS n FROM kv WHERE key >= ? AND key < ?"),
+        keys: this.db.prepare("SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key"),
+        last: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1"),
+      };
+    } catch (error) {
+      throw stateError(`cannot open state file ${file}`, error);
+    }
+  }
+
+  // ---- keyv adapter ----
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return this.getRaw(key) as StoredData<Value> | undefined;
+  }
+
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    this.write([{ key, value: String(value) }], ttl);
+    return true;
+  }
+
+  async setMany(values: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
+    this.write(values.map((v) => ({ key: v.key, value: String(v.value) })));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.run("delete", () => this.statements.del.run(key).changes > 0);
+  }
+
+  async deleteMany(keys: string[]): Promise<boolean> {
+    let changed = false;
+    this.run("delete", () =>
+      this.db.transaction(() => {
+        for (const key of keys) changed = this.statements.del.run(key).changes > 0 || changed;
+      })(),
+    );
+    return changed;
+  }
+
+  async clear(): Promise<void> {
+    const prefix = this.namespace ? `${this.namespace}:` : "";
+    this.run("clear", () => this.db.prepare("DELETE FROM kv WHERE key >= ? AND key < ?").run(prefix, `${prefix}\uffff`));
+  }
+
+  async has(key: string): Promise<boolean> {
+    return this.getRaw(key) !== undefined;
+  }
+
+  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    const found = this.getManyRaw(keys);
+    return keys.map((key) => found.get(key) as StoredData<Value | undefined>);
+  }
+
+  async *iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    const prefix = namespace ? `${namespace}:` : "";
+    for (const [key, value] of this.range(prefix)) yield [key, value as Awaited<Value>];
+  }
+
+  async disconnect(): Promise<void> {
+    this.close();
+  }
+
+  // ---- extensions used by the state store ----
+
+  getRaw(key: string): string | undefined {
+    const row = this.run("read", () => this.statements.get.get(key));
+    if (!row) return undefined;
+    if (row.expires !== null && row.expires <= Date.now()) return undefined;
+    return row.value;
+  }
+
+  /** One indexed query per chunk, not keyv's nested loop. */
+  getManyRaw(keys: string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += MAX_PARAMS) {
+      const chunk = keys.slice(i, i + MAX_PARAMS);
+      const rows = this.run("read", () =>
+        this.db.prepare(`SELECT key, value FROM kv WHERE key IN (${chunk.map(() => "?").join(",")})`).all(...chunk),
+      ) as Array<{ key: string; value: string }>;
+      for (const row of rows) out.set(row.key, row.value);
+    }
+    return out;
+  }
+
+  /** Applies all operations in one transaction: all or nothing. */
+  write(ops: KvOp[], ttl?: number): void {
+    const expires = ttl ? Date.now() + ttl : null;
+    this.run("write", () =>
+      this.db.transaction(() => {
+        for (const op of ops) {
+          if ("delete" in op) this.statements.del.run(op.key);
+          else this.statements.put.run(op.key, op.value, expires);
+        }
+      })(),
+    );
+  }
+
+  /** Runs `fn` in one transaction (reads see its own writes). */
+  transaction<T>(fn: () => T): T {
+    return this.run("write", () => this.db.transaction(fn)());
+  }
+
+  range(prefix: string): Array<[string, string]> {
+    return this.run("read", () => this.statements.range.all(prefix, `${prefix}\uffff`)).map((r) => [r.key, r.value]);
+  }
+
+  /** Keys under `prefix` strictly after `after`, ordered, at most `limit`. */
+  rangeAfter(prefix: string, after: string, limit: number): Array<[string, string]> {
+    const start = after > prefix ? after : prefix;
+    const rows =
+      after > prefix
+        ? this.run("read", () => this.statements.rangeAfter.all(start, `${prefix}\uffff`, limit))
+        : this.run("read", () => this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?").all(prefix, `${prefix}\uffff`, limit) as Array<{ key: string; value: string }>);
+    return rows.map((r) => [r.key, r.value]);
+  }
+
+  keys(prefix: string): string[] {
+    return this.run("read", () => this.statements.keys.all(prefix, `${prefix}\uffff`)).map((r) => r.key);
+  }
+
+  count(prefix: string): number {
+    return this.run("read", () => this.statements.count.get(prefix, `${prefix}\uffff`))?.n ?? 0;
+  }
+
+  lastUnder(prefix: string): [string, string] | undefined {
+    const row = this.run("read", () => this.statements.last.get(prefix, `${prefix}\uffff`));
+    return row ? [row.key, row.value] : undefined;
+  }
+
+  deletePrefix(prefix: string): number {
+    return this.run("write", () => this.db.prepare("DELETE FROM kv WHERE key >= ? AND key < ?").run(prefix, `${prefix}\uffff`).changes);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private run<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      const wrapped = stateError(`state ${what} failed (${this.file})`, error);
+      this.emit("error", wrapped);
+      throw wrapped;
+    }
+  }
+}
+
+function stateError(context: string, error: unknown): StateError {
+  if (error instanceof StateError) return error;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const hint =
+    code === "SQLITE_FULL" ? " — the disk is full"
+    : code === "SQLITE_READONLY" ? " — the state file or its folder is read-only"
+    : code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT" ? " — the state file is not a valid SQLite database (corrupted?)"
+    : code === "SQLITE_BUSY" ? " — another process holds the state file"
+    : "";
+  return new StateError(`${context}: ${code ? `${code}: ` : ""}${message}${hint}`);
+}
