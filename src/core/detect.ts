@@ -1,0 +1,131 @@
+import { eventId } from "./event-id.js";
+import { deepEqual, fingerprintOf, previousValues, withoutFields } from "./fingerprint.js";
+import { firedTransitions, type Transition } from "./transitions.js";
+import { recordKey, refKey, type EventEnvelope, type JsonObject, type RecordRef, type Snapshot, type SourceRecord } from "./types.js";
+
+/** What the detector knows about one resource. */
+export interface DetectRules {
+  source: string;
+  resource: string;
+  /** Event type prefix (`cost_invoice`). */
+  typePrefix: string;
+  ignoreFields: readonly string[];
+  /** Built-in transitions (`paid`, …) first, then the user's, in config order. */
+  transitions: readonly Transition[];
+}
+
+export interface DetectContext {
+  epoch: string;
+  generation: string;
+  /** ISO instant stamped as `detected_at`. */
+  detectedAt: string;
+  /**
+   * For records not seen before: emit `created` (and transitions)? Always true after the first
+   * complete pass; during it, the `start` policy decides (baseline: never, backfill: always,
+   * since: by `created_field`).
+   */
+  announceNew: (record: SourceRecord) => boolean;
+}
+
+export interface DetectedEvent {
+  ref: RecordRef;
+  recordKey: string;
+  envelope: EventEnvelope;
+}
+
+export interface SnapshotChange extends RecordRef {
+  snapshot: Snapshot;
+  revived?: boolean;
+}
+
+export interface Detection {
+  events: DetectedEvent[];
+  writes: SnapshotChange[];
+  /** New records recorded silently (baseline). */
+  baselined: number;
+}
+
+/**
+ * Compares records with their snapshots. Pure: the caller reads the snapshots and writes the
+ * outcome (events first, then snapshots). `snapshots` is keyed by `refKey` and is updated in
+ * place, so a record listed twice in one batch is compared with its own latest version.
+ */
+export function detectChanges(records: readonly SourceRecord[], snapshots: Map<string, Snapshot>, rules: DetectRules, context: DetectContext): Detection {
+  const events: DetectedEvent[] = [];
+  const writes = new Map<string, SnapshotChange>();
+  let baselined = 0;
+
+  for (const record of records) {
+    const key = refKey(record);
+    const stored = snapshots.get(key);
+    const json = JSON.stringify(record.data);
+    const fingerprint = rules.ignoreFields.length === 0 ? fingerprintOf(json) : fingerprintOf(JSON.stringify(withoutFields(record.data, rules.ignoreFields)));
+
+    if (!stored || stored.gone) {
+      const snapshot: Snapshot = { version: (stored?.version ?? 0) + 1, fingerprint, json };
+      const announce = context.announceNew(record);
+      if (announce) {
+        const names = ["created", ...firedTransitions(rules.transitions, undefined, record.data)];
+        events.push(...names.map((name) => envelopeFor(rules, context, record, record.data, undefined, snapshot, name)));
+      } else {
+        baselined += 1;
+      }
+      snapshots.set(key, snapshot);
+      writes.set(key, { kind: record.kind, id: record.id, snapshot, revived: stored?.gone === true });
+      continue;
+    }
+
+    if (stored.fingerprint === fingerprint) continue;
+    const previous = JSON.parse(stored.json) as JsonObject;
+    if (deepEqual(withoutFields(previous, rules.ignoreFields), withoutFields(record.data, rules.ignoreFields))) {
+      // Same content, other key order: refresh the fingerprint silently.
+      const snapshot: Snapshot = { ...stored, fingerprint, json };
+      snapshots.set(key, snapshot);
+      writes.set(key, { kind: record.kind, id: record.id, snapshot });
+      continue;
+    }
+    const snapshot: Snapshot = { version: stored.version + 1, fingerprint, json };
+    const names = ["updated", ...firedTransitions(rules.transitions, previous, record.data)];
+    events.push(...names.map((name) => envelopeFor(rules, context, record, record.data, previous, snapshot, name)));
+    snapshots.set(key, snapshot);
+    writes.set(key, { kind: record.kind, id: record.id, snapshot });
+  }
+  return { events, writes: [...writes.values()], baselined };
+}
+
+/** `deleted` events for confirmed deletions; the body is the last snapshot. Leaves tombstones. */
+export function detectDeletions(gone: ReadonlyArray<{ ref: RecordRef; snapshot: Snapshot }>, rules: DetectRules, context: DetectContext): Detection {
+  const events: DetectedEvent[] = [];
+  const writes: SnapshotChange[] = [];
+  for (const { ref, snapshot } of gone) {
+    if (snapshot.gone) continue;
+    const tombstone: Snapshot = { version: snapshot.version + 1, fingerprint: "", json: "", gone: true };
+    const last = JSON.parse(snapshot.json) as JsonObject;
+    events.push(envelopeFor(rules, context, ref, last, undefined, { ...tombstone, fingerprint: snapshot.fingerprint }, "deleted"));
+    writes.push({ kind: ref.kind, id: ref.id, snapshot: tombstone });
+  }
+  return { events, writes, baselined: 0 };
+}
+
+function envelopeFor(
+  rules: DetectRules,
+  context: DetectContext,
+  ref: RecordRef,
+  object: JsonObject,
+  previous: JsonObject | undefined,
+  snapshot: Snapshot,
+  name: string,
+): DetectedEvent {
+  const key = recordKey(rules.source, rules.resource, ref);
+  const envelope: EventEnvelope = {
+    id: eventId({ epoch: context.epoch, generation: context.generation, recordKey: key, version: snapshot.version, event: name, fingerprint: snapshot.fingerprint }),
+    type: `${rules.typePrefix}.${name}`,
+    source: rules.source,
+    resource: rules.resource,
+    kind: ref.kind,
+    record_id: ref.id,
+    detected_at: context.detectedAt,
+    data: previous ? { object, previous: previousValues(previous, object, rules.ignoreFields) } : { object },
+  };
+  return { ref: { kind: ref.kind, id: ref.id }, recordKey: key, envelope };
+}

@@ -1,0 +1,309 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Clock } from "../clock.js";
+import type { SourceConfig, StartMode } from "../config/types.js";
+import { detectChanges, detectDeletions, type Detection, type DetectRules } from "../core/detect.js";
+import { parseInstant } from "../core/time.js";
+import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
+import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
+import type { ListMode, ResourcePoller, Source } from "../sources/source.js";
+import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
+import type { Logger } from "../telemetry/logger.js";
+import { crashPoint } from "../testing/crash-points.js";
+
+export type PassMode = "incremental" | "reconcile";
+
+export interface PassDeps {
+  store: StateStore;
+  clock: Clock;
+  logger: Logger;
+  /** Target names an event goes to (fixed when it is written to the outbox). */
+  route: (envelope: EventEnvelope) => string[];
+  /** Called with the deliveries each outbox write created (wakes the dispatcher). */
+  onEnqueued?: (deliveries: Delivery[]) => void;
+  /** Called with every event newly written to the outbox, in order (dry-run prints them). */
+  onEvents?: (events: EventEnvelope[]) => void;
+  /** Records baselined and deletions awaiting confirmation are reported here (dry-run: stderr). */
+  onNotice?: (message: string) => void;
+}
+
+export interface PassOutcome {
+  source: string;
+  resource: string;
+  mode: PassMode;
+  ok: boolean;
+  /** Not run: suspended, backing off, or out of budget. */
+  blocked?: boolean;
+  records: number;
+  events: number;
+  baselined: number;
+  deleted: number;
+  held?: number;
+  warnings: string[];
+  error?: string;
+}
+
+/** One pass over every resource of a source; a 401 stops the source, a 403 only its resource. */
+export async function runSourcePass(deps: PassDeps, source: Source, config: SourceConfig, mode: PassMode): Promise<PassOutcome[]> {
+  const outcomes: InternalOutcome[] = [];
+  const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
+  const hash = configHash(config);
+  const now = deps.clock.now();
+  const blockedBy =
+    sourceState.suspended && sourceState.suspended.configHash === hash ? `source suspended since ${sourceState.suspended.at}: ${sourceState.suspended.reason} (fix the credentials, or run retrohook reset --source ${config.name})`
+    : sourceState.backoffUntil && Date.parse(sourceState.backoffUntil) > now ? `backing off until ${sourceState.backoffUntil}: ${sourceState.backoffReason ?? "vendor asked to wait"}`
+    : undefined;
+  if (blockedBy) {
+    return source.pollers.map((poller) => ({ ...emptyOutcome(config.name, poller.resource, mode), ok: false, blocked: true, error: blockedBy }));
+  }
+  if (sourceState.suspended) {
+    deps.logger.info({ source: config.name }, "config changed: lifting the source suspension");
+    delete sourceState.suspended;
+    await deps.store.putSourceState(config.name, sourceState);
+  }
+  for (const poller of source.pollers) {
+    const outcome = await runResourcePass(deps, config, poller, mode);
+    outcomes.push(outcome);
+    if (outcome.error && outcome.authFailed) {
+      const rest = source.pollers.slice(source.pollers.indexOf(poller) + 1);
+      for (const skipped of rest) outcomes.push({ ...emptyOutcome(config.name, skipped.resource, mode), ok: false, blocked: true, error: "source suspended (HTTP 401)" });
+      break;
+    }
+  }
+  for (const outcome of outcomes) delete outcome.authFailed;
+  return outcomes;
+}
+
+interface InternalOutcome extends PassOutcome {
+  authFailed?: boolean;
+}
+
+export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode): Promise<InternalOutcome> {
+  const { store, clock, logger } = deps;
+  const id: ResourceId = { source: config.name, resource: poller.resource };
+  const outcome: InternalOutcome = emptyOutcome(config.name, poller.resource, mode);
+  const log = logger.child({ source: config.name, resource: poller.resource, mode });
+  const state: ResourceState = (await store.getResourceState(id)) ?? { generation: randomBytes(6).toString("hex"), initialized: false };
+  const resourceConfig = config.resources.find((r) => r.name === poller.resource);
+  const resourceHash = configHash({ source: configHash(config), resource: resourceConfig });
+
+  if (state.suspended) {
+    if (state.suspended.configHash === resourceHash) {
+      return { ...outcome, ok: false, blocked: true, error: `resource suspended since ${state.suspended.at}: ${state.suspended.reason} (grant access, or run retrohook reset --source ${config.name} --resource ${poller.resource})` };
+    }
+    log.info("config changed: lifting the resource suspension");
+    delete state.suspended;
+  }
+
+  const firstRun = !state.initialized;
+  const listMode: ListMode = firstRun || mode === "reconcile" || state.cursor === undefined ? "complete" : "incremental";
+  const detectedAt = new Date(clock.now()).toISOString();
+  const rules: DetectRules = { source: config.name, resource: poller.resource, typePrefix: poller.typePrefix, ignoreFields: poller.ignoreFields, transitions: poller.transitions };
+  const context = {
+    epoch: store.epoch,
+    generation: state.generation,
+    detectedAt,
+    announceNew: firstRun ? startPolicy(resourceConfig?.start ?? config.start, poller, config.timezone) : () => true,
+  };
+  const seen = listMode === "complete" ? new Set<string>() : undefined;
+  let probe: RecordRef | undefined;
+  crashPoint("pass:start");
+
+  try {
+    const iterator = poller.list(listMode, state.cursor, { clock, logger: log });
+    let step = await iterator.next();
+    while (!step.done) {
+      const batch = step.value;
+      crashPoint("pass:after-fetch");
+      outcome.records += batch.records.length;
+      if (seen) for (const record of batch.records) seen.add(refKey(record));
+      probe ??= batch.records[0];
+      const snapshots = await store.getSnapshots(id, batch.records);
+      const detection = detectChanges(batch.records, snapshots, rules, context);
+      crashPoint("pass:after-detect");
+      outcome.baselined += detection.baselined;
+      await commit(deps, id, detection, outcome);
+      if (batch.deleted && batch.deleted.length > 0) {
+        const known = await store.getSnapshots(id, batch.deleted);
+        const gone = batch.deleted.flatMap((ref) => {
+          const snapshot = known.get(refKey(ref));
+          return snapshot && !snapshot.gone ? [{ ref, snapshot }] : [];
+        });
+        const deletions = detectDeletions(gone, rules, context);
+        outcome.deleted += deletions.events.length;
+        await commit(deps, id, deletions, outcome);
+      }
+      step = await iterator.next();
+    }
+    const result = step.value;
+    outcome.warnings.push(...result.warnings);
+
+    if (listMode === "complete" && outcome.records === 0 && (await store.countSnapshots(id)) > 0) {
+      throw new SourceError(`resource ${poller.resource}: the complete list came back empty while state holds records — treated as a source fault, not a mass deletion`, "empty");
+    }
+    if (mode === "reconcile" && !firstRun && seen) {
+      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome);
+    }
+    crashPoint("pass:before-cursor");
+    const now = new Date(clock.now()).toISOString();
+    state.cursor = result.cursor ?? state.cursor;
+    state.initialized = true;
+    state.lastPassAt = now;
+    if (mode === "reconcile") state.lastReconcileAt = now;
+    delete state.lastError;
+    await store.putResourceState(id, state);
+    crashPoint("pass:after-cursor");
+    if (firstRun && outcome.baselined > 0) {
+      deps.onNotice?.(`${config.name}/${poller.resource}: ${outcome.baselined} existing records recorded as baseline (no events)`);
+    }
+    log.info({ records: outcome.records, events: outcome.events, baselined: outcome.baselined, deleted: outcome.deleted }, "pass done");
+    return outcome;
+  } catch (error) {
+    return failPass(deps, config, id, state, resourceHash, outcome, error, log);
+  }
+}
+
+async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outcome: PassOutcome): Promise<void> {
+  if (detection.events.length > 0) {
+    const items = detection.events.map((event) => ({
+      event: { envelope: event.envelope, body: JSON.stringify(event.envelope) },
+      recordKey: event.recordKey,
+      targets: deps.route(event.envelope),
+    }));
+    const deliveries = await deps.store.enqueue(items);
+    crashPoint("pass:after-outbox");
+    outcome.events += detection.events.length;
+    deps.onEvents?.(detection.events.map((e) => e.envelope));
+    if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
+  }
+  if (detection.writes.length > 0) {
+    await deps.store.putSnapshots(id, detection.writes);
+    crashPoint("pass:after-snapshots");
+  }
+}
+
+/**
+ * Records missing from a complete reconcile: held when too many would go at once; else
+ * confirmed one by one with the vendor's single-record GET, or by being missing twice.
+ */
+async function reconcileDeletions(
+  deps: PassDeps,
+  config: SourceConfig,
+  poller: ResourcePoller,
+  id: ResourceId,
+  state: ResourceState,
+  seen: Set<string>,
+  probe: RecordRef | undefined,
+  rules: DetectRules,
+  context: Parameters<typeof detectChanges>[3],
+  outcome: PassOutcome,
+): Promise<void> {
+  const live = await deps.store.listSnapshotRefs(id);
+  const missing = live.filter((ref) => !seen.has(refKey(ref)));
+  if (missing.length === 0) {
+    delete state.missing;
+    delete state.held;
+    return;
+  }
+  const ratio = missing.length / live.length;
+  if (missing.length > poller.maxDeleteMin && ratio > poller.maxDeleteRatio) {
+    state.held = { at: new Date(deps.clock.now()).toISOString(), records: missing };
+    outcome.held = missing.length;
+    const warning = `${missing.length} of ${live.length} records of ${poller.resource} are missing at once (more than max_delete_min ${poller.maxDeleteMin} and max_delete_ratio ${poller.maxDeleteRatio}); deletions held — check the source, then run retrohook reset --source ${config.name} --resource ${poller.resource} --accept-deletes`;
+    outcome.warnings.push(warning);
+    deps.logger.warn({ source: config.name, resource: poller.resource, missing: missing.length, total: live.length }, "deletions held");
+    return;
+  }
+  delete state.held;
+  crashPoint("pass:before-deletions");
+  let confirmed: RecordRef[] = [];
+  let undecided: RecordRef[] = missing;
+  if (poller.confirmGone && probe) {
+    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger });
+    confirmed = missing.filter((ref) => answers.get(refKey(ref)) === "gone");
+    undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown");
+  }
+  if (undecided.length > 0) {
+    // Without a usable single-record GET: deleted only when missing in two consecutive reconciles.
+    const before = state.missing ?? {};
+    const twice = undecided.filter((ref) => before[refKey(ref)]);
+    confirmed.push(...twice);
+    const waiting = undecided.filter((ref) => !before[refKey(ref)]);
+    state.missing = Object.fromEntries(waiting.map((ref) => [refKey(ref), ref]));
+    if (waiting.length > 0) deps.onNotice?.(`${config.name}/${poller.resource}: ${waiting.length} records missing, awaiting confirmation by the next reconcile`);
+  } else {
+    delete state.missing;
+  }
+  if (confirmed.length === 0) return;
+  const snapshots = await deps.store.getSnapshots(id, confirmed);
+  const gone = confirmed.flatMap((ref) => {
+    const snapshot: Snapshot | undefined = snapshots.get(refKey(ref));
+    return snapshot && !snapshot.gone ? [{ ref, snapshot }] : [];
+  });
+  const deletions = detectDeletions(gone, rules, context);
+  outcome.deleted += deletions.events.length;
+  await commit(deps, id, deletions, outcome);
+}
+
+async function failPass(
+  deps: PassDeps,
+  config: SourceConfig,
+  id: ResourceId,
+  state: ResourceState,
+  resourceHash: string,
+  outcome: InternalOutcome,
+  error: unknown,
+  log: Logger,
+): Promise<InternalOutcome> {
+  const message = `source ${config.name}, resource ${id.resource}: ${error instanceof Error ? error.message : String(error)}`;
+  const at = new Date(deps.clock.now()).toISOString();
+  outcome.ok = false;
+  outcome.error = message;
+  log.error({ err: message, cause: error instanceof SourceError ? error.fault : "internal" }, "pass failed");
+  try {
+    // Fresh copy: nothing from the failed pass (cursor, missing set) is kept but the error.
+    const fresh = (await deps.store.getResourceState(id)) ?? state;
+    fresh.lastError = { at, message };
+    if (!fresh.generation) fresh.generation = state.generation;
+    if (error instanceof ForbiddenError) {
+      fresh.suspended = { at, reason: message, configHash: resourceHash };
+      log.error("resource suspended after HTTP 403; no further requests until the config changes or reset");
+    }
+    await deps.store.putResourceState(id, fresh);
+    if (error instanceof AuthError) {
+      outcome.authFailed = true;
+      const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
+      sourceState.suspended = { at, reason: message, configHash: configHash(config) };
+      sourceState.lastError = { at, message };
+      await deps.store.putSourceState(config.name, sourceState);
+      log.error("source suspended after an authentication failure; no further requests until the config changes or reset");
+    }
+    if (error instanceof SourceError && error.details.untilMs !== undefined) {
+      const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
+      sourceState.backoffUntil = new Date(error.details.untilMs).toISOString();
+      sourceState.backoffReason = error.message;
+      await deps.store.putSourceState(config.name, sourceState);
+      log.error({ until: sourceState.backoffUntil }, "vendor asked to wait; backing off");
+    }
+  } catch (stateError) {
+    log.error({ err: stateError instanceof Error ? stateError.message : String(stateError) }, "could not record the failure in state");
+  }
+  return outcome;
+}
+
+function startPolicy(start: StartMode, poller: ResourcePoller, timeZone: string): (record: SourceRecord) => boolean {
+  if (start.mode === "baseline") return () => false;
+  if (start.mode === "backfill") return () => true;
+  const since = parseInstant(start.since, timeZone) ?? Number.NaN;
+  return (record) => {
+    const created = poller.createdAt(record);
+    return created !== undefined && created >= since;
+  };
+}
+
+function emptyOutcome(source: string, resource: string, mode: PassMode): InternalOutcome {
+  return { source, resource, mode, ok: true, records: 0, events: 0, baselined: 0, deleted: 0, warnings: [] };
+}
+
+export function configHash(value: unknown): string {
+  return createHash("sha1").update(JSON.stringify(value) ?? "").digest("hex").slice(0, 16);
+}

@@ -1,0 +1,201 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import got, { RequestError, type Method } from "got";
+import type { Clock } from "../../clock.js";
+import { scrubUrl } from "../../telemetry/logger.js";
+import { AuthError, ForbiddenError, SourceError } from "../errors.js";
+import { backoffDelay, parseRetryAfter } from "./retry.js";
+
+/**
+ * The HTTP client every source uses: got with redirects off, got's retries off and our own
+ * policy instead (backoff with jitter on 5xx, timeouts and connection errors; `Retry-After` on
+ * 429/503; never on 400/401/403/404), a byte limit counted on the stream, and JSON checks that
+ * turn HTML, truncated or non-JSON bodies into errors — never into "zero records".
+ */
+
+export interface HttpRequest {
+  method?: Method;
+  /** Absolute URL, or a path appended to the client's base URL. */
+  url: string;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string;
+  /** Statuses the caller handles itself (e.g. 404 on a single-record GET). */
+  allow?: number[];
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON (undefined for an empty body). */
+  body: unknown;
+  /** Path of the request without query (safe to log). */
+  path: string;
+}
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  clock: Clock;
+  /** Attempts per request for retryable failures (default 3). */
+  attempts?: number;
+  /** Longest wait honoured inside a pass; a longer Retry-After fails the pass and backs off. */
+  maxWaitMs?: number;
+  /** Called before every request (budget accounting); may throw to refuse it. */
+  beforeRequest?: (request: HttpRequest) => void | Promise<void>;
+  /** Adds auth to a request (may fetch a token); `retryAuth` is true after a 401 (renew once). */
+  authorize?: (request: HttpRequest, retryAuth: boolean) => void | Promise<void>;
+  /** Observes every response (rate-limit headers, metrics). */
+  afterResponse?: (response: { status: number; headers: HttpResponse["headers"]; path: string }) => void;
+  random?: () => number;
+}
+
+export class HttpClient {
+  private readonly agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 16 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 16 }) };
+  readonly origin: string;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.origin = new URL(options.baseUrl).origin;
+  }
+
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
+
+  /** Resolves a path or same-origin URL; another origin is an error (credentials never leave). */
+  resolve(url: string, query?: HttpRequest["query"]): URL {
+    const base = this.options.baseUrl.endsWith("/") ? this.options.baseUrl : `${this.options.baseUrl}/`;
+    const resolved = /^https?:\/\//i.test(url) ? new URL(url) : new URL(url.replace(/^\//, ""), base);
+    if (resolved.origin !== this.origin) {
+      throw new SourceError(`refusing to send credentials to another origin: ${scrubUrl(resolved.origin + resolved.pathname)}`, "redirect", { path: resolved.pathname });
+    }
+    for (const [key, value] of Object.entries(this.options.query ?? {})) if (!resolved.searchParams.has(key)) resolved.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) resolved.searchParams.set(key, String(value));
+    return resolved;
+  }
+
+  async request(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    const attempts = this.options.attempts ?? 3;
+    let renewedAuth = false;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.once(request, renewedAuth && attempt > 1, signal);
+      } catch (error) {
+        if (error instanceof AuthError && this.options.authorize && !renewedAuth) {
+          renewedAuth = true;
+          attempt -= 1;
+          continue;
+        }
+        if (!(error instanceof SourceError) || !isRetryable(error) || attempt >= attempts || signal?.aborted) throw error;
+        const wait = error.details.retryAfterMs ?? backoffDelay(attempt, this.options.random);
+        if (wait > (this.options.maxWaitMs ?? 60_000)) throw error;
+        await this.options.clock.sleep(wait, signal);
+      }
+    }
+  }
+
+  private async once(request: HttpRequest, retryAuth: boolean, signal?: AbortSignal): Promise<HttpResponse> {
+    const prepared: HttpRequest = { ...request, headers: { ...request.headers }, query: { ...request.query } };
+    await this.options.authorize?.(prepared, retryAuth);
+    const url = this.resolve(prepared.url, prepared.query);
+    const path = url.pathname;
+    await this.options.beforeRequest?.(prepared);
+    const where = `${prepared.method ?? "GET"} ${path}`;
+    let response;
+    try {
+      const pending = got(url, {
+        method: prepared.method ?? "GET",
+        headers: { accept: "application/json", ...this.options.headers, ...prepared.headers },
+        ...(prepared.json !== undefined ? { json: prepared.json } : prepared.body !== undefined ? { body: prepared.body } : {}),
+        followRedirect: false,
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        timeout: { request: this.options.timeoutMs },
+        agent: this.agents,
+        responseType: "buffer",
+        decompress: true,
+        signal,
+      });
+      const limit = this.options.maxResponseBytes;
+      pending.on("downloadProgress", (progress: { transferred: number }) => {
+        if (progress.transferred > limit) pending.cancel(`response larger than max_response_bytes (${limit})`);
+      });
+      response = await pending;
+    } catch (error) {
+      throw this.transportError(error, where, path);
+    }
+    const status = response.statusCode;
+    const headers = response.headers as HttpResponse["headers"];
+    this.options.afterResponse?.({ status, headers, path });
+    if (response.rawBody.length > this.options.maxResponseBytes) {
+      throw new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { status, path });
+    }
+    if (request.allow?.includes(status)) return { status, headers, body: safeParse(response.rawBody), path };
+    if (status >= 300 && status < 400) {
+      const location = typeof headers.location === "string" ? scrubUrl(headers.location) : "?";
+      throw new SourceError(`${where}: HTTP ${status} redirect to ${location} not followed`, "redirect", { status, path });
+    }
+    if (status === 401) throw new AuthError(`${where}: HTTP 401 unauthorized — check the credentials`, "auth", { status, path });
+    if (status === 403) throw new ForbiddenError(`${where}: HTTP 403 forbidden — the key lacks permission for this resource`, "forbidden", { status, path });
+    if (status === 429 || status === 503) {
+      const retryAfterMs = parseRetryAfter(headers["retry-after"], this.options.clock.now());
+      throw new SourceError(`${where}: HTTP ${status}${status === 429 ? " rate limited" : " unavailable"}${retryAfterMs !== undefined ? ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)` : ""}`, status === 429 ? "rate-limited" : "http", { status, path, retryAfterMs });
+    }
+    if (status < 200 || status >= 300) {
+      throw new SourceError(`${where}: HTTP ${status}${describeBody(response.rawBody)}`, "http", { status, path });
+    }
+    const contentType = String(headers["content-type"] ?? "");
+    const text = response.rawBody.toString("utf8");
+    if (/html/i.test(contentType) || /^\s*</.test(text)) {
+      throw new SourceError(`${where}: expected JSON, got ${contentType || "HTML"} (status ${status})`, "not-json", { status, path });
+    }
+    if (text.trim() === "") return { status, headers, body: undefined, path };
+    try {
+      return { status, headers, body: JSON.parse(text) as unknown, path };
+    } catch {
+      const declared = Number(headers["content-length"]);
+      const truncated = Number.isFinite(declared) && declared > response.rawBody.length;
+      throw new SourceError(`${where}: ${truncated ? "truncated" : "invalid"} JSON body (${response.rawBody.length} bytes)`, truncated ? "truncated" : "not-json", { status, path });
+    }
+  }
+
+  private transportError(error: unknown, where: string, path: string): SourceError {
+    if (error instanceof SourceError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/max_response_bytes/.test(message)) return new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { path });
+    if (error instanceof RequestError) {
+      if (error.code === "ETIMEDOUT" || error.name === "TimeoutError") return new SourceError(`${where}: timed out after ${this.options.timeoutMs} ms`, "timeout", { path });
+      if (error.name === "ReadError" || error.code === "ERR_STREAM_PREMATURE_CLOSE") return new SourceError(`${where}: connection closed mid-response (truncated)`, "truncated", { path });
+      return new SourceError(`${where}: ${error.code ?? "request failed"} ${scrubUrl(error.message)}`, "connection", { path });
+    }
+    return new SourceError(`${where}: ${scrubUrl(message)}`, "connection", { path });
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+function isRetryable(error: SourceError): boolean {
+  if (error.fault === "timeout" || error.fault === "connection" || error.fault === "truncated" || error.fault === "rate-limited") return true;
+  return error.fault === "http" && (error.details.status ?? 0) >= 500;
+}
+
+function safeParse(body: Buffer): unknown {
+  try {
+    return body.length === 0 ? undefined : (JSON.parse(body.toString("utf8")) as unknown);
+  } catch {
+    return body.toString("utf8").slice(0, 200);
+  }
+}
+
+function describeBody(body: Buffer): string {
+  const text = body.toString("utf8", 0, Math.min(body.length, 160)).replace(/\s+/g, " ").trim();
+  if (!text || text.startsWith("<")) return "";
+  return `: ${scrubUrl(text)}`;
+}

@@ -1,0 +1,247 @@
+import { getPath } from "../../../core/fingerprint.js";
+import { naturalTransitions } from "../../transitions.js";
+import { formatWall, parseInstant } from "../../../core/time.js";
+import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
+import { typePrefixFor } from "../../../core/naming.js";
+import type { RestResourceConfig, RestSourceConfig } from "../../../config/types.js";
+import { SourceError } from "../../errors.js";
+import type { HttpClient, HttpResponse } from "../../http/client.js";
+import { recordsAt, toRecords } from "../../http/records.js";
+import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
+
+/**
+ * The generic REST poller: records at a path, one of three cursor modes (a parameter, a list
+ * sorted descending, serial ids) or none, and page / offset / next-link / no pagination.
+ * The cursor it keeps is a number: ms since epoch for time cursors, the highest id for ids.
+ */
+export class RestPoller implements ResourcePoller {
+  readonly resource: string;
+  readonly typePrefix: string;
+  readonly ignoreFields: readonly string[];
+  readonly transitions;
+  readonly maxDeleteRatio: number;
+  readonly maxDeleteMin: number;
+  readonly confirmGone?: ResourcePoller["confirmGone"];
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly config: RestResourceConfig,
+    private readonly source: Pick<RestSourceConfig, "timezone" | "overlap">,
+  ) {
+    this.resource = config.name;
+    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
+    this.ignoreFields = config.ignore_fields;
+    this.transitions = naturalTransitions(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : [], config.transitions);
+    this.maxDeleteRatio = config.max_delete_ratio;
+    this.maxDeleteMin = config.max_delete_min;
+    if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context);
+  }
+
+  createdAt(record: SourceRecord): number | undefined {
+    return this.config.created_field ? parseInstant(getPath(record.data, this.config.created_field), this.source.timezone) : undefined;
+  }
+
+  async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+    const cursorConfig = this.config.cursor;
+    const previous = typeof cursor === "number" ? cursor : undefined;
+    if (mode === "complete" || !cursorConfig || previous === undefined) {
+      return yield* this.scan({}, previous, context);
+    }
+    if (cursorConfig.order === "desc") {
+      const warnings: string[] = [];
+      const outcome = yield* this.descending(previous, context, warnings);
+      if (outcome) return outcome;
+      context.logger.warn({ resource: this.resource, reason: warnings[0] }, "cursor assumption failed; scanning completely");
+      const full = yield* this.scan({}, previous, context);
+      return { ...full, warnings };
+    }
+    const param = cursorConfig.param!;
+    if (cursorConfig.type === "id") return yield* this.byKey(param, previous, context);
+    const since = this.formatCursor(previous - this.source.overlap);
+    const result = yield* this.scan({ [param]: since }, previous, context);
+    return { ...result, complete: false };
+  }
+
+  /** Every page of the list with the given extra query; the cursor is the highest value seen. */
+  private async *scan(extra: Record<string, string>, previous: number | undefined, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+    let best = previous;
+    for await (const records of this.pages(extra, context)) {
+      best = this.maxCursor(records, best);
+      yield { records };
+    }
+    return { cursor: best, complete: Object.keys(extra).length === 0, warnings: [] };
+  }
+
+  /** Sorted by the cursor field descending: page until records are older than cursor − overlap. */
+  private async *descending(previous: number, context: PassContext, warnings: string[]): AsyncGenerator<Batch, ListResult | undefined, void> {
+    const field = this.config.cursor!.field;
+    const threshold = previous - this.source.overlap;
+    let last = Number.POSITIVE_INFINITY;
+    let best = previous;
+    for await (const records of this.pages({}, context)) {
+      let reachedOld = false;
+      for (const record of records) {
+        const value = parseInstant(getPath(record.data, field), this.source.timezone);
+        if (value === undefined) {
+          warnings.push(`record ${record.id} has no usable "${field}"`);
+          return undefined;
+        }
+        if (value > last) {
+          warnings.push(`list not sorted by "${field}" descending (record ${record.id})`);
+          return undefined;
+        }
+        last = value;
+        best = Math.max(best, value);
+        if (value < threshold) reachedOld = true;
+      }
+      yield { records };
+      if (reachedOld) break;
+    }
+    return { cursor: best, complete: false, warnings };
+  }
+
+  /** Serial ids: ask for ids greater than the last one seen, page by page (key paging). */
+  private async *byKey(param: string, previous: number, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+    const pagination = this.config.pagination;
+    let after = previous;
+    for (let requests = 0; ; requests += 1) {
+      const query: Record<string, string> = { [param]: String(after) };
+      if (pagination.style === "page") {
+        query[pagination.page_param] = String(pagination.first_page);
+        if (pagination.size_param) query[pagination.size_param] = String(pagination.size);
+      } else if (pagination.style === "offset") {
+        query[pagination.offset_param] = "0";
+        query[pagination.limit_param] = String(pagination.size);
+      }
+      const records = await this.fetchPage(query, context);
+      let previousId = after;
+      for (const record of records) {
+        const id = Number(getPath(record.data, this.config.cursor!.field));
+        if (!Number.isFinite(id) || id <= previousId) {
+          throw new SourceError(`${this.where()}: ids not strictly ascending above ${after} (record ${record.id}) — sort the list by "${this.config.cursor!.field}" ascending`, "shape");
+        }
+        previousId = id;
+      }
+      if (records.length > 0) yield { records };
+      after = previousId;
+      const size = "size" in pagination ? pagination.size : undefined;
+      if (records.length === 0 || size === undefined || records.length < size || pagination.style === "next" || pagination.style === "none") break;
+      if (requests > 1_000_000) throw new SourceError(`${this.where()}: pagination did not end`, "pagination-loop");
+    }
+    return { cursor: after, complete: false, warnings: [] };
+  }
+
+  /** Pages of records in list order, with loop detection. */
+  private async *pages(extra: Record<string, string>, context: PassContext): AsyncGenerator<SourceRecord[], void, void> {
+    const pagination = this.config.pagination;
+    if (pagination.style === "none") {
+      yield await this.fetchPage(extra, context);
+      return;
+    }
+    if (pagination.style === "next") {
+      const seen = new Set<string>();
+      let next: string | undefined;
+      for (;;) {
+        const response = await this.get(next && !isUrl(next) && pagination.token_param ? { ...extra, [pagination.token_param]: next } : extra, context, next && isUrl(next) ? next : undefined);
+        const records = this.recordsOf(response);
+        yield records;
+        const following = getPath(response.body as JsonObject, pagination.next);
+        if (following === undefined || following === null || following === "") return;
+        next = String(following);
+        if (seen.has(next)) throw new SourceError(`${this.where()}: pagination loop — next "${isUrl(next) ? new URL(next).pathname : next}" was already visited`, "pagination-loop");
+        seen.add(next);
+      }
+    }
+    let previousSignature = "";
+    let largest = 0;
+    for (let index = 0; ; index += 1) {
+      const query: Record<string, string> = { ...extra };
+      if (pagination.style === "page") {
+        query[pagination.page_param] = String(pagination.first_page + index);
+        if (pagination.size_param) query[pagination.size_param] = String(pagination.size);
+      } else {
+        query[pagination.offset_param] = String(index * pagination.size);
+        query[pagination.limit_param] = String(pagination.size);
+      }
+      const records = await this.fetchPage(query, context);
+      if (records.length === 0) return;
+      const signature = `${records.length}:${records[0]!.id}:${records[records.length - 1]!.id}`;
+      if (signature === previousSignature) {
+        throw new SourceError(`${this.where()}: pagination loop — page ${index + 1} repeats the previous page`, "pagination-loop");
+      }
+      previousSignature = signature;
+      largest = Math.max(largest, records.length);
+      yield records;
+      const size = pagination.style === "page" && !pagination.size_param ? largest : pagination.size;
+      if (records.length < size) return;
+    }
+  }
+
+  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<SourceRecord[]> {
+    return this.recordsOf(await this.get(query, context));
+  }
+
+  private get(query: Record<string, string>, context: PassContext, url?: string): Promise<HttpResponse> {
+    return this.http.request({ url: url ?? this.config.path, query: url ? {} : { ...this.config.query, ...query } }, context.signal);
+  }
+
+  private recordsOf(response: HttpResponse): SourceRecord[] {
+    const where = `${this.where()} (${response.path})`;
+    return toRecords(recordsAt(response.body, this.config.records, where), this.config.id, null, where);
+  }
+
+  private maxCursor(records: SourceRecord[], best: number | undefined): number | undefined {
+    const cursor = this.config.cursor;
+    if (!cursor) return best;
+    for (const record of records) {
+      const raw = getPath(record.data, cursor.field);
+      const value = cursor.type === "id" ? Number(raw) : parseInstant(raw, this.source.timezone);
+      if (value !== undefined && Number.isFinite(value) && (best === undefined || value > best)) best = value;
+    }
+    return best;
+  }
+
+  private formatCursor(ms: number): string {
+    const format = this.config.cursor!.format;
+    if (format === "unix") return String(Math.floor(ms / 1000));
+    if (format === "YYYY-MM-DD HH:mm:ss") return formatWall(ms, this.source.timezone);
+    return new Date(ms).toISOString();
+  }
+
+  private where(): string {
+    return `resource ${this.resource}`;
+  }
+}
+
+function isUrl(text: string): boolean {
+  return /^https?:\/\//i.test(text) || text.startsWith("/");
+}
+
+/**
+ * Confirms deletions with a single-record URL template. The probe (a record seen in this pass)
+ * must answer 2xx first, so a wrong template can never confirm anything.
+ */
+export async function confirmByGet(
+  http: HttpClient,
+  template: string,
+  refs: RecordRef[],
+  probe: RecordRef,
+  context: PassContext,
+  isNotFound: (response: HttpResponse) => boolean = (r) => r.status === 404 || r.status === 410,
+): Promise<Map<string, "gone" | "exists" | "unknown">> {
+  const out = new Map<string, "gone" | "exists" | "unknown">();
+  const url = (ref: RecordRef): string => template.replace("{id}", encodeURIComponent(ref.id));
+  const check = await http.request({ url: url(probe), allow: [404, 410] }, context.signal);
+  const probeOk = check.status >= 200 && check.status < 300 && !isNotFound(check);
+  for (const ref of refs) {
+    const key = `${ref.kind ?? ""}\u001f${ref.id}`;
+    if (!probeOk) {
+      out.set(key, "unknown");
+      continue;
+    }
+    const response = await http.request({ url: url(ref), allow: [404, 410] }, context.signal);
+    out.set(key, isNotFound(response) ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+  }
+  if (!probeOk) context.logger.warn({ status: check.status }, "single-record URL did not answer 2xx for a record that exists; deletions are not confirmed by it");
+  return out;
+}

@@ -1,0 +1,46 @@
+import type { Clock } from "../clock.js";
+import { isRestSource, type PresetName, type SourceConfig } from "../config/types.js";
+import type { Logger } from "../telemetry/logger.js";
+import { HttpClient, type HttpClientOptions } from "./http/client.js";
+import { createRestSource } from "./presets/rest/index.js";
+import type { Source } from "./source.js";
+
+/** What a source factory gets: a clock, a logger and an HTTP client maker with the source's limits. */
+export interface SourceDeps {
+  clock: Clock;
+  logger: Logger;
+  httpClient(options: Pick<HttpClientOptions, "baseUrl"> & Partial<HttpClientOptions>): HttpClient;
+}
+
+export type SourceFactory<C extends SourceConfig = SourceConfig> = (config: C, deps: SourceDeps) => Source;
+
+/** One line per preset. */
+const presets: Partial<Record<PresetName, SourceFactory<never>>> = {};
+
+export function registerPreset<N extends PresetName>(name: N, factory: SourceFactory<Extract<SourceConfig, { preset: N }>>): void {
+  presets[name] = factory as SourceFactory<never>;
+}
+
+export interface SourceHooks {
+  beforeRequest?: HttpClientOptions["beforeRequest"];
+  afterResponse?: HttpClientOptions["afterResponse"];
+}
+
+export function createSource(config: SourceConfig, base: { clock: Clock; logger: Logger }, hooks: SourceHooks = {}): Source {
+  const deps: SourceDeps = {
+    ...base,
+    httpClient: (options) =>
+      new HttpClient({
+        timeoutMs: config.timeout,
+        maxResponseBytes: config.max_response_bytes,
+        clock: base.clock,
+        beforeRequest: hooks.beforeRequest,
+        afterResponse: hooks.afterResponse,
+        ...options,
+      }),
+  };
+  if (isRestSource(config)) return createRestSource(config, deps);
+  const factory = presets[config.preset] as SourceFactory | undefined;
+  if (!factory) throw new Error(`preset "${config.preset}" is not available in this build`);
+  return factory(config, deps);
+}

@@ -1,0 +1,63 @@
+import type { Clock } from "../clock.js";
+import type { Transition } from "../core/transitions.js";
+import type { RecordRef, SourceRecord } from "../core/types.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { HttpClient } from "./http/client.js";
+
+/** One page (or several) of records, in the order the vendor listed them. */
+export interface Batch {
+  records: SourceRecord[];
+  /** Deletions reported by a vendor change feed (FacturaScripts `logmessages`). */
+  deleted?: RecordRef[];
+}
+
+export interface ListResult {
+  /** The new cursor (opaque, owned by the poller); the old one when nothing newer was seen. */
+  cursor: unknown;
+  /** The listing covered every record (complete scan or fallback). */
+  complete: boolean;
+  /** Assumption checks that failed and made the poller fall back to a complete scan. */
+  warnings: string[];
+}
+
+export interface PassContext {
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export type ListMode = "incremental" | "complete";
+
+/** One resource of one source: how to list it and how to confirm deletions. */
+export interface ResourcePoller {
+  readonly resource: string;
+  readonly typePrefix: string;
+  readonly ignoreFields: readonly string[];
+  /** Built-in transitions (paid…) then the user's. */
+  readonly transitions: readonly Transition[];
+  readonly maxDeleteRatio: number;
+  readonly maxDeleteMin: number;
+  /** Creation instant of a record, for `start: {since}`. */
+  createdAt(record: SourceRecord): number | undefined;
+  /**
+   * Lists records. `incremental` with a cursor lists what changed since it (falling back to a
+   * complete scan when an assumption fails); `complete`, or no cursor yet, lists everything.
+   */
+  list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void>;
+  /**
+   * Confirms missing records one by one with the vendor's single-record GET. `gone` only on the
+   * vendor's not-found, and only after `probe` (a record seen in this pass) answered 2xx on the
+   * same URL template; otherwise `unknown`. Absent when the resource has no such GET.
+   */
+  confirmGone?(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">>;
+}
+
+/** A configured source ready to poll. */
+export interface Source {
+  readonly name: string;
+  readonly pollers: ResourcePoller[];
+  readonly http: HttpClient;
+  /** Warnings to log once at start (e.g. no audit-log access: reconcile only). */
+  readonly notices?: string[];
+  close(): void;
+}

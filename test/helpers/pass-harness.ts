@@ -1,0 +1,69 @@
+import { ManualClock } from "../../src/clock.js";
+import type { RestResourceConfig, RestSourceConfig } from "../../src/config/types.js";
+import type { EventEnvelope } from "../../src/core/types.js";
+import { runSourcePass, type PassMode, type PassOutcome } from "../../src/pipeline/poll-pass.js";
+import { createSource } from "../../src/sources/registry.js";
+import type { StateStore } from "../../src/store/store.js";
+import { silentLogger } from "../../src/telemetry/logger.js";
+
+export function restResource(overrides: Partial<RestResourceConfig> = {}): RestResourceConfig {
+  return {
+    name: "items",
+    type_prefix: "item",
+    path: "/items",
+    query: {},
+    id: "id",
+    ignore_fields: [],
+    transitions: [],
+    max_delete_ratio: 0.2,
+    max_delete_min: 10,
+    pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 },
+    ...overrides,
+  };
+}
+
+export function restSource(baseUrl: string, token: string, resources: RestResourceConfig[], overrides: Partial<RestSourceConfig> = {}): RestSourceConfig {
+  return {
+    name: "legacy",
+    type: "rest",
+    base_url: baseUrl,
+    headers: { Authorization: `Bearer ${token}` },
+    query: {},
+    schedule: "*/1 * * * *",
+    reconcile: "0 */6 * * *",
+    timezone: "UTC",
+    overlap: 5 * 60_000,
+    start: { mode: "baseline" },
+    max_response_bytes: 50 * 1024 * 1024,
+    timeout: 2000,
+    resources,
+    ...overrides,
+  };
+}
+
+/** Runs passes of one source against a store, collecting every event written to the outbox. */
+export function passRunner(store: () => StateStore, config: RestSourceConfig, clock = new ManualClock()) {
+  const events: EventEnvelope[] = [];
+  return {
+    events,
+    clock,
+    async pass(mode: PassMode = "incremental"): Promise<{ outcomes: PassOutcome[]; events: EventEnvelope[] }> {
+      const source = createSource(config, { clock, logger: silentLogger() });
+      const fresh: EventEnvelope[] = [];
+      try {
+        const outcomes = await runSourcePass(
+          { store: store(), clock, logger: silentLogger(), route: () => ["t"], onEvents: (e) => fresh.push(...e) },
+          source,
+          config,
+          mode,
+        );
+        events.push(...fresh);
+        return { outcomes, events: fresh };
+      } finally {
+        source.close();
+      }
+    },
+  };
+}
+
+export const typesOf = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`);
