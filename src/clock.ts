@@ -46,7 +46,11 @@ export class ManualClock implements Clock {
   private current: number;
   private waiters: Array<{ at: number; resolve: () => void }> = [];
 
-  constructor(start = Date.parse("2026-11-23T10:00:00Z")) {
+  /** With `autoAdvance`, `sleep` moves the clock itself and resolves at once (tests that must not wait). */
+  constructor(
+    start = Date.parse("2026-11-23T10:00:00Z"),
+    private readonly options: { autoAdvance?: boolean } = {},
+  ) {
     this.current = start;
   }
 
@@ -55,6 +59,10 @@ export class ManualClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.options.autoAdvance) {
+      this.advance(Math.max(0, ms));
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const waiter = { at: this.current + ms, resolve };
       this.waiters.push(waiter);

@@ -42,7 +42,7 @@ export function restSource(baseUrl: string, token: string, resources: RestResour
 }
 
 /** Runs passes of one source against a store, collecting every event written to the outbox. */
-export function passRunner(store: () => StateStore, config: RestSourceConfig, clock = new ManualClock()) {
+export function passRunner(store: () => StateStore, config: RestSourceConfig, clock = new ManualClock(undefined, { autoAdvance: true })) {
   const events: EventEnvelope[] = [];
   return {
     events,

@@ -148,7 +148,7 @@ export class RestPoller implements ResourcePoller {
         const following = getPath(response.body as JsonObject, pagination.next);
         if (following === undefined || following === null || following === "") return;
         next = String(following);
-        if (seen.has(next)) throw new SourceError(`${this.where()}: pagination loop — next "${isUrl(next) ? new URL(next).pathname : next}" was already visited`, "pagination-loop");
+        if (seen.has(next)) throw new SourceError(`${this.where()}: pagination loop — next "${next.split("?")[0]}" was already visited`, "pagination-loop");
         seen.add(next);
       }
     }
