@@ -1,12 +1,2 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli/main.js";
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`retrohook: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+import "../dist/cli/entry.js";

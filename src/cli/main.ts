@@ -1,3 +1,56 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ConfigError, EXIT_FAILURE, EXIT_USAGE, UsageError, errorMessage } from "../errors.js";
+import { scrub } from "../telemetry/logger.js";
+import { processIo, type Io } from "./io.js";
+import { commands, type Command } from "./commands/index.js";
+import { packageVersion } from "./version.js";
+
+const USAGE = `retrohook — webhooks for systems that have none
+
+Usage: retrohook <command> [options]
+
+Commands:
+${Object.values(commands)
+  .map((c) => `  ${c.name.padEnd(12)} ${c.summary}`)
+  .join("\n")}
+
+Every command takes -c/--config FILE (default $RETROHOOK_CONFIG, else ./config.yaml).
+Run "retrohook <command> --help" for its options. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+`;
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.out(USAGE);
+    return name ? 0 : EXIT_USAGE;
+  }
+  if (name === "--version" || name === "-v") {
+    io.out(`${packageVersion()}\n`);
+    return 0;
+  }
+  const command: Command | undefined = commands[name];
+  if (!command) {
+    io.err(`retrohook: unknown command "${name}"\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    const options = { ...command.options, config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } satisfies ParseArgsConfig["options"];
+    const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    if (parsed.values.help) {
+      io.out(command.help);
+      return 0;
+    }
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, io);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`retrohook: ${scrub(error.message)}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`retrohook ${name}: ${scrub(errorMessage(error))}\n${command.help}`);
+      return EXIT_USAGE;
+    }
+    io.err(`retrohook ${name}: ${scrub(errorMessage(error))}\n`);
+    return EXIT_FAILURE;
+  }
 }

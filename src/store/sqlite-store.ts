@@ -19,6 +19,7 @@ import type {
   SourceState,
   StateStore,
   StoredEvent,
+  TargetState,
 } from "./store.js";
 
 /**
@@ -26,7 +27,8 @@ import type {
  * go through a `Keyv` with `throwOnErrors`; bulk data (snapshots, outbox, dead letters, the
  * delivery log) uses the adapter's batch and range operations. Key layout:
  *   k:rs/<source>/<resource>   resource state        k:ss/<source>   source state
- *   k:b/<source>               budget                m/epoch, m/seq  metadata
+ *   k:b/<source>               budget                k:ts/<target>   target state
+ *   m/epoch, m/seq             metadata
  *   s/<source>/<resource>/<kind>␟<id>   snapshot "<version>\t<fingerprint>\t<json>"
  *   t/<source>/<resource>/<kind>␟<id>   tombstone "<version>"
  *   e/<event id>               the event body        q/<target>/<seq>  pending delivery
@@ -139,6 +141,14 @@ class SqliteStateStore implements StateStore {
 
   async putSourceState(source: string, state: SourceState): Promise<void> {
     await this.keyv.set(`ss/${source}`, state);
+  }
+
+  async getTargetState(target: string): Promise<TargetState | undefined> {
+    return (await this.keyv.get<TargetState>(`ts/${target}`)) ?? undefined;
+  }
+
+  async putTargetState(target: string, state: TargetState): Promise<void> {
+    await this.keyv.set(`ts/${target}`, state);
   }
 
   async getBudget(source: string): Promise<BudgetState | undefined> {

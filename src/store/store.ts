@@ -46,6 +46,11 @@ export interface SourceState {
   lastError?: { at: string; message: string };
 }
 
+/** Per-target state that outlives a restart. An operator pause never resumes by itself. */
+export interface TargetState {
+  paused?: { at: string; reason: string };
+}
+
 export interface BudgetState {
   /** Period key in the source's timezone: `2026-11` (month), `2026-11-23` (day), `2026-11-23T10` (hour). */
   period: string;
@@ -147,6 +152,9 @@ export interface StateStore {
   dropPendingExcept(targets: string[]): Promise<Record<string, number>>;
   appendLog(entry: DeliveryLogEntry): Promise<void>;
   listLog(filter: { target?: string; limit?: number }): Promise<DeliveryLogEntry[]>;
+
+  getTargetState(target: string): Promise<TargetState | undefined>;
+  putTargetState(target: string, state: TargetState): Promise<void>;
 
   getBudget(source: string): Promise<BudgetState | undefined>;
   putBudget(source: string, budget: BudgetState): Promise<void>;

@@ -1,0 +1,74 @@
+import { systemClock, type Clock } from "./clock.js";
+import { secretValues } from "./config/secrets.js";
+import type { Config, SourceConfig } from "./config/types.js";
+import { routeEvent } from "./core/routing.js";
+import { Dispatcher } from "./delivery/dispatcher.js";
+import type { PassDeps } from "./pipeline/poll-pass.js";
+import { createSource } from "./sources/registry.js";
+import type { Source } from "./sources/source.js";
+import { openStateStore } from "./store/sqlite-store.js";
+import type { StateStore } from "./store/store.js";
+import { registerSecrets, type Logger } from "./telemetry/logger.js";
+
+/** The composition root: config → store, sources, dispatcher; what `once`, `run` and `demo` share. */
+export interface App {
+  config: Config;
+  store: StateStore;
+  clock: Clock;
+  logger: Logger;
+  sources: Array<{ config: SourceConfig; source: Source }>;
+  dispatcher?: Dispatcher;
+  passDeps(extra?: Partial<PassDeps>): PassDeps;
+  close(): Promise<void>;
+}
+
+export interface OpenAppOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Dry run: state opened read-only, no dispatcher. */
+  readOnly?: boolean;
+  /** Only these sources (by name). */
+  only?: string[];
+}
+
+export async function openApp(config: Config, options: OpenAppOptions): Promise<App> {
+  registerSecrets(secretValues(config));
+  const clock = options.clock ?? systemClock();
+  const logger = options.logger;
+  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock });
+  try {
+    if (!options.readOnly) {
+      const dropped = await store.dropPendingExcept(config.targets.map((t) => t.name));
+      for (const [target, count] of Object.entries(dropped)) {
+        logger.warn({ target, count }, `dropped ${count} pending deliveries of target "${target}", which is no longer configured`);
+      }
+    }
+    const selected = config.sources.filter((s) => !options.only || options.only.includes(s.name));
+    const sources = selected.map((sourceConfig) => ({ config: sourceConfig, source: createSource(sourceConfig, { clock, logger: logger.child({ source: sourceConfig.name }) }) }));
+    for (const { source } of sources) for (const notice of source.notices ?? []) logger.warn({ source: source.name }, notice);
+    const dispatcher = options.readOnly ? undefined : new Dispatcher({ store, targets: config.targets, clock, logger: logger.child({ component: "delivery" }) });
+    return {
+      config,
+      store,
+      clock,
+      logger,
+      sources,
+      dispatcher,
+      passDeps: (extra = {}) => ({
+        store,
+        clock,
+        logger,
+        route: (envelope) => routeEvent(envelope, config.targets),
+        onEnqueued: (deliveries) => dispatcher?.enqueued(deliveries),
+        ...extra,
+      }),
+      async close() {
+        for (const { source } of sources) source.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

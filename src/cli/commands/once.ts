@@ -1,0 +1,75 @@
+import { openApp } from "../../app.js";
+import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
+import { runSourcePass, type PassOutcome } from "../../pipeline/poll-pass.js";
+import { createLogger } from "../../telemetry/logger.js";
+import { configFor, type Io } from "../io.js";
+import type { Command } from "./index.js";
+
+export const onceCommand: Command = {
+  name: "once",
+  summary: "one pass of every source (or one), then one attempt per due delivery, and exit",
+  help: `Usage: retrohook once [--source NAME] [--reconcile] [--dry-run] [-c FILE]
+
+One incremental pass of every source (or only --source), or with --reconcile one complete
+reconcile pass; then one attempt for every delivery that is due (all sources), never waiting
+for a later retry. Pending retries are listed on stderr with their next attempt time.
+
+  --source NAME   only this source
+  --reconcile     a complete reconcile pass (the only kind that can find deletions)
+  --dry-run       print one standard envelope per line on stdout, exactly as a standard
+                  target would receive it; state is opened read-only and never created
+
+Exit 0 when every pass succeeded and nothing was dead-lettered; 1 when a pass failed or was
+blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad usage or config.
+`,
+  options: {
+    source: { type: "string" },
+    reconcile: { type: "boolean" },
+    "dry-run": { type: "boolean" },
+  },
+  async run(values, io) {
+    const config = configFor(values.config as string | undefined, io);
+    const only = values.source as string | undefined;
+    if (only && !config.sources.some((s) => s.name === only)) {
+      throw new UsageError(`--source ${only}: no such source (configured: ${config.sources.map((s) => s.name).join(", ") || "none"})`);
+    }
+    const dryRun = values["dry-run"] === true;
+    const mode = values.reconcile ? "reconcile" : "incremental";
+    const logger = createLogger();
+    const app = await openApp(config, { logger, readOnly: dryRun, only: only ? [only] : undefined });
+    try {
+      const outcomes: PassOutcome[] = [];
+      const deps = app.passDeps({
+        onEvents: dryRun ? (events) => events.forEach((event) => io.out(`${JSON.stringify(event)}\n`)) : undefined,
+        onNotice: dryRun ? (message) => io.err(`${message}\n`) : undefined,
+      });
+      for (const { config: sourceConfig, source } of app.sources) {
+        outcomes.push(...(await runSourcePass(deps, source, sourceConfig, mode)));
+      }
+      let dead = 0;
+      if (app.dispatcher) {
+        const result = await app.dispatcher.runOnce();
+        dead = result.dead + result.stateErrors;
+        io.err(`deliveries: ${result.delivered} delivered, ${result.retried} to retry, ${result.dead} dead-lettered\n`);
+        for (const pending of result.pending) {
+          io.err(`pending: ${pending.target} ${pending.eventId} next attempt ${new Date(pending.nextAttemptAt).toISOString()}\n`);
+        }
+      }
+      return report(outcomes, io) && dead === 0 ? EXIT_OK : EXIT_FAILURE;
+    } finally {
+      await app.close();
+    }
+  },
+};
+
+/** One line per resource on stderr; true when every pass succeeded. */
+function report(outcomes: PassOutcome[], io: Io): boolean {
+  for (const o of outcomes) {
+    const what = o.ok
+      ? `ok: ${o.records} records, ${o.events} events${o.baselined ? `, ${o.baselined} baselined` : ""}${o.deleted ? `, ${o.deleted} deleted` : ""}${o.held ? `, ${o.held} deletions held` : ""}`
+      : `${o.blocked ? "blocked" : "failed"}: ${o.error}`;
+    io.err(`${o.source}/${o.resource} ${o.mode}: ${what}\n`);
+    for (const warning of o.warnings) io.err(`  warning: ${warning}\n`);
+  }
+  return outcomes.every((o) => o.ok);
+}

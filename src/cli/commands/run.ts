@@ -1,0 +1,41 @@
+import { openApp } from "../../app.js";
+import { EXIT_OK } from "../../errors.js";
+import { Scheduler } from "../../pipeline/scheduler.js";
+import { createLogger } from "../../telemetry/logger.js";
+import { configFor } from "../io.js";
+import type { Command } from "./index.js";
+
+/** How long SIGTERM/SIGINT wait for in-flight passes and deliveries (ms). */
+const GRACE_MS = Number(process.env.RETROHOOK_GRACE_MS ?? 10_000);
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "the daemon: poll on schedule, deliver continuously",
+  help: `Usage: retrohook run [-c FILE]
+
+Runs one pass per source at start, then every source's \`schedule\` (incremental) and
+\`reconcile\` (complete) cron jobs, and delivers events continuously. SIGTERM or SIGINT stop
+scheduling, let in-flight work finish within a grace period, release the state lock and exit 0.
+`,
+  options: {},
+  async run(values, io) {
+    const config = configFor(values.config as string | undefined, io);
+    const logger = createLogger();
+    const app = await openApp(config, { logger });
+    const scheduler = new Scheduler(app.sources, app.passDeps(), logger);
+    await app.dispatcher?.start();
+    scheduler.start();
+    logger.info({ sources: app.sources.length, targets: config.targets.length }, "retrohook running");
+    const signal = await new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    logger.info({ signal, graceMs: GRACE_MS }, "stopping");
+    const started = Date.now();
+    await scheduler.stop(GRACE_MS);
+    await app.dispatcher?.stop(Math.max(0, GRACE_MS - (Date.now() - started)));
+    await app.close();
+    logger.info("stopped");
+    return EXIT_OK;
+  },
+};

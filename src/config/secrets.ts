@@ -1,0 +1,28 @@
+import type { Config } from "./types.js";
+
+const SECRET_KEYS = new Set(["api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "secret", "admin_token"]);
+
+/**
+ * Every secret value in a loaded config: the secret keys of sources, targets and the server,
+ * plus all header values (they usually carry tokens). Logs and errors are scrubbed of them.
+ */
+export function secretValues(config: Config): string[] {
+  const out: string[] = [];
+  const visit = (value: unknown, key: string | undefined, underHeaders: boolean): void => {
+    if (typeof value === "string") {
+      if ((key && SECRET_KEYS.has(key)) || underHeaders) out.push(value);
+      // `Bearer xyz`: the token alone is secret too.
+      if (underHeaders && /^\S+\s+\S{4,}$/.test(value)) out.push(value.split(/\s+/)[1]!);
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, undefined, underHeaders);
+      return;
+    }
+    if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) visit(v, k, underHeaders || k === "headers");
+    }
+  };
+  visit({ sources: config.sources, targets: config.targets, server: config.server }, undefined, false);
+  return out.filter((value) => value.length >= 4);
+}

@@ -1,0 +1,42 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const entry = fileURLToPath(new URL("../../src/cli/entry.ts", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI in a child process (from source, through tsx), like a user runs it. */
+export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string; stdout: () => string } {
+  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+    cwd: root,
+    env: { ...process.env, RETROHOOK_LOG_LEVEL: process.env.RETROHOOK_TEST_LOG_LEVEL ?? "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done, stderr: () => stderr, stdout: () => stdout };
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  const { child, done } = startCli(args, env);
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return done.finally(() => clearTimeout(timer));
+}
+
+/** Resolves when `predicate(stderr)` holds, polling. */
+export async function waitFor(check: () => boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
