@@ -1,0 +1,247 @@
+import { randomBytes } from "node:crypto";
+import type { Clock } from "../../src/clock.js";
+import { refKey, type RecordRef, type Snapshot } from "../../src/core/types.js";
+import type {
+  BudgetState,
+  DeadLetter,
+  Delivery,
+  DeliveryLogEntry,
+  EnqueueItem,
+  ResourceId,
+  ResourceState,
+  SnapshotWrite,
+  SourceState,
+  StateStore,
+  StoredEvent,
+  TargetState,
+} from "../../src/store/store.js";
+
+/**
+ * A StateStore in plain maps, faithful to the interface's contract (atomic enqueue skipping
+ * known ids, seq order, requeues with new seqs). For tests that want no file; values are
+ * copied in and out so callers cannot mutate state behind its back. `failNext` makes the next
+ * write of a given method throw, to test "state errors are never swallowed".
+ */
+export class MemoryStateStore implements StateStore {
+  readonly epoch = randomBytes(8).toString("hex");
+  readonly readOnly = false;
+  private seq = 0;
+  private readonly events = new Map<string, string>();
+  private readonly pending = new Map<number, Delivery>();
+  private readonly dead = new Map<number, DeadLetter>();
+  private readonly log: DeliveryLogEntry[] = [];
+  private readonly resources = new Map<string, ResourceState>();
+  private readonly sources = new Map<string, SourceState>();
+  private readonly budgets = new Map<string, BudgetState>();
+  private readonly targetStates = new Map<string, TargetState>();
+  private readonly snapshots = new Map<string, Map<string, Snapshot>>();
+  private readonly failures = new Map<string, number>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** The next `times` calls of `method` throw. */
+  failNext(method: keyof StateStore, times = 1): void {
+    this.failures.set(method, times);
+  }
+
+  private check(method: keyof StateStore): void {
+    const left = this.failures.get(method) ?? 0;
+    if (left > 0) {
+      this.failures.set(method, left - 1);
+      throw new Error(`injected ${method} failure`);
+    }
+  }
+
+  async getResourceState(id: ResourceId): Promise<ResourceState | undefined> {
+    return clone(this.resources.get(`${id.source}/${id.resource}`));
+  }
+
+  async putResourceState(id: ResourceId, state: ResourceState): Promise<void> {
+    this.check("putResourceState");
+    this.resources.set(`${id.source}/${id.resource}`, clone(state));
+  }
+
+  async getSourceState(source: string): Promise<SourceState | undefined> {
+    return clone(this.sources.get(source));
+  }
+
+  async putSourceState(source: string, state: SourceState): Promise<void> {
+    this.check("putSourceState");
+    this.sources.set(source, clone(state));
+  }
+
+  private resourceSnapshots(id: ResourceId): Map<string, Snapshot> {
+    const key = `${id.source}/${id.resource}`;
+    let map = this.snapshots.get(key);
+    if (!map) {
+      map = new Map();
+      this.snapshots.set(key, map);
+    }
+    return map;
+  }
+
+  async getSnapshots(id: ResourceId, refs: RecordRef[]): Promise<Map<string, Snapshot>> {
+    const map = this.resourceSnapshots(id);
+    const out = new Map<string, Snapshot>();
+    for (const ref of refs) {
+      const snapshot = map.get(refKey(ref));
+      if (snapshot) out.set(refKey(ref), clone(snapshot));
+    }
+    return out;
+  }
+
+  async putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void> {
+    this.check("putSnapshots");
+    const map = this.resourceSnapshots(id);
+    for (const write of writes) map.set(refKey(write), clone(write.snapshot));
+  }
+
+  async listSnapshotRefs(id: ResourceId): Promise<RecordRef[]> {
+    const out: RecordRef[] = [];
+    for (const [key, snapshot] of this.resourceSnapshots(id)) {
+      if (snapshot.gone) continue;
+      const at = key.indexOf("\u001f");
+      const kind = key.slice(0, at);
+      out.push({ kind: kind === "" ? null : kind, id: key.slice(at + 1) });
+    }
+    return out;
+  }
+
+  async countSnapshots(id: ResourceId): Promise<number> {
+    return (await this.listSnapshotRefs(id)).length;
+  }
+
+  async clearResource(id: ResourceId): Promise<void> {
+    this.check("clearResource");
+    this.snapshots.delete(`${id.source}/${id.resource}`);
+    this.resources.delete(`${id.source}/${id.resource}`);
+  }
+
+  async enqueue(items: EnqueueItem[]): Promise<Delivery[]> {
+    this.check("enqueue");
+    const now = this.clock.now();
+    const created: Delivery[] = [];
+    for (const item of items) {
+      const id = item.event.envelope.id;
+      if (this.events.has(id)) continue;
+      this.events.set(id, item.event.body);
+      for (const target of item.targets) created.push(this.addPending(target, id, item.recordKey, now));
+    }
+    return created.map(clone);
+  }
+
+  private addPending(target: string, eventId: string, recordKey: string, now: number): Delivery {
+    this.seq += 1;
+    const delivery: Delivery = { seq: this.seq, target, eventId, recordKey, attempts: 0, nextAttemptAt: now };
+    this.pending.set(delivery.seq, delivery);
+    return delivery;
+  }
+
+  async getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    this.check("getEvent");
+    const body = this.events.get(eventId);
+    return body === undefined ? undefined : { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+  }
+
+  async hasEvent(eventId: string): Promise<boolean> {
+    return this.events.has(eventId);
+  }
+
+  async listPending(target?: string): Promise<Delivery[]> {
+    return [...this.pending.values()]
+      .filter((d) => target === undefined || d.target === target)
+      .sort((a, b) => (a.target === b.target ? a.seq - b.seq : a.target < b.target ? -1 : 1))
+      .map(clone);
+  }
+
+  async updateDelivery(delivery: Delivery): Promise<void> {
+    this.check("updateDelivery");
+    if (!this.pending.has(delivery.seq)) throw new Error(`no pending delivery ${delivery.seq}`);
+    this.pending.set(delivery.seq, clone(delivery));
+  }
+
+  async ackDelivery(delivery: Delivery, log: DeliveryLogEntry): Promise<void> {
+    this.check("ackDelivery");
+    this.pending.delete(delivery.seq);
+    this.log.push(clone(log));
+  }
+
+  async deadLetter(delivery: Delivery, dead: Omit<DeadLetter, "seq">, log: DeliveryLogEntry): Promise<void> {
+    this.check("deadLetter");
+    this.pending.delete(delivery.seq);
+    this.dead.set(delivery.seq, { ...clone(dead), seq: delivery.seq });
+    this.log.push(clone(log));
+  }
+
+  async listDeadLetters(target?: string): Promise<DeadLetter[]> {
+    return [...this.dead.values()].filter((d) => target === undefined || d.target === target).map(clone);
+  }
+
+  async requeueDeadLetters(target?: string, eventId?: string): Promise<Delivery[]> {
+    this.check("requeueDeadLetters");
+    const now = this.clock.now();
+    const created: Delivery[] = [];
+    for (const [seq, dead] of [...this.dead]) {
+      if ((target !== undefined && dead.target !== target) || (eventId !== undefined && dead.eventId !== eventId)) continue;
+      this.dead.delete(seq);
+      created.push(this.addPending(dead.target, dead.eventId, dead.recordKey, now));
+    }
+    return created.map(clone);
+  }
+
+  async requeueEvent(eventId: string, targets: string[], recordKey: string): Promise<Delivery[]> {
+    this.check("requeueEvent");
+    if (!this.events.has(eventId)) throw new Error(`no event ${eventId} in state`);
+    const now = this.clock.now();
+    return targets.map((target) => clone(this.addPending(target, eventId, recordKey, now)));
+  }
+
+  async dropPendingExcept(targets: string[]): Promise<Record<string, number>> {
+    this.check("dropPendingExcept");
+    const keep = new Set(targets);
+    const dropped: Record<string, number> = {};
+    for (const [seq, delivery] of [...this.pending]) {
+      if (keep.has(delivery.target)) continue;
+      dropped[delivery.target] = (dropped[delivery.target] ?? 0) + 1;
+      this.pending.delete(seq);
+    }
+    return dropped;
+  }
+
+  async appendLog(entry: DeliveryLogEntry): Promise<void> {
+    this.check("appendLog");
+    this.log.push(clone(entry));
+  }
+
+  async listLog(filter: { target?: string; limit?: number }): Promise<DeliveryLogEntry[]> {
+    return this.log
+      .filter((entry) => filter.target === undefined || entry.target === filter.target)
+      .reverse()
+      .slice(0, filter.limit ?? 100)
+      .map(clone);
+  }
+
+  async getTargetState(target: string): Promise<TargetState | undefined> {
+    return clone(this.targetStates.get(target));
+  }
+
+  async putTargetState(target: string, state: TargetState): Promise<void> {
+    this.check("putTargetState");
+    this.targetStates.set(target, clone(state));
+  }
+
+  async getBudget(source: string): Promise<BudgetState | undefined> {
+    return clone(this.budgets.get(source));
+  }
+
+  async putBudget(source: string, budget: BudgetState): Promise<void> {
+    this.check("putBudget");
+    this.budgets.set(source, clone(budget));
+  }
+
+  async close(): Promise<void> {}
+}
+
+function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
