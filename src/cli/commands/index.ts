@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { Io } from "../io.js";
 import { onceCommand } from "./once.js";
+import { resetCommand } from "./reset.js";
 import { runCommand } from "./run.js";
 import { validateCommand } from "./validate.js";
 
@@ -13,5 +14,5 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, resetCommand].map((command) => [command.name, command]),
 );

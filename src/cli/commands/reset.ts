@@ -1,0 +1,43 @@
+import { routeEvent } from "../../core/routing.js";
+import { EXIT_OK, UsageError } from "../../errors.js";
+import { resetResources } from "../../pipeline/reset.js";
+import { openStateStore } from "../../store/sqlite-store.js";
+import { configFor } from "../io.js";
+import type { Command } from "./index.js";
+
+export const resetCommand: Command = {
+  name: "reset",
+  summary: "forget a source's (or resource's) state, or release held deletions",
+  help: `Usage: retrohook reset --source S [--resource R] [--accept-deletes] [-c FILE]
+
+Without --accept-deletes: forgets snapshots, cursor, suspensions and back-off of the source (or
+one resource); the next pass starts over with the \`start\` policy, and new event ids never reuse
+old ones. With --accept-deletes: emits the deletions that max_delete_min / max_delete_ratio held,
+and changes nothing else.
+`,
+  options: { source: { type: "string" }, resource: { type: "string" }, "accept-deletes": { type: "boolean" } },
+  async run(values, io) {
+    const config = configFor(values.config as string | undefined, io);
+    const sourceName = values.source as string | undefined;
+    if (!sourceName) throw new UsageError("--source is required");
+    const source = config.sources.find((s) => s.name === sourceName);
+    if (!source) throw new UsageError(`--source ${sourceName}: no such source (configured: ${config.sources.map((s) => s.name).join(", ")})`);
+    const resource = values.resource as string | undefined;
+    if (resource && !source.resources.some((r) => r.name === resource)) {
+      throw new UsageError(`--resource ${resource}: source ${sourceName} has no such resource (configured: ${source.resources.map((r) => r.name).join(", ")})`);
+    }
+    const store = await openStateStore(config.state.url);
+    try {
+      const acceptDeletes = values["accept-deletes"] === true;
+      const result = await resetResources(store, source, resource, { acceptDeletes, now: Date.now(), route: (e) => routeEvent(e, config.targets) });
+      io.out(
+        acceptDeletes
+          ? `released ${result.released} held deletions of ${sourceName}/${result.resources.join(", ")}; they are delivered by the running daemon or the next once/run\n`
+          : `reset ${sourceName}: ${result.resources.join(", ")}; the next pass starts over\n`,
+      );
+      return EXIT_OK;
+    } finally {
+      await store.close();
+    }
+  },
+};
