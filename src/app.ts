@@ -9,6 +9,8 @@ import type { Source } from "./sources/source.js";
 import { openStateStore } from "./store/sqlite-store.js";
 import type { StateStore } from "./store/store.js";
 import { registerSecrets, type Logger } from "./telemetry/logger.js";
+import { Metrics } from "./telemetry/metrics.js";
+import type { PassOutcome } from "./pipeline/poll-pass.js";
 
 /** The composition root: config → store, sources, dispatcher; what `once`, `run` and `demo` share. */
 export interface App {
@@ -18,7 +20,10 @@ export interface App {
   logger: Logger;
   sources: Array<{ config: SourceConfig; source: Source }>;
   dispatcher?: Dispatcher;
+  metrics: Metrics;
   passDeps(extra?: Partial<PassDeps>): PassDeps;
+  /** Records a finished source pass in the metrics. */
+  recordPass(source: string, outcomes: PassOutcome[], durationMs: number): void;
   close(): Promise<void>;
 }
 
@@ -44,9 +49,26 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       }
     }
     const selected = config.sources.filter((s) => !options.only || options.only.includes(s.name));
-    const sources = selected.map((sourceConfig) => ({ config: sourceConfig, source: createSource(sourceConfig, { clock, logger: logger.child({ source: sourceConfig.name }) }) }));
+    const metrics = new Metrics();
+    const sources = selected.map((sourceConfig) => ({
+      config: sourceConfig,
+      source: createSource(sourceConfig, { clock, logger: logger.child({ source: sourceConfig.name }) }, {
+        afterResponse: (response) => metrics.requests.inc({ source: sourceConfig.name, status: String(response.status) }),
+      }),
+    }));
     for (const { source } of sources) for (const notice of source.notices ?? []) logger.warn({ source: source.name }, notice);
-    const dispatcher = options.readOnly ? undefined : new Dispatcher({ store, targets: config.targets, clock, logger: logger.child({ component: "delivery" }) });
+    const dispatcher = options.readOnly
+      ? undefined
+      : new Dispatcher({
+          store,
+          targets: config.targets,
+          clock,
+          logger: logger.child({ component: "delivery" }),
+          onAttempt: (attempt) => {
+            metrics.deliveries.inc({ target: attempt.target, outcome: attempt.outcome });
+            metrics.deliveryLatency.observe({ target: attempt.target }, attempt.latencyMs / 1000);
+          },
+        });
     return {
       config,
       store,
@@ -54,6 +76,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       logger,
       sources,
       dispatcher,
+      metrics,
       passDeps: (extra = {}) => ({
         store,
         clock,
@@ -61,7 +84,21 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
         route: (envelope) => routeEvent(envelope, config.targets),
         onEnqueued: (deliveries) => dispatcher?.enqueued(deliveries),
         ...extra,
+        onEvents: (events) => {
+          for (const event of events) metrics.eventsDetected.inc({ source: event.source, resource: event.resource ?? "", type: event.type });
+          extra.onEvents?.(events);
+        },
       }),
+      recordPass(source, outcomes, durationMs) {
+        const mode = outcomes[0]?.mode ?? "incremental";
+        metrics.passDuration.observe({ source, mode }, durationMs / 1000);
+        for (const o of outcomes) {
+          metrics.passTotal.inc({ source, resource: o.resource, mode: o.mode, outcome: o.ok ? "ok" : o.blocked ? "blocked" : "failed" });
+          metrics.recordsSeen.inc({ source, resource: o.resource }, o.records);
+          if (o.ok) metrics.lastSuccess.set({ source, resource: o.resource }, clock.now() / 1000);
+          else if (!o.blocked) metrics.passErrors.inc({ source, resource: o.resource, cause: o.cause ?? "unknown" });
+        }
+      },
       async close() {
         for (const { source } of sources) source.close();
         await store.close();

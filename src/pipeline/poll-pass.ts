@@ -4,6 +4,7 @@ import type { SourceConfig, StartMode } from "../config/types.js";
 import { detectChanges, detectDeletions, type Detection, type DetectRules } from "../core/detect.js";
 import { parseInstant } from "../core/time.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
+import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { ListMode, ResourcePoller, Source } from "../sources/source.js";
 import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
@@ -40,6 +41,8 @@ export interface PassOutcome {
   held?: number;
   warnings: string[];
   error?: string;
+  /** Why it failed (SourceError fault, "state", "internal"). */
+  cause?: string;
 }
 
 /** One pass over every resource of a source; a 401 stops the source, a 403 only its resource. */
@@ -234,6 +237,7 @@ async function reconcileDeletions(
     delete state.missing;
   }
   if (confirmed.length === 0) return;
+  crashPoint("pass:deletions-confirmed");
   const snapshots = await deps.store.getSnapshots(id, confirmed);
   const gone = confirmed.flatMap((ref) => {
     const snapshot: Snapshot | undefined = snapshots.get(refKey(ref));
@@ -258,6 +262,7 @@ async function failPass(
   const at = new Date(deps.clock.now()).toISOString();
   outcome.ok = false;
   outcome.error = message;
+  outcome.cause = error instanceof SourceError ? error.fault : error instanceof StateError ? "state" : "internal";
   log.error({ err: message, cause: error instanceof SourceError ? error.fault : "internal" }, "pass failed");
   try {
     // Fresh copy: nothing from the failed pass (cursor, missing set) is kept but the error.

@@ -6,6 +6,7 @@ import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { StateError } from "../errors.js";
 import { parseRefKey, refKey, type RecordRef, type Snapshot } from "../core/types.js";
+import { crashPoint } from "../testing/crash-points.js";
 import { SqliteKv, type KvOp } from "./sqlite-kv.js";
 import type {
   BudgetState,
@@ -195,7 +196,10 @@ class SqliteStateStore implements StateStore {
         if (write.revived) ops.push({ key: `t/${prefix}${key}`, delete: true });
       }
     }
-    this.kv.write(ops);
+    this.kv.transaction(() => {
+      this.kv.write(ops);
+      crashPoint("store:snapshots-before-commit");
+    });
   }
 
   async listSnapshotRefs(id: ResourceId): Promise<RecordRef[]> {
@@ -238,6 +242,7 @@ class SqliteStateStore implements StateStore {
       }
       ops.push({ key: "m/seq", value: String(seq) });
       this.kv.write(ops);
+      crashPoint("store:enqueue-before-commit");
       return created;
     });
   }
@@ -262,6 +267,7 @@ class SqliteStateStore implements StateStore {
   async ackDelivery(delivery: Delivery, log: DeliveryLogEntry): Promise<void> {
     this.kv.transaction(() => {
       this.kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true }, ...this.logOps(log)]);
+      crashPoint("store:ack-before-commit");
     });
   }
 
@@ -272,6 +278,7 @@ class SqliteStateStore implements StateStore {
         { key: `d/${delivery.target}/${pad(delivery.seq)}`, value: JSON.stringify({ ...dead, seq: delivery.seq }) },
         ...this.logOps(log),
       ]);
+      crashPoint("store:dead-letter-before-commit");
     });
   }
 

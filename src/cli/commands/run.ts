@@ -2,6 +2,7 @@ import { openApp } from "../../app.js";
 import { EXIT_OK } from "../../errors.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
 import { createLogger } from "../../telemetry/logger.js";
+import { crashPoint } from "../../testing/crash-points.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
 
@@ -22,9 +23,10 @@ scheduling, let in-flight work finish within a grace period, release the state l
     const config = configFor(values.config as string | undefined, io);
     const logger = createLogger();
     const app = await openApp(config, { logger });
-    const scheduler = new Scheduler(app.sources, app.passDeps(), logger);
+    const scheduler = new Scheduler(app.sources, app.passDeps(), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
     await app.dispatcher?.start();
     scheduler.start();
+    crashPoint("run:started");
     logger.info({ sources: app.sources.length, targets: config.targets.length }, "retrohook running");
     const signal = await new Promise<string>((resolve) => {
       process.once("SIGTERM", () => resolve("SIGTERM"));

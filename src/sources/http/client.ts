@@ -4,6 +4,7 @@ import got, { RequestError, type Method } from "got";
 import type { Clock } from "../../clock.js";
 import { scrubUrl } from "../../telemetry/logger.js";
 import { AuthError, ForbiddenError, SourceError } from "../errors.js";
+import { crashPoint } from "../../testing/crash-points.js";
 import { backoffDelay, parseRetryAfter } from "./retry.js";
 
 /**
@@ -105,6 +106,7 @@ export class HttpClient {
     const path = url.pathname;
     await this.options.beforeRequest?.(prepared);
     const where = `${prepared.method ?? "GET"} ${path}`;
+    crashPoint("http:before-request");
     let response;
     try {
       const pending = got(url, {
@@ -128,6 +130,7 @@ export class HttpClient {
     } catch (error) {
       throw this.transportError(error, where, path);
     }
+    crashPoint("http:after-response");
     const status = response.statusCode;
     const headers = response.headers as HttpResponse["headers"];
     this.options.afterResponse?.({ status, headers, path });
