@@ -10,6 +10,7 @@ import { openStateStore } from "./store/sqlite-store.js";
 import type { StateStore } from "./store/store.js";
 import { registerSecrets, type Logger } from "./telemetry/logger.js";
 import { Metrics } from "./telemetry/metrics.js";
+import { BudgetGate } from "./pipeline/budget.js";
 import type { PassOutcome } from "./pipeline/poll-pass.js";
 
 /** The composition root: config → store, sources, dispatcher; what `once`, `run` and `demo` share. */
@@ -21,6 +22,7 @@ export interface App {
   sources: Array<{ config: SourceConfig; source: Source }>;
   dispatcher?: Dispatcher;
   metrics: Metrics;
+  budgets: Map<string, BudgetGate>;
   passDeps(extra?: Partial<PassDeps>): PassDeps;
   /** Records a finished source pass in the metrics. */
   recordPass(source: string, outcomes: PassOutcome[], durationMs: number): void;
@@ -50,9 +52,11 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
     }
     const selected = config.sources.filter((s) => !options.only || options.only.includes(s.name));
     const metrics = new Metrics();
+    const budgets = new Map(selected.map((s) => [s.name, new BudgetGate(s, store, clock)]));
     const sources = selected.map((sourceConfig) => ({
       config: sourceConfig,
       source: createSource(sourceConfig, { clock, logger: logger.child({ source: sourceConfig.name }) }, {
+        beforeRequest: () => budgets.get(sourceConfig.name)!.spend(),
         afterResponse: (response) => metrics.requests.inc({ source: sourceConfig.name, status: String(response.status) }),
       }),
     }));
@@ -77,12 +81,14 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       sources,
       dispatcher,
       metrics,
+      budgets,
       passDeps: (extra = {}) => ({
         store,
         clock,
         logger,
         route: (envelope) => routeEvent(envelope, config.targets),
         onEnqueued: (deliveries) => dispatcher?.enqueued(deliveries),
+        budgets,
         ...extra,
         onEvents: (events) => {
           for (const event of events) metrics.eventsDetected.inc({ source: event.source, resource: event.resource ?? "", type: event.type });

@@ -9,6 +9,7 @@ import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { ListMode, ResourcePoller, Source } from "../sources/source.js";
 import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/crash-points.js";
 
 export type PassMode = "incremental" | "reconcile";
@@ -25,6 +26,10 @@ export interface PassDeps {
   onEvents?: (events: EventEnvelope[]) => void;
   /** Records baselined and deletions awaiting confirmation are reported here (dry-run: stderr). */
   onNotice?: (message: string) => void;
+  /** Request budgets by source name. */
+  budgets?: Map<string, BudgetGate>;
+  /** Scheduled passes are paced by the budget (skipped ticks); `once` only stops when it is spent. */
+  paced?: boolean;
 }
 
 export interface PassOutcome {
@@ -58,6 +63,19 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
   if (blockedBy) {
     return source.pollers.map((poller) => ({ ...emptyOutcome(config.name, poller.resource, mode), ok: false, blocked: true, error: blockedBy }));
   }
+  const budget = deps.budgets?.get(config.name);
+  if (budget?.limited) {
+    const decision = await budget.allowPass(mode, deps.paced ?? false);
+    if (!decision.run) {
+      if (deps.paced && !/spent/.test(decision.reason)) {
+        deps.logger.debug({ source: config.name, mode, reason: decision.reason }, "tick skipped by the request budget");
+        return [];
+      }
+      return source.pollers.map((poller) => ({ ...emptyOutcome(config.name, poller.resource, mode), ok: false, blocked: true, error: decision.reason }));
+    }
+  }
+  budget?.startPass();
+  const passStarted = deps.clock.now();
   if (sourceState.suspended) {
     deps.logger.info({ source: config.name }, "config changed: lifting the source suspension");
     delete sourceState.suspended;
@@ -73,6 +91,7 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
     }
   }
   for (const outcome of outcomes) delete outcome.authFailed;
+  await budget?.finishPass(mode, passStarted);
   return outcomes;
 }
 

@@ -23,7 +23,7 @@ scheduling, let in-flight work finish within a grace period, release the state l
     const config = configFor(values.config as string | undefined, io);
     const logger = createLogger();
     const app = await openApp(config, { logger });
-    const scheduler = new Scheduler(app.sources, app.passDeps(), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
+    const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
     await app.dispatcher?.start();
     scheduler.start();
     crashPoint("run:started");

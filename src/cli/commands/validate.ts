@@ -1,5 +1,7 @@
 import cron from "node-cron";
 import { isRestSource } from "../../config/types.js";
+import { permittedIntervalMs } from "../../core/budget-plan.js";
+import type { BudgetConfig } from "../../config/types.js";
 import { EXIT_OK } from "../../errors.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
@@ -21,13 +23,15 @@ sources with their resources, schedules and next run times, and the targets with
       const kind = isRestSource(source) ? "rest" : `preset ${source.preset}`;
       lines.push(`  ${source.name} (${kind}, timezone ${source.timezone})`);
       lines.push(`    resources: ${source.resources.map((r) => r.name).join(", ")}`);
+      let scheduleMs = 60_000;
       for (const [label, expression] of [["schedule", source.schedule], ["reconcile", source.reconcile]] as const) {
         const task = cron.createTask(expression, () => undefined, { timezone: source.timezone });
-        const next = task.getNextRuns(2).map((d) => d.toISOString());
+        const runs = task.getNextRuns(2);
         void task.destroy();
-        lines.push(`    ${label.padEnd(9)} "${expression}" next: ${next.join(", ")}`);
+        if (label === "schedule" && runs.length === 2) scheduleMs = runs[1]!.getTime() - runs[0]!.getTime();
+        lines.push(`    ${label.padEnd(9)} "${expression}" next: ${runs.map((d) => d.toISOString()).join(", ")}`);
       }
-      if (source.budget) lines.push(`    budget: ${source.budget.requests} requests per ${source.budget.per}`);
+      if (source.budget) lines.push(`    ${budgetLine(source.budget, source.resources.length, scheduleMs)}`);
     }
     lines.push("", `targets (${config.targets.length}):`);
     for (const target of config.targets) {
@@ -37,3 +41,16 @@ sources with their resources, schedules and next run times, and the targets with
     return EXIT_OK;
   },
 };
+
+/** What a budget really permits: the average interval between incremental passes. */
+export function budgetLine(budget: BudgetConfig, resources: number, scheduleMs: number): string {
+  const interval = permittedIntervalMs(budget.requests, budget.per, resources, scheduleMs);
+  return `budget: ${budget.requests} requests per ${budget.per}; an idle incremental pass costs about ${resources} request(s), so the budget permits one pass every ${formatInterval(interval)} on average (a third is kept for reconciles)`;
+}
+
+function formatInterval(ms: number): string {
+  if (!Number.isFinite(ms)) return "never (too small for one pass)";
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
