@@ -2,6 +2,8 @@ import type { Clock } from "../clock.js";
 import { isRestSource, type PresetName, type SourceConfig } from "../config/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import { HttpClient, type HttpClientOptions } from "./http/client.js";
+import { createFacturaScriptsSource } from "./presets/facturascripts/index.js";
+import { createFakturowniaSource } from "./presets/fakturownia/index.js";
 import { createRestSource } from "./presets/rest/index.js";
 import type { Source } from "./source.js";
 
@@ -15,7 +17,10 @@ export interface SourceDeps {
 export type SourceFactory<C extends SourceConfig = SourceConfig> = (config: C, deps: SourceDeps) => Source;
 
 /** One line per preset. */
-const presets: Partial<Record<PresetName, SourceFactory<never>>> = {};
+const presets: Partial<Record<PresetName, SourceFactory<never>>> = {
+  fakturownia: createFakturowniaSource as SourceFactory<never>,
+  facturascripts: createFacturaScriptsSource as SourceFactory<never>,
+};
 
 export function registerPreset<N extends PresetName>(name: N, factory: SourceFactory<Extract<SourceConfig, { preset: N }>>): void {
   presets[name] = factory as SourceFactory<never>;

@@ -50,6 +50,8 @@ export interface HttpClientOptions {
   beforeRequest?: (request: HttpRequest) => void | Promise<void>;
   /** Adds auth to a request (may fetch a token); `retryAuth` is true after a 401 (renew once). */
   authorize?: (request: HttpRequest, retryAuth: boolean) => void | Promise<void>;
+  /** A vendor-specific reading of a status before the generic one (e.g. FacturaScripts' 429 IP ban). */
+  classifyStatus?: (status: number, where: string, path: string) => SourceError | undefined;
   /** Observes every response (rate-limit headers, metrics). */
   afterResponse?: (response: { status: number; headers: HttpResponse["headers"]; path: string }) => void;
   random?: () => number;
@@ -138,6 +140,8 @@ export class HttpClient {
       throw new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { status, path });
     }
     if (request.allow?.includes(status)) return { status, headers, body: safeParse(response.rawBody), path };
+    const special = this.options.classifyStatus?.(status, where, path);
+    if (special) throw special;
     if (status >= 300 && status < 400) {
       const location = typeof headers.location === "string" ? scrubUrl(headers.location) : "?";
       throw new SourceError(`${where}: HTTP ${status} redirect to ${location} not followed`, "redirect", { status, path });

@@ -1,4 +1,5 @@
 import { getPath } from "../../../core/fingerprint.js";
+import type { Transition } from "../../../core/transitions.js";
 import { naturalTransitions } from "../../transitions.js";
 import { formatWall, parseInstant } from "../../../core/time.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
@@ -14,6 +15,15 @@ import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from ".
  * sorted descending, serial ids) or none, and page / offset / next-link / no pagination.
  * The cursor it keeps is a number: ms since epoch for time cursors, the highest id for ids.
  */
+export interface RestPollerOptions {
+  /** Built-in transitions of a preset (paid…), before the user's. */
+  builtIn?: Transition[];
+  /** A vendor error reported inside a 2xx body; its message, or undefined when the body is fine. */
+  bodyError?: (body: unknown) => string | undefined;
+  /** Whether a single-record GET answer means "not found". Default: HTTP 404 or 410. */
+  isNotFound?: (response: HttpResponse) => boolean;
+}
+
 export class RestPoller implements ResourcePoller {
   readonly resource: string;
   readonly typePrefix: string;
@@ -27,14 +37,15 @@ export class RestPoller implements ResourcePoller {
     private readonly http: HttpClient,
     private readonly config: RestResourceConfig,
     private readonly source: Pick<RestSourceConfig, "timezone" | "overlap">,
+    private readonly options: RestPollerOptions = {},
   ) {
     this.resource = config.name;
     this.typePrefix = typePrefixFor(config.name, config.type_prefix);
     this.ignoreFields = config.ignore_fields;
-    this.transitions = naturalTransitions(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : [], config.transitions);
+    this.transitions = naturalTransitions([...(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : []), ...(options.builtIn ?? [])], config.transitions);
     this.maxDeleteRatio = config.max_delete_ratio;
     this.maxDeleteMin = config.max_delete_min;
-    if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context);
+    if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context, options.isNotFound);
   }
 
   createdAt(record: SourceRecord): number | undefined {
@@ -187,6 +198,8 @@ export class RestPoller implements ResourcePoller {
 
   private recordsOf(response: HttpResponse): SourceRecord[] {
     const where = `${this.where()} (${response.path})`;
+    const vendorError = this.options.bodyError?.(response.body);
+    if (vendorError !== undefined) throw new SourceError(`${where}: the vendor answered with an error: ${vendorError}`, "vendor-error");
     return toRecords(recordsAt(response.body, this.config.records, where), this.config.id, null, where);
   }
 

@@ -1,0 +1,252 @@
+import type { PresetResourceConfig } from "../../../config/types.js";
+import type { Transition } from "../../../core/transitions.js";
+import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
+import { typePrefixFor } from "../../../core/naming.js";
+import { ForbiddenError, SourceError } from "../../errors.js";
+import type { HttpClient, HttpResponse } from "../../http/client.js";
+import { recordsAt, toRecords } from "../../http/records.js";
+import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
+import { naturalTransitions } from "../../transitions.js";
+
+/** One FacturaScripts table behind a canonical resource. */
+export interface FsTable {
+  table: string;
+  pk: string;
+  /** `logmessages` model name when the model writes the audit log (updates and deletions). */
+  model?: string;
+  /** Payment rows that may pay records of this table: `pagoclientes` → `reciboclientes` → invoice. */
+  payments?: { table: string; receipts: string };
+  /** The primary key is a string (clientes.codcliente). */
+  stringKey?: boolean;
+}
+
+/** The poller's cursor: highest key per table, last audit-log id per model, last payment id. */
+interface FsCursor {
+  keys: Record<string, string | number>;
+  logs: Record<string, number>;
+  payments: Record<string, number>;
+  /** The key may not read `logmessages`: updates and deletions come from reconciles only. */
+  noLogAccess?: boolean;
+}
+
+const PAGE = 200;
+
+/**
+ * A FacturaScripts resource. Incremental passes ask at most one request per feed when idle:
+ * new rows by serial id (`filter[pk_gt]`, sorted, key-paged), updates and deletions from the
+ * `logmessages` audit feed by id for models that log, and new payment rows by `idpago` (then the
+ * paid invoice is fetched so `paid` fires at once). Reconcile is the safety net and the only way
+ * to see changes of models that do not log. Facts: shared/apis/facturascripts.md.
+ */
+export class FacturaScriptsPoller implements ResourcePoller {
+  readonly resource: string;
+  readonly typePrefix: string;
+  readonly ignoreFields: readonly string[];
+  readonly transitions: readonly Transition[];
+  readonly maxDeleteRatio: number;
+  readonly maxDeleteMin: number;
+  private warnedNoLogs = false;
+
+  constructor(
+    private readonly http: HttpClient,
+    config: PresetResourceConfig,
+    private readonly tables: FsTable[],
+    builtIn: Transition[],
+  ) {
+    this.resource = config.name;
+    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
+    this.ignoreFields = config.ignore_fields;
+    this.transitions = naturalTransitions(builtIn, config.transitions);
+    this.maxDeleteRatio = config.max_delete_ratio;
+    this.maxDeleteMin = config.max_delete_min;
+  }
+
+  private get merged(): boolean {
+    return this.tables.length > 1;
+  }
+
+  createdAt(record: SourceRecord): number | undefined {
+    const fecha = record.data.fecha ?? record.data.fechaalta;
+    if (typeof fecha !== "string") return undefined;
+    const match = /^(\d{2})-(\d{2})-(\d{4})/.exec(fecha);
+    return match ? Date.UTC(Number(match[3]), Number(match[2]) - 1, Number(match[1])) : undefined;
+  }
+
+  async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+    const previous = isCursor(cursor) ? cursor : undefined;
+    const next: FsCursor = previous ? structuredClone(previous) : { keys: {}, logs: {}, payments: {} };
+    if (mode === "complete" || !previous) {
+      for (const table of this.tables) {
+        yield* this.scanTable(table, undefined, next, context, true);
+        if (table.model && !next.noLogAccess && next.logs[table.model] === undefined) next.logs[table.model] = await this.lastLogId(table.model, next, context);
+        if (table.payments && next.payments[table.payments.table] === undefined) next.payments[table.payments.table] = await this.lastPaymentId(table.payments.table, context);
+      }
+      return { cursor: next, complete: true, warnings: [] };
+    }
+    for (const table of this.tables) {
+      yield* this.scanTable(table, previous.keys[table.table], next, context, false);
+      if (table.model && !next.noLogAccess) yield* this.followLog(table, next, context);
+      if (table.payments) yield* this.followPayments(table, next, context);
+    }
+    return { cursor: next, complete: false, warnings: [] };
+  }
+
+  /** Rows with a key above `after` (all rows without), sorted by key, key-paged. */
+  private async *scanTable(table: FsTable, after: string | number | undefined, cursor: FsCursor, context: PassContext, complete: boolean): AsyncGenerator<Batch, void, void> {
+    let last = after;
+    let expected: number | undefined;
+    let seen = 0;
+    for (let guard = 0; guard < 1_000_000; guard += 1) {
+      const query: Record<string, string> = { [`sort[${table.pk}]`]: "ASC", limit: String(PAGE), offset: "0" };
+      if (last !== undefined) query[`filter[${table.pk}_gt]`] = String(last);
+      const response = await this.http.request({ url: `/${table.table}`, query }, context.signal);
+      const records = this.recordsOf(response, table);
+      if (complete && expected === undefined) expected = totalCount(response);
+      seen += records.length;
+      for (const record of records) {
+        const key = table.stringKey ? record.id : Number(record.id);
+        if (last !== undefined && !(key > last)) {
+          throw new SourceError(`resource ${this.resource} (${table.table}): keys not ascending above ${last} — is the sort ignored?`, "pagination-loop");
+        }
+        last = key;
+      }
+      if (records.length > 0) yield { records };
+      if (records.length < PAGE) break;
+    }
+    if (complete && expected !== undefined && seen < expected) {
+      throw new SourceError(`resource ${this.resource} (${table.table}): listed ${seen} rows but X-Total-Count said ${expected} — a page went missing`, "incomplete");
+    }
+    if (last !== undefined) cursor.keys[table.table] = last;
+  }
+
+  /** Updates and deletions logged since the last audit-log id. */
+  private async *followLog(table: FsTable, cursor: FsCursor, context: PassContext): AsyncGenerator<Batch, void, void> {
+    const model = table.model!;
+    let after = cursor.logs[model] ?? 0;
+    for (;;) {
+      let response: HttpResponse;
+      try {
+        response = await this.http.request({ url: "/logmessages", query: { "filter[model]": model, "filter[id_gt]": String(after), "sort[id]": "ASC", limit: String(PAGE), offset: "0" } }, context.signal);
+      } catch (error) {
+        if (!(error instanceof ForbiddenError)) throw error;
+        // Asking again would add IP-ban incidents: remember it and rely on reconciles.
+        cursor.noLogAccess = true;
+        if (!this.warnedNoLogs) context.logger.warn({ resource: this.resource }, "the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
+        this.warnedNoLogs = true;
+        return;
+      }
+      const entries = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
+      const updated = new Set<string>();
+      const deleted = new Set<string>();
+      for (const entry of entries) {
+        const id = Number(entry.id);
+        if (!Number.isFinite(id) || id <= after) throw new SourceError(`resource ${this.resource} (logmessages): ids not ascending above ${after}`, "pagination-loop");
+        after = id;
+        const code = entry.modelcode === undefined || entry.modelcode === null ? undefined : String(entry.modelcode);
+        if (!code) continue;
+        // Levels, not the translated message texts: `warning` is a deletion, `info` an update.
+        if (entry.level === "warning") {
+          deleted.add(code);
+          updated.delete(code);
+        } else {
+          updated.add(code);
+          deleted.delete(code);
+        }
+      }
+      if (updated.size > 0) yield { records: await this.fetchRows(table, [...updated], context) };
+      if (deleted.size > 0) yield { records: [], deleted: await this.confirmDeleted(table, [...deleted], context) };
+      cursor.logs[model] = after;
+      if (entries.length < PAGE) return;
+    }
+  }
+
+  /** New payment rows → their invoices, fetched at once so `paid` fires in this pass. */
+  private async *followPayments(table: FsTable, cursor: FsCursor, context: PassContext): AsyncGenerator<Batch, void, void> {
+    const payments = table.payments!;
+    const after = cursor.payments[payments.table] ?? 0;
+    const response = await this.http.request({ url: `/${payments.table}`, query: { "filter[idpago_gt]": String(after), "sort[idpago]": "ASC", limit: String(PAGE), offset: "0" } }, context.signal);
+    const rows = recordsAt(response.body, undefined, `resource ${this.resource} (${payments.table})`);
+    if (rows.length === 0) return;
+    const receiptIds = [...new Set(rows.map((row) => row.idrecibo).filter((id) => id !== undefined && id !== null).map(String))];
+    const invoiceIds = new Set<string>();
+    for (const receiptId of receiptIds) {
+      const receipts = await this.http.request({ url: `/${payments.receipts}`, query: { [`filter[idrecibo]`]: receiptId, limit: "1", "sort[idrecibo]": "ASC" } }, context.signal);
+      for (const receipt of recordsAt(receipts.body, undefined, `resource ${this.resource} (${payments.receipts})`)) {
+        if (receipt.idfactura !== undefined && receipt.idfactura !== null) invoiceIds.add(String(receipt.idfactura));
+      }
+    }
+    if (invoiceIds.size > 0) yield { records: await this.fetchRows(table, [...invoiceIds], context) };
+    cursor.payments[payments.table] = Math.max(after, ...rows.map((row) => Number(row.idpago)).filter(Number.isFinite));
+  }
+
+  /** The list representation of given rows (fingerprints come from lists, never detail GETs). */
+  private async fetchRows(table: FsTable, ids: string[], context: PassContext): Promise<SourceRecord[]> {
+    const out: SourceRecord[] = [];
+    for (const id of ids) {
+      const response = await this.http.request({ url: `/${table.table}`, query: { [`filter[${table.pk}]`]: id, [`sort[${table.pk}]`]: "ASC", limit: "1", offset: "0" } }, context.signal);
+      out.push(...this.recordsOf(response, table));
+    }
+    return out;
+  }
+
+  /** A logged deletion is believed once the single-record GET answers 404. */
+  private async confirmDeleted(table: FsTable, ids: string[], context: PassContext): Promise<RecordRef[]> {
+    const gone: RecordRef[] = [];
+    for (const id of ids) {
+      const response = await this.http.request({ url: `/${table.table}/${encodeURIComponent(id)}`, allow: [404] }, context.signal);
+      if (response.status === 404) gone.push({ kind: this.merged ? table.table : null, id });
+    }
+    return gone;
+  }
+
+  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">> {
+    const out = new Map<string, "gone" | "exists" | "unknown">();
+    const tableOf = (ref: RecordRef): FsTable => this.tables.find((t) => t.table === ref.kind) ?? this.tables[0]!;
+    const check = await this.http.request({ url: `/${tableOf(probe).table}/${encodeURIComponent(probe.id)}`, allow: [404, 400] }, context.signal);
+    const probeOk = check.status >= 200 && check.status < 300;
+    for (const ref of refs) {
+      const key = `${ref.kind ?? ""}\u001f${ref.id}`;
+      if (!probeOk) {
+        out.set(key, "unknown");
+        continue;
+      }
+      const response = await this.http.request({ url: `/${tableOf(ref).table}/${encodeURIComponent(ref.id)}`, allow: [404, 400] }, context.signal);
+      out.set(key, response.status === 404 ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+    }
+    return out;
+  }
+
+  private async lastLogId(model: string, cursor: FsCursor, context: PassContext): Promise<number> {
+    try {
+      const response = await this.http.request({ url: "/logmessages", query: { "filter[model]": model, "sort[id]": "DESC", limit: "1", offset: "0" } }, context.signal);
+      const [entry] = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
+      return entry ? Number(entry.id) || 0 : 0;
+    } catch (error) {
+      if (!(error instanceof ForbiddenError)) throw error;
+      cursor.noLogAccess = true;
+      context.logger.warn({ resource: this.resource }, "the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
+      return 0;
+    }
+  }
+
+  private async lastPaymentId(table: string, context: PassContext): Promise<number> {
+    const response = await this.http.request({ url: `/${table}`, query: { "sort[idpago]": "DESC", limit: "1", offset: "0" } }, context.signal);
+    const [row] = recordsAt(response.body, undefined, `resource ${this.resource} (${table})`);
+    return row ? Number(row.idpago) || 0 : 0;
+  }
+
+  private recordsOf(response: HttpResponse, table: FsTable): SourceRecord[] {
+    const where = `resource ${this.resource} (${response.path})`;
+    return toRecords(recordsAt(response.body, undefined, where) as JsonObject[], table.pk, this.merged ? table.table : null, where);
+  }
+}
+
+function isCursor(value: unknown): value is FsCursor {
+  return typeof value === "object" && value !== null && "keys" in value && "logs" in value;
+}
+
+function totalCount(response: HttpResponse): number | undefined {
+  const header = response.headers["x-total-count"];
+  const value = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(value) && header !== undefined ? value : undefined;
+}
