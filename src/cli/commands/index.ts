@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from "node:util";
 import type { Io } from "../io.js";
+import { demoCommand } from "./demo.js";
 import { onceCommand } from "./once.js";
 import { resetCommand } from "./reset.js";
 import { runCommand } from "./run.js";
@@ -14,5 +15,5 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand, resetCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, resetCommand, demoCommand].map((command) => [command.name, command]),
 );
