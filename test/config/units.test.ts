@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { cronProblem, isTimeZone } from "../../src/config/cron.js";
+import { parseByteSize, parseDuration } from "../../src/config/duration.js";
+import { formatPath, interpolate } from "../../src/config/interpolate.js";
+import { didYouMean } from "../../src/config/schema.js";
+
+describe("parseDuration", () => {
+  it.each([
+    ["500ms", 500],
+    ["10s", 10_000],
+    ["5m", 300_000],
+    ["72h", 259_200_000],
+    ["1d", 86_400_000],
+    ["1h30m", 5_400_000],
+    ["1.5s", 1500],
+    [" 2m ", 120_000],
+    ["0", 0],
+    [0, 0],
+  ] as const)("%s → %d ms", (input, ms) => {
+    expect(parseDuration(input)).toEqual({ ok: true, value: ms });
+  });
+
+  it.each(["30", 30, "", "5 minutes", "10x", "s", "-5s", "1h 30m"])("rejects %j", (input) => {
+    expect(parseDuration(input).ok).toBe(false);
+  });
+});
+
+describe("parseByteSize", () => {
+  it.each([
+    ["50MB", 52_428_800],
+    ["512KB", 524_288],
+    ["1GiB", 1_073_741_824],
+    ["1000", 1000],
+    [4096, 4096],
+  ] as const)("%s → %d", (input, bytes) => {
+    expect(parseByteSize(input)).toEqual({ ok: true, value: bytes });
+  });
+
+  it.each(["50 bananas", "MB", 0, -1, 1.5, "0"])("rejects %j", (input) => {
+    expect(parseByteSize(input).ok).toBe(false);
+  });
+});
+
+describe("cron and time zones", () => {
+  it("accepts 5 and 6 fields and rejects the rest with the reason", () => {
+    expect(cronProblem("*/1 * * * *")).toBeUndefined();
+    expect(cronProblem("*/30 * * * * *")).toBeUndefined();
+    expect(cronProblem("0 */6 * * *")).toBeUndefined();
+    expect(cronProblem("* * *")).toContain("expected 5 or 6 fields but got 3");
+    expect(cronProblem("61 * * * *")).toContain("minute");
+  });
+
+  it("knows IANA zones", () => {
+    expect(isTimeZone("Europe/Warsaw")).toBe(true);
+    expect(isTimeZone("UTC")).toBe(true);
+    expect(isTimeZone("Europe/Warsw")).toBe(false);
+    expect(isTimeZone("")).toBe(false);
+  });
+});
+
+describe("interpolate", () => {
+  it("substitutes, defaults, escapes and records whole-variable paths", () => {
+    const result = interpolate(
+      { a: "${A}", b: ["x-${B:-dflt}-y", "${C:-}", "$${A}", "$$ and $ alone"], n: 5, nested: { k: "${A}" } },
+      { A: "1", B: "" },
+    );
+    expect(result.issues).toEqual([]);
+    expect(result.value).toEqual({ a: "1", b: ["x-dflt-y", "", "${A}", "$$ and $ alone"], n: 5, nested: { k: "1" } });
+    expect([...result.wholeVariablePaths].sort()).toEqual(["a", "b[1]", "nested.k"]);
+  });
+
+  it("reports missing variables and bad syntax by path, never by value", () => {
+    const result = interpolate({ list: [{ token: "SECRET-abc123${MISSING}" }], bad: "SECRET-abc123${1X}", open: "SECRET-abc123${X" }, {});
+    expect(result.issues.map((issue) => [formatPath(issue.path), issue.message.split(" (")[0]])).toEqual([
+      ["list[0].token", "environment variable MISSING is not set"],
+      ["bad", 'invalid variable name in "${...}": use letters, digits and _, not starting with a digit'],
+      ["open", 'unterminated "${"'],
+    ]);
+    for (const issue of result.issues) expect(issue.message).not.toContain("SECRET");
+  });
+
+  it("formats paths with brackets for odd keys", () => {
+    expect(formatPath(["sources", 1, "resources", 0, "cursor", "fieldd"])).toBe("sources[1].resources[0].cursor.fieldd");
+    expect(formatPath(["sources", 0, "headers", "X Bad"])).toBe('sources[0].headers["X Bad"]');
+    expect(formatPath([])).toBe("(top level)");
+  });
+});
+
+describe("didYouMean", () => {
+  it("suggests close names only", () => {
+    expect(didYouMean("schedul", ["schedule", "reconcile"])).toBe("schedule");
+    expect(didYouMean("fieldd", ["field", "param"])).toBe("field");
+    expect(didYouMean("Timezone", ["timezone"])).toBe("timezone");
+    expect(didYouMean("banana", ["schedule", "reconcile"])).toBeUndefined();
+  });
+});
