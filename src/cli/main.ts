@@ -35,12 +35,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   try {
     const options = { ...command.options, config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } satisfies ParseArgsConfig["options"];
-    const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: Boolean(command.positionals?.length) });
     if (parsed.values.help) {
       io.out(command.help);
       return 0;
     }
-    return await command.run(parsed.values as Record<string, string | boolean | undefined>, io);
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, io, parsed.positionals);
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(`retrohook: ${scrub(error.message)}\n`);

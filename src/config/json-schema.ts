@@ -13,6 +13,7 @@ const isObject = (value: unknown): value is JsonObject =>
 export function configJsonSchema(): object {
   const generated = z.toJSONSchema(configInputSchema, { io: "input", target: "draft-2020-12" }) as JsonObject;
   addFileAlternatives(generated);
+  allowPlaceholders(generated);
   const { $schema, ...rest } = generated;
   return {
     $schema,
@@ -48,4 +49,34 @@ function addFileAlternatives(node: unknown): void {
     }
   }
   if (rules.length > 0) node.allOf = [...(Array.isArray(node.allOf) ? node.allOf : []), ...rules];
+}
+
+/** A whole value `${VAR}` or `${VAR:-default}`: substituted and converted after parsing. */
+const PLACEHOLDER = { type: "string", pattern: "^\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}$", description: "An environment variable, substituted when the config is loaded." };
+
+/**
+ * Editors validate the file as written, before `${VAR}` substitution: wherever a value must be
+ * a number, a boolean or match a pattern, a whole-value placeholder is accepted too.
+ */
+function allowPlaceholders(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) allowPlaceholders(item);
+    return;
+  }
+  if (!isObject(node)) return;
+  const properties = node.properties;
+  if (isObject(properties)) {
+    for (const [key, value] of Object.entries(properties)) {
+      if (isObject(value) && needsPlaceholder(value)) {
+        const { description, ...rest } = value;
+        properties[key] = { ...(description ? { description } : {}), anyOf: [rest, PLACEHOLDER] };
+      }
+    }
+  }
+  for (const value of Object.values(node)) allowPlaceholders(value);
+}
+
+function needsPlaceholder(schema: JsonObject): boolean {
+  const type = schema.type;
+  return typeof schema.pattern === "string" || type === "number" || type === "integer" || type === "boolean" || "enum" in schema || "const" in schema;
 }

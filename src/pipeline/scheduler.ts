@@ -26,6 +26,7 @@ export class Scheduler {
   private readonly states = new Map<string, SourceRunState>();
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
+  private started = false;
 
   constructor(
     private readonly sources: ScheduledSource[],
@@ -38,12 +39,18 @@ export class Scheduler {
 
   /** One incremental pass per source now, then the cron jobs. */
   start(): void {
+    this.started = true;
     for (const { config } of this.sources) {
       void this.trigger(config.name, "incremental");
       const options = { timezone: config.timezone, name: `${config.name}:schedule`, noOverlap: false };
       this.tasks.push(cron.schedule(config.schedule, () => void this.trigger(config.name, "incremental"), options));
       this.tasks.push(cron.schedule(config.reconcile, () => void this.trigger(config.name, "reconcile"), { ...options, name: `${config.name}:reconcile` }));
     }
+  }
+
+  /** Started and not stopped (the server's `/readyz`). */
+  isRunning(): boolean {
+    return this.started && !this.stopped;
   }
 
   state(source: string): SourceRunState | undefined {

@@ -6,7 +6,7 @@ import { tempDir } from "./tmp.js";
 /** Writes a config as YAML into a fresh folder (state beside it) and returns its path. */
 export function writeConfig(config: Record<string, unknown>, dir = tempDir()): { path: string; dir: string } {
   const path = join(dir, "config.yaml");
-  writeFileSync(path, stringify({ state: { url: "sqlite://./data/state.sqlite" }, ...config }));
+  writeFileSync(path, stringify({ state: { url: "sqlite://./data/state.sqlite" }, server: { listen: "127.0.0.1:0" }, ...config }));
   return { path, dir };
 }
 

@@ -8,6 +8,7 @@ import { seedDemo, simulateStep } from "../../demo/simulation.js";
 import { startDemoReceiver } from "../../demo/receiver.js";
 import { EXIT_OK } from "../../errors.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
+import { startServer } from "../../server/server.js";
 import { startFakturowniaFake } from "../../sources/presets/fakturownia/fake.js";
 import { createLogger } from "../../telemetry/logger.js";
 import type { Command } from "./index.js";
@@ -55,12 +56,14 @@ Ctrl-C stops everything. --seconds N stops by itself after N seconds.
     const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
     await app.dispatcher?.start();
     scheduler.start();
+    const server = await startServer({ ...app, scheduler });
     io.out(
       [
         "retrohook demo",
         `  simulated Fakturownia account: ${fake.url}  (cost invoices, warehouse documents and payments have no native webhooks)`,
         `  webhook receiver:               ${receiver.url}  (verifies every signature with standardwebhooks)`,
         `  state:                          ${resolve(dataDir, "demo.sqlite")}`,
+        `  admin UI and API:               ${server.url}/  (metrics at ${server.url}/metrics)`,
         "  the first pass records what exists; then every change below arrives as a signed webhook. Ctrl-C stops.",
         "",
       ].join("\n"),
@@ -79,6 +82,7 @@ Ctrl-C stops everything. --seconds N stops by itself after N seconds.
     io.out(`\nstopping: ${receiver.received} webhooks received and verified\n`);
     await scheduler.stop(5000);
     await app.dispatcher?.stop(5000);
+    await server.close();
     await app.close();
     await receiver.close();
     await fake.close();

@@ -3,7 +3,11 @@ import type { Io } from "../io.js";
 import { demoCommand } from "./demo.js";
 import { onceCommand } from "./once.js";
 import { resetCommand } from "./reset.js";
+import { replayCommand } from "./replay.js";
 import { runCommand } from "./run.js";
+import { schemaCommand } from "./schema.js";
+import { statusCommand } from "./status.js";
+import { testTargetCommand } from "./test-target.js";
 import { validateCommand } from "./validate.js";
 
 export interface Command {
@@ -11,9 +15,11 @@ export interface Command {
   summary: string;
   help: string;
   options: NonNullable<ParseArgsConfig["options"]>;
-  run(values: Record<string, string | boolean | undefined>, io: Io): Promise<number>;
+  /** Names of the positional arguments (`test-target NAME`); none when absent. */
+  positionals?: string[];
+  run(values: Record<string, string | boolean | undefined>, io: Io, positionals?: string[]): Promise<number>;
 }
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand, resetCommand, demoCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, testTargetCommand, schemaCommand, demoCommand].map((command) => [command.name, command]),
 );

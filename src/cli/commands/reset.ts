@@ -1,6 +1,8 @@
 import { routeEvent } from "../../core/routing.js";
 import { EXIT_OK, UsageError } from "../../errors.js";
 import { resetResources } from "../../pipeline/reset.js";
+import type { ResetActionResult } from "../../server/actions.js";
+import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { openStateStore } from "../../store/sqlite-store.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
@@ -13,7 +15,8 @@ export const resetCommand: Command = {
 Without --accept-deletes: forgets snapshots, cursor, suspensions and back-off of the source (or
 one resource); the next pass starts over with the \`start\` policy, and new event ids never reuse
 old ones. With --accept-deletes: emits the deletions that max_delete_min / max_delete_ratio held,
-and changes nothing else.
+and changes nothing else. While the daemon runs, this asks its admin API (server.listen,
+admin_token), which waits for a running pass of the source to finish first.
 `,
   options: { source: { type: "string" }, resource: { type: "string" }, "accept-deletes": { type: "boolean" } },
   async run(values, io) {
@@ -26,9 +29,21 @@ and changes nothing else.
     if (resource && !source.resources.some((r) => r.name === resource)) {
       throw new UsageError(`--resource ${resource}: source ${sourceName} has no such resource (configured: ${source.resources.map((r) => r.name).join(", ")})`);
     }
+    const acceptDeletes = values["accept-deletes"] === true;
+    if (daemonHoldsState(config.state.url)) {
+      const result = await new AdminClient(config).request<ResetActionResult>("POST", `/api/sources/${encodeURIComponent(sourceName)}/reset`, {
+        ...(resource ? { resource } : {}),
+        accept_deletes: acceptDeletes,
+      });
+      io.out(
+        acceptDeletes
+          ? `released ${result.released} held deletions of ${sourceName}/${result.resources.join(", ")}; the daemon delivers them now\n`
+          : `reset ${sourceName}: ${result.resources.join(", ")}; the daemon's next pass starts over\n`,
+      );
+      return EXIT_OK;
+    }
     const store = await openStateStore(config.state.url);
     try {
-      const acceptDeletes = values["accept-deletes"] === true;
       const result = await resetResources(store, source, resource, { acceptDeletes, now: Date.now(), route: (e) => routeEvent(e, config.targets) });
       io.out(
         acceptDeletes

@@ -1,6 +1,8 @@
 import { openApp } from "../../app.js";
 import { EXIT_OK } from "../../errors.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
+import { checkServerConfig } from "../../server/listen.js";
+import { startServer, type RunningServer } from "../../server/server.js";
 import { createLogger } from "../../telemetry/logger.js";
 import { crashPoint } from "../../testing/crash-points.js";
 import { configFor } from "../io.js";
@@ -17,13 +19,26 @@ export const runCommand: Command = {
 Runs one pass per source at start, then every source's \`schedule\` (incremental) and
 \`reconcile\` (complete) cron jobs, and delivers events continuously. SIGTERM or SIGINT stop
 scheduling, let in-flight work finish within a grace period, release the state lock and exit 0.
+
+Serves /healthz, /readyz, /metrics, the admin API (/api/) and the web UI (/) on server.listen
+(default 127.0.0.1:8080; port 0 picks a free port; the bound address is logged). Off loopback
+it refuses to start without server.admin_token (exit 2).
 `,
   options: {},
   async run(values, io) {
     const config = configFor(values.config as string | undefined, io);
+    checkServerConfig(config.server);
     const logger = createLogger();
     const app = await openApp(config, { logger });
     const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
+    let server: RunningServer;
+    try {
+      server = await startServer({ ...app, scheduler });
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+    logger.info({ address: server.url, listen: config.server.listen, adminToken: config.server.admin_token ? "required" : "not set" }, `server listening on ${server.url}`);
     await app.dispatcher?.start();
     scheduler.start();
     crashPoint("run:started");
@@ -36,6 +51,7 @@ scheduling, let in-flight work finish within a grace period, release the state l
     const started = Date.now();
     await scheduler.stop(GRACE_MS);
     await app.dispatcher?.stop(Math.max(0, GRACE_MS - (Date.now() - started)));
+    await server.close();
     await app.close();
     logger.info("stopped");
     return EXIT_OK;

@@ -1,0 +1,67 @@
+import { existsSync } from "node:fs";
+import type { Config } from "../../config/types.js";
+import { EXIT_OK, UsageError } from "../../errors.js";
+import { replayDeadLetters, replayEvent, type ReplayResult } from "../../server/actions.js";
+import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
+import { openStateStore, sqlitePathFromUrl } from "../../store/sqlite-store.js";
+import { configFor } from "../io.js";
+import type { Command } from "./index.js";
+
+export const replayCommand: Command = {
+  name: "replay",
+  summary: "deliver an event again, or every dead letter (of one target); ids are kept",
+  help: `Usage: retrohook replay (--event ID | --dead-letters) [--target NAME] [-c FILE]
+
+  --event ID       one event: its dead letters go back to pending; without dead letters, a new
+                   delivery goes to --target, or to every target its type and source route to
+  --dead-letters   every dead letter of every target, or only of --target
+  --target NAME    limit to this target
+
+The event id is kept (receivers deduplicate by webhook-id). While the daemon runs, this asks
+its admin API and the daemon delivers at once; otherwise the state file is changed and the
+next \`run\` or \`once\` delivers. Exit 1 when the event is unknown; no dead letters to
+replay is not an error.
+`,
+  options: { event: { type: "string" }, "dead-letters": { type: "boolean" }, target: { type: "string" } },
+  async run(values, io) {
+    const config = configFor(values.config as string | undefined, io);
+    const eventId = values.event as string | undefined;
+    const deadLetters = values["dead-letters"] === true;
+    const target = values.target as string | undefined;
+    if (Boolean(eventId) === deadLetters) throw new UsageError("give exactly one of --event ID and --dead-letters");
+    if (target && !config.targets.some((t) => t.name === target)) {
+      throw new UsageError(`--target ${target}: no such target (configured: ${config.targets.map((t) => t.name).join(", ") || "none"})`);
+    }
+    const { result, daemon } = await replay(config, eventId, target);
+    const what = eventId ? `event ${eventId}` : `dead letters${target ? ` of ${target}` : ""}`;
+    if (result.requeued === 0) {
+      io.err(`nothing to replay: no ${what}\n`);
+      return EXIT_OK;
+    }
+    io.out(
+      `replayed ${what}: ${result.requeued} deliver${result.requeued === 1 ? "y" : "ies"} queued for ${result.targets.join(", ")}${daemon ? "; the daemon delivers them now" : "; the next run or once delivers them"}\n`,
+    );
+    return EXIT_OK;
+  },
+};
+
+async function replay(config: Config, eventId: string | undefined, target: string | undefined): Promise<{ result: ReplayResult; daemon: boolean }> {
+  if (daemonHoldsState(config.state.url)) {
+    const client = new AdminClient(config);
+    const body = target ? { target } : {};
+    const result = eventId
+      ? await client.request<ReplayResult>("POST", `/api/events/${encodeURIComponent(eventId)}/replay`, body)
+      : await client.request<ReplayResult>("POST", "/api/dead-letters/replay", body);
+    return { result, daemon: true };
+  }
+  const file = sqlitePathFromUrl(config.state.url);
+  if (file !== ":memory:" && !existsSync(file)) throw new Error(`no state file at ${file}: nothing has run yet`);
+  const store = await openStateStore(config.state.url);
+  try {
+    const context = { config, store, now: Date.now() };
+    const result = eventId ? await replayEvent(context, eventId, target) : await replayDeadLetters(context, target);
+    return { result, daemon: false };
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import { systemClock } from "../../clock.js";
+import { secretValues } from "../../config/secrets.js";
+import type { Config } from "../../config/types.js";
+import { EXIT_OK, errorMessage } from "../../errors.js";
+import { BudgetGate } from "../../pipeline/budget.js";
+import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
+import { collectStatus, type ResourceView, type SourceView, type StatusView, type TargetView } from "../../server/views.js";
+import { openStateStore, sqlitePathFromUrl } from "../../store/sqlite-store.js";
+import { scrubSecrets } from "../../telemetry/logger.js";
+import { configFor, type Io } from "../io.js";
+import type { Command } from "./index.js";
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "sources (cursor, last pass, counts, suspensions, held deletions) and targets (outbox, dead letters)",
+  help: `Usage: retrohook status [--json] [-c FILE]
+
+Per source and resource: status, cursor, last pass, records known, suspensions, held deletions
+and the last error. Per target: outbox depth, oldest pending event, dead letters, pause and the
+last attempt. While the daemon runs, asks its admin API (server.listen, admin_token) and also
+shows next passes and breaker state; otherwise reads the state file without changing it.
+
+  --json   the same as JSON (the admin API's GET /api/status)
+`,
+  options: { json: { type: "boolean" } },
+  async run(values, io) {
+    const config = configFor(values.config as string | undefined, io);
+    const view = await readStatus(config, io);
+    // Errors kept in state quote vendors' answers: scrub them as the admin API does.
+    io.out(scrubSecrets(values.json ? `${JSON.stringify(view, null, 2)}\n` : renderStatus(view), secretValues(config)));
+    return EXIT_OK;
+  },
+};
+
+async function readStatus(config: Config, io: Io): Promise<StatusView> {
+  if (daemonHoldsState(config.state.url)) {
+    try {
+      return await new AdminClient(config, 15_000).request<StatusView>("GET", "/api/status");
+    } catch (error) {
+      io.err(`note: ${errorMessage(error)}; reading the state file instead (no live schedule or breaker state)\n`);
+    }
+  }
+  const file = sqlitePathFromUrl(config.state.url);
+  if (file !== ":memory:" && !existsSync(file)) io.err(`note: no state file at ${file} yet: nothing has run\n`);
+  const store = await openStateStore(config.state.url, { readOnly: true });
+  try {
+    const clock = systemClock();
+    const budgets = new Map(config.sources.map((s) => [s.name, new BudgetGate(s, store, clock)]));
+    return await collectStatus({ config, store, now: clock.now(), budgets });
+  } finally {
+    await store.close();
+  }
+}
+
+/** Two readable tables: sources with their resources, then targets. */
+export function renderStatus(view: StatusView): string {
+  const lines: string[] = [];
+  const sourceRows: string[][] = [["SOURCE / RESOURCE", "STATUS", "CURSOR", "LAST PASS", "RECORDS", "SUSPENDED", "HELD DELETIONS", "NEXT PASS / LAST ERROR"]];
+  for (const source of view.sources) {
+    sourceRows.push([source.name, source.health, "", time(source.lastPassAt), "", source.suspended ? `since ${source.suspended.at}` : "-", "", sourceNote(source)]);
+    for (const resource of source.resources) {
+      sourceRows.push([
+        `  ${resource.name}`,
+        resourceHealth(resource),
+        cursorText(resource.cursor),
+        time(resource.lastPassAt),
+        String(resource.records),
+        resource.suspended ? `since ${resource.suspended.at}` : "-",
+        resource.heldDeletions ? `${resource.heldDeletions.count} since ${resource.heldDeletions.at}` : resource.awaitingConfirmation ? `${resource.awaitingConfirmation} awaiting confirmation` : "-",
+        resource.lastError ? clip(resource.lastError.message, 100) : "",
+      ]);
+    }
+  }
+  lines.push(table(sourceRows), "");
+  const targetRows: string[][] = [["TARGET", "STATUS", "OUTBOX", "OLDEST PENDING", "DEAD LETTERS", "PAUSED", "LAST ATTEMPT"]];
+  for (const target of view.targets) {
+    targetRows.push([
+      target.name,
+      target.health,
+      String(target.pending),
+      target.oldestPending ? `${target.oldestPending.ageSeconds} s` : "-",
+      String(target.deadLetters),
+      target.paused ? `since ${target.paused.at}` : "-",
+      lastAttempt(target),
+    ]);
+  }
+  lines.push(view.targets.length > 0 ? table(targetRows) : "no targets: detection only", "");
+  const held = view.sources.flatMap((s) => s.resources.filter((r) => r.heldDeletions).map((r) => `retrohook reset --source ${s.name} --resource ${r.name} --accept-deletes`));
+  if (held.length > 0) lines.push("held deletions are released, after checking the source, with:", ...held.map((c) => `  ${c}`), "");
+  if (!view.daemon) lines.push("(read from the state file; the daemon is not running or not reachable)", "");
+  return `${lines.join("\n")}`;
+}
+
+function sourceNote(source: SourceView): string {
+  const notes: string[] = [];
+  if (source.running) notes.push(`${source.running.mode} pass running`);
+  else if (source.nextPass?.incremental) notes.push(`next ${source.nextPass.incremental}`);
+  if (source.backoff) notes.push(`backing off until ${source.backoff.until}`);
+  if (source.budget) notes.push(`budget ${source.budget.used}/${source.budget.requests} per ${source.budget.per}`);
+  if (source.suspended) notes.push(clip(source.suspended.reason, 100));
+  return notes.join("; ");
+}
+
+function resourceHealth(resource: ResourceView): string {
+  if (resource.suspended) return "suspended";
+  if (resource.lastError) return "failing";
+  if (resource.heldDeletions) return "held";
+  return resource.initialized ? "ok" : "new";
+}
+
+function lastAttempt(target: TargetView): string {
+  const last = target.lastAttempt;
+  if (!last) return "none yet";
+  return clip(`${last.outcome}${last.status !== null ? ` HTTP ${last.status}` : ""} at ${last.at}${last.error ? `: ${last.error}` : ""}`, 110);
+}
+
+function cursorText(cursor: unknown): string {
+  if (cursor === null || cursor === undefined) return "-";
+  return clip(typeof cursor === "string" ? cursor : JSON.stringify(cursor), 40);
+}
+
+function time(iso: string | null): string {
+  return iso ?? "never";
+}
+
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+}

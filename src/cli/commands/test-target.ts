@@ -1,0 +1,45 @@
+import { systemClock } from "../../clock.js";
+import { secretValues } from "../../config/secrets.js";
+import { Dispatcher } from "../../delivery/dispatcher.js";
+import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
+import { sendTestEvent } from "../../server/actions.js";
+import { openStateStore } from "../../store/sqlite-store.js";
+import { createLogger, scrubSecrets } from "../../telemetry/logger.js";
+import { configFor } from "../io.js";
+import type { Command } from "./index.js";
+
+export const testTargetCommand: Command = {
+  name: "test-target",
+  summary: "send one signed retrohook.test event to a target and print its answer",
+  help: `Usage: retrohook test-target NAME [-c FILE]
+
+Sends one \`retrohook.test\` event (resource, kind and record_id null) to the target, in its
+format, signed with its secret, straight away — outside the outbox, nothing is stored, and it
+works whether or not the daemon runs. Prints the response status.
+Exit 0 on a 2xx answer, 1 otherwise.
+`,
+  options: {},
+  positionals: ["NAME"],
+  async run(values, io, positionals = []) {
+    const config = configFor(values.config as string | undefined, io);
+    if (positionals.length !== 1) throw new UsageError("give exactly one target NAME");
+    const name = positionals[0]!;
+    const target = config.targets.find((t) => t.name === name);
+    if (!target) throw new UsageError(`no target named "${name}" (configured: ${config.targets.map((t) => t.name).join(", ") || "none"})`);
+    // The test event never touches state: a scratch in-memory store leaves the daemon's lock alone.
+    const store = await openStateStore("sqlite::memory:");
+    const clock = systemClock();
+    const dispatcher = new Dispatcher({ store, targets: [target], clock, logger: createLogger().child({ component: "delivery" }) });
+    try {
+      const result = await sendTestEvent(dispatcher, config, name, clock.now());
+      const answer = result.status !== null ? `HTTP ${result.status}` : `no response (${result.verdict})`;
+      io.out(`${name}: ${answer} in ${result.latencyMs} ms (event ${result.eventId})\n`);
+      // A receiver may echo the request, and the `fakturownia` format carries the target's api_token.
+      if (!result.ok && result.responseBody) io.err(`response body: ${scrubSecrets(result.responseBody.slice(0, 300), secretValues(config))}\n`);
+      return result.ok ? EXIT_OK : EXIT_FAILURE;
+    } finally {
+      await dispatcher.stop(0);
+      await store.close();
+    }
+  },
+};

@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { secretValues } from "../config/secrets.js";
+import { errorMessage } from "../errors.js";
+import { scrubSecrets } from "../telemetry/logger.js";
+import { adminRoutes, type ServerContext } from "./admin.js";
+import { AdminAuth, SESSION_COOKIE, sameOrigin } from "./auth.js";
+import { HttpError, readBody, send, sendJson, type Scrubber } from "./http.js";
+import { checkServerConfig, localUrl, type ListenAddress } from "./listen.js";
+import { refreshGauges } from "./metrics-refresh.js";
+import { LOGIN_SECURITY_HEADERS, UI_SECURITY_HEADERS, loginPage, uiAsset } from "./ui/assets.js";
+
+export type { ServerContext } from "./admin.js";
+
+export interface RunningServer {
+  /** Where a client on this machine reaches it (`http://127.0.0.1:PORT`). */
+  url: string;
+  address: ListenAddress;
+  close(): Promise<void>;
+}
+
+/**
+ * The operations server on `server.listen`: `/healthz`, `/readyz` and `/metrics` for anyone;
+ * the admin API (`/api/…`) and the web UI (`/`) behind `admin_token` when one is set — and one
+ * must be set when the address is not loopback (a `ConfigError` otherwise, before binding).
+ * Every answer is scrubbed of the config's secrets.
+ */
+export async function startServer(ctx: ServerContext): Promise<RunningServer> {
+  const wanted = checkServerConfig(ctx.config.server);
+  const auth = new AdminAuth(ctx.config.server.admin_token || undefined);
+  const secrets = secretValues(ctx.config);
+  const scrub: Scrubber = (text) => scrubSecrets(text, secrets);
+  const routes = adminRoutes(ctx);
+  const logger = ctx.logger.child({ component: "server" });
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        sendJson(res, error.status, { error: error.message }, scrub, error.headers);
+        return;
+      }
+      logger.error({ method: req.method, path: pathOnly(req.url), err: errorMessage(error) }, "admin request failed");
+      sendJson(res, 500, { error: `internal error: ${errorMessage(error)}` }, scrub);
+    });
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
+    const path = checkedPath(req.url);
+    const url = new URL(path + queryOf(req.url), "http://retrohook.invalid");
+
+    if (path === "/healthz" || path === "/readyz" || path === "/metrics") {
+      allowMethods(method, ["GET", "HEAD"]);
+      if (path === "/healthz") return sendJson(res, 200, { status: "ok" }, scrub);
+      if (path === "/readyz") {
+        const checks = { config: true, state: await stateReachable(ctx), scheduler: ctx.scheduler?.isRunning() ?? false };
+        const ready = Object.values(checks).every(Boolean);
+        return sendJson(res, ready ? 200 : 503, { ready, checks }, scrub);
+      }
+      await refreshGauges({ ...ctx, now: ctx.clock.now() });
+      return send(res, 200, ctx.metrics.registry.contentType, await ctx.metrics.registry.metrics(), scrub);
+    }
+
+    if (path === "/login") {
+      allowMethods(method, ["POST"]);
+      if (!sameOrigin(req)) throw new HttpError(403, "cross-origin sign-in refused");
+      const token = new URLSearchParams(await readBody(req)).get("token") ?? "";
+      const session = auth.signIn(token);
+      if (!session) {
+        logger.warn({ remote: req.socket.remoteAddress }, "admin sign-in refused: wrong token");
+        return send(res, 401, "text/html; charset=utf-8", loginPage("Wrong token."), scrub, LOGIN_SECURITY_HEADERS);
+      }
+      return send(res, 303, "text/plain; charset=utf-8", "signed in\n", scrub, {
+        location: "/",
+        "set-cookie": `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`,
+      });
+    }
+
+    const isUi = path === "/" || path === "/index.html" || path.startsWith("/ui/");
+    const allowed = auth.check(req);
+    if (!allowed.ok) {
+      logger.warn({ method, path, remote: req.socket.remoteAddress, reason: allowed.reason }, "admin request refused");
+      if (isUi && auth.required && (method === "GET" || method === "HEAD")) return send(res, 401, "text/html; charset=utf-8", loginPage(), scrub, LOGIN_SECURITY_HEADERS);
+      throw new HttpError(auth.required ? 401 : 403, allowed.reason, auth.required ? { "www-authenticate": 'Bearer realm="retrohook"' } : {});
+    }
+    if (method === "POST" && !sameOrigin(req)) throw new HttpError(403, "cross-origin request refused");
+
+    if (isUi) {
+      allowMethods(method, ["GET", "HEAD"]);
+      const asset = uiAsset(path === "/" || path === "/index.html" ? "index.html" : path.slice("/ui/".length));
+      if (!asset) throw new HttpError(404, `no such file: ${path}`);
+      return send(res, 200, asset.contentType, asset.body, scrub, UI_SECURITY_HEADERS);
+    }
+
+    const matching = routes.filter((route) => route.pattern.test(path));
+    if (matching.length === 0) throw new HttpError(404, `no such endpoint: ${path} (see GET /api for the list)`);
+    const route = matching.find((r) => r.method === method || (method === "HEAD" && r.method === "GET"));
+    if (!route) allowMethods(method, matching.map((r) => r.method));
+    const params = (route!.pattern.exec(path) ?? []).slice(1);
+    const result = await route!.handle({ req, url, params, via: allowed.via });
+    sendJson(res, 200, result, scrub);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => reject(new Error(`server.listen ${ctx.config.server.listen}: cannot listen (${error.code ?? error.message})`));
+    server.once("error", onError);
+    server.listen(wanted.port, wanted.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const address = { host: bound.address, port: bound.port };
+  const url = localUrl(address);
+  server.on("error", (error) => logger.error({ err: errorMessage(error) }, "server error"));
+
+  return {
+    url,
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** 405 with `Allow` unless the method is one of `allowed` (HEAD counts as GET). */
+function allowMethods(method: string, allowed: string[]): void {
+  const list = [...new Set(allowed.includes("GET") ? [...allowed, "HEAD"] : allowed)];
+  if (!list.includes(method)) throw new HttpError(405, `method ${method} not allowed here (allowed: ${list.join(", ")})`, { allow: list.join(", ") });
+}
+
+function pathOnly(raw: string | undefined): string {
+  return (raw ?? "/").split("?")[0]!;
+}
+
+function queryOf(raw: string | undefined): string {
+  const at = (raw ?? "").indexOf("?");
+  return at < 0 ? "" : (raw ?? "").slice(at);
+}
+
+/**
+ * The decoded path, refusing what could climb out of a folder (`..`, `.`, backslashes, NUL,
+ * encoded slashes) with 400 instead of normalising it away. Path parameters stay decoded per segment.
+ */
+function checkedPath(raw: string | undefined): string {
+  const path = pathOnly(raw);
+  if (!path.startsWith("/")) throw new HttpError(400, "request target must be a path starting with /");
+  const segments = path.split("/");
+  const decoded = segments.map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new HttpError(400, "malformed percent-encoding in the path");
+    }
+  });
+  if (decoded.some((s) => s === ".." || s === "." || s.includes("/") || s.includes("\\") || s.includes("\0"))) {
+    throw new HttpError(400, "path traversal is not allowed");
+  }
+  return decoded.join("/");
+}
+
+async function stateReachable(ctx: ServerContext): Promise<boolean> {
+  try {
+    await ctx.store.getSourceState(ctx.config.sources[0]?.name ?? "readyz");
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,315 @@
+import type { Config, SourceConfig, TargetConfig } from "../config/types.js";
+import { isRestSource } from "../config/types.js";
+import { parseRefKey, type RecordRef } from "../core/types.js";
+import type { Dispatcher, TargetStatus } from "../delivery/dispatcher.js";
+import type { BudgetGate } from "../pipeline/budget.js";
+import type { Scheduler } from "../pipeline/scheduler.js";
+import type { DeadLetter, DeliveryLogEntry, StateStore, Suspension } from "../store/store.js";
+import { scrubUrl } from "../telemetry/logger.js";
+
+/**
+ * What `status`, the admin API and the web UI show about sources and targets, built from the
+ * state store (and, inside the daemon, the scheduler's and dispatcher's live state). Nothing
+ * here carries a secret: target URLs lose their query and credentials, suspensions their hash.
+ */
+
+export interface StatusSources {
+  config: Config;
+  store: StateStore;
+  now: number;
+  budgets?: Map<string, BudgetGate>;
+  scheduler?: Scheduler;
+  dispatcher?: Dispatcher;
+}
+
+export interface SuspensionView {
+  at: string;
+  reason: string;
+  until?: string;
+}
+
+export interface ResourceView {
+  name: string;
+  /** Opaque, owned by the source (a time or a serial id). */
+  cursor: unknown;
+  initialized: boolean;
+  /** Snapshots held (records known). */
+  records: number;
+  lastPassAt: string | null;
+  lastReconcileAt: string | null;
+  lastError: { at: string; message: string } | null;
+  suspended: SuspensionView | null;
+  /** Deletions held by max_delete_min / max_delete_ratio, released by `reset --accept-deletes`. */
+  heldDeletions: { at: string; count: number } | null;
+  /** Records missing once, deleted when the next reconcile misses them too. */
+  awaitingConfirmation: number;
+}
+
+export type SourceHealth = "ok" | "new" | "running" | "failing" | "suspended" | "backoff" | "held";
+
+export interface SourceView {
+  name: string;
+  type: string;
+  schedule: string;
+  reconcile: string;
+  timezone: string;
+  health: SourceHealth;
+  lastPassAt: string | null;
+  lastError: { at: string; message: string } | null;
+  /** Next cron runs (only while the daemon runs). */
+  nextPass: { incremental: string | null; reconcile: string | null } | null;
+  running: { mode: string; since: string } | null;
+  suspended: SuspensionView | null;
+  backoff: { until: string; reason: string } | null;
+  budget: { requests: number; per: string; used: number; left: number; period: string } | null;
+  resources: ResourceView[];
+}
+
+export type TargetHealth = "ok" | "pending" | "failing" | "paused";
+
+export interface TargetView {
+  name: string;
+  /** Origin and path only: a query may hold a token. */
+  url: string;
+  format: string;
+  events: string[] | null;
+  sources: string[] | null;
+  health: TargetHealth;
+  pending: number;
+  inFlight: number | null;
+  oldestPending: { eventId: string; detectedAt: string; ageSeconds: number } | null;
+  deadLetters: number;
+  paused: { at: string; reason: string } | null;
+  /** Live breaker state (only while the daemon runs). */
+  breaker: { status: "closed" | "open"; failures: number; reason?: string; openedAt?: string; probeAt?: string } | null;
+  lastAttempt: { at: string; outcome: string; status: number | null; error: string | null; eventId: string; eventType: string } | null;
+}
+
+export interface StatusView {
+  generatedAt: string;
+  daemon: boolean;
+  sources: SourceView[];
+  targets: TargetView[];
+}
+
+export async function collectStatus(input: StatusSources): Promise<StatusView> {
+  const sources: SourceView[] = [];
+  for (const source of input.config.sources) sources.push(await sourceView(input, source));
+  const targets: TargetView[] = [];
+  const live = input.dispatcher?.status();
+  for (const target of input.config.targets) targets.push(await targetView(input, target, live?.find((t) => t.name === target.name)));
+  return { generatedAt: new Date(input.now).toISOString(), daemon: input.scheduler !== undefined, sources, targets };
+}
+
+export async function sourceView(input: StatusSources, source: SourceConfig): Promise<SourceView> {
+  const { store } = input;
+  const state = (await store.getSourceState(source.name)) ?? {};
+  const resources: ResourceView[] = [];
+  for (const resource of source.resources) {
+    const id = { source: source.name, resource: resource.name };
+    const rs = await store.getResourceState(id);
+    resources.push({
+      name: resource.name,
+      cursor: rs?.cursor ?? null,
+      initialized: rs?.initialized ?? false,
+      records: await store.countSnapshots(id),
+      lastPassAt: rs?.lastPassAt ?? null,
+      lastReconcileAt: rs?.lastReconcileAt ?? null,
+      lastError: rs?.lastError ?? null,
+      suspended: suspensionView(rs?.suspended),
+      heldDeletions: rs?.held ? { at: rs.held.at, count: rs.held.records.length } : null,
+      awaitingConfirmation: Object.keys(rs?.missing ?? {}).length,
+    });
+  }
+  const run = input.scheduler?.state(source.name);
+  const next = input.scheduler?.nextRuns(source.name);
+  const budget = await input.budgets?.get(source.name)?.used();
+  const backoff = state.backoffUntil && Date.parse(state.backoffUntil) > input.now ? { until: state.backoffUntil, reason: state.backoffReason ?? "the vendor asked to wait" } : null;
+  const lastPassAt = latest([state.lastPassAt, ...resources.map((r) => r.lastPassAt)]);
+  const errors = [state.lastError, ...resources.map((r) => r.lastError)].filter((e): e is { at: string; message: string } => Boolean(e));
+  const lastError = errors.sort((a, b) => b.at.localeCompare(a.at))[0] ?? null;
+  const suspended = suspensionView(state.suspended);
+  const view: SourceView = {
+    name: source.name,
+    type: isRestSource(source) ? "rest" : `preset ${source.preset}`,
+    schedule: source.schedule,
+    reconcile: source.reconcile,
+    timezone: source.timezone,
+    health: "ok",
+    lastPassAt,
+    lastError,
+    nextPass: next ? { incremental: next.incremental ?? null, reconcile: next.reconcile ?? null } : null,
+    running: run?.running ? { mode: run.running.mode, since: new Date(run.running.since).toISOString() } : null,
+    suspended,
+    backoff,
+    budget: budget && source.budget ? { requests: source.budget.requests, per: source.budget.per, ...budget } : null,
+    resources,
+  };
+  view.health = sourceHealth(view);
+  return view;
+}
+
+function sourceHealth(view: SourceView): SourceHealth {
+  if (view.suspended || view.resources.some((r) => r.suspended)) return "suspended";
+  if (view.backoff) return "backoff";
+  if (view.resources.some((r) => r.lastError)) return "failing";
+  if (view.resources.some((r) => r.heldDeletions)) return "held";
+  if (view.running) return "running";
+  if (view.resources.every((r) => !r.initialized)) return "new";
+  return "ok";
+}
+
+export async function targetView(input: StatusSources, target: TargetConfig, live?: TargetStatus): Promise<TargetView> {
+  const { store } = input;
+  const pending = await store.listPending(target.name);
+  const first = pending[0];
+  const firstEvent = first ? await store.getEvent(first.eventId) : undefined;
+  const dead = await store.listDeadLetters(target.name);
+  const [last] = await store.listLog({ target: target.name, limit: 1 });
+  const paused = live ? (live.paused ?? null) : ((await store.getTargetState(target.name))?.paused ?? null);
+  const breaker = live?.breaker;
+  const view: TargetView = {
+    name: target.name,
+    url: displayUrl(target.url),
+    format: target.format,
+    events: target.events ?? null,
+    sources: target.sources ?? null,
+    health: "ok",
+    pending: pending.length,
+    inFlight: live ? live.inFlight : null,
+    oldestPending:
+      first && firstEvent
+        ? { eventId: first.eventId, detectedAt: firstEvent.envelope.detected_at, ageSeconds: Math.max(0, Math.round((input.now - Date.parse(firstEvent.envelope.detected_at)) / 1000)) }
+        : null,
+    deadLetters: dead.length,
+    paused: paused ? { at: paused.at, reason: paused.reason } : null,
+    breaker: breaker
+      ? breaker.status === "open"
+        ? { status: "open", failures: breaker.consecutiveFailures, reason: breaker.reason, openedAt: iso(breaker.openedAt), probeAt: iso(breaker.probeAt) }
+        : { status: "closed", failures: breaker.consecutiveFailures }
+      : null,
+    lastAttempt: last
+      ? { at: last.at, outcome: last.outcome, status: last.status ?? null, error: last.error ?? null, eventId: last.eventId, eventType: last.eventType }
+      : null,
+  };
+  view.health = view.paused ? "paused" : view.breaker?.status === "open" || (view.lastAttempt && view.lastAttempt.outcome !== "delivered") ? "failing" : view.pending > 0 ? "pending" : "ok";
+  return view;
+}
+
+/** A record key as people read it: `source/resource/id`, or `source/resource/kind:id`. */
+export interface RecordLabel extends RecordRef {
+  source: string;
+  resource: string;
+  label: string;
+}
+
+export function describeRecordKey(key: string): RecordLabel {
+  const first = key.indexOf("/");
+  const second = key.indexOf("/", first + 1);
+  if (first < 0 || second < 0) return { source: "", resource: "", kind: null, id: key, label: key };
+  const source = key.slice(0, first);
+  const resource = key.slice(first + 1, second);
+  const ref = key.includes("\u001f") ? parseRefKey(key.slice(second + 1)) : { kind: null, id: key.slice(second + 1) };
+  return { source, resource, ...ref, label: `${source}/${resource}/${ref.kind ? `${ref.kind}:` : ""}${ref.id}` };
+}
+
+/** Whether a record key matches what an operator typed: its label, `kind:id`, or the bare id. */
+export function recordMatches(key: string, wanted: string): boolean {
+  const record = describeRecordKey(key);
+  return record.label === wanted || record.id === wanted || record.label.endsWith(`/${wanted}`);
+}
+
+export interface LogFilter {
+  target?: string;
+  /** Exact event type, or a glob with `*` (`item.*`). */
+  type?: string;
+  /** An outcome (`delivered`, `retry`, `dead`, `failed`) or an HTTP status. */
+  status?: string;
+  /** A record id, `kind:id` or `source/resource/id`. */
+  record?: string;
+  eventId?: string;
+  /** An exact record key (the record view). */
+  recordKey?: string;
+  limit?: number;
+}
+
+export interface LogEntryView extends Omit<DeliveryLogEntry, "recordKey"> {
+  record: RecordLabel;
+  request: { method: "POST"; url: string; format: string };
+  /** The first bytes of the response body, kept for the attempt that dead-lettered. */
+  responseBody?: string;
+}
+
+/** The delivery log, newest first, filtered; each attempt with its request and response summary. */
+export async function deliveryLog(config: Config, store: StateStore, filter: LogFilter): Promise<LogEntryView[]> {
+  const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+  const rows = await store.listLog({ ...(filter.target ? { target: filter.target } : {}), limit: Number.MAX_SAFE_INTEGER });
+  const typePattern = filter.type ? globRegExp(filter.type) : undefined;
+  const deadBodies = new Map<string, string>();
+  for (const dead of await store.listDeadLetters(filter.target)) {
+    if (dead.response?.body) deadBodies.set(`${dead.target}\u0000${dead.eventId}\u0000${dead.attempts}`, dead.response.body);
+  }
+  const out: LogEntryView[] = [];
+  rows.sort((a, b) => b.at.localeCompare(a.at));
+  for (const row of rows) {
+    if (typePattern && !typePattern.test(row.eventType)) continue;
+    if (filter.status && row.outcome !== filter.status && String(row.status ?? "") !== filter.status) continue;
+    if (filter.record && !recordMatches(row.recordKey, filter.record)) continue;
+    if (filter.eventId && row.eventId !== filter.eventId) continue;
+    if (filter.recordKey && row.recordKey !== filter.recordKey) continue;
+    const target = config.targets.find((t) => t.name === row.target);
+    const { recordKey, ...rest } = row;
+    const responseBody = row.outcome === "dead" ? deadBodies.get(`${row.target}\u0000${row.eventId}\u0000${row.attempt}`) : undefined;
+    out.push({
+      ...rest,
+      record: describeRecordKey(recordKey),
+      request: { method: "POST", url: target ? displayUrl(target.url) : "(target no longer configured)", format: target?.format ?? "unknown" },
+      ...(responseBody !== undefined ? { responseBody } : {}),
+    });
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+export interface DeadLetterView extends Omit<DeadLetter, "recordKey"> {
+  record: RecordLabel;
+  eventType: string | null;
+}
+
+export async function deadLetters(store: StateStore, target?: string): Promise<DeadLetterView[]> {
+  const rows = await store.listDeadLetters(target);
+  const out: DeadLetterView[] = [];
+  for (const { recordKey, ...row } of rows) {
+    const event = await store.getEvent(row.eventId);
+    out.push({ ...row, record: describeRecordKey(recordKey), eventType: event?.envelope.type ?? null });
+  }
+  return out.sort((a, b) => b.at.localeCompare(a.at));
+}
+
+function globRegExp(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+}
+
+function suspensionView(suspension: Suspension | undefined): SuspensionView | null {
+  if (!suspension) return null;
+  return { at: suspension.at, reason: suspension.reason, ...(suspension.until ? { until: suspension.until } : {}) };
+}
+
+/** Origin and path of a URL, without credentials or query (either may hold a token). */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return scrubUrl(url).replace(/\?.*$/, "");
+  }
+}
+
+function latest(values: Array<string | null | undefined>): string | null {
+  const present = values.filter((v): v is string => typeof v === "string");
+  return present.sort().at(-1) ?? null;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
