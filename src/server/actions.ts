@@ -197,11 +197,7 @@ export interface RecordView {
   kind: string | null;
   id: string;
   snapshot: { version: number; gone: boolean; object: JsonObject | null } | null;
-  /**
-   * Events of this record that the outbox, the dead letters or the delivery log still mention,
-   * oldest first. (The log keeps the last 1,000 attempts per target; events routed to no target
-   * leave no trace to find them by.)
-   */
+  /** Every event detected for this record (the last 1,000), oldest first, with its deliveries. */
   events: Array<{ id: string; type: string; detected_at: string; previous: JsonObject | null; deliveries: Array<Pick<LogEntryView, "at" | "target" | "attempt" | "outcome" | "status" | "error">>; pending: string[]; deadLetters: string[] }>;
 }
 
@@ -217,7 +213,7 @@ export async function recordView(ctx: Pick<ActionContext, "config" | "store">, i
   const pending = (await ctx.store.listPending()).filter((d) => d.recordKey === key);
   const dead = (await ctx.store.listDeadLetters()).filter((d) => d.recordKey === key);
   const log = await deliveryLog(ctx.config, ctx.store, { recordKey: key, limit: 1000 });
-  const ids = new Set([...pending.map((d) => d.eventId), ...dead.map((d) => d.eventId), ...log.map((l) => l.eventId)]);
+  const ids = new Set(await ctx.store.listEventIdsForRecord(key));
   const events: RecordView["events"] = [];
   for (const id of ids) {
     const event = await ctx.store.getEvent(id);

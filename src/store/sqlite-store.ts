@@ -34,6 +34,7 @@ import type {
  *   t/<source>/<resource>/<kind>␟<id>   tombstone "<version>"
  *   e/<event id>               the event body        q/<target>/<seq>  pending delivery
  *   d/<target>/<seq>           dead letter           l/<target>/<seq>  delivery log
+ *   r/<record key>/<seq>       event ids of a record (m/eseq numbers events)
  */
 
 export interface OpenOptions {
@@ -225,6 +226,7 @@ class SqliteStateStore implements StateStore {
     const now = this.clock.now();
     return this.kv.transaction(() => {
       let seq = Number(this.kv.getRaw("m/seq") ?? 0);
+      let eventSeq = Number(this.kv.getRaw("m/eseq") ?? 0);
       const created: Delivery[] = [];
       const ops: KvOp[] = [];
       const seen = new Set<string>();
@@ -232,7 +234,8 @@ class SqliteStateStore implements StateStore {
         const id = item.event.envelope.id;
         if (seen.has(id) || this.kv.getRaw(`e/${id}`) !== undefined) continue;
         seen.add(id);
-        ops.push({ key: `e/${id}`, value: item.event.body });
+        eventSeq += 1;
+        ops.push({ key: `e/${id}`, value: item.event.body }, { key: `r/${item.recordKey}/${pad(eventSeq)}`, value: id });
         for (const target of item.targets) {
           seq += 1;
           const delivery: Delivery = { seq, target, eventId: id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now };
@@ -240,7 +243,7 @@ class SqliteStateStore implements StateStore {
           created.push(delivery);
         }
       }
-      ops.push({ key: "m/seq", value: String(seq) });
+      ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
       this.kv.write(ops);
       crashPoint("store:enqueue-before-commit");
       return created;
@@ -250,6 +253,10 @@ class SqliteStateStore implements StateStore {
   async getEvent(eventId: string): Promise<StoredEvent | undefined> {
     const body = this.kv.getRaw(`e/${eventId}`);
     return body === undefined ? undefined : { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+  }
+
+  async listEventIdsForRecord(recordKey: string, limit = 1000): Promise<string[]> {
+    return this.kv.range(`r/${recordKey}/`).slice(-limit).map(([, id]) => id);
   }
 
   async hasEvent(eventId: string): Promise<boolean> {

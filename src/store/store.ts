@@ -137,6 +137,8 @@ export interface StateStore {
    *  Returns the deliveries created (the dispatcher is told about them). */
   enqueue(items: EnqueueItem[]): Promise<Delivery[]>;
   getEvent(eventId: string): Promise<StoredEvent | undefined>;
+  /** Ids of the events detected for one record, oldest first (the record view: why something fired). */
+  listEventIdsForRecord(recordKey: string, limit?: number): Promise<string[]>;
   hasEvent(eventId: string): Promise<boolean>;
   listPending(target?: string): Promise<Delivery[]>;
   updateDelivery(delivery: Delivery): Promise<void>;

@@ -27,6 +27,7 @@ export class MemoryStateStore implements StateStore {
   readonly readOnly = false;
   private seq = 0;
   private readonly events = new Map<string, string>();
+  private readonly byRecord = new Map<string, string[]>();
   private readonly pending = new Map<number, Delivery>();
   private readonly dead = new Map<number, DeadLetter>();
   private readonly log: DeliveryLogEntry[] = [];
@@ -125,6 +126,7 @@ export class MemoryStateStore implements StateStore {
       const id = item.event.envelope.id;
       if (this.events.has(id)) continue;
       this.events.set(id, item.event.body);
+      this.byRecord.set(item.recordKey, [...(this.byRecord.get(item.recordKey) ?? []), id]);
       for (const target of item.targets) created.push(this.addPending(target, id, item.recordKey, now));
     }
     return created.map(clone);
@@ -145,6 +147,10 @@ export class MemoryStateStore implements StateStore {
 
   async hasEvent(eventId: string): Promise<boolean> {
     return this.events.has(eventId);
+  }
+
+  async listEventIdsForRecord(recordKey: string, limit = 1000): Promise<string[]> {
+    return (this.byRecord.get(recordKey) ?? []).slice(-limit);
   }
 
   async listPending(target?: string): Promise<Delivery[]> {

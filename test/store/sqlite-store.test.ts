@@ -142,3 +142,13 @@ describe("SqliteStateStore", () => {
     await expect(openStateStore(`sqlite://${file}`)).rejects.toThrow(/not a valid SQLite database|file is not a database/);
   });
 });
+
+describe("the record index", () => {
+  it("lists every event of a record, oldest first, and only that record's", async () => {
+    const store = await openStateStore("sqlite::memory:");
+    await store.enqueue([item("e1", "s/r/\u001f1", []), item("e2", "s/r/\u001f12", ["a"]), item("e3", "s/r/\u001f1", ["a"])]);
+    expect(await store.listEventIdsForRecord("s/r/\u001f1")).toEqual(["e1", "e3"]);
+    expect(await store.listEventIdsForRecord("s/r/\u001f12")).toEqual(["e2"]);
+    await store.close();
+  });
+});
