@@ -44,6 +44,7 @@ export async function refreshGauges(input: GaugeSources): Promise<void> {
     for (const resource of source.resources) {
       const state = await store.getResourceState({ source: source.name, resource: resource.name });
       metrics.suspended.set({ source: source.name, resource: resource.name }, state?.suspended ? 1 : 0);
+      metrics.heldDeletions.set({ source: source.name, resource: resource.name }, state?.held?.records.length ?? 0);
       if (state?.lastPassAt) metrics.lastSuccess.set({ source: source.name, resource: resource.name }, Date.parse(state.lastPassAt) / 1000);
     }
   }

@@ -16,6 +16,7 @@ export class Metrics {
   readonly budgetUsed = new Gauge({ name: "retrohook_budget_used_requests", help: "Requests spent in the current budget period.", labelNames: ["source"], registers: [this.registry] });
   readonly budgetLeft = new Gauge({ name: "retrohook_budget_left_requests", help: "Requests left in the current budget period.", labelNames: ["source"], registers: [this.registry] });
   readonly suspended = new Gauge({ name: "retrohook_suspended", help: "1 while a source (resource empty) or resource is suspended.", labelNames: ["source", "resource"], registers: [this.registry] });
+  readonly heldDeletions = new Gauge({ name: "retrohook_held_deletions", help: "Deletions held by max_delete_min / max_delete_ratio, awaiting reset --accept-deletes.", labelNames: ["source", "resource"], registers: [this.registry] });
   readonly deliveries = new Counter({ name: "retrohook_deliveries_total", help: "Delivery attempts, by outcome (delivered, retry, dead, failed).", labelNames: ["target", "outcome"], registers: [this.registry] });
   readonly deliveryLatency = new Histogram({ name: "retrohook_delivery_latency_seconds", help: "Time of one delivery attempt.", labelNames: ["target"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: "retrohook_outbox_pending", help: "Deliveries pending per target.", labelNames: ["target"], registers: [this.registry] });
