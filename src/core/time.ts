@@ -37,8 +37,9 @@ function offsetAt(instant: number, timeZone: string): number {
     format = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
     formatters.set(timeZone, format);
   }
-  const get = (type: string): number => Number(format.formatToParts(instant).find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(instant)) parts[part.type] = Number(part.value);
+  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
 

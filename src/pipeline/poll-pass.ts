@@ -84,19 +84,24 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
   for (const poller of source.pollers) {
     const outcome = await runResourcePass(deps, config, poller, mode);
     outcomes.push(outcome);
-    if (outcome.error && outcome.authFailed) {
+    if (outcome.error && (outcome.authFailed || outcome.backedOff)) {
       const rest = source.pollers.slice(source.pollers.indexOf(poller) + 1);
-      for (const skipped of rest) outcomes.push({ ...emptyOutcome(config.name, skipped.resource, mode), ok: false, blocked: true, error: "source suspended (HTTP 401)" });
+      const why = outcome.authFailed ? "source suspended (authentication failed)" : "source backing off (the vendor asked to wait)";
+      for (const skipped of rest) outcomes.push({ ...emptyOutcome(config.name, skipped.resource, mode), ok: false, blocked: true, error: why });
       break;
     }
   }
-  for (const outcome of outcomes) delete outcome.authFailed;
+  for (const outcome of outcomes) {
+    delete outcome.authFailed;
+    delete outcome.backedOff;
+  }
   await budget?.finishPass(mode, passStarted);
   return outcomes;
 }
 
 interface InternalOutcome extends PassOutcome {
   authFailed?: boolean;
+  backedOff?: boolean;
 }
 
 export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode): Promise<InternalOutcome> {
@@ -240,7 +245,8 @@ async function reconcileDeletions(
   let confirmed: RecordRef[] = [];
   let undecided: RecordRef[] = missing;
   if (poller.confirmGone && probe) {
-    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger });
+    const known = await deps.store.getSnapshots(id, [...missing, probe]);
+    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger }, known);
     confirmed = missing.filter((ref) => answers.get(refKey(ref)) === "gone");
     undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown");
   }
@@ -302,6 +308,7 @@ async function failPass(
       log.error("source suspended after an authentication failure; no further requests until the config changes or reset");
     }
     if (error instanceof SourceError && error.details.untilMs !== undefined) {
+      outcome.backedOff = true;
       const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
       sourceState.backoffUntil = new Date(error.details.untilMs).toISOString();
       sourceState.backoffReason = error.message;

@@ -5,6 +5,8 @@ import { HttpClient, type HttpClientOptions } from "./http/client.js";
 import { createFacturaScriptsSource } from "./presets/facturascripts/index.js";
 import { createFakturowniaSource } from "./presets/fakturownia/index.js";
 import { createRestSource } from "./presets/rest/index.js";
+import { createWfirmaSource } from "./presets/wfirma/index.js";
+import { createFakturoidSource } from "./presets/fakturoid/index.js";
 import type { Source } from "./source.js";
 
 /** What a source factory gets: a clock, a logger and an HTTP client maker with the source's limits. */
@@ -20,6 +22,8 @@ export type SourceFactory<C extends SourceConfig = SourceConfig> = (config: C, d
 const presets: Partial<Record<PresetName, SourceFactory<never>>> = {
   fakturownia: createFakturowniaSource as SourceFactory<never>,
   facturascripts: createFacturaScriptsSource as SourceFactory<never>,
+  wfirma: createWfirmaSource as SourceFactory<never>,
+  fakturoid: createFakturoidSource as SourceFactory<never>,
 };
 
 export function registerPreset<N extends PresetName>(name: N, factory: SourceFactory<Extract<SourceConfig, { preset: N }>>): void {
@@ -39,9 +43,16 @@ export function createSource(config: SourceConfig, base: { clock: Clock; logger:
         timeoutMs: config.timeout,
         maxResponseBytes: config.max_response_bytes,
         clock: base.clock,
-        beforeRequest: hooks.beforeRequest,
-        afterResponse: hooks.afterResponse,
         ...options,
+        // The app's hooks (budget, metrics) always run, with a preset's own after them.
+        beforeRequest: async (request) => {
+          await hooks.beforeRequest?.(request);
+          await options.beforeRequest?.(request);
+        },
+        afterResponse: (response) => {
+          hooks.afterResponse?.(response);
+          options.afterResponse?.(response);
+        },
       }),
   };
   if (isRestSource(config)) return createRestSource(config, deps);

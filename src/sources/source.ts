@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Transition } from "../core/transitions.js";
-import type { RecordRef, SourceRecord } from "../core/types.js";
+import type { RecordRef, Snapshot, SourceRecord } from "../core/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { HttpClient } from "./http/client.js";
 
@@ -48,8 +48,9 @@ export interface ResourcePoller {
    * Confirms missing records one by one with the vendor's single-record GET. `gone` only on the
    * vendor's not-found, and only after `probe` (a record seen in this pass) answered 2xx on the
    * same URL template; otherwise `unknown`. Absent when the resource has no such GET.
+   * `snapshots` (by refKey) give the last known records, e.g. for nested detail paths.
    */
-  confirmGone?(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">>;
+  confirmGone?(refs: RecordRef[], probe: RecordRef, context: PassContext, snapshots?: Map<string, Snapshot>): Promise<Map<string, "gone" | "exists" | "unknown">>;
 }
 
 /** A configured source ready to poll. */

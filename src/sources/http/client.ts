@@ -84,12 +84,17 @@ export class HttpClient {
   async request(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
     const attempts = this.options.attempts ?? 3;
     let renewedAuth = false;
+    let justRenewed = false;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.once(request, renewedAuth && attempt > 1, signal);
+        const retryAuth = justRenewed;
+        justRenewed = false;
+        return await this.once(request, retryAuth, signal);
       } catch (error) {
+        // A 401 renews the credentials once (e.g. an expired OAuth token), then counts.
         if (error instanceof AuthError && this.options.authorize && !renewedAuth) {
           renewedAuth = true;
+          justRenewed = true;
           attempt -= 1;
           continue;
         }

@@ -1,0 +1,165 @@
+import type { FakturoidSourceConfig, PresetResourceConfig } from "../../../config/types.js";
+import { typePrefixFor } from "../../../core/naming.js";
+import { formatIsoWithOffset, parseInstant } from "../../../core/time.js";
+import type { Transition } from "../../../core/transitions.js";
+import type { JsonObject, RecordRef, Snapshot, SourceRecord } from "../../../core/types.js";
+import { refKey } from "../../../core/types.js";
+import { SourceError } from "../../errors.js";
+import type { HttpClient, HttpResponse } from "../../http/client.js";
+import { recordsAt, toRecords } from "../../http/records.js";
+import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
+import { naturalTransitions } from "../../transitions.js";
+import type { RateLimitGuard } from "./rate-limit.js";
+
+/** Fakturoid's fixed page size: no `per_page`, no total, no Link header. */
+export const FAKTUROID_PAGE = 40;
+/** A walk of several pages is repeated until it shows nothing it should have seen before; at most this often. */
+const MAX_WALKS = 3;
+/** Records updated less than this before a walk began may still be moving: they never demand another walk. */
+const SKEW_MS = 60_000;
+
+/** A Fakturoid endpoint behind a canonical resource. */
+export interface FakturoidEndpoint {
+  /** List path under /accounts/{slug}: `/expenses.json`. */
+  list: string;
+  /** Detail path with `{id}` (and `{parent}` for nested records). */
+  detail: string;
+  /** For nested records: the field of the record that fills `{parent}`. */
+  parentField?: string;
+}
+
+/**
+ * A Fakturoid resource. Incremental passes ask `updated_since = cursor − overlap` (ISO 8601 with
+ * the zone's offset; the client encodes its `+`), complete passes ask without it; both walk
+ * pages of 40 until a short page. The list order is undocumented and the list moves while it
+ * is walked, so:
+ * - a walk of one page is a single answer: nothing can move under it (the usual idle pass);
+ * - a walk of several pages is walked again, and again while a repeat turns up a record that
+ *   was already there (updated before the first walk began) but had not been seen — the trace
+ *   of a page boundary shifting under the walk (a deletion, or a reorder). Up to three walks;
+ *   a third that still finds such records fails the pass ("incomplete": no cursor move, no
+ *   deletions). Records changed during the walk need no repeat: the next pass re-reads them;
+ * - the cursor is the newest `updated_at` seen, but never later than the moment the pass
+ *   began, so the overlap re-reads anything changed while the pass ran, however long it took.
+ * Deletions: a detail GET answering 404 (inventory moves: nested under their item).
+ */
+export class FakturoidPoller implements ResourcePoller {
+  readonly resource: string;
+  readonly typePrefix: string;
+  readonly ignoreFields: readonly string[];
+  readonly transitions: readonly Transition[];
+  readonly maxDeleteRatio: number;
+  readonly maxDeleteMin: number;
+  /** Parent ids of nested records seen by this process, for deletions when no snapshot is given. */
+  private readonly parents = new Map<string, string>();
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly guard: RateLimitGuard,
+    config: PresetResourceConfig,
+    private readonly endpoint: FakturoidEndpoint,
+    private readonly source: Pick<FakturoidSourceConfig, "timezone" | "overlap">,
+    builtIn: Transition[],
+  ) {
+    this.resource = config.name;
+    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
+    this.ignoreFields = config.ignore_fields;
+    this.transitions = naturalTransitions(builtIn, config.transitions);
+    this.maxDeleteRatio = config.max_delete_ratio;
+    this.maxDeleteMin = config.max_delete_min;
+  }
+
+  createdAt(record: SourceRecord): number | undefined {
+    return parseInstant(record.data.created_at, this.source.timezone);
+  }
+
+  async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+    const previous = typeof cursor === "number" && Number.isFinite(cursor) ? cursor : undefined;
+    const passStart = context.clock.now();
+    const query: Record<string, string> = {};
+    if (mode === "incremental" && previous !== undefined) query.updated_since = formatIsoWithOffset(previous - this.source.overlap, this.source.timezone);
+    let newest: number | undefined;
+    const seen = new Set<string>();
+    for (let walk = 1; ; walk += 1) {
+      let pages = 0;
+      let missed = 0;
+      let lastIds = "";
+      for (let page = 1; ; page += 1) {
+        const records = await this.fetchPage({ ...query, page: String(page) }, context);
+        pages += 1;
+        const ids = records.map((r) => r.id).join(",");
+        if (records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — page ${page} repeats page ${page - 1}`, "pagination-loop");
+        lastIds = ids;
+        for (const record of records) {
+          const updated = parseInstant(record.data.updated_at, this.source.timezone);
+          if (updated !== undefined && (newest === undefined || updated > newest)) newest = updated;
+          if (!seen.has(record.id) && walk > 1 && (updated === undefined || updated < passStart - SKEW_MS)) missed += 1;
+          seen.add(record.id);
+          this.remember(record);
+        }
+        if (records.length > 0) yield { records };
+        if (records.length < FAKTUROID_PAGE) break;
+        if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
+      }
+      if (walk === 1 && pages === 1) break;
+      if (walk > 1 && missed === 0) break;
+      if (walk > 1) context.logger.warn({ resource: this.resource, walk, missed }, "records appeared that an earlier walk skipped (the list moved under it); walking again");
+      if (walk >= MAX_WALKS) {
+        throw new SourceError(`resource ${this.resource}: the list kept moving under ${MAX_WALKS} walks (${missed} records skipped by the last one); the next pass retries`, "incomplete");
+      }
+    }
+    const capped = newest === undefined ? previous : Math.min(newest, passStart);
+    return { cursor: previous === undefined ? capped : Math.max(previous, capped ?? previous), complete: mode === "complete" || previous === undefined, warnings: [] };
+  }
+
+  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<SourceRecord[]> {
+    const response = await this.guard.request(this.http, { url: this.endpoint.list, query }, context.signal);
+    const where = `resource ${this.resource} (${response.path})`;
+    return toRecords(recordsAt(response.body, undefined, where), "id", null, where);
+  }
+
+  private remember(record: SourceRecord): void {
+    const field = this.endpoint.parentField;
+    if (!field) return;
+    const parent = record.data[field];
+    if (typeof parent === "number" || typeof parent === "string") this.parents.set(record.id, String(parent));
+  }
+
+  /**
+   * Detail GET → 404 is gone, once the probe (a record seen in this pass) answered 2xx. Nested
+   * records need their parent id: from `snapshots` (refKey → last snapshot) when the pipeline
+   * passes them, else from records this process listed; unknown otherwise (the pipeline then
+   * waits for a second reconcile that misses the record).
+   */
+  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext, snapshots?: Map<string, Snapshot>): Promise<Map<string, "gone" | "exists" | "unknown">> {
+    const out = new Map<string, "gone" | "exists" | "unknown">();
+    const probeResponse = await this.detail(probe, snapshots, context);
+    const probeOk = probeResponse !== undefined && probeResponse.status >= 200 && probeResponse.status < 300;
+    if (!probeOk) context.logger.warn({ resource: this.resource, status: probeResponse?.status }, "detail URL did not answer 2xx for a record seen in this pass; deletions are not confirmed by it");
+    for (const ref of refs) {
+      const response = probeOk ? await this.detail(ref, snapshots, context) : undefined;
+      out.set(refKey(ref), response === undefined ? "unknown" : response.status === 404 ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+    }
+    return out;
+  }
+
+  private async detail(ref: RecordRef, snapshots: Map<string, Snapshot> | undefined, context: PassContext): Promise<HttpResponse | undefined> {
+    let path = this.endpoint.detail.replace("{id}", encodeURIComponent(ref.id));
+    if (path.includes("{parent}")) {
+      const parent = this.parents.get(ref.id) ?? parentFromSnapshot(snapshots?.get(refKey(ref)), this.endpoint.parentField!);
+      if (parent === undefined) return undefined;
+      path = path.replace("{parent}", encodeURIComponent(parent));
+    }
+    return this.guard.request(this.http, { url: path, allow: [404] }, context.signal);
+  }
+}
+
+function parentFromSnapshot(snapshot: Snapshot | undefined, field: string): string | undefined {
+  if (!snapshot || !snapshot.json) return undefined;
+  try {
+    const value = (JSON.parse(snapshot.json) as JsonObject)[field];
+    return typeof value === "number" || typeof value === "string" ? String(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}

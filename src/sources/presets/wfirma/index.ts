@@ -1,0 +1,62 @@
+import type { WfirmaSourceConfig } from "../../../config/types.js";
+import type { Transition } from "../../../core/transitions.js";
+import type { SourceDeps } from "../../registry.js";
+import type { Source } from "../../source.js";
+import { WfirmaApi, type WfirmaModuleSpec } from "./api.js";
+import { WfirmaPoller } from "./poller.js";
+
+/** The `warehouse_document_*` modules, one per document type (PZ, WZ, RW, PW, ZD, ZPD, ZPM, R). */
+export const WFIRMA_WAREHOUSE_MODULES = ["p_z", "w_z", "r_w", "p_w", "z_d", "z_p_d", "z_p_m", "r"].map((type) => `warehouse_document_${type}`);
+
+const plain = (module: string, singular: string): WfirmaModuleSpec[] => [{ module, branch: module, singular }];
+
+/** Canonical resources → wFirma modules. */
+const MODULES: Record<string, WfirmaModuleSpec[]> = {
+  invoices: plain("invoices", "invoice"),
+  cost_invoices: plain("expenses", "expense"),
+  payments: plain("payments", "payment"),
+  clients: plain("contractors", "contractor"),
+  products: plain("goods", "good"),
+  warehouse_documents: WFIRMA_WAREHOUSE_MODULES.map((module) => ({ module, branch: "warehouse_documents", singular: "warehouse_document" })),
+};
+
+export const WFIRMA_RESOURCES = Object.keys(MODULES);
+
+/** Paid: `paymentstate` becomes `paid`, or `remaining` reaches 0 (numeric strings compare as numbers). */
+const PAID: Transition[] = [{ event: "paid", anyOf: [{ field: "paymentstate", to: "paid" }, { field: "remaining", to: 0 }] }];
+
+/** Requests an idle incremental pass costs: one `find` per module (warehouse documents: eight). */
+export function wfirmaIdlePassCost(config: Pick<WfirmaSourceConfig, "resources">): number {
+  return config.resources.reduce((sum, resource) => sum + (MODULES[resource.name]?.length ?? 1), 0);
+}
+
+/** `https://api2.wfirma.pl`, or `base_url` without a trailing slash. */
+export function wfirmaBaseUrl(config: Pick<WfirmaSourceConfig, "base_url">): string {
+  return (config.base_url ?? "https://api2.wfirma.pl").replace(/\/+$/, "");
+}
+
+/**
+ * wFirma (api2.wfirma.pl): `POST {module}/find?inputFormat=json&outputFormat=json&company_id=…`,
+ * authenticated by the `accessKey` / `secretKey` / `appKey` headers, or by `Authorization:
+ * Bearer` plus `oauth_version=2`. Facts: shared/apis/wfirma.md.
+ */
+export function createWfirmaSource(config: WfirmaSourceConfig, deps: SourceDeps): Source {
+  const query: Record<string, string> = { inputFormat: "json", outputFormat: "json" };
+  if (config.company_id) query.company_id = config.company_id;
+  let headers: Record<string, string>;
+  if (config.oauth_token) {
+    headers = { authorization: `Bearer ${config.oauth_token}` };
+    query.oauth_version = "2";
+  } else {
+    headers = { accessKey: config.access_key ?? "", secretKey: config.secret_key ?? "", appKey: config.app_key ?? "" };
+  }
+  const http = deps.httpClient({ baseUrl: wfirmaBaseUrl(config), headers, query });
+  const api = new WfirmaApi(http, deps.clock, deps.logger);
+  const pollers = config.resources.map((resource) => {
+    const modules = MODULES[resource.name];
+    if (!modules) throw new Error(`source ${config.name}: wfirma has no resource "${resource.name}" (supported: ${WFIRMA_RESOURCES.join(", ")})`);
+    const money = resource.name === "invoices" || resource.name === "cost_invoices";
+    return new WfirmaPoller(api, resource, modules, config, money ? PAID : []);
+  });
+  return { name: config.name, http, pollers, close: () => http.close() };
+}
