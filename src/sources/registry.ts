@@ -2,11 +2,11 @@ import type { Clock } from "../clock.js";
 import { isRestSource, type PresetName, type SourceConfig } from "../config/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import { HttpClient, type HttpClientOptions } from "./http/client.js";
-import { createFacturaScriptsSource } from "./presets/facturascripts/index.js";
+import { createFacturaScriptsSource, facturaScriptsIdlePassCost } from "./presets/facturascripts/index.js";
 import { createFakturowniaSource } from "./presets/fakturownia/index.js";
 import { createRestSource } from "./presets/rest/index.js";
-import { createWfirmaSource } from "./presets/wfirma/index.js";
-import { createFakturoidSource } from "./presets/fakturoid/index.js";
+import { createWfirmaSource, wfirmaIdlePassCost } from "./presets/wfirma/index.js";
+import { createFakturoidSource, fakturoidIdlePassCost } from "./presets/fakturoid/index.js";
 import type { Source } from "./source.js";
 
 /** What a source factory gets: a clock, a logger and an HTTP client maker with the source's limits. */
@@ -59,4 +59,19 @@ export function createSource(config: SourceConfig, base: { clock: Clock; logger:
   const factory = presets[config.preset] as SourceFactory | undefined;
   if (!factory) throw new Error(`preset "${config.preset}" is not available in this build`);
   return factory(config, deps);
+}
+
+/** Requests one idle incremental pass costs, for budget planning (`validate`, start-up). */
+export function idlePassCost(config: SourceConfig, passIntervalMs: number): number {
+  if (isRestSource(config)) return config.resources.length;
+  switch (config.preset) {
+    case "facturascripts":
+      return facturaScriptsIdlePassCost(config);
+    case "wfirma":
+      return wfirmaIdlePassCost(config);
+    case "fakturoid":
+      return fakturoidIdlePassCost(config, passIntervalMs);
+    default:
+      return config.resources.length;
+  }
 }

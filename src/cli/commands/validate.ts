@@ -1,7 +1,8 @@
 import cron from "node-cron";
 import { isRestSource } from "../../config/types.js";
 import { permittedIntervalMs } from "../../core/budget-plan.js";
-import type { BudgetConfig } from "../../config/types.js";
+import type { BudgetConfig, SourceConfig } from "../../config/types.js";
+import { idlePassCost } from "../../sources/registry.js";
 import { EXIT_OK } from "../../errors.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
@@ -31,7 +32,7 @@ sources with their resources, schedules and next run times, and the targets with
         if (label === "schedule" && runs.length === 2) scheduleMs = runs[1]!.getTime() - runs[0]!.getTime();
         lines.push(`    ${label.padEnd(9)} "${expression}" next: ${runs.map((d) => d.toISOString()).join(", ")}`);
       }
-      if (source.budget) lines.push(`    ${budgetLine(source.budget, source.resources.length, scheduleMs)}`);
+      if (source.budget) lines.push(`    ${budgetLine(source.budget, sourcePassCost(source, scheduleMs), scheduleMs)}`);
     }
     lines.push("", `targets (${config.targets.length}):`);
     for (const target of config.targets) {
@@ -42,10 +43,17 @@ sources with their resources, schedules and next run times, and the targets with
   },
 };
 
+/** The cost of an idle pass, settled with the interval it implies (Fakturoid needs a token every 2 h). */
+export function sourcePassCost(source: SourceConfig, scheduleMs: number): number {
+  const first = idlePassCost(source, scheduleMs);
+  const interval = source.budget ? permittedIntervalMs(source.budget.requests, source.budget.per, first, scheduleMs) : scheduleMs;
+  return idlePassCost(source, interval);
+}
+
 /** What a budget really permits: the average interval between incremental passes. */
-export function budgetLine(budget: BudgetConfig, resources: number, scheduleMs: number): string {
-  const interval = permittedIntervalMs(budget.requests, budget.per, resources, scheduleMs);
-  return `budget: ${budget.requests} requests per ${budget.per}; an idle incremental pass costs about ${resources} request(s), so the budget permits one pass every ${formatInterval(interval)} on average (a third is kept for reconciles)`;
+export function budgetLine(budget: BudgetConfig, cost: number, scheduleMs: number): string {
+  const interval = permittedIntervalMs(budget.requests, budget.per, cost, scheduleMs);
+  return `budget: ${budget.requests} requests per ${budget.per}; an idle incremental pass costs about ${cost} request(s), so the budget permits one pass every ${formatInterval(interval)} on average (a third is kept for reconciles)`;
 }
 
 function formatInterval(ms: number): string {

@@ -3,7 +3,7 @@ import type { Transition } from "../../../core/transitions.js";
 import { SourceError } from "../../errors.js";
 import type { SourceDeps } from "../../registry.js";
 import type { Source } from "../../source.js";
-import { FacturaScriptsPoller, type FsTable } from "./poller.js";
+import { FacturaScriptsPoller, FsSourceGate, type FsTable } from "./poller.js";
 
 /** Canonical resources → FacturaScripts tables (plural model names). */
 const TABLES: Record<string, FsTable[]> = {
@@ -23,6 +23,11 @@ const TABLES: Record<string, FsTable[]> = {
 
 export const FACTURASCRIPTS_RESOURCES = Object.keys(TABLES);
 
+/** Requests of one idle incremental pass: per table, new rows, plus its audit log and payments feeds. */
+export function facturaScriptsIdlePassCost(config: Pick<FacturaScriptsSourceConfig, "resources">): number {
+  return config.resources.reduce((sum, resource) => sum + (TABLES[resource.name] ?? []).reduce((n, t) => n + 1 + (t.model ? 1 : 0) + (t.payments ? 1 : 0), 0), 0);
+}
+
 const PAID: Transition[] = [{ event: "paid", anyOf: [{ field: "pagada", to: true }] }];
 
 /** `https://erp.example/` or `…/api/3` → `https://erp.example/api/3`. */
@@ -34,18 +39,22 @@ export function facturaScriptsApiRoot(baseUrl: string): string {
 const BAN_MS = 10 * 60_000;
 
 export function createFacturaScriptsSource(config: FacturaScriptsSourceConfig, deps: SourceDeps): Source {
+  const gate = new FsSourceGate(() => deps.clock.now());
   const http = deps.httpClient({
     baseUrl: facturaScriptsApiRoot(config.base_url),
     headers: { "X-Auth-Token": config.token },
-    classifyStatus: (status, where, path) =>
-      status === 429
-        ? new SourceError(`${where}: HTTP 429 — FacturaScripts has banned this IP after repeated auth or permission failures; backing off 10 minutes`, "backoff", { status, path, untilMs: deps.clock.now() + BAN_MS })
-        : status === 409
-          ? new SourceError(`${where}: HTTP 409 — the API is disabled in this FacturaScripts installation`, "http", { status, path })
-          : undefined,
+    classifyStatus: (status, where, path) => {
+      if (status === 429) {
+        const untilMs = deps.clock.now() + BAN_MS;
+        // The ban covers every request from this IP: the other resources of the pass send none.
+        gate.banned(untilMs, "FacturaScripts has banned this IP (HTTP 429)");
+        return new SourceError(`${where}: HTTP 429 — FacturaScripts has banned this IP after repeated auth or permission failures; backing off 10 minutes`, "backoff", { status, path, untilMs });
+      }
+      return status === 409 ? new SourceError(`${where}: HTTP 409 — the API is disabled in this FacturaScripts installation`, "http", { status, path }) : undefined;
+    },
   });
   const pollers = config.resources.map(
-    (resource) => new FacturaScriptsPoller(http, resource, TABLES[resource.name]!, resource.name === "invoices" || resource.name === "cost_invoices" ? PAID : []),
+    (resource) => new FacturaScriptsPoller(http, resource, TABLES[resource.name]!, resource.name === "invoices" || resource.name === "cost_invoices" ? PAID : [], gate),
   );
   return { name: config.name, http, pollers, close: () => http.close() };
 }
