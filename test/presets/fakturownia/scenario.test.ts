@@ -84,3 +84,14 @@ describe("Fakturownia preset through the CLI", () => {
     expect(lists.every((r) => /period=all/.test(r.query) && /order=updated_at.desc/.test(r.query) && /per_page=100/.test(r.query))).toBe(true);
   }, 120_000);
 });
+
+describe("Fakturownia idle pass", () => {
+  it("costs one list request per resource", async () => {
+    fake.seed("invoices", 300);
+    const path = config(["invoices", "cost_invoices"]);
+    await once(path);
+    const before = fake.requests.length;
+    expect(await once(path)).toEqual([]);
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual(["/invoices.json", "/invoices.json"]);
+  }, 60_000);
+});

@@ -76,11 +76,12 @@ export class RestPoller implements ResourcePoller {
   /** Every page of the list with the given extra query; the cursor is the highest value seen. */
   private async *scan(extra: Record<string, string>, previous: number | undefined, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     let best = previous;
-    for await (const records of this.pages(extra, context)) {
+    const complete = Object.keys(extra).length === 0;
+    for await (const records of this.pages(extra, context, complete)) {
       best = this.maxCursor(records, best);
       yield { records };
     }
-    return { cursor: best, complete: Object.keys(extra).length === 0, warnings: [] };
+    return { cursor: best, complete, warnings: [] };
   }
 
   /** Sorted by the cursor field descending: page until records are older than cursor − overlap. */
@@ -143,7 +144,7 @@ export class RestPoller implements ResourcePoller {
   }
 
   /** Pages of records in list order, with loop detection. */
-  private async *pages(extra: Record<string, string>, context: PassContext): AsyncGenerator<SourceRecord[], void, void> {
+  private async *pages(extra: Record<string, string>, context: PassContext, completeScan = false): AsyncGenerator<SourceRecord[], void, void> {
     const pagination = this.config.pagination;
     if (pagination.style === "none") {
       yield await this.fetchPage(extra, context);
@@ -165,7 +166,7 @@ export class RestPoller implements ResourcePoller {
     }
     let previousSignature = "";
     let largest = 0;
-    for (let index = 0; ; index += 1) {
+    const queryFor = (index: number): Record<string, string> => {
       const query: Record<string, string> = { ...extra };
       if (pagination.style === "page") {
         query[pagination.page_param] = String(pagination.first_page + index);
@@ -174,8 +175,21 @@ export class RestPoller implements ResourcePoller {
         query[pagination.offset_param] = String(index * pagination.size);
         query[pagination.limit_param] = String(pagination.size);
       }
-      const records = await this.fetchPage(query, context);
+      return query;
+    };
+    // Complete scans read every page anyway: the next one is fetched while this one is processed.
+    const prefetch = completeScan && (pagination.style === "offset" || pagination.size_param !== undefined);
+    let next: Promise<SourceRecord[]> | undefined;
+    for (let index = 0; ; index += 1) {
+      const current = next ?? this.fetchPage(queryFor(index), context);
+      next = undefined;
+      const records = await current;
       if (records.length === 0) return;
+      const size = pagination.style === "page" && !pagination.size_param ? Math.max(largest, records.length) : pagination.size;
+      if (prefetch && records.length >= size) {
+        next = this.fetchPage(queryFor(index + 1), context);
+        next.catch(() => undefined); // observed when awaited; a pass abandoned early must not leave it unhandled
+      }
       const signature = `${records.length}:${records[0]!.id}:${records[records.length - 1]!.id}`;
       if (signature === previousSignature) {
         throw new SourceError(`${this.where()}: pagination loop — page ${index + 1} repeats the previous page`, "pagination-loop");
@@ -183,7 +197,6 @@ export class RestPoller implements ResourcePoller {
       previousSignature = signature;
       largest = Math.max(largest, records.length);
       yield records;
-      const size = pagination.style === "page" && !pagination.size_param ? largest : pagination.size;
       if (records.length < size) return;
     }
   }
