@@ -100,7 +100,13 @@ export class HttpClient {
         }
         if (!(error instanceof SourceError) || !isRetryable(error) || attempt >= attempts || signal?.aborted) throw error;
         const wait = error.details.retryAfterMs ?? backoffDelay(attempt, this.options.random);
-        if (wait > (this.options.maxWaitMs ?? 60_000)) throw error;
+        if (wait > (this.options.maxWaitMs ?? 60_000)) {
+          // Too long to wait inside a pass: persist it as a back-off for the whole source.
+          if (error.details.retryAfterMs !== undefined && error.details.untilMs === undefined) {
+            throw new SourceError(error.message, error.fault, { ...error.details, untilMs: this.options.clock.now() + error.details.retryAfterMs });
+          }
+          throw error;
+        }
         await this.options.clock.sleep(wait, signal);
       }
     }
@@ -115,6 +121,7 @@ export class HttpClient {
     const where = `${prepared.method ?? "GET"} ${path}`;
     crashPoint("http:before-request");
     let response;
+    let oversized = false;
     try {
       const pending = got(url, {
         method: prepared.method ?? "GET",
@@ -131,10 +138,14 @@ export class HttpClient {
       });
       const limit = this.options.maxResponseBytes;
       pending.on("downloadProgress", (progress: { transferred: number }) => {
-        if (progress.transferred > limit) pending.cancel(`response larger than max_response_bytes (${limit})`);
+        if (progress.transferred > limit && !oversized) {
+          oversized = true;
+          pending.cancel();
+        }
       });
       response = await pending;
     } catch (error) {
+      if (oversized) throw new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { path });
       throw this.transportError(error, where, path);
     }
     crashPoint("http:after-response");
@@ -178,7 +189,6 @@ export class HttpClient {
   private transportError(error: unknown, where: string, path: string): SourceError {
     if (error instanceof SourceError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    if (/max_response_bytes/.test(message)) return new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { path });
     if (error instanceof RequestError) {
       if (error.code === "ETIMEDOUT" || error.name === "TimeoutError") return new SourceError(`${where}: timed out after ${this.options.timeoutMs} ms`, "timeout", { path });
       if (error.name === "ReadError" || error.code === "ERR_STREAM_PREMATURE_CLOSE") return new SourceError(`${where}: connection closed mid-response (truncated)`, "truncated", { path });

@@ -3,7 +3,7 @@ import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
 import { typePrefixFor } from "../../../core/naming.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
-import type { HttpClient, HttpResponse } from "../../http/client.js";
+import type { HttpClient, HttpRequest, HttpResponse } from "../../http/client.js";
 import { recordsAt, toRecords } from "../../http/records.js";
 import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
 import { naturalTransitions } from "../../transitions.js";
@@ -18,6 +18,39 @@ export interface FsTable {
   payments?: { table: string; receipts: string };
   /** The primary key is a string (clientes.codcliente). */
   stringKey?: boolean;
+}
+
+/**
+ * What the pollers of one source share: whether the key may read `logmessages` (asked once per
+ * source: every 403 is an IP-ban incident), and the IP ban (429) after which nothing is sent.
+ */
+export class FsSourceGate {
+  logAccessDenied = false;
+  private warnedNoLogs = false;
+  private bannedUntil = 0;
+  private banMessage = "";
+
+  constructor(private readonly now: () => number) {}
+
+  /** The key cannot read `logmessages`: remember it for every resource, warn once. */
+  denyLogs(context: PassContext): void {
+    this.logAccessDenied = true;
+    if (this.warnedNoLogs) return;
+    this.warnedNoLogs = true;
+    context.logger.warn("the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
+  }
+
+  banned(untilMs: number, message: string): void {
+    this.bannedUntil = Math.max(this.bannedUntil, untilMs);
+    this.banMessage = message;
+  }
+
+  /** Throws the ban again instead of sending a request that would only prolong it. */
+  check(where: string): void {
+    if (this.bannedUntil > this.now()) {
+      throw new SourceError(`${where}: not sent — ${this.banMessage}; no request before ${new Date(this.bannedUntil).toISOString()}`, "backoff", { untilMs: this.bannedUntil });
+    }
+  }
 }
 
 /** The poller's cursor: highest key per table, last audit-log id per model, last payment id. */
@@ -45,13 +78,13 @@ export class FacturaScriptsPoller implements ResourcePoller {
   readonly transitions: readonly Transition[];
   readonly maxDeleteRatio: number;
   readonly maxDeleteMin: number;
-  private warnedNoLogs = false;
 
   constructor(
     private readonly http: HttpClient,
     config: PresetResourceConfig,
     private readonly tables: FsTable[],
     builtIn: Transition[],
+    private readonly gate: FsSourceGate = new FsSourceGate(Date.now),
   ) {
     this.resource = config.name;
     this.typePrefix = typePrefixFor(config.name, config.type_prefix);
@@ -75,11 +108,16 @@ export class FacturaScriptsPoller implements ResourcePoller {
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     const previous = isCursor(cursor) ? cursor : undefined;
     const next: FsCursor = previous ? structuredClone(previous) : { keys: {}, logs: {}, payments: {} };
+    if (this.gate.logAccessDenied) next.noLogAccess = true;
     if (mode === "complete" || !previous) {
       for (const table of this.tables) {
+        // Feed positions before the scan: a change logged or paid while the table is scanned is
+        // read again by the next incremental pass instead of being skipped.
+        const logStart = table.model && !next.noLogAccess && next.logs[table.model] === undefined ? await this.lastLogId(table.model, next, context) : undefined;
+        const paymentStart = table.payments && next.payments[table.payments.table] === undefined ? await this.lastPaymentId(table.payments.table, context) : undefined;
         yield* this.scanTable(table, undefined, next, context, true);
-        if (table.model && !next.noLogAccess && next.logs[table.model] === undefined) next.logs[table.model] = await this.lastLogId(table.model, next, context);
-        if (table.payments && next.payments[table.payments.table] === undefined) next.payments[table.payments.table] = await this.lastPaymentId(table.payments.table, context);
+        if (table.model && logStart !== undefined) next.logs[table.model] = logStart;
+        if (table.payments && paymentStart !== undefined) next.payments[table.payments.table] = paymentStart;
       }
       return { cursor: next, complete: true, warnings: [] };
     }
@@ -99,7 +137,7 @@ export class FacturaScriptsPoller implements ResourcePoller {
     for (let guard = 0; guard < 1_000_000; guard += 1) {
       const query: Record<string, string> = { [`sort[${table.pk}]`]: "ASC", limit: String(PAGE), offset: "0" };
       if (last !== undefined) query[`filter[${table.pk}_gt]`] = String(last);
-      const response = await this.http.request({ url: `/${table.table}`, query }, context.signal);
+      const response = await this.get({ url: `/${table.table}`, query }, context);
       const records = this.recordsOf(response, table);
       if (complete && expected === undefined) expected = totalCount(response);
       seen += records.length;
@@ -126,13 +164,12 @@ export class FacturaScriptsPoller implements ResourcePoller {
     for (;;) {
       let response: HttpResponse;
       try {
-        response = await this.http.request({ url: "/logmessages", query: { "filter[model]": model, "filter[id_gt]": String(after), "sort[id]": "ASC", limit: String(PAGE), offset: "0" } }, context.signal);
+        response = await this.get({ url: "/logmessages", query: { "filter[model]": model, "filter[id_gt]": String(after), "sort[id]": "ASC", limit: String(PAGE), offset: "0" } }, context);
       } catch (error) {
         if (!(error instanceof ForbiddenError)) throw error;
         // Asking again would add IP-ban incidents: remember it and rely on reconciles.
         cursor.noLogAccess = true;
-        if (!this.warnedNoLogs) context.logger.warn({ resource: this.resource }, "the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
-        this.warnedNoLogs = true;
+        this.gate.denyLogs(context);
         return;
       }
       const entries = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
@@ -163,27 +200,37 @@ export class FacturaScriptsPoller implements ResourcePoller {
   /** New payment rows → their invoices, fetched at once so `paid` fires in this pass. */
   private async *followPayments(table: FsTable, cursor: FsCursor, context: PassContext): AsyncGenerator<Batch, void, void> {
     const payments = table.payments!;
-    const after = cursor.payments[payments.table] ?? 0;
-    const response = await this.http.request({ url: `/${payments.table}`, query: { "filter[idpago_gt]": String(after), "sort[idpago]": "ASC", limit: String(PAGE), offset: "0" } }, context.signal);
-    const rows = recordsAt(response.body, undefined, `resource ${this.resource} (${payments.table})`);
-    if (rows.length === 0) return;
-    const receiptIds = [...new Set(rows.map((row) => row.idrecibo).filter((id) => id !== undefined && id !== null).map(String))];
-    const invoiceIds = new Set<string>();
-    for (const receiptId of receiptIds) {
-      const receipts = await this.http.request({ url: `/${payments.receipts}`, query: { [`filter[idrecibo]`]: receiptId, limit: "1", "sort[idrecibo]": "ASC" } }, context.signal);
-      for (const receipt of recordsAt(receipts.body, undefined, `resource ${this.resource} (${payments.receipts})`)) {
-        if (receipt.idfactura !== undefined && receipt.idfactura !== null) invoiceIds.add(String(receipt.idfactura));
+    let after = cursor.payments[payments.table] ?? 0;
+    for (;;) {
+      const response = await this.get({ url: `/${payments.table}`, query: { "filter[idpago_gt]": String(after), "sort[idpago]": "ASC", limit: String(PAGE), offset: "0" } }, context);
+      const rows = recordsAt(response.body, undefined, `resource ${this.resource} (${payments.table})`);
+      if (rows.length === 0) return;
+      let last = after;
+      for (const row of rows) {
+        const id = Number(row.idpago);
+        if (!Number.isFinite(id) || id <= last) throw new SourceError(`resource ${this.resource} (${payments.table}): ids not ascending above ${last}`, "pagination-loop");
+        last = id;
       }
+      const receiptIds = [...new Set(rows.map((row) => row.idrecibo).filter((id) => id !== undefined && id !== null).map(String))];
+      const invoiceIds = new Set<string>();
+      for (const receiptId of receiptIds) {
+        const receipts = await this.get({ url: `/${payments.receipts}`, query: { [`filter[idrecibo]`]: receiptId, limit: "1", "sort[idrecibo]": "ASC" } }, context);
+        for (const receipt of recordsAt(receipts.body, undefined, `resource ${this.resource} (${payments.receipts})`)) {
+          if (receipt.idfactura !== undefined && receipt.idfactura !== null) invoiceIds.add(String(receipt.idfactura));
+        }
+      }
+      if (invoiceIds.size > 0) yield { records: await this.fetchRows(table, [...invoiceIds], context) };
+      after = last;
+      cursor.payments[payments.table] = after;
+      if (rows.length < PAGE) return;
     }
-    if (invoiceIds.size > 0) yield { records: await this.fetchRows(table, [...invoiceIds], context) };
-    cursor.payments[payments.table] = Math.max(after, ...rows.map((row) => Number(row.idpago)).filter(Number.isFinite));
   }
 
   /** The list representation of given rows (fingerprints come from lists, never detail GETs). */
   private async fetchRows(table: FsTable, ids: string[], context: PassContext): Promise<SourceRecord[]> {
     const out: SourceRecord[] = [];
     for (const id of ids) {
-      const response = await this.http.request({ url: `/${table.table}`, query: { [`filter[${table.pk}]`]: id, [`sort[${table.pk}]`]: "ASC", limit: "1", offset: "0" } }, context.signal);
+      const response = await this.get({ url: `/${table.table}`, query: { [`filter[${table.pk}]`]: id, [`sort[${table.pk}]`]: "ASC", limit: "1", offset: "0" } }, context);
       out.push(...this.recordsOf(response, table));
     }
     return out;
@@ -193,7 +240,7 @@ export class FacturaScriptsPoller implements ResourcePoller {
   private async confirmDeleted(table: FsTable, ids: string[], context: PassContext): Promise<RecordRef[]> {
     const gone: RecordRef[] = [];
     for (const id of ids) {
-      const response = await this.http.request({ url: `/${table.table}/${encodeURIComponent(id)}`, allow: [404] }, context.signal);
+      const response = await this.get({ url: `/${table.table}/${encodeURIComponent(id)}`, allow: [404] }, context);
       if (response.status === 404) gone.push({ kind: this.merged ? table.table : null, id });
     }
     return gone;
@@ -202,7 +249,7 @@ export class FacturaScriptsPoller implements ResourcePoller {
   async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">> {
     const out = new Map<string, "gone" | "exists" | "unknown">();
     const tableOf = (ref: RecordRef): FsTable => this.tables.find((t) => t.table === ref.kind) ?? this.tables[0]!;
-    const check = await this.http.request({ url: `/${tableOf(probe).table}/${encodeURIComponent(probe.id)}`, allow: [404, 400] }, context.signal);
+    const check = await this.get({ url: `/${tableOf(probe).table}/${encodeURIComponent(probe.id)}`, allow: [404, 400] }, context);
     const probeOk = check.status >= 200 && check.status < 300;
     for (const ref of refs) {
       const key = `${ref.kind ?? ""}\u001f${ref.id}`;
@@ -210,29 +257,35 @@ export class FacturaScriptsPoller implements ResourcePoller {
         out.set(key, "unknown");
         continue;
       }
-      const response = await this.http.request({ url: `/${tableOf(ref).table}/${encodeURIComponent(ref.id)}`, allow: [404, 400] }, context.signal);
+      const response = await this.get({ url: `/${tableOf(ref).table}/${encodeURIComponent(ref.id)}`, allow: [404, 400] }, context);
       out.set(key, response.status === 404 ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
     }
     return out;
   }
 
-  private async lastLogId(model: string, cursor: FsCursor, context: PassContext): Promise<number> {
+  private async lastLogId(model: string, cursor: FsCursor, context: PassContext): Promise<number | undefined> {
     try {
-      const response = await this.http.request({ url: "/logmessages", query: { "filter[model]": model, "sort[id]": "DESC", limit: "1", offset: "0" } }, context.signal);
+      const response = await this.get({ url: "/logmessages", query: { "filter[model]": model, "sort[id]": "DESC", limit: "1", offset: "0" } }, context);
       const [entry] = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
       return entry ? Number(entry.id) || 0 : 0;
     } catch (error) {
       if (!(error instanceof ForbiddenError)) throw error;
       cursor.noLogAccess = true;
-      context.logger.warn({ resource: this.resource }, "the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
-      return 0;
+      this.gate.denyLogs(context);
+      return undefined;
     }
   }
 
   private async lastPaymentId(table: string, context: PassContext): Promise<number> {
-    const response = await this.http.request({ url: `/${table}`, query: { "sort[idpago]": "DESC", limit: "1", offset: "0" } }, context.signal);
+    const response = await this.get({ url: `/${table}`, query: { "sort[idpago]": "DESC", limit: "1", offset: "0" } }, context);
     const [row] = recordsAt(response.body, undefined, `resource ${this.resource} (${table})`);
     return row ? Number(row.idpago) || 0 : 0;
+  }
+
+  /** Every request of this source's pollers: none while the IP is banned. */
+  private get(request: HttpRequest, context: PassContext): Promise<HttpResponse> {
+    this.gate.check(`resource ${this.resource} (GET ${request.url})`);
+    return this.http.request(request, context.signal);
   }
 
   private recordsOf(response: HttpResponse, table: FsTable): SourceRecord[] {

@@ -1,0 +1,167 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../../src/clock.js";
+import type { FacturaScriptsSourceConfig } from "../../../src/config/types.js";
+import type { EventEnvelope } from "../../../src/core/types.js";
+import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
+import { commonSource, ContractRun, expectOk, presetContract, presetResource, type PresetContractAdapter, type RequestLine } from "../contract.js";
+
+const TOKEN = "SECRET-facturascripts-contract-key";
+const SINGLE = /^\/api\/3\/facturaproveedores\/(\d+)$/;
+const FEEDS = new Set(["/api/3/pagoproveedores", "/api/3/reciboproveedores"]);
+const isList = (r: RequestLine): boolean => r.method === "GET" && r.path === "/api/3/facturaproveedores";
+const isSingleGet = (r: RequestLine, id?: string): boolean => {
+  const match = r.method === "GET" ? SINGLE.exec(r.path) : null;
+  return match !== null && (id === undefined || match[1] === id);
+};
+const isLog = (r: RequestLine): boolean => r.path === "/api/3/logmessages" && r.query.get("filter[model]") === "FacturaProveedor";
+
+/** Supplier invoices (`cost_invoices`) on a fake of the given release; lists unordered unless `stableOrder`. */
+export function facturaScriptsAdapter(fakeOptions: Parameters<typeof startFacturaScriptsFake>[0] = {}): PresetContractAdapter<FacturaScriptsFake> {
+  const version = fakeOptions.version ?? "2026.6";
+  return {
+    name: `facturascripts ${version} (${fakeOptions.stableOrder ? "lists in key order" : "unordered lists"})`,
+    resource: "cost_invoices",
+    typePrefix: "cost_invoice",
+    otherResource: "invoices",
+    secret: TOKEN,
+    start: (clock) => startFacturaScriptsFake({ token: TOKEN, now: () => clock.now(), ...fakeOptions }),
+    config: (fake, resources, overrides): FacturaScriptsSourceConfig => ({
+      ...commonSource({ name: "erp", timezone: "Europe/Madrid", ...overrides }),
+      preset: "facturascripts",
+      base_url: `${fake.url}/api/3`,
+      token: TOKEN,
+      resources,
+    }),
+    // 250 supplier invoices: a complete scan takes two key pages of 200.
+    seed: (fake) => fake.seed("facturaproveedores", 250),
+    create: (fake) => String(fake.create("facturaproveedores", { total: 121 }).idfactura),
+    update: (fake, id) => void fake.update("facturaproveedores", Number(id), { observaciones: "corrected by hand" }),
+    pay: (fake, id) => fake.payInvoice("facturaproveedores", Number(id)),
+    remove: (fake, id) => fake.remove("facturaproveedores", Number(id)),
+    deletedBy: "incremental",
+    // New rows, the audit log and new payment rows: one request each when idle.
+    idleRequests: 3,
+    overlapRereads: false,
+    // Key pages, audit-log pages and payment pages hold 200.
+    burst: 210,
+    isList,
+    isSecondPage: (r) => isList(r) && r.query.has("filter[idfactura_gt]"),
+    isSingleGet,
+    isResourceRequest: (r) => isList(r) || isSingleGet(r) || FEEDS.has(r.path) || isLog(r),
+    extraFaults: [
+      {
+        name: "a page missing in the middle (X-Total-Count larger than the rows listed)",
+        at: "second-page",
+        fault: { type: "status", status: 200, headers: { "x-total-count": "53" }, body: [] },
+        causes: ["incomplete"],
+        message: /X-Total-Count/,
+      },
+    ],
+  };
+}
+
+presetContract(facturaScriptsAdapter({ version: "2026.6" }));
+// The legacy release answers unknown fields with 200 [] and lists in no order: works only because every list sends a sort.
+presetContract(facturaScriptsAdapter({ version: "2025.81", stableOrder: false }));
+
+describe("preset contract: facturascripts specifics", () => {
+  let fake: FacturaScriptsFake | undefined;
+  let run: ContractRun | undefined;
+  afterEach(async () => {
+    run?.close();
+    run = undefined;
+    await fake?.close();
+    fake = undefined;
+  });
+
+  const RESOURCES = ["invoices", "cost_invoices", "warehouse_documents"];
+  const summary = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`).sort();
+
+  async function start(options: { token?: string; keys?: Record<string, ApiKeyGrant>; version?: "2026.6" | "2025.81" } = {}) {
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
+    fake = await startFacturaScriptsFake({ token: TOKEN, keys: options.keys, version: options.version, now: () => clock.now() });
+    fake.seed("facturaclientes", 5);
+    fake.seed("facturaproveedores", 5);
+    fake.seed("albaranclientes", 3);
+    fake.seed("albaranproveedores", 3);
+    const adapter = facturaScriptsAdapter();
+    const config = adapter.config(fake, RESOURCES.map((name) => presetResource(name)), {});
+    run = new ContractRun(fake, { ...config, token: options.token ?? TOKEN } as FacturaScriptsSourceConfig, clock);
+    return { fake, run, clock };
+  }
+
+  it("every list request sends a sort and the legacy release works: records, the audit log and payments", async () => {
+    const { fake, run } = await start({ version: "2025.81" });
+    expectOk(await run.pass());
+    const sale = String(fake.create("facturaclientes", { total: 50 }).idfactura);
+    const bought = String(fake.create("facturaproveedores", { total: 70 }).idfactura);
+    const note = String(fake.create("albaranproveedores", { total: 10 }).idalbaran);
+    expect(summary((await run.pass()).events)).toEqual([`cost_invoice.created:${bought}`, `invoice.created:${sale}`, `warehouse_document.created:${note}`]);
+    fake.payInvoice("facturaclientes", Number(sale));
+    fake.update("albaranproveedores", Number(note), { observaciones: "checked" });
+    fake.remove("facturaproveedores", Number(bought));
+    expect(summary((await run.pass()).events)).toEqual([`cost_invoice.deleted:${bought}`, `invoice.paid:${sale}`, `invoice.updated:${sale}`, `warehouse_document.updated:${note}`]);
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    const lists = fake.requests.filter((r) => r.method === "GET" && /^\/api\/3\/[a-z]+$/.test(r.path));
+    expect(lists.length).toBeGreaterThan(10);
+    expect(lists.filter((r) => !/[?&]sort%5B|[?&]sort\[/.test(r.query)).map((r) => `${r.path}${r.query}`)).toEqual([]);
+  });
+
+  it("a key without logmessages access: one 403 and one warning for the source, never asked again, and reconciles still find edits and deletions", async () => {
+    const limited = "SECRET-fs-no-audit-log-key";
+    const tables = ["facturaclientes", "facturaproveedores", "albaranclientes", "albaranproveedores", "pagoclientes", "pagoproveedores", "reciboclientes", "reciboproveedores"];
+    const { fake, run } = await start({ token: limited, keys: { [limited]: { allow: Object.fromEntries(tables.map((t) => [t, ["get"]])) } } });
+    const logRequests = () => fake.requests.filter((r) => r.path === "/api/3/logmessages");
+    const baseline = await run.pass();
+    expectOk(baseline);
+    expect(logRequests()).toHaveLength(1);
+    expect(run.loggedMatching(/logmessages/)).toBe(1);
+
+    const [edited, doomed] = fake.all("facturaproveedores").slice(-2).map((r) => String(r.idfactura));
+    fake.update("facturaproveedores", Number(edited), { observaciones: "corrected by hand" });
+    fake.remove("facturaproveedores", Number(doomed));
+    const sale = String(fake.create("facturaclientes", { total: 10 }).idfactura);
+    const incremental = await run.pass();
+    expectOk(incremental);
+    expect(summary(incremental.events)).toEqual([`invoice.created:${sale}`]);
+    const reconcile = await run.pass("reconcile");
+    expectOk(reconcile);
+    expect(summary(reconcile.events)).toEqual([`cost_invoice.deleted:${doomed}`, `cost_invoice.updated:${edited}`]);
+    for (let i = 0; i < 3; i += 1) {
+      run.restart();
+      expectOk(await run.pass());
+      expectOk(await run.pass("reconcile"));
+    }
+    expect(logRequests()).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.status === 403)).toHaveLength(1);
+    expect(run.loggedMatching(/logmessages/)).toBe(1);
+    expect(fake.incidents()).toBe(1);
+  });
+
+  it("the IP ban (429) backs the whole source off for 10 minutes without further requests", async () => {
+    const { fake, run, clock } = await start();
+    expectOk(await run.pass());
+    // Someone else on this IP used a wrong key five times: FacturaScripts bans the IP.
+    for (let i = 0; i < 5; i += 1) await fetch(`${fake.url}/api/3/facturaclientes`, { headers: { "X-Auth-Token": "wrong" } });
+    const sale = String(fake.create("facturaclientes", { total: 10 }).idfactura);
+    const banned = await run.pass();
+    const first = banned.outcomes[0]!;
+    expect(first.ok).toBe(false);
+    expect(first.cause).toBe("backoff");
+    expect(first.error).toMatch(/^source erp, resource invoices: .*429.*banned/);
+    expect(banned.requests.filter((r) => r.status === 429)).toHaveLength(1);
+    const state = await run.store.getSourceState("erp");
+    expect(Date.parse(state!.backoffUntil!)).toBeGreaterThanOrEqual(clock.now() + 9 * 60_000);
+
+    for (let i = 0; i < 3; i += 1) {
+      run.restart();
+      const quiet = await run.pass();
+      expect(quiet.outcomes.every((o) => o.blocked)).toBe(true);
+      expect(quiet.requests).toEqual([]);
+    }
+    clock.advance(10 * 60_000);
+    const back = await run.pass();
+    expectOk(back);
+    expect(summary(back.events)).toEqual([`invoice.created:${sale}`]);
+  });
+});
