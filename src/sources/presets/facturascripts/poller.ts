@@ -1,12 +1,11 @@
+import { PollerBase } from "../../poller-base.js";
 import type { PresetResourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
-import { typePrefixFor } from "../../../core/naming.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../http/client.js";
 import { recordsAt, toRecords } from "../../http/records.js";
-import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
-import { naturalTransitions } from "../../transitions.js";
+import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 
 /** One FacturaScripts table behind a canonical resource. */
 export interface FsTable {
@@ -71,13 +70,7 @@ const PAGE = 200;
  * paid invoice is fetched so `paid` fires at once). Reconcile is the safety net and the only way
  * to see changes of models that do not log. Facts: shared/apis/facturascripts.md.
  */
-export class FacturaScriptsPoller implements ResourcePoller {
-  readonly resource: string;
-  readonly typePrefix: string;
-  readonly ignoreFields: readonly string[];
-  readonly transitions: readonly Transition[];
-  readonly maxDeleteRatio: number;
-  readonly maxDeleteMin: number;
+export class FacturaScriptsPoller extends PollerBase {
 
   constructor(
     private readonly http: HttpClient,
@@ -86,12 +79,7 @@ export class FacturaScriptsPoller implements ResourcePoller {
     builtIn: Transition[],
     private readonly gate: FsSourceGate = new FsSourceGate(Date.now),
   ) {
-    this.resource = config.name;
-    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
-    this.ignoreFields = config.ignore_fields;
-    this.transitions = naturalTransitions(builtIn, config.transitions);
-    this.maxDeleteRatio = config.max_delete_ratio;
-    this.maxDeleteMin = config.max_delete_min;
+    super(config, builtIn);
   }
 
   private get merged(): boolean {

@@ -1,5 +1,5 @@
+import { PollerBase } from "../../poller-base.js";
 import type { FakturoidSourceConfig, PresetResourceConfig } from "../../../config/types.js";
-import { typePrefixFor } from "../../../core/naming.js";
 import { formatIsoWithOffset, parseInstant } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, Snapshot, SourceRecord } from "../../../core/types.js";
@@ -7,8 +7,7 @@ import { refKey } from "../../../core/types.js";
 import { SourceError } from "../../errors.js";
 import type { HttpClient, HttpResponse } from "../../http/client.js";
 import { recordsAt, toRecords } from "../../http/records.js";
-import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
-import { naturalTransitions } from "../../transitions.js";
+import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import type { RateLimitGuard } from "./rate-limit.js";
 
 /** Fakturoid's fixed page size: no `per_page`, no total, no Link header. */
@@ -43,13 +42,7 @@ export interface FakturoidEndpoint {
  *   began, so the overlap re-reads anything changed while the pass ran, however long it took.
  * Deletions: a detail GET answering 404 (inventory moves: nested under their item).
  */
-export class FakturoidPoller implements ResourcePoller {
-  readonly resource: string;
-  readonly typePrefix: string;
-  readonly ignoreFields: readonly string[];
-  readonly transitions: readonly Transition[];
-  readonly maxDeleteRatio: number;
-  readonly maxDeleteMin: number;
+export class FakturoidPoller extends PollerBase {
   /** Parent ids of nested records seen by this process, for deletions when no snapshot is given. */
   private readonly parents = new Map<string, string>();
 
@@ -61,12 +54,7 @@ export class FakturoidPoller implements ResourcePoller {
     private readonly source: Pick<FakturoidSourceConfig, "timezone" | "overlap">,
     builtIn: Transition[],
   ) {
-    this.resource = config.name;
-    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
-    this.ignoreFields = config.ignore_fields;
-    this.transitions = naturalTransitions(builtIn, config.transitions);
-    this.maxDeleteRatio = config.max_delete_ratio;
-    this.maxDeleteMin = config.max_delete_min;
+    super(config, builtIn);
   }
 
   createdAt(record: SourceRecord): number | undefined {

@@ -1,9 +1,8 @@
+import { PollerBase } from "../../poller-base.js";
 import { getPath } from "../../../core/fingerprint.js";
 import type { Transition } from "../../../core/transitions.js";
-import { naturalTransitions } from "../../transitions.js";
 import { formatWall, parseInstant } from "../../../core/time.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
-import { typePrefixFor } from "../../../core/naming.js";
 import type { RestResourceConfig, RestSourceConfig } from "../../../config/types.js";
 import { SourceError } from "../../errors.js";
 import type { HttpClient, HttpResponse } from "../../http/client.js";
@@ -24,13 +23,7 @@ export interface RestPollerOptions {
   isNotFound?: (response: HttpResponse) => boolean;
 }
 
-export class RestPoller implements ResourcePoller {
-  readonly resource: string;
-  readonly typePrefix: string;
-  readonly ignoreFields: readonly string[];
-  readonly transitions;
-  readonly maxDeleteRatio: number;
-  readonly maxDeleteMin: number;
+export class RestPoller extends PollerBase {
   readonly confirmGone?: ResourcePoller["confirmGone"];
 
   constructor(
@@ -39,12 +32,7 @@ export class RestPoller implements ResourcePoller {
     private readonly source: Pick<RestSourceConfig, "timezone" | "overlap">,
     private readonly options: RestPollerOptions = {},
   ) {
-    this.resource = config.name;
-    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
-    this.ignoreFields = config.ignore_fields;
-    this.transitions = naturalTransitions([...(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : []), ...(options.builtIn ?? [])], config.transitions);
-    this.maxDeleteRatio = config.max_delete_ratio;
-    this.maxDeleteMin = config.max_delete_min;
+    super(config, [...(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : []), ...(options.builtIn ?? [])]);
     if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context, options.isNotFound);
   }
 

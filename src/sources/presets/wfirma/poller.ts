@@ -1,11 +1,10 @@
+import { PollerBase } from "../../poller-base.js";
 import type { PresetResourceConfig, WfirmaSourceConfig } from "../../../config/types.js";
-import { typePrefixFor } from "../../../core/naming.js";
 import { formatWall, parseInstant } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
 import { SourceError } from "../../errors.js";
-import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
-import { naturalTransitions } from "../../transitions.js";
+import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 
 /** The poller's cursor: the highest `modified` (ms) seen per module. */
@@ -31,13 +30,7 @@ class AssumptionFailed extends Error {}
  * assumptions (order, `modified` missing) makes that module fall back to a page-numbered
  * complete scan for this pass, with a warning. Deletions: `{module}/get/{id}` → NOT FOUND.
  */
-export class WfirmaPoller implements ResourcePoller {
-  readonly resource: string;
-  readonly typePrefix: string;
-  readonly ignoreFields: readonly string[];
-  readonly transitions: readonly Transition[];
-  readonly maxDeleteRatio: number;
-  readonly maxDeleteMin: number;
+export class WfirmaPoller extends PollerBase {
 
   constructor(
     private readonly api: WfirmaApi,
@@ -46,12 +39,7 @@ export class WfirmaPoller implements ResourcePoller {
     private readonly source: Pick<WfirmaSourceConfig, "timezone" | "overlap">,
     builtIn: Transition[],
   ) {
-    this.resource = config.name;
-    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
-    this.ignoreFields = config.ignore_fields;
-    this.transitions = naturalTransitions(builtIn, config.transitions);
-    this.maxDeleteRatio = config.max_delete_ratio;
-    this.maxDeleteMin = config.max_delete_min;
+    super(config, builtIn);
   }
 
   private get merged(): boolean {
