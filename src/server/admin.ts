@@ -174,7 +174,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/events\/([^/]+)\/replay$/,
       summary: "replay one event (its dead letters, else a new delivery); {target?}",
       handle: async (request) => {
-        const body = await readJsonObject(request.req);
+        const body = await readJsonObject(request.req, ["target"]);
         const name = optionalString(body, "target");
         const result = await replayEvent(actions(), request.params[0]!, name);
         logAction(request, "replay-event", { eventId: request.params[0], target: name, requeued: result.requeued });
@@ -186,7 +186,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/dead-letters\/replay$/,
       summary: "replay every dead letter (of one target); {target?}",
       handle: async (request) => {
-        const body = await readJsonObject(request.req);
+        const body = await readJsonObject(request.req, ["target"]);
         const name = optionalString(body, "target");
         const result = await replayDeadLetters(actions(), name);
         logAction(request, "replay-dead-letters", { target: name ?? "*", requeued: result.requeued });
@@ -198,7 +198,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/targets\/([^/]+)\/replay$/,
       summary: "replay every dead letter of this target",
       handle: async (request) => {
-        await readJsonObject(request.req);
+        await readJsonObject(request.req, []);
         const result = await replayDeadLetters(actions(), target(request.params[0]!).name);
         logAction(request, "replay-dead-letters", { target: request.params[0], requeued: result.requeued });
         return result;
@@ -209,7 +209,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/targets\/([^/]+)\/test$/,
       summary: "send one signed retrohook.test event to this target",
       handle: async (request) => {
-        await readJsonObject(request.req);
+        await readJsonObject(request.req, []);
         const name = target(request.params[0]!).name;
         const result = await sendTestEvent(dispatcher(), ctx.config, name, ctx.clock.now());
         logAction(request, "test-target", { target: name, status: result.status, ok: result.ok });
@@ -221,7 +221,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/targets\/([^/]+)\/pause$/,
       summary: "pause deliveries to this target until resumed; {reason?}",
       handle: async (request) => {
-        const body = await readJsonObject(request.req);
+        const body = await readJsonObject(request.req, ["reason"]);
         const name = target(request.params[0]!).name;
         const reason = optionalString(body, "reason");
         await pauseTarget(actions(), name, reason ? `paused by an operator: ${reason}` : undefined);
@@ -234,7 +234,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/targets\/([^/]+)\/resume$/,
       summary: "resume deliveries to this target",
       handle: async (request) => {
-        await readJsonObject(request.req);
+        await readJsonObject(request.req, []);
         const name = target(request.params[0]!).name;
         await resumeTarget(actions(), name);
         logAction(request, "resume-target", { target: name });
@@ -246,7 +246,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/sources\/([^/]+)\/pass$/,
       summary: "run a pass of this source now; {mode?: incremental|reconcile, wait?: bool}",
       handle: async (request) => {
-        const body = await readJsonObject(request.req);
+        const body = await readJsonObject(request.req, ["mode", "wait"]);
         const mode = optionalString(body, "mode") ?? "incremental";
         if (mode !== "incremental" && mode !== "reconcile") throw new HttpError(400, `"mode" must be "incremental" or "reconcile", got "${mode}"`);
         const name = source(request.params[0]!).name;
@@ -259,7 +259,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       pattern: /^\/api\/sources\/([^/]+)\/reset$/,
       summary: "forget a source's (or resource's) state, or release held deletions; {resource?, accept_deletes?}",
       handle: async (request) => {
-        const body = await readJsonObject(request.req);
+        const body = await readJsonObject(request.req, ["resource", "accept_deletes"]);
         const name = source(request.params[0]!).name;
         const resource = optionalString(body, "resource");
         const acceptDeletes = optionalBoolean(body, "accept_deletes") ?? false;

@@ -55,7 +55,8 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 }
 
 /** A JSON object body; an empty body is `{}`. Anything else is a 400 (or 415 for another content type). */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** A JSON object body with only the `allowed` fields; an unknown (e.g. misspelt) field is a 400 naming it. */
+export async function readJsonObject(req: IncomingMessage, allowed: readonly string[] = []): Promise<Record<string, unknown>> {
   const text = await readBody(req);
   if (text.trim() === "") return {};
   const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
@@ -69,6 +70,10 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
     throw new HttpError(400, `malformed JSON body: ${(error as Error).message}`);
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, "request body must be a JSON object");
+  const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) {
+    throw new HttpError(400, `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k.slice(0, 60)}"`).join(", ")}; this action takes ${allowed.length > 0 ? allowed.map((k) => `"${k}"`).join(", ") : "no fields"}`);
+  }
   return value as Record<string, unknown>;
 }
 

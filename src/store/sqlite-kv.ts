@@ -213,7 +213,8 @@ function stateError(context: string, error: unknown): StateError {
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
   const hint =
-    code === "SQLITE_FULL" ? " — the disk is full"
+    code === "SQLITE_FULL" || code === "SQLITE_IOERR_SHMSIZE" || code === "SQLITE_IOERR_WRITE" || code === "SQLITE_IOERR_FSYNC" ? " — the disk is full (or failing): free space on the state file's disk"
+    : code?.startsWith("SQLITE_IOERR") ? " — disk I/O error: is the disk full or failing?"
     : code === "SQLITE_READONLY" ? " — the state file or its folder is read-only"
     : code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT" ? " — the state file is not a valid SQLite database (corrupted?)"
     : code === "SQLITE_BUSY" ? " — another process holds the state file"

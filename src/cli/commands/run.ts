@@ -1,6 +1,7 @@
 import { openApp } from "../../app.js";
 import { EXIT_OK } from "../../errors.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
+import { ConfigError } from "../../errors.js";
 import { checkServerConfig } from "../../server/listen.js";
 import { startServer, type RunningServer } from "../../server/server.js";
 import { createLogger } from "../../telemetry/logger.js";
@@ -27,7 +28,12 @@ it refuses to start without server.admin_token (exit 2).
   options: {},
   async run(values, io) {
     const config = configFor(values.config as string | undefined, io);
-    checkServerConfig(config.server);
+    try {
+      checkServerConfig(config.server);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError(`${config.path}: ${error.message}`);
+      throw error;
+    }
     const logger = createLogger();
     const app = await openApp(config, { logger });
     const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));

@@ -4,6 +4,8 @@ import { permittedIntervalMs } from "../../core/budget-plan.js";
 import type { BudgetConfig, SourceConfig } from "../../config/types.js";
 import { idlePassCost } from "../../sources/registry.js";
 import { EXIT_OK } from "../../errors.js";
+import { secretValues } from "../../config/secrets.js";
+import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
 
@@ -38,7 +40,7 @@ sources with their resources, schedules and next run times, and the targets with
     for (const target of config.targets) {
       lines.push(`  ${target.name} → ${target.url} (format ${target.format}${target.secret ? ", signed" : ", unsigned"}; events ${target.events?.join(", ") ?? "all"}; sources ${target.sources?.join(", ") ?? "all"})`);
     }
-    io.out(`${lines.join("\n")}\n`);
+    io.out(`${scrubSecrets(lines.join("\n"), secretValues(config))}\n`);
     return EXIT_OK;
   },
 };

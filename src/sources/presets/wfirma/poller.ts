@@ -129,7 +129,8 @@ export class WfirmaPoller extends PollerBase {
   /** The fallback: page numbers over `order id asc`; the list must not change while it runs. */
   private async *walkByPage(spec: WfirmaModuleSpec, context: PassContext): AsyncGenerator<SourceRecord[], void, void> {
     let expected: number | undefined;
-    let seen = 0;
+    const ids = new Set<string>();
+    let previousPage = "";
     for (let page = 1; page < 1_000_000; page += 1) {
       const answer = await this.find(spec, { page: String(page), limit: String(WFIRMA_PAGE), order: { "0": { asc: "id" } } }, context);
       const records = this.toRecords(answer.records, spec);
@@ -137,13 +138,19 @@ export class WfirmaPoller extends PollerBase {
       if (answer.total !== undefined && answer.total !== expected) {
         throw new SourceError(`resource ${this.resource} (${spec.module}/find): the list changed during a page-numbered scan (total ${expected} → ${answer.total}); the next pass retries`, "incomplete");
       }
-      seen += records.length;
+      const thisPage = records.map((r) => r.id).join(",");
+      if (records.length > 0 && thisPage === previousPage) {
+        throw new SourceError(`resource ${this.resource} (${spec.module}/find): pagination loop — page ${page} repeats page ${page - 1}`, "pagination-loop");
+      }
+      previousPage = thisPage;
+      for (const record of records) ids.add(record.id);
+      const seen = ids.size;
       if (records.length > 0) yield records;
       const limit = answer.limit && answer.limit > 0 ? answer.limit : WFIRMA_PAGE;
       if (records.length < limit || (expected !== undefined && seen >= expected)) break;
     }
-    if (expected !== undefined && seen < expected) {
-      throw new SourceError(`resource ${this.resource} (${spec.module}/find): listed ${seen} records but parameters.total said ${expected}`, "incomplete");
+    if (expected !== undefined && ids.size < expected) {
+      throw new SourceError(`resource ${this.resource} (${spec.module}/find): listed ${ids.size} records but parameters.total said ${expected}`, "incomplete");
     }
   }
 

@@ -1,0 +1,31 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStateStore } from "../../src/store/sqlite-store.js";
+import type { StateStore } from "../../src/store/store.js";
+import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
+import { passRunner, restResource, restSource } from "../helpers/pass-harness.js";
+
+/**
+ * Found by `npm run chaos` (source faults, "response over max_response_bytes"): the pass must
+ * fail naming the limit, not with got's "ERR_CANCELED Promise was canceled".
+ */
+let api: FakeRest;
+let store: StateStore;
+beforeEach(async () => {
+  api = await startFakeRest();
+  store = await openStateStore("sqlite::memory:");
+});
+afterEach(async () => {
+  await store.close();
+  await api.close();
+});
+
+describe("a response over max_response_bytes", () => {
+  it("fails the pass with a message that names max_response_bytes", async () => {
+    api.seed(200);
+    const run = passRunner(() => store, restSource(api.url, api.token, [restResource()], { max_response_bytes: 4096 }));
+    const outcome = (await run.pass()).outcomes[0]!;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/response larger than max_response_bytes \(4096\)/);
+    expect(outcome.cause).toBe("too-large");
+  });
+});
