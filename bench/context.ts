@@ -1,0 +1,87 @@
+import { join } from "node:path";
+import type { Row } from "./report.js";
+import { childScript } from "./build.js";
+import { spawnChild, type Child } from "./rpc.js";
+
+/** Sizes of one run: the issue's full sizes, or `--quick` (every scenario, small, under a minute). */
+export interface Sizes {
+  /** Runs of each timed figure and its floor (alternating); the best of each is reported. */
+  repetitions: number;
+  records: number;
+  pageSize: number;
+  deliveries: number;
+  latencyChanges: number;
+  latencySpanMs: number;
+  manySources: number;
+  manyPeriodMs: number;
+  manyDurationMs: number;
+  manyFloorDurationMs: number;
+  economyChanges: number;
+}
+
+export const FULL: Sizes = {
+  repetitions: 3,
+  records: 100_000,
+  pageSize: 100,
+  deliveries: 10_000,
+  latencyChanges: 200,
+  latencySpanMs: 40_000,
+  manySources: 1_000,
+  manyPeriodMs: 15_000,
+  manyDurationMs: 120_000,
+  manyFloorDurationMs: 30_000,
+  economyChanges: 10,
+};
+
+export const QUICK: Sizes = {
+  repetitions: 1,
+  records: 2_000,
+  pageSize: 100,
+  deliveries: 500,
+  latencyChanges: 20,
+  latencySpanMs: 3_000,
+  manySources: 50,
+  manyPeriodMs: 3_000,
+  manyDurationMs: 6_000,
+  manyFloorDurationMs: 3_000,
+  economyChanges: 10,
+};
+
+export interface Bench {
+  sizes: Sizes;
+  quick: boolean;
+  dir: string;
+  fake: Child;
+  apiUrl: string;
+  receiver: Child;
+  receiverUrl: string;
+  rows: Row[];
+  /** Runs one job in a fresh `pass-child` process (its RSS is the job's own). */
+  job<T>(op: string, args: unknown): Promise<T>;
+  /** Starts a `daemon-child`. */
+  daemon(label: string): Promise<Child>;
+  log(message: string): void;
+}
+
+/** Starts bench child `name` (`pass-child`, `daemon-child`…): built JS under `root`, or via tsx. */
+export function childStarter(dir: string, root: string | undefined): (name: string, label: string) => Promise<Child> {
+  let serial = 0;
+  return (name, label) => {
+    serial += 1;
+    const profiles = process.env.BENCH_CPU_PROF;
+    const execArgv = [
+      ...(root ? [] : ["--import", "tsx"]),
+      ...(profiles ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${String(serial).padStart(2, "0")}-${label}.cpuprofile`] : []),
+    ];
+    return spawnChild(childScript(root, name), { logFile: join(dir, `${label}.log`), execArgv });
+  };
+}
+
+export async function runJob<T>(start: (name: string, label: string) => Promise<Child>, op: string, args: unknown): Promise<T> {
+  const child = await start("pass-child", op);
+  try {
+    return await child.call<T>(op, args);
+  } finally {
+    await child.stop();
+  }
+}

@@ -1,0 +1,96 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import got from "got";
+
+/**
+ * The floors: the same HTTP work retrohook does, with the same client (got 14) and the same
+ * keep-alive agent settings, minus everything retrohook adds (state, detection, signing).
+ */
+
+/** What `src/sources/http/client.ts` gives every source: one keep-alive agent pair, 16 sockets. */
+export function sourceAgents(): { http: HttpAgent; https: HttpsAgent } {
+  return { http: new HttpAgent({ keepAlive: true, maxSockets: 16 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 16 }) };
+}
+
+/** One GET as the source client sends it, body parsed as JSON. */
+export async function getJson(url: string, agents: ReturnType<typeof sourceAgents>): Promise<unknown> {
+  const response = await got(url, {
+    headers: { accept: "application/json", authorization: "Bearer bench-token-0001" },
+    followRedirect: false,
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    timeout: { request: 30_000 },
+    agent: agents,
+    responseType: "buffer",
+    decompress: true,
+  });
+  if (response.statusCode !== 200) throw new Error(`GET ${url}: HTTP ${response.statusCode}`);
+  return JSON.parse(response.rawBody.toString("utf8")) as unknown;
+}
+
+/** Every page of a listing, one request at a time like the poller; stops on a short page. */
+export async function fetchAllPages(
+  listUrl: string,
+  pageSize: number,
+  agents: ReturnType<typeof sourceAgents>,
+  onPage?: (records: Array<Record<string, unknown>>) => void,
+): Promise<{ records: number; requests: number }> {
+  let records = 0;
+  let requests = 0;
+  const separator = listUrl.includes("?") ? "&" : "?";
+  for (let page = 1; page <= 1_000_000; page += 1) {
+    const body = (await getJson(`${listUrl}${separator}page=${page}&per_page=${pageSize}`, agents)) as Array<Record<string, unknown>>;
+    requests += 1;
+    records += body.length;
+    onPage?.(body);
+    if (body.length < pageSize) break;
+  }
+  return { records, requests };
+}
+
+/** What `src/delivery/post.ts` gives a target: keep-alive agents with `concurrency` sockets. */
+export function targetGot(concurrency: number) {
+  return got.extend({
+    agent: { http: new HttpAgent({ keepAlive: true, maxSockets: concurrency }), https: new HttpsAgent({ keepAlive: true, maxSockets: concurrency }) },
+    followRedirect: false,
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    timeout: { request: 10_000 },
+    decompress: true,
+  });
+}
+
+/** Runs `work(i)` for i in [0, count) with at most `concurrency` at a time. */
+export async function pool(count: number, concurrency: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      await work(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/**
+ * Calls `fn(tick)` at every multiple of `periodMs` of the wall clock from now until `untilMs`
+ * (setTimeout, like node-cron's heartbeat). Resolves after the last tick's call.
+ */
+export function alignedTicks(periodMs: number, untilMs: number, fn: (tick: number) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const arm = (): void => {
+      const now = Date.now();
+      const tick = Math.ceil((now + 1) / periodMs) * periodMs;
+      if (tick > untilMs) {
+        resolve();
+        return;
+      }
+      setTimeout(() => {
+        fn(tick);
+        arm();
+      }, tick - now);
+    };
+    arm();
+  });
+}

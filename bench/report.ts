@@ -1,0 +1,66 @@
+/** A row of the results table, as written to bench/results.json. */
+export interface Row {
+  scenario: string;
+  figure: number;
+  unit: string;
+  /** The same work without retrohook, measured in the same run (null for the naive rows). */
+  floor: number | null;
+  /** figure / floor (for throughputs: figure / floor as a share of it). */
+  ratio: number | null;
+  /** Null for rows shown for context only (the naive script). */
+  target: string | null;
+  met: boolean | null;
+  /** What was measured, in words (sizes, counts, secondary figures). */
+  detail?: string;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+function show(value: number | null, unit = ""): string {
+  if (value === null || Number.isNaN(value)) return "—";
+  const text = Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
+  return unit ? `${text} ${unit}` : text;
+}
+
+export function table(rows: Row[]): string {
+  const lines = [["scenario", "figure", "floor", "ratio", "target", "met?"]];
+  for (const row of rows) {
+    lines.push([
+      row.scenario,
+      show(row.figure, row.unit),
+      show(row.floor, row.unit),
+      row.ratio === null ? "—" : `${show(row.ratio)}×`,
+      row.target ?? "(context)",
+      row.met === null ? "—" : row.met ? "yes" : "NO",
+    ]);
+  }
+  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
+  const format = (line: string[]): string => line.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
+  return [format(lines[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...lines.slice(1).map(format)].join("\n");
+}
+
+/** Deterministic random numbers in [0, 1) (mulberry32), so every run plays the same changes. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` distinct integers in [1, max]. */
+export function distinctIds(random: () => number, count: number, max: number): number[] {
+  const out = new Set<number>();
+  while (out.size < Math.min(count, max)) out.add(1 + Math.floor(random() * max));
+  return [...out];
+}

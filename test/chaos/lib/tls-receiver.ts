@@ -1,0 +1,45 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { join } from "node:path";
+import type { ReceivedRequest } from "../../helpers/receiver.js";
+
+/** A self-signed certificate for 127.0.0.1, made with openssl in `dir`. */
+export function selfSignedCert(dir: string): { certFile: string; keyFile: string } {
+  const certFile = join(dir, "receiver-cert.pem");
+  const keyFile = join(dir, "receiver-key.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+  return { certFile, keyFile };
+}
+
+/** An HTTPS receiver on 127.0.0.1 (answers 200), recording requests like test/helpers/receiver.ts. */
+export async function startTlsReceiver(cert: { certFile: string; keyFile: string }): Promise<{ url: string; requests: ReceivedRequest[]; handshakeErrors: () => number; close(): Promise<void> }> {
+  const requests: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+  let handshakeErrors = 0;
+  const server: Server = createServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      requests.push({ method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
+      res.writeHead(200);
+      res.end("ok");
+    });
+  });
+  server.on("tlsClientError", () => (handshakeErrors += 1));
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    requests,
+    handshakeErrors: () => handshakeErrors,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

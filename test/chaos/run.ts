@@ -1,0 +1,117 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildCli } from "./lib/build.js";
+import { ROOT, useBuiltCli } from "./lib/cli.js";
+import { markdownTable, type Logger, type Row } from "./lib/report.js";
+import { Scratch } from "./lib/scratch.js";
+import { scanner } from "./lib/secrets.js";
+import { childRunner } from "./lib/once.js";
+import { adminFuzz, badConfigs, badInputRows } from "./suites/bad-input.js";
+import { crashLoop, crashLoopRows } from "./suites/crash-loop.js";
+import { secretsSweep, secretsSweepRows } from "./suites/secrets.js";
+import { soak, soakRows } from "./suites/soak.js";
+import { sourceFaultRows, sourceFaults } from "./suites/source-faults.js";
+import { stateFaultRows, stateFaults } from "./suites/state-faults.js";
+import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
+
+/**
+ * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,soak] [-- --tsx]`
+ *
+ * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
+ * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
+ * (the issue's sizes: 100 kills over 2,000 changes, a 10-minute soak) also writes the table to
+ * test/chaos/results.md. Exit 1 when an acceptance figure fails (lost, false deletes, wrong
+ * cursor moves, leaks …), 2 when the harness itself breaks.
+ */
+
+interface Sizes {
+  kills: number;
+  changes: number;
+  soakMs: number;
+  soakBaselineMs: number;
+  soakRate: number;
+  fuzzRequests: number;
+  subjects: string[];
+}
+
+const ALL_SUBJECTS = ["rest", "fakturownia", "facturascripts", "wfirma", "fakturoid"];
+const FULL: Sizes = { kills: 100, changes: 2000, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
+const REDUCED: Sizes = { kills: 12, changes: 240, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
+
+type Suite = (context: { sizes: Sizes; reduced: boolean; scratch: Scratch; log: Logger }) => Promise<Row[]>;
+
+const SUITES: Record<string, Suite> = {
+  crash: async ({ sizes, scratch, log }) => crashLoopRows(await crashLoop({ kills: sizes.kills, changes: sizes.changes, scratch, log })),
+  source: async ({ sizes, scratch, log }) => sourceFaultRows(await sourceFaults({ subjects: sizes.subjects, driver: "daemon", scratch, log })),
+  target: async ({ scratch, log }) => targetFaultRows(await targetFaults({ run: childRunner, scratch, log, parallel: 4 })),
+  state: async ({ scratch, log }) => stateFaultRows(await stateFaults({ run: childRunner, scratch, log, daemon: true })),
+  input: async ({ sizes, scratch, log }) => {
+    const configs = await badConfigs({ run: childRunner, scratch, parallel: 4 });
+    return badInputRows(configs, await adminFuzz({ scratch, log, randomRequests: sizes.fuzzRequests }));
+  },
+  secrets: async ({ scratch, log }) => secretsSweepRows(await secretsSweep({ scratch, log, run: childRunner })),
+  soak: async ({ sizes, scratch, log }) => soakRows(await soak({ durationMs: sizes.soakMs, baselineMs: sizes.soakBaselineMs, rate: sizes.soakRate, scratch, log }), { checkRss: true }),
+};
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const reduced = args.includes("--reduced");
+  const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+  for (const name of only ?? []) if (!SUITES[name]) throw new Error(`--only: unknown suite "${name}" (one of ${Object.keys(SUITES).join(", ")})`);
+  const sizes = reduced ? REDUCED : FULL;
+  const began = Date.now();
+  const log: Logger = (message) => void process.stderr.write(`[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
+  const scratch = new Scratch();
+  const rows: Row[] = [];
+  try {
+    if (!args.includes("--tsx")) {
+      const built = buildCli(scratch.dir("build"));
+      useBuiltCli(built.root);
+      log(`transpiled ${built.files} files of src/ for the child processes`);
+    }
+    log(`${reduced ? "reduced" : "full"} run`);
+    for (const [name, suite] of Object.entries(SUITES)) {
+      if (only && !only.includes(name)) continue;
+      log(`suite ${name} …`);
+      const suiteRows = await suite({ sizes, reduced, scratch, log });
+      for (const row of suiteRows) log(`  ${row.result.toUpperCase()} ${row.suite} — ${row.scenario}`);
+      rows.push(...suiteRows);
+    }
+    rows.push(leakRow());
+  } finally {
+    scratch.cleanup();
+  }
+  const table = markdownTable(rows);
+  process.stdout.write(`\n${table}\n\n`);
+  const failed = rows.filter((r) => r.result === "FAIL");
+  log(failed.length === 0 ? "all acceptance figures hold" : `${failed.length} row(s) failed: ${failed.map((r) => `${r.suite} — ${r.scenario}`).join("; ")}`);
+  if (!reduced && !only) {
+    const header = `# Chaos suite results\n\nFull run of \`npm run chaos\` (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - began) / 60_000)} min). Regenerate with \`npm run chaos\`; each row has a regression test in test/reliability/.\n\n`;
+    writeFileSync(join(ROOT, "test/chaos/results.md"), `${header}${table}\n`);
+    log("wrote test/chaos/results.md");
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+/** The leak figure over everything every suite captured. */
+function leakRow(): Row {
+  const surfaces = [...scanner.surfaces.entries()].map(([name, s]) => `${name} ${s.texts} (${Math.round(s.bytes / 1024)} KiB)`).join(", ");
+  const leaks = scanner.leaks;
+  return {
+    suite: "Secrets",
+    scenario: "every scenario's outputs grepped for the distinctive secret values (plain, URL-encoded, base64)",
+    figures: `texts scanned ${scanner.texts()} (${(scanner.bytes() / 1024 / 1024).toFixed(1)} MiB): ${surfaces || "none"}; leaks ${leaks.length}`,
+    result: leaks.length === 0 ? "pass" : "FAIL",
+    ...(leaks.length ? { notes: leaks.slice(0, 5).map((l) => `${l.secret} (${l.form}) in ${l.surface} of ${l.origin}: …${l.context}…`).join("; ") } : {}),
+  };
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`chaos: harness failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,172 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { startFakeRest } from "../../helpers/fake-rest.js";
+import { startReceiver } from "../../helpers/receiver.js";
+import { sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
+import { restSource, target, writeConfig } from "../lib/config.js";
+import { Ledger, seededRandom, type DeliveryFigures } from "../lib/ledger.js";
+import type { Logger, Row } from "../lib/report.js";
+import type { Scratch } from "../lib/scratch.js";
+import { SECRETS } from "../lib/secrets.js";
+
+/**
+ * Crash loop: the daemon is SIGKILLed at random moments of its work while a stream of changes
+ * (creates, updates, payments, deletes) hits the source; then one clean run. Afterwards every
+ * record's final state must have reached the receiver, every event must be consistent with the
+ * record's real history, and duplicates must carry the webhook-id of their first delivery.
+ * RETROHOOK_CRASH_LOG (the test-only crash-point log) tells where each kill landed.
+ */
+
+export interface CrashLoopOptions {
+  kills: number;
+  changes: number;
+  baselineRecords?: number;
+  seed?: number;
+  scratch: Scratch;
+  log: Logger;
+}
+
+export interface CrashLoopResult {
+  figures: DeliveryFigures;
+  kills: number;
+  /** Where the kills landed: the last crash point each process passed (or "starting"). */
+  landed: Record<string, number>;
+  unexpectedExits: string[];
+  cleanExit: boolean;
+  made: Ledger["made"];
+  durationMs: number;
+}
+
+export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopResult> {
+  const started = Date.now();
+  const random = seededRandom(options.seed ?? 20261123);
+  const api = await startFakeRest({ token: SECRETS.restToken });
+  const receiver = await startReceiver();
+  receiver.respond(() => ({ status: 200, body: "ok", delayMs: Math.floor(random() * 25) }));
+  const dir = options.scratch.dir("crash");
+  const crashLog = join(dir, "crash-points.log");
+  const config = writeConfig(dir, {
+    sources: [restSource(api.url, { schedule: "*/1 * * * * *", reconcile: "*/2 * * * * *" }, { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 50 } })],
+    targets: [target(receiver.url, { concurrency: 4 })],
+  });
+  api.seed(options.baselineRecords ?? 150, 1000);
+  const ledger = new Ledger(api);
+  ledger.baseline();
+  const landed: Record<string, number> = {};
+  const unexpectedExits: string[] = [];
+  let cleanExit = false;
+  let daemon: CliProcess | undefined;
+  try {
+    // The baseline pass runs alone: records present before it raise no events.
+    daemon = spawnCli(["run", "-c", config], { label: "crash-loop baseline" });
+    await daemon.waitForStderr(/"msg":"pass done"/, 60_000);
+    await stopCli(daemon);
+
+    let kills = 0;
+    for (let cycle = 0; cycle < options.kills; cycle += 1) {
+      const due = Math.round(((cycle + 1) * options.changes) / options.kills) - ledger.changes;
+      const logSize = existsSync(crashLog) ? statSync(crashLog).size : 0;
+      daemon = spawnCli(["run", "-c", config], { label: `crash-loop run ${cycle + 1}`, env: { RETROHOOK_CRASH_LOG: crashLog } });
+      // A third of the kills come at a random wall-clock moment (starting up, working or idle);
+      // the rest after a random amount of work: the Nth crash point passed since the start.
+      const roll = random();
+      let window: number;
+      let afterPoints: number | undefined;
+      if (roll < 0.1) {
+        window = 100 + Math.floor(random() * 500);
+      } else {
+        await daemon.waitForStderr(/"msg":"retrohook running"/, 60_000).catch(() => undefined);
+        window = Math.floor(random() * 2500);
+        if (roll >= 0.35) afterPoints = 1 + Math.floor(random() * 250);
+      }
+      // The changes of this cycle arrive in a few bursts spread over the daemon's life.
+      const bursts = [0.1, 0.4, 0.7, 0.95].map((f) => Math.floor(f * window));
+      let at = 0;
+      for (const [index, when] of bursts.entries()) {
+        await sleep(Math.max(0, when - at));
+        at = when;
+        const count = Math.floor(due / bursts.length) + (index < due % bursts.length ? 1 : 0);
+        for (let i = 0; i < count; i += 1) ledger.randomChange(random);
+      }
+      await sleep(Math.max(0, window - at));
+      if (afterPoints !== undefined) {
+        const target = afterPoints;
+        await waitUntil(() => daemon!.exited() || linesSince(crashLog, logSize) >= target, 5000, "work", 2).catch(() => undefined);
+      }
+      if (daemon.exited()) {
+        const exit = await daemon.done;
+        unexpectedExits.push(`run ${cycle + 1} exited by itself (code ${exit.code}, signal ${exit.signal}): ${exit.stderr.slice(-400)}`);
+        continue;
+      }
+      daemon.child.kill("SIGKILL");
+      const exit = await daemon.done;
+      if (exit.signal !== "SIGKILL") unexpectedExits.push(`run ${cycle + 1} ended with code ${exit.code} before the kill: ${exit.stderr.slice(-400)}`);
+      else kills += 1;
+      const points = existsSync(crashLog) ? readFileSync(crashLog, "utf8").slice(logSize).trim().split("\n").filter(Boolean) : [];
+      const last = points[points.length - 1] ?? "starting (no crash point yet)";
+      landed[last] = (landed[last] ?? 0) + 1;
+      if ((cycle + 1) % 10 === 0) options.log(`crash loop: ${cycle + 1}/${options.kills} runs, ${ledger.changes} changes, ${receiver.requests.length} deliveries`);
+    }
+
+    // The clean run: everything left must arrive; at least two reconciles run after the last change.
+    daemon = spawnCli(["run", "-c", config], { label: "crash-loop clean run" });
+    await daemon.waitForStderr(/"msg":"retrohook running"/, 60_000);
+    await sleep(5000);
+    await waitUntil(() => ledger.verify(receiver.requests, SECRETS.webhookSecret).lost === 0, 120_000, "every final state delivered").catch(() => undefined);
+    await sleep(1500);
+    const exit = await stopCli(daemon);
+    cleanExit = exit.code === 0;
+    if (!cleanExit) unexpectedExits.push(`clean run exited with code ${exit.code}: ${exit.stderr.slice(-400)}`);
+    return { figures: ledger.verify(receiver.requests, SECRETS.webhookSecret), kills, landed, unexpectedExits, cleanExit, made: { ...ledger.made }, durationMs: Date.now() - started };
+  } finally {
+    if (daemon && !daemon.exited()) {
+      daemon.child.kill("SIGKILL");
+      await daemon.done;
+    }
+    await api.close();
+    await receiver.close();
+  }
+}
+
+/** Lines appended to `file` after byte `offset`. */
+function linesSince(file: string, offset: number): number {
+  if (!existsSync(file)) return 0;
+  const size = statSync(file).size;
+  if (size <= offset) return 0;
+  const buffer = Buffer.alloc(size - offset);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, buffer, 0, buffer.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  let lines = 0;
+  for (const byte of buffer) if (byte === 10) lines += 1;
+  return lines;
+}
+
+export function crashLoopRows(result: CrashLoopResult): Row[] {
+  const f = result.figures;
+  const made = result.made;
+  const ok = f.lost === 0 && f.splitIds === 0 && f.inconsistent === 0 && f.orderViolations === 0 && f.badSignatures === 0 && f.idMismatches === 0 && f.falseDeletes === 0 && result.unexpectedExits.length === 0 && result.cleanExit;
+  const where = Object.entries(result.landed)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([point, n]) => `${point} ×${n}`)
+    .join(", ");
+  return [
+    {
+      suite: "Crash loop",
+      scenario: `${result.kills} SIGKILLs at random moments, then a clean run`,
+      figures:
+        `changes made ${made.create + made.update + made.pay + made.delete} (${made.create} creates, ${made.update} updates, ${made.pay} payments, ${made.delete} deletes); ` +
+        `observable final states ${f.finalStates}, delivered ${f.delivered}, lost ${f.lost}; ` +
+        `events delivered ${f.distinctEvents} in ${f.requests} requests, duplicates ${f.duplicates} (all with the first delivery's webhook-id: ${f.splitIds === 0 ? "yes" : `no, ${f.splitIds} changes under two ids`}); ` +
+        `inconsistent events ${f.inconsistent}, order violations ${f.orderViolations}, bad signatures ${f.badSignatures}; ` +
+        `never observable (created and deleted between passes) ${f.unobservable}; unexpected exits ${result.unexpectedExits.length}; clean run exit 0: ${result.cleanExit ? "yes" : "no"}; ` +
+        `kills landed at: ${where}; ${Math.round(result.durationMs / 1000)} s`,
+      result: ok ? "pass" : "FAIL",
+      ...(ok ? {} : { notes: [...f.problems.slice(0, 5), ...result.unexpectedExits.slice(0, 3)].join("; ") }),
+    },
+  ];
+}
