@@ -59,6 +59,8 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
     const key = refKey(record);
     const stored = snapshots.get(key);
     const json = JSON.stringify(record.data);
+    // The same text as stored: unchanged, whatever the fingerprint (the common case; no hashing).
+    if (stored && !stored.gone && stored.json === json) continue;
     const fingerprint = rules.ignoreFields.length === 0 ? fingerprintOf(json) : fingerprintOf(JSON.stringify(withoutFields(record.data, rules.ignoreFields)));
 
     if (!stored || stored.gone) {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { JsonObject, JsonValue } from "./types.js";
 
 /** Value at a dotted path (`buyer.address.city`); undefined when any step is missing. */
@@ -32,7 +32,7 @@ export function withoutFields(record: JsonObject, ignore: readonly string[]): Js
  * reordered response never makes an `updated` event.
  */
 export function fingerprintOf(json: string): string {
-  return createHash("sha1").update(json).digest("base64url");
+  return hash("sha1", json, "base64url");
 }
 
 export function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {

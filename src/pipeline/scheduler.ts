@@ -17,12 +17,17 @@ export interface SourceRunState {
 }
 
 /**
- * One node-cron job per source for `schedule` (incremental) and one for `reconcile` (complete),
- * each in the source's time zone. One pass per source at a time: an incremental tick that finds
- * a pass running is skipped; a reconcile tick waits for it and runs next.
+ * node-cron jobs for `schedule` (incremental) and `reconcile` (complete) in each source's time
+ * zone — one job per distinct (expression, time zone, mode), triggering every source that shares
+ * it, so a thousand sources on one schedule cost one timer, not two thousand. One pass per source
+ * at a time: an incremental tick that finds a pass running is skipped; a reconcile tick waits
+ * for it and runs next.
  */
 export class Scheduler {
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks = new Map<string, { task: ScheduledTask; sources: string[] }>();
+  /** Source name → its job keys. */
+  private readonly jobsOf = new Map<string, { incremental: string; reconcile: string }>();
+  private readonly entries = new Map<string, ScheduledSource>();
   private readonly states = new Map<string, SourceRunState>();
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
@@ -34,7 +39,10 @@ export class Scheduler {
     private readonly logger: Logger,
     private readonly onPass?: (source: string, outcomes: PassOutcome[], durationMs: number) => void,
   ) {
-    for (const { config } of sources) this.states.set(config.name, { reconcileWaiting: false });
+    for (const entry of sources) {
+      this.states.set(entry.config.name, { reconcileWaiting: false });
+      this.entries.set(entry.config.name, entry);
+    }
   }
 
   /** One incremental pass per source now, then the cron jobs. */
@@ -42,10 +50,27 @@ export class Scheduler {
     this.started = true;
     for (const { config } of this.sources) {
       void this.trigger(config.name, "incremental");
-      const options = { timezone: config.timezone, name: `${config.name}:schedule`, noOverlap: false };
-      this.tasks.push(cron.schedule(config.schedule, () => void this.trigger(config.name, "incremental"), options));
-      this.tasks.push(cron.schedule(config.reconcile, () => void this.trigger(config.name, "reconcile"), { ...options, name: `${config.name}:reconcile` }));
+      this.jobsOf.set(config.name, {
+        incremental: this.join(config.name, "incremental", config.schedule, config.timezone),
+        reconcile: this.join(config.name, "reconcile", config.reconcile, config.timezone),
+      });
     }
+  }
+
+  /** Adds the source to the job for (mode, expression, time zone), creating the job if needed. */
+  private join(source: string, mode: PassMode, expression: string, timezone: string): string {
+    const key = `${mode}|${timezone}|${expression}`;
+    const job = this.tasks.get(key);
+    if (job) {
+      job.sources.push(source);
+      return key;
+    }
+    const sources = [source];
+    const task = cron.schedule(expression, () => {
+      for (const name of sources) void this.trigger(name, mode);
+    }, { timezone, name: key, noOverlap: false });
+    this.tasks.set(key, { task, sources });
+    return key;
   }
 
   /** Started and not stopped (the server's `/readyz`). */
@@ -58,13 +83,14 @@ export class Scheduler {
   }
 
   nextRuns(source: string): { incremental?: string; reconcile?: string } {
-    const find = (name: string): string | undefined => this.tasks.find((task) => task.name === name)?.getNextRun()?.toISOString();
-    return { incremental: find(`${source}:schedule`), reconcile: find(`${source}:reconcile`) };
+    const jobs = this.jobsOf.get(source);
+    const find = (key: string | undefined): string | undefined => (key ? this.tasks.get(key)?.task.getNextRun()?.toISOString() : undefined);
+    return { incremental: find(jobs?.incremental), reconcile: find(jobs?.reconcile) };
   }
 
   /** Runs a pass unless one is running (a reconcile then waits). Resolves when it has run or was skipped. */
   async trigger(name: string, mode: PassMode): Promise<PassOutcome[] | undefined> {
-    const entry = this.sources.find((s) => s.config.name === name);
+    const entry = this.entries.get(name);
     const state = this.states.get(name);
     if (!entry || !state || this.stopped) return undefined;
     if (state.running) {
@@ -98,7 +124,7 @@ export class Scheduler {
   /** Stops scheduling; waits for running passes up to `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
-    for (const task of this.tasks) await task.destroy();
+    for (const { task } of this.tasks.values()) await task.destroy();
     const all = Promise.allSettled([...this.running]);
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   }

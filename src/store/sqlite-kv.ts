@@ -52,9 +52,15 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
         this.db.pragma("journal_mode = WAL");
         // NORMAL in WAL mode is durable across process crashes (kill -9); see decision 0001.
         this.db.pragma("synchronous = NORMAL");
-        this.db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER) WITHOUT ROWID");
+        // Checkpoints (which fsync the file) every 16 MB of WAL instead of every 4 MB: a baseline
+        // of 100,000 records writes ~130 MB. The WAL file is cut back to 16 MB after each.
+        this.db.pragma("wal_autocheckpoint = 4000");
+        this.db.pragma("journal_size_limit = 16777216");
+        this.db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER)");
+        migrateWithoutRowid(this.db);
       }
-      this.db.pragma("cache_size = -65536");
+      // 16 MB of page cache: enough for the hot index pages; the OS caches the rest of the file.
+      this.db.pragma("cache_size = -16384");
       this.statements = {
         get: this.db.prepare("SELECT value, expires FROM kv WHERE key = ?"),
         put: this.db.prepare("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires"),
@@ -131,17 +137,26 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     return row.value;
   }
 
-  /** One indexed query per chunk, not keyv's nested loop. */
+  /** One indexed query per chunk, not keyv's nested loop; statements cached by chunk length. */
   getManyRaw(keys: string[]): Map<string, string> {
     const out = new Map<string, string>();
     for (let i = 0; i < keys.length; i += MAX_PARAMS) {
       const chunk = keys.slice(i, i + MAX_PARAMS);
-      const rows = this.run("read", () =>
-        this.db.prepare(`SELECT key, value FROM kv WHERE key IN (${chunk.map(() => "?").join(",")})`).all(...chunk),
-      ) as Array<{ key: string; value: string }>;
+      const rows = this.run("read", () => this.inStatement(chunk.length).all(...chunk));
       for (const row of rows) out.set(row.key, row.value);
     }
     return out;
+  }
+
+  private readonly inStatements = new Map<number, Database.Statement<string[], { key: string; value: string }>>();
+
+  private inStatement(count: number): Database.Statement<string[], { key: string; value: string }> {
+    let statement = this.inStatements.get(count);
+    if (!statement) {
+      statement = this.db.prepare(`SELECT key, value FROM kv WHERE key IN (${new Array<string>(count).fill("?").join(",")})`);
+      this.inStatements.set(count, statement);
+    }
+    return statement;
   }
 
   /** Applies all operations in one transaction: all or nothing. */
@@ -206,6 +221,22 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
       throw wrapped;
     }
   }
+}
+
+/**
+ * State files of early development builds kept `kv` as a WITHOUT ROWID table: its 1 KB snapshot rows
+ * overflowed the b-tree pages (3.5× the file size, 4× slower lookups). Copied into a rowid
+ * table in one transaction, so a crash leaves either the old table or the new one.
+ */
+function migrateWithoutRowid(db: Database.Database): void {
+  const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() as { sql: string } | undefined;
+  if (!row || !/WITHOUT\s+ROWID/i.test(row.sql)) return;
+  db.transaction(() => {
+    db.exec("CREATE TABLE kv_rowid (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER)");
+    db.exec("INSERT INTO kv_rowid (key, value, expires) SELECT key, value, expires FROM kv ORDER BY key");
+    db.exec("DROP TABLE kv");
+    db.exec("ALTER TABLE kv_rowid RENAME TO kv");
+  })();
 }
 
 function stateError(context: string, error: unknown): StateError {

@@ -271,11 +271,32 @@ class SqliteStateStore implements StateStore {
     this.kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, value: JSON.stringify(delivery) }]);
   }
 
+  /**
+   * Acks arriving in the same event-loop turn share one transaction (one WAL commit instead of
+   * one per delivery); each promise resolves once its ack is committed.
+   */
   async ackDelivery(delivery: Delivery, log: DeliveryLogEntry): Promise<void> {
-    this.kv.transaction(() => {
-      this.kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true }, ...this.logOps(log)]);
-      crashPoint("store:ack-before-commit");
+    return new Promise((resolve, reject) => {
+      this.acks.push({ delivery, log, resolve, reject });
+      if (this.acks.length === 1) setImmediate(() => this.commitAcks());
     });
+  }
+
+  private acks: Array<{ delivery: Delivery; log: DeliveryLogEntry; resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  private commitAcks(): void {
+    const batch = this.acks;
+    this.acks = [];
+    try {
+      this.kv.transaction(() => {
+        for (const { delivery, log } of batch) this.kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true }, ...this.logOps(log)]);
+        crashPoint("store:ack-before-commit");
+      });
+    } catch (error) {
+      for (const ack of batch) ack.reject(error);
+      return;
+    }
+    for (const ack of batch) ack.resolve();
   }
 
   async deadLetter(delivery: Delivery, dead: Omit<DeadLetter, "seq">, log: DeliveryLogEntry): Promise<void> {
@@ -369,6 +390,7 @@ class SqliteStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    if (this.acks.length > 0 && this.kv.db.open) this.commitAcks();
     this.kv.close();
     if (this.lock?.open) {
       this.lock.close();

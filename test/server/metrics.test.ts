@@ -43,6 +43,8 @@ describe("/metrics", () => {
     await erp.waitFor(4);
     await rejecting.waitFor(1);
     await eventually(async () => (await daemon.app.store.listDeadLetters("rejecting")).length === 1, "the dead letter");
+    // The receiver has the 4th request before the daemon has committed its ack (and counted it).
+    await eventually(async () => (await scrape(daemon)).value("retrohook_deliveries_total", { target: "erp", outcome: "delivered" }) === 4, "the 4th delivery acked");
 
     const m = await scrape(daemon);
     const items = { source: "legacy", resource: "items" };

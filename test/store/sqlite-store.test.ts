@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import Keyv from "keyv";
 import { describe, expect, it } from "vitest";
 import { SqliteKv } from "../../src/store/sqlite-kv.js";
@@ -34,6 +35,23 @@ describe("SqliteKv as a keyv store", () => {
     kv.db.exec("CREATE TRIGGER no_writes BEFORE INSERT ON kv BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
     const keyv = new Keyv({ store: kv, throwOnErrors: true });
     await expect(keyv.set("a", 1)).rejects.toThrow(/state write failed.*disk says no/);
+    kv.close();
+  });
+
+  it("moves a state file of an early build (WITHOUT ROWID table) into a rowid table, keeping every row", () => {
+    const file = join(tempDir(), "old.sqlite");
+    const old = new Database(file);
+    old.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER) WITHOUT ROWID");
+    const insert = old.prepare("INSERT INTO kv (key, value, expires) VALUES (?, ?, NULL)");
+    for (let i = 0; i < 300; i++) insert.run(`s/src/res/${String(i).padStart(4, "0")}`, `1\tfp${i}\t${"x".repeat(1100)}`);
+    old.close();
+
+    const kv = new SqliteKv(file);
+    const { sql } = kv.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'kv'").get() as { sql: string };
+    expect(sql).not.toMatch(/WITHOUT ROWID/i);
+    expect(kv.count("s/src/res/")).toBe(300);
+    expect(kv.getRaw("s/src/res/0042")).toBe(`1\tfp42\t${"x".repeat(1100)}`);
+    expect(kv.getManyRaw(["s/src/res/0000", "s/src/res/0299", "s/src/res/nope"]).size).toBe(2);
     kv.close();
   });
 });
