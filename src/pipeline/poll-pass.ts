@@ -8,7 +8,7 @@ import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { ListMode, ResourcePoller, Source } from "../sources/source.js";
 import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
-import type { Logger } from "../telemetry/logger.js";
+import { scrub, type Logger } from "../telemetry/logger.js";
 import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/crash-points.js";
 
@@ -140,6 +140,9 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     let step = await iterator.next();
     while (!step.done) {
       const batch = step.value;
+      // The next page is fetched while this one is compared and written.
+      const next = iterator.next();
+      next.catch(() => undefined); // awaited below; a failure here must not be an unhandled rejection
       crashPoint("pass:after-fetch");
       outcome.records += batch.records.length;
       if (seen) for (const record of batch.records) seen.add(refKey(record));
@@ -159,7 +162,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         outcome.deleted += deletions.events.length;
         await commit(deps, id, deletions, outcome);
       }
-      step = await iterator.next();
+      step = await next;
     }
     const result = step.value;
     outcome.warnings.push(...result.warnings);
@@ -224,6 +227,13 @@ async function reconcileDeletions(
   context: Parameters<typeof detectChanges>[3],
   outcome: PassOutcome,
 ): Promise<void> {
+  // Every record listed now has a live snapshot, so equal counts mean nothing is missing
+  // (unless this pass itself deleted some: then the records are compared one by one).
+  if (outcome.deleted === 0 && (await deps.store.countSnapshots(id)) === seen.size) {
+    delete state.missing;
+    delete state.held;
+    return;
+  }
   const live = await deps.store.listSnapshotRefs(id);
   const missing = live.filter((ref) => !seen.has(refKey(ref)));
   if (missing.length === 0) {
@@ -283,7 +293,8 @@ async function failPass(
   error: unknown,
   log: Logger,
 ): Promise<InternalOutcome> {
-  const message = `source ${config.name}, resource ${id.resource}: ${error instanceof Error ? error.message : String(error)}`;
+  // Vendors' answers may quote the credentials: scrubbed before it is kept (lastError, suspensions).
+  const message = scrub(`source ${config.name}, resource ${id.resource}: ${error instanceof Error ? error.message : String(error)}`);
   const at = new Date(deps.clock.now()).toISOString();
   outcome.ok = false;
   outcome.error = message;
@@ -311,7 +322,7 @@ async function failPass(
       outcome.backedOff = true;
       const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
       sourceState.backoffUntil = new Date(error.details.untilMs).toISOString();
-      sourceState.backoffReason = error.message;
+      sourceState.backoffReason = scrub(error.message);
       await deps.store.putSourceState(config.name, sourceState);
       log.error({ until: sourceState.backoffUntil }, "vendor asked to wait; backing off");
     }
@@ -336,5 +347,19 @@ function emptyOutcome(source: string, resource: string, mode: PassMode): Interna
 }
 
 export function configHash(value: unknown): string {
+  if (typeof value === "object" && value !== null) {
+    const known = configHashes.get(value);
+    if (known) return known;
+    const hash = hashOf(value);
+    configHashes.set(value, hash);
+    return hash;
+  }
+  return hashOf(value);
+}
+
+/** Configs are immutable once loaded: each object's hash is computed once. */
+const configHashes = new WeakMap<object, string>();
+
+function hashOf(value: unknown): string {
   return createHash("sha1").update(JSON.stringify(value) ?? "").digest("hex").slice(0, 16);
 }
