@@ -1,7 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, EXIT_FAILURE, EXIT_USAGE, UsageError, errorMessage } from "../errors.js";
-import { scrub } from "../telemetry/logger.js";
-import { processIo, type Io } from "./io.js";
+import { processIo, scrubbedIo, type Io } from "./io.js";
 import { commands, type Command } from "./commands/index.js";
 import { packageVersion } from "./version.js";
 
@@ -18,7 +17,9 @@ Every command takes -c/--config FILE (default $RETROHOOK_CONFIG, else ./config.y
 Run "retrohook <command> --help" for its options. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
 `;
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], rawIo: Io = processIo): Promise<number> {
+  // Everything a command prints may quote a vendor's or a receiver's answer: scrubbed on the way out.
+  const io = scrubbedIo(rawIo);
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.out(USAGE);
@@ -43,14 +44,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return await command.run(parsed.values as Record<string, string | boolean | undefined>, io, parsed.positionals);
   } catch (error) {
     if (error instanceof ConfigError) {
-      io.err(`retrohook: ${scrub(error.message)}\n`);
+      io.err(`retrohook: ${error.message}\n`);
       return EXIT_USAGE;
     }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.err(`retrohook ${name}: ${scrub(errorMessage(error))}\n${command.help}`);
+      io.err(`retrohook ${name}: ${errorMessage(error)}\n${command.help}`);
       return EXIT_USAGE;
     }
-    io.err(`retrohook ${name}: ${scrub(errorMessage(error))}\n`);
+    io.err(`retrohook ${name}: ${errorMessage(error)}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -2,14 +2,19 @@ import type { Config } from "./types.js";
 
 const SECRET_KEYS = new Set(["api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "secret", "admin_token"]);
 
+/** Headers that describe the request, never credentials: scrubbing their values would only blank words. */
+const PLAIN_HEADERS = new Set(["accept", "accept-encoding", "accept-language", "content-type", "user-agent", "cache-control"]);
+
 /**
  * Every secret value in a loaded config: the secret keys of sources, targets and the server,
- * plus all header values (they usually carry tokens). Logs and errors are scrubbed of them.
+ * plus header values (they usually carry tokens) other than the plain ones above. Logs, CLI
+ * output and stored error messages are scrubbed of them.
  */
 export function secretValues(config: Config): string[] {
   const out: string[] = [];
   const visit = (value: unknown, key: string | undefined, underHeaders: boolean): void => {
     if (typeof value === "string") {
+      if (underHeaders && key && PLAIN_HEADERS.has(key.toLowerCase())) return;
       if ((key && SECRET_KEYS.has(key)) || underHeaders) out.push(value);
       // `Bearer xyz`: the token alone is secret too.
       if (underHeaders && /^\S+\s+\S{4,}$/.test(value)) out.push(value.split(/\s+/)[1]!);

@@ -17,7 +17,7 @@ import { signingKey, standardWebhookHeaders } from "../core/sign.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { Delivery, DeliveryLogEntry, StateStore, StoredEvent } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
-import { scrubUrl } from "../telemetry/logger.js";
+import { scrub, scrubUrl } from "../telemetry/logger.js";
 import { crashPoint } from "../testing/crash-points.js";
 import { TargetLane, type Entry, type OperatorPause } from "./lane.js";
 import { TargetClient, type PostResult } from "./post.js";
@@ -476,8 +476,10 @@ export class Dispatcher {
       });
       return;
     }
-    const updated: Delivery = { ...delivery, attempts: attempt, nextAttemptAt: plan.nextAttemptAt, lastError: verdict.reason };
-    const retryLog: DeliveryLogEntry = { ...log, outcome: "retry", error: verdict.reason };
+    // A receiver's answer may echo the request (credentials included): scrubbed before it is kept.
+    const lastError = scrub(verdict.reason);
+    const updated: Delivery = { ...delivery, attempts: attempt, nextAttemptAt: plan.nextAttemptAt, lastError };
+    const retryLog: DeliveryLogEntry = { ...log, outcome: "retry", error: lastError };
     try {
       await this.store.updateDelivery(updated);
       crashPoint("delivery:after-retry-update");
@@ -519,6 +521,8 @@ export class Dispatcher {
     const delivery = entry.delivery;
     const now = this.clock.now();
     const status = input.result?.status;
+    // Kept in state: a receiver's echo of the request (credentials included) must not be.
+    const reason = scrub(input.reason);
     const log: DeliveryLogEntry = {
       at: new Date(now).toISOString(),
       target: lane.name,
@@ -529,7 +533,7 @@ export class Dispatcher {
       outcome: "dead",
       ...(status !== undefined ? { status } : {}),
       latencyMs: input.latencyMs,
-      error: input.reason,
+      error: reason,
     };
     try {
       crashPoint("delivery:before-dead-letter");
@@ -541,8 +545,8 @@ export class Dispatcher {
           recordKey: delivery.recordKey,
           at: log.at,
           attempts: input.attempt,
-          reason: input.reason,
-          ...(input.result ? { response: { ...(status !== undefined ? { status } : {}), body: input.result.bodySnippet } } : {}),
+          reason,
+          ...(input.result ? { response: { ...(status !== undefined ? { status } : {}), body: scrub(input.result.bodySnippet) } } : {}),
         },
         log,
       );

@@ -4,7 +4,7 @@ import https from "node:https";
 import got, { type Got } from "got";
 import type { TargetConfig } from "../config/types.js";
 import type { AttemptErrorKind } from "../core/retry-policy.js";
-import { scrubUrl } from "../telemetry/logger.js";
+import { scrub, scrubUrl } from "../telemetry/logger.js";
 
 /**
  * One HTTP attempt to a target: POST, no redirects followed, no retries inside got (the
@@ -13,6 +13,16 @@ import { scrubUrl } from "../telemetry/logger.js";
 
 /** Bytes of the response body kept for the delivery log and dead letters. */
 export const BODY_SNIPPET_BYTES = 512;
+/** Bytes scrubbed before the cut, so a secret straddling byte 512 leaves no prefix behind. */
+const SCRUB_WINDOW_BYTES = 4096;
+
+/** The body's start, scrubbed of secrets, then cut to BODY_SNIPPET_BYTES on a character boundary. */
+function snippetOf(body: Buffer): string {
+  const scrubbed = Buffer.from(scrub(body.subarray(0, SCRUB_WINDOW_BYTES).toString("utf8")), "utf8");
+  let cut = Math.min(BODY_SNIPPET_BYTES, scrubbed.length);
+  while (cut > 0 && cut < scrubbed.length && (scrubbed[cut]! & 0xc0) === 0x80) cut -= 1;
+  return scrubbed.subarray(0, cut).toString("utf8");
+}
 /** Bytes read from a response before the connection is dropped instead of drained. */
 const MAX_DRAIN_BYTES = 64 * 1024;
 
@@ -107,7 +117,7 @@ export class TargetClient {
         resolve({
           ...(status !== undefined ? { status } : {}),
           headers: responseHeaders,
-          bodySnippet: Buffer.concat(chunks).subarray(0, BODY_SNIPPET_BYTES).toString("utf8"),
+          bodySnippet: snippetOf(Buffer.concat(chunks)),
           latencyMs: Math.round(performance.now() - started),
           ...(status === undefined && error ? { error } : {}),
         });
@@ -119,7 +129,7 @@ export class TargetClient {
         responseHeaders = flattenHeaders(response.headers);
       });
       stream.on("data", (chunk: Buffer) => {
-        if (kept < BODY_SNIPPET_BYTES) {
+        if (kept < SCRUB_WINDOW_BYTES) {
           chunks.push(chunk);
           kept += chunk.length;
         }

@@ -25,8 +25,11 @@ import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
  */
 
 interface Sizes {
+  /** Crash loop of the generic REST source (the figure). */
   kills: number;
   changes: number;
+  /** Crash loops of the four vendor presets, run beside it. */
+  presetKills: number;
   soakMs: number;
   soakBaselineMs: number;
   soakRate: number;
@@ -35,13 +38,23 @@ interface Sizes {
 }
 
 const ALL_SUBJECTS = ["rest", "fakturownia", "facturascripts", "wfirma", "fakturoid"];
-const FULL: Sizes = { kills: 100, changes: 2000, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
-const REDUCED: Sizes = { kills: 12, changes: 240, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
+const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
+const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
 
 type Suite = (context: { sizes: Sizes; reduced: boolean; scratch: Scratch; log: Logger }) => Promise<Row[]>;
 
 const SUITES: Record<string, Suite> = {
-  crash: async ({ sizes, scratch, log }) => crashLoopRows(await crashLoop({ kills: sizes.kills, changes: sizes.changes, scratch, log })),
+  crash: async ({ sizes, scratch, log }) => {
+    const runs = await Promise.all([
+      crashLoop({ world: "rest", kills: sizes.kills, changes: sizes.changes, scratch, log }),
+      (async () => {
+        const presets = [];
+        for (const world of ["fakturownia", "facturascripts", "wfirma", "fakturoid"]) presets.push(await crashLoop({ world, kills: sizes.presetKills, changes: sizes.presetKills * 20, scratch, log: () => undefined }));
+        return presets;
+      })(),
+    ]);
+    return [runs[0], ...runs[1]].flatMap(crashLoopRows);
+  },
   source: async ({ sizes, scratch, log }) => sourceFaultRows(await sourceFaults({ subjects: sizes.subjects, driver: "daemon", scratch, log })),
   target: async ({ scratch, log }) => targetFaultRows(await targetFaults({ run: childRunner, scratch, log, parallel: 4 })),
   state: async ({ scratch, log }) => stateFaultRows(await stateFaults({ run: childRunner, scratch, log, daemon: true })),

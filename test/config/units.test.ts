@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { cronProblem, isTimeZone } from "../../src/config/cron.js";
 import { parseByteSize, parseDuration } from "../../src/config/duration.js";
 import { formatPath, interpolate } from "../../src/config/interpolate.js";
+import { parseConfig } from "../../src/config/load.js";
 import { didYouMean } from "../../src/config/schema.js";
+import { secretValues } from "../../src/config/secrets.js";
 
 describe("parseDuration", () => {
   it.each([
@@ -92,5 +94,25 @@ describe("didYouMean", () => {
     expect(didYouMean("fieldd", ["field", "param"])).toBe("field");
     expect(didYouMean("Timezone", ["timezone"])).toBe("timezone");
     expect(didYouMean("banana", ["schedule", "reconcile"])).toBeUndefined();
+  });
+});
+
+describe("secretValues", () => {
+  it("takes secret keys and credential headers, not the headers that describe the request", () => {
+    const config = parseConfig(`
+state: { url: "sqlite::memory:" }
+sources:
+  - name: legacy
+    type: rest
+    base_url: http://127.0.0.1:9/api
+    headers: { Authorization: "Bearer s3cretT0ken", X-Api-Key: k3yValue99, Accept: application/json, User-Agent: retrohook-test }
+    resources: [{ name: items, path: /items }]
+targets:
+  - { name: erp, url: "http://127.0.0.1:9/hook", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw }
+`, { path: "inline.yaml", env: {} });
+    const values = secretValues(config);
+    expect(values).toEqual(expect.arrayContaining(["Bearer s3cretT0ken", "s3cretT0ken", "k3yValue99", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]));
+    expect(values).not.toContain("application/json");
+    expect(values).not.toContain("retrohook-test");
   });
 });

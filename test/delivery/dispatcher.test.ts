@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { verifySignature, startReceiver, type Receiver } from "../helpers/receiver.js";
+import { registerSecrets } from "../../src/telemetry/logger.js";
 import { harness, idOf, makeEvent, pause, SECRET, START, STORES, targetConfig, waitUntil, type Harness } from "./harness.js";
 
 const S = 1000;
@@ -160,6 +161,31 @@ describe.each(STORES)("Dispatcher over real HTTP (%s store)", (_name, factory) =
     expect(pending!.lastError).toContain("HTTP 301");
     expect(pending!.lastError).toContain("not followed");
     expect(pending!.lastError).not.toContain("token=abc");
+  });
+
+  it("keeps no registered secret in what it stores of a receiver's answer", async () => {
+    const secret = "ECHOEDtok3nOfTheTarget";
+    registerSecrets([secret]);
+    const rx = await receiver();
+    // A redirect whose path carries the token (the retry's lastError), then an echo of it (the dead letter).
+    rx.replySequence([
+      { status: 302, headers: { location: `${rx.url}/callback/${secret}` } },
+      { status: 400, body: `{"error":"token ${secret} is not valid here"}` },
+    ]);
+    h = await harness(factory, [targetConfig(rx.url)]);
+    await h.enqueue([{ event: makeEvent("e1", "1"), recordId: "1" }]);
+    await h.dispatcher.start();
+    await waitUntil(async () => (await h!.store.listPending())[0]?.attempts === 1, 5000, "retry recorded");
+    const [pending] = await h.store.listPending();
+    expect(pending!.lastError).toContain("HTTP 302");
+    expect(pending!.lastError).not.toContain(secret);
+    h.clock.advance(3_600 * S);
+    await waitUntil(async () => (await h!.store.listDeadLetters()).length === 1, 5000, "dead letter");
+    const [dead] = await h.store.listDeadLetters("erp");
+    expect(dead!.response).toEqual({ status: 400, body: `{"error":"token *** is not valid here"}` });
+    const stored = JSON.stringify({ dead, log: await h.store.listLog({ target: "erp" }) });
+    expect(stored).toContain("HTTP 302");
+    expect(stored).not.toContain(secret);
   });
 
   it("retries a timeout and a reset connection", async () => {

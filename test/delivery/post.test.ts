@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BODY_SNIPPET_BYTES, TargetClient } from "../../src/delivery/post.js";
+import { registerSecrets } from "../../src/telemetry/logger.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { targetConfig } from "./harness.js";
 
@@ -56,6 +57,16 @@ describe("TargetClient.post", () => {
     expect(result.bodySnippet.startsWith("éé")).toBe(true);
     expect(result.latencyMs).toBeGreaterThanOrEqual(0);
     expect(result.error).toBeUndefined();
+  });
+
+  it("scrubs the body before cutting it, so a secret straddling byte 512 leaves no prefix", async () => {
+    const secret = "STRADDLEsecret9876543210";
+    registerSecrets([secret]);
+    rx = await startReceiver({ status: 400, body: `${"a".repeat(BODY_SNIPPET_BYTES - 6)}${secret} was refused; ${"ü".repeat(400)}` });
+    const result = await client(targetConfig(rx.url)).post("{}", { "content-type": "application/json" });
+    expect(result.bodySnippet).not.toContain("STRADD");
+    expect(result.bodySnippet).toBe(`${"a".repeat(BODY_SNIPPET_BYTES - 6)}*** wa`);
+    expect(Buffer.byteLength(result.bodySnippet)).toBeLessThanOrEqual(BODY_SNIPPET_BYTES);
   });
 
   it("sends the target's headers, lets the attempt's headers win, and a retrohook user-agent", async () => {

@@ -3,6 +3,7 @@ import type { Fault } from "../../src/sources/fake-kit.js";
 import { startFakeServer, type FakeServer } from "../../src/sources/fake-kit.js";
 import { openStateStore } from "../../src/store/sqlite-store.js";
 import type { StateStore } from "../../src/store/store.js";
+import { registerSecrets } from "../../src/telemetry/logger.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { passRunner, restResource, restSource } from "../helpers/pass-harness.js";
 
@@ -95,6 +96,20 @@ describe("a source fault in a reconcile pass", () => {
     const failed = await run.pass();
     expect(failed.outcomes[0]!.error).toMatch(/another origin/);
     expect(elsewhereHits).toEqual([]);
+  });
+
+  it("a vendor error quoting a registered secret is kept scrubbed, even where the body is clipped", async () => {
+    const secret = "QUOTEDtok3nInAnErrorBody";
+    registerSecrets([secret]);
+    api.create();
+    const run = passRunner(() => store, restSource(api.url, api.token, [resource]));
+    await run.pass();
+    // The secret starts just before the 160 characters of body kept in the message.
+    api.injectFault({ fault: { type: "status", status: 500, body: { error: `${"x".repeat(130)} token ${secret} refused` } }, times: 5 });
+    const failed = await run.pass();
+    const after = await store.getResourceState({ source: "legacy", resource: "items" });
+    expect(after?.lastError?.message).toMatch(/HTTP 500: \{"error":"x+ token \*\*\*/);
+    for (const text of [failed.outcomes[0]!.error, after?.lastError?.message]) expect(text).not.toContain(secret.slice(0, 6));
   });
 
   it("a 401 suspends the source and a 403 the resource, persisted", async () => {

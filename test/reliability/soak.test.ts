@@ -12,7 +12,7 @@ afterAll(() => scratch.cleanup());
 
 describe("soak (chaos row, short)", () => {
   it("every change of a busy stretch is delivered, and the daemon stops cleanly", async () => {
-    const result = await soak({ durationMs: 8000, baselineMs: 4000, rate: 40, reconcile: "*/2 * * * * *", scratch, log: quietLog });
+    const result = await soak({ durationMs: 5000, baselineMs: 2500, rate: 40, reconcile: "*/2 * * * * *", scratch, log: quietLog });
     expect(result.figures.problems).toEqual([]);
     expect(result.figures.lost).toBe(0);
     expect(result.figures.inconsistent).toBe(0);

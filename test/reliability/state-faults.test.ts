@@ -8,8 +8,7 @@ import { stateFaults, type StateFaultResult } from "../chaos/suites/state-faults
 /**
  * Rows "State faults" of `npm run chaos` through `retrohook once` (in-process). The read-only
  * mount and the full tmpfs need root with CAP_SYS_ADMIN; without it those two are skipped
- * (the reason is printed). Known hole: found-state-disk-full-message.test.ts (a full disk can
- * surface as "SQLITE_IOERR_SHMSIZE: disk I/O error").
+ * (the reason is printed).
  */
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());
@@ -28,9 +27,8 @@ describe("state faults (chaos rows)", () => {
     it.skipIf(needsMount && !mounts.ok)(`${name}: reported, state as it was, nothing lost, recovered`, () => {
       const r = results.find((x) => x.name === name)!;
       expect(r.ran).toBe(true);
-      const problems = r.problems.filter((p) => !p.startsWith("note:") && !(name.startsWith("disk full") && p.startsWith("once on a full disk")));
-      expect(problems).toEqual([]);
-      if (!name.startsWith("disk full")) expect(r.reported).toBe(true);
+      expect(r.problems.filter((p) => !p.startsWith("note:"))).toEqual([]);
+      expect(r.reported).toBe(true);
       expect(r.exits[0]).toBe("once 1");
       expect(r.stateUnchanged).toBe(true);
       expect(r.nothingLost).toBe(true);

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import got, { RequestError, type Method } from "got";
 import type { Clock } from "../../clock.js";
-import { scrubUrl } from "../../telemetry/logger.js";
+import { scrub, scrubUrl } from "../../telemetry/logger.js";
 import { AuthError, ForbiddenError, SourceError } from "../errors.js";
 import { crashPoint } from "../../testing/crash-points.js";
 import { backoffDelay, parseRetryAfter } from "./retry.js";
@@ -216,8 +216,13 @@ function safeParse(body: Buffer): unknown {
   }
 }
 
+/**
+ * The start of an error body, for the message (kept in state as the resource's last error): the
+ * vendor may quote the credentials it refused, so it is scrubbed of every registered secret —
+ * before it is clipped, so that a secret across the cut cannot leave its first characters.
+ */
 function describeBody(body: Buffer): string {
-  const text = body.toString("utf8", 0, Math.min(body.length, 160)).replace(/\s+/g, " ").trim();
+  const text = scrub(body.toString("utf8", 0, Math.min(body.length, 4096)).replace(/\s+/g, " ").trim()).slice(0, 160);
   if (!text || text.startsWith("<")) return "";
-  return `: ${scrubUrl(text)}`;
+  return `: ${text}`;
 }

@@ -223,29 +223,7 @@ export class Ledger {
     figures.distinctEvents = seenIds.size;
     for (const ids of idsByChange.values()) if (ids.size > 1) figures.splitIds += 1;
 
-    for (const [id, history] of this.history) {
-      if (history.deleted) {
-        if (!history.baseline && !anyEvent.has(id)) {
-          figures.unobservable += 1;
-          continue;
-        }
-        figures.finalStates += 1;
-        if (deletedDelivered.has(id)) figures.delivered += 1;
-        else {
-          figures.lost += 1;
-          problem(`record ${id}: deletion not delivered`);
-        }
-        continue;
-      }
-      if (history.baseline && history.states.length === 1) continue;
-      figures.finalStates += 1;
-      const final = history.states[history.states.length - 1]!;
-      if (deliveredStates.get(id)?.has(final)) figures.delivered += 1;
-      else {
-        figures.lost += 1;
-        problem(`record ${id}: final state (rev ${(JSON.parse(final) as { rev?: number }).rev ?? "baseline"}) not delivered`);
-      }
-    }
+    tallyFinalStates(this.history, (history) => history.states, { anyEvent, deletedDelivered, delivered: deliveredStates }, figures, problem, (final) => `rev ${(JSON.parse(final) as { rev?: number }).rev ?? "baseline"}`);
     return figures;
   }
 }
@@ -260,4 +238,42 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The figures every ledger shares: each record's final state (or its deletion) must have been
+ * delivered; a record created and deleted between two passes was never observable.
+ */
+export function tallyFinalStates<H extends { deleted: boolean; baseline: boolean }, S>(
+  history: Map<string, H>,
+  statesOf: (history: H) => readonly S[],
+  seen: { anyEvent: Set<string>; deletedDelivered: Set<string>; delivered: Map<string, Set<S>> },
+  figures: DeliveryFigures,
+  problem: (message: string) => void,
+  describe: (state: S) => string,
+): void {
+  for (const [id, record] of history) {
+    if (record.deleted) {
+      if (!record.baseline && !seen.anyEvent.has(id)) {
+        figures.unobservable += 1;
+        continue;
+      }
+      figures.finalStates += 1;
+      if (seen.deletedDelivered.has(id)) figures.delivered += 1;
+      else {
+        figures.lost += 1;
+        problem(`record ${id}: deletion not delivered`);
+      }
+      continue;
+    }
+    const states = statesOf(record);
+    if (record.baseline && states.length === 1) continue;
+    figures.finalStates += 1;
+    const final = states[states.length - 1]!;
+    if (seen.delivered.get(id)?.has(final)) figures.delivered += 1;
+    else {
+      figures.lost += 1;
+      problem(`record ${id}: final state (${describe(final)}) not delivered`);
+    }
+  }
 }

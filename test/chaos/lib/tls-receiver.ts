@@ -5,6 +5,16 @@ import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import type { ReceivedRequest } from "../../helpers/receiver.js";
 
+/** Whether the `openssl` command is here (the TLS case needs it to make a certificate). */
+export function opensslAvailable(): boolean {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A self-signed certificate for 127.0.0.1, made with openssl in `dir`. */
 export function selfSignedCert(dir: string): { certFile: string; keyFile: string } {
   const certFile = join(dir, "receiver-cert.pem");

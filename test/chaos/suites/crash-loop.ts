@@ -1,57 +1,75 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startFakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver } from "../../helpers/receiver.js";
 import { sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
-import { restSource, target, writeConfig } from "../lib/config.js";
-import { Ledger, seededRandom, type DeliveryFigures } from "../lib/ledger.js";
+import { target, writeConfig } from "../lib/config.js";
+import { seededRandom, type ChangeKind, type DeliveryFigures } from "../lib/ledger.js";
 import type { Logger, Row } from "../lib/report.js";
 import type { Scratch } from "../lib/scratch.js";
 import { SECRETS } from "../lib/secrets.js";
+import { WORLDS } from "../lib/worlds.js";
 
 /**
  * Crash loop: the daemon is SIGKILLed at random moments of its work while a stream of changes
  * (creates, updates, payments, deletes) hits the source; then one clean run. Afterwards every
  * record's final state must have reached the receiver, every event must be consistent with the
  * record's real history, and duplicates must carry the webhook-id of their first delivery.
- * RETROHOOK_CRASH_LOG (the test-only crash-point log) tells where each kill landed.
+ * RETROHOOK_CRASH_LOG (the test-only crash-point log) tells where each kill landed. The receiver
+ * answers a share of the deliveries with 503 (retries, and kills between a retry and its
+ * record); the clean run starts with the clock two hours on, so every retry is due.
  */
 
 export interface CrashLoopOptions {
+  /** The source under changes: rest (default), fakturownia, facturascripts, wfirma, fakturoid. */
+  world?: string;
   kills: number;
   changes: number;
   baselineRecords?: number;
   seed?: number;
+  /** Share of deliveries the receiver answers 503 (default 0.1). */
+  receiverFailRate?: number;
   scratch: Scratch;
   log: Logger;
 }
 
 export interface CrashLoopResult {
+  world: string;
+  /** Requests the receiver refused with 503 (retried by the daemon). */
+  refused: number;
   figures: DeliveryFigures;
   kills: number;
   /** Where the kills landed: the last crash point each process passed (or "starting"). */
   landed: Record<string, number>;
   unexpectedExits: string[];
   cleanExit: boolean;
-  made: Ledger["made"];
+  made: Record<ChangeKind, number>;
   durationMs: number;
 }
 
 export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopResult> {
   const started = Date.now();
   const random = seededRandom(options.seed ?? 20261123);
-  const api = await startFakeRest({ token: SECRETS.restToken });
+  const world = await WORLDS[options.world ?? "rest"]!(options.baselineRecords ?? 150);
   const receiver = await startReceiver();
-  receiver.respond(() => ({ status: 200, body: "ok", delayMs: Math.floor(random() * 25) }));
-  const dir = options.scratch.dir("crash");
+  const failRate = options.receiverFailRate ?? 0.1;
+  // Only requests answered 2xx count as delivered.
+  const refused = new Set<number>();
+  receiver.respond((_request, index) => {
+    if (random() < failRate) {
+      refused.add(index);
+      return { status: 503, body: "busy" };
+    }
+    return { status: 200, body: "ok", delayMs: Math.floor(random() * 25) };
+  });
+  const accepted = () => receiver.requests.filter((_request, index) => !refused.has(index));
+  const dir = options.scratch.dir(`crash-${world.name}`);
   const crashLog = join(dir, "crash-points.log");
   const config = writeConfig(dir, {
-    sources: [restSource(api.url, { schedule: "*/1 * * * * *", reconcile: "*/2 * * * * *" }, { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 50 } })],
+    sources: [world.sourceConfig(world.upstream, {})],
     targets: [target(receiver.url, { concurrency: 4 })],
   });
-  api.seed(options.baselineRecords ?? 150, 1000);
-  const ledger = new Ledger(api);
-  ledger.baseline();
+  world.baseline();
+  const ledger = world;
   const landed: Record<string, number> = {};
   const unexpectedExits: string[] = [];
   let cleanExit = false;
@@ -108,22 +126,22 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRes
       if ((cycle + 1) % 10 === 0) options.log(`crash loop: ${cycle + 1}/${options.kills} runs, ${ledger.changes} changes, ${receiver.requests.length} deliveries`);
     }
 
-    // The clean run: everything left must arrive; at least two reconciles run after the last change.
-    daemon = spawnCli(["run", "-c", config], { label: "crash-loop clean run" });
+    // The clean run: everything left must arrive (deletions too: its reconciles confirm them).
+    daemon = spawnCli(["run", "-c", config], { label: "crash-loop clean run", env: { RETROHOOK_TEST_CLOCK_OFFSET_MS: String(2 * 3_600_000) } });
+    receiver.respond(() => ({ status: 200, body: "ok" }));
     await daemon.waitForStderr(/"msg":"retrohook running"/, 60_000);
-    await sleep(5000);
-    await waitUntil(() => ledger.verify(receiver.requests, SECRETS.webhookSecret).lost === 0, 120_000, "every final state delivered").catch(() => undefined);
+    await waitUntil(() => ledger.verify(accepted(), SECRETS.webhookSecret).lost === 0, 120_000, "every final state delivered").catch(() => undefined);
     await sleep(1500);
     const exit = await stopCli(daemon);
     cleanExit = exit.code === 0;
     if (!cleanExit) unexpectedExits.push(`clean run exited with code ${exit.code}: ${exit.stderr.slice(-400)}`);
-    return { figures: ledger.verify(receiver.requests, SECRETS.webhookSecret), kills, landed, unexpectedExits, cleanExit, made: { ...ledger.made }, durationMs: Date.now() - started };
+    return { world: world.name, refused: refused.size, figures: ledger.verify(accepted(), SECRETS.webhookSecret), kills, landed, unexpectedExits, cleanExit, made: { ...ledger.made }, durationMs: Date.now() - started };
   } finally {
     if (daemon && !daemon.exited()) {
       daemon.child.kill("SIGKILL");
       await daemon.done;
     }
-    await api.close();
+    await world.close();
     await receiver.close();
   }
 }
@@ -157,11 +175,11 @@ export function crashLoopRows(result: CrashLoopResult): Row[] {
   return [
     {
       suite: "Crash loop",
-      scenario: `${result.kills} SIGKILLs at random moments, then a clean run`,
+      scenario: `${result.world}: ${result.kills} SIGKILLs at random moments, then a clean run`,
       figures:
         `changes made ${made.create + made.update + made.pay + made.delete} (${made.create} creates, ${made.update} updates, ${made.pay} payments, ${made.delete} deletes); ` +
         `observable final states ${f.finalStates}, delivered ${f.delivered}, lost ${f.lost}; ` +
-        `events delivered ${f.distinctEvents} in ${f.requests} requests, duplicates ${f.duplicates} (all with the first delivery's webhook-id: ${f.splitIds === 0 ? "yes" : `no, ${f.splitIds} changes under two ids`}); ` +
+        `events delivered ${f.distinctEvents} in ${f.requests} accepted requests (+${result.refused} answered 503 and retried), duplicates ${f.duplicates} (all with the first delivery's webhook-id: ${f.splitIds === 0 ? "yes" : `no, ${f.splitIds} changes under two ids`}); ` +
         `inconsistent events ${f.inconsistent}, order violations ${f.orderViolations}, bad signatures ${f.badSignatures}; ` +
         `never observable (created and deleted between passes) ${f.unobservable}; unexpected exits ${result.unexpectedExits.length}; clean run exit 0: ${result.cleanExit ? "yes" : "no"}; ` +
         `kills landed at: ${where}; ${Math.round(result.durationMs / 1000)} s`,

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { ProxiedRequest } from "../lib/proxy.js";
 import { startProxy, type ChaosProxy } from "../lib/proxy.js";
 import { startReceiver } from "../../helpers/receiver.js";
@@ -29,8 +30,18 @@ export interface SweepResult {
   problems: string[];
 }
 
-const echo = (request: ProxiedRequest): string =>
-  JSON.stringify({ error: `denied ${request.method} ${request.path}?${request.query.toString()}`, echo: { headers: request.headers, body: request.body.slice(0, 500) } });
+/** A vendor error that names the credentials it refused, first thing in the body (what error messages quote). */
+const echo = (request: ProxiedRequest): string => {
+  const header = (name: string): string => String(request.headers[name] ?? "");
+  const credentials = [header("authorization").replace(/^Bearer\s+/i, ""), header("x-auth-token"), header("accesskey"), header("secretkey"), header("appkey"), request.query.get("api_token") ?? ""].filter(Boolean);
+  return JSON.stringify({ error: `credentials ${credentials.join(" ")} refused for ${request.method} ${request.path}`, echo: { headers: request.headers, body: request.body.slice(0, 500) } });
+};
+
+/** The same config with every secret rotated: what the state remembers of the old ones must not show. */
+function rotated(config: Record<string, unknown>): Record<string, unknown> {
+  const values = new Map(Object.values(SECRETS).map((value) => [value, value.startsWith("whsec_") ? `whsec_${Buffer.from("rotated-signing-key-0001").toString("base64")}` : `ROTATED${value.length}x${value.slice(-3)}`]));
+  return JSON.parse(JSON.stringify(config), (_key, value: unknown) => (typeof value === "string" ? [...values].reduce((text, [from, to]) => text.split(from).join(to), value) : value)) as Record<string, unknown>;
+}
 
 export async function secretsSweep(options: { scratch: Scratch; log: Logger; run?: CommandRunner }): Promise<SweepResult> {
   const result: SweepResult = { leaks: [], surfacesRead: 0, errorsProvoked: 0, cleanExit: false, problems: [] };
@@ -53,7 +64,7 @@ export async function secretsSweep(options: { scratch: Scratch; log: Logger; run
       proxies.push(await startProxy(subject.upstream));
     }
     const dir = options.scratch.dir("secrets");
-    const config = writeConfig(dir, {
+    const settings = {
       sources: subjects.map((s, i) => s.sourceConfig(proxies[i]!.url)),
       targets: [
         { name: "erp", url: `${base}/erp`, secret: SECRETS.webhookSecret },
@@ -61,7 +72,8 @@ export async function secretsSweep(options: { scratch: Scratch; log: Logger; run
         { name: "fs", url: `${base}/fs`, format: "facturascripts", secret: SECRETS.webhookSecret },
         { name: "ce", url: `${base}/ce`, format: "cloudevents", secret: SECRETS.webhookSecret },
       ],
-    });
+    };
+    const config = writeConfig(dir, settings);
     daemon = spawnCli(["run", "-c", config], { label: "secrets sweep daemon", logLevel: "debug" });
     const admin = new AdminClient(await serverUrl(daemon), SECRETS.adminToken);
     await waitUntil(async () => {
@@ -79,12 +91,10 @@ export async function secretsSweep(options: { scratch: Scratch; log: Logger; run
     await passAll("incremental");
     await sleep(1500);
     // Vendor errors that echo what the request carried.
-    for (const [i, proxy] of proxies.entries()) proxy.arm({ fault: { kind: "status", status: 500, body: echo }, match: subjects[i]!.isList });
+    for (const [i, proxy] of proxies.entries()) proxy.arm({ fault: { kind: "status", status: 400, body: echo }, match: subjects[i]!.isList });
     await passAll("incremental");
     for (const [i, proxy] of proxies.entries()) proxy.arm({ fault: { kind: "redirect", location: (r) => `http://127.0.0.1:9/x?api_token=${SECRETS.fakturowniaToken}&token=${SECRETS.facturascriptsToken}&secret=${SECRETS.wfirmaSecretKey}&${r.query.toString()}` }, match: subjects[i]!.isList });
     await passAll("reconcile");
-    for (const [i, proxy] of proxies.entries()) proxy.arm({ fault: { kind: "status", status: 401, body: echo }, match: subjects[i]!.isList });
-    await passAll("incremental");
     for (const proxy of proxies) proxy.disarm();
     await sleep(1500);
 
@@ -112,10 +122,40 @@ export async function secretsSweep(options: { scratch: Scratch; log: Logger; run
     const exit = await stopCli(daemon);
     result.cleanExit = exit.code === 0;
 
+    const run = options.run ?? childRunner;
     for (const args of [["status"], ["status", "--json"], ["validate"], ["once", "--dry-run"], ["test-target", "ff"], ["test-target", "fs"], ["test-target", "ce"], ["replay", "--dead-letters"], ["once"]]) {
-      await (options.run ?? childRunner)([...args, "-c", config], { RETROHOOK_LOG_LEVEL: "debug" });
+      await run([...args, "-c", config], { RETROHOOK_LOG_LEVEL: "debug" });
       result.surfacesRead += 1;
     }
+    // 401s that quote the credentials: two sources suspended, the reason kept in state.
+    const suspend = (name: string): boolean => name === "facturascripts" || name === "fakturoid";
+    for (const [i, proxy] of proxies.entries()) if (suspend(subjects[i]!.name)) proxy.arm({ fault: { kind: "status", status: 401, body: echo }, match: subjects[i]!.isList });
+    for (const args of [["once"], ["status"], ["status", "--json"]]) {
+      await run([...args, "-c", config], { RETROHOOK_LOG_LEVEL: "debug" });
+      result.surfacesRead += 1;
+    }
+    // `once` while the other sources answer with an error that quotes their credentials (kept as their last error).
+    for (const [i, proxy] of proxies.entries()) if (!suspend(subjects[i]!.name)) proxy.arm({ fault: { kind: "status", status: 400, body: echo }, match: subjects[i]!.isList });
+    for (const args of [["once"], ["once", "--reconcile"], ["once", "--dry-run"], ["once"]]) {
+      const exit = await run([...args, "-c", config], { RETROHOOK_LOG_LEVEL: "debug" });
+      if (exit.code !== 1) result.problems.push(`${args.join(" ")} with every source failing exited ${exit.code}`);
+      result.surfacesRead += 1;
+    }
+    for (const proxy of proxies) proxy.disarm();
+
+    // Every secret rotated: the state still holds errors and dead letters from the old ones.
+    const fresh = writeConfig(options.scratch.dir("secrets-rotated"), rotated(settings), { stateDir: join(dir, "state") });
+    for (const args of [["status"], ["status", "--json"], ["validate"]]) {
+      await run([...args, "-c", fresh], { RETROHOOK_LOG_LEVEL: "debug" });
+      result.surfacesRead += 1;
+    }
+    daemon = spawnCli(["run", "-c", fresh], { label: "secrets sweep daemon after rotation", logLevel: "debug" });
+    const after = new AdminClient(await serverUrl(daemon), rotated({ t: SECRETS.adminToken }).t as string);
+    for (const path of ["/api/status", "/api/sources", "/api/targets", "/api/log?limit=1000", "/api/dead-letters", "/metrics"]) {
+      await after.request("GET", path, { auth: path !== "/metrics" });
+      result.surfacesRead += 1;
+    }
+    await stopCli(daemon);
   } catch (error) {
     result.problems.push(`harness: ${error instanceof Error ? error.message : String(error)}`);
     options.log(`  secrets sweep: ${result.problems[0]}`);
@@ -139,7 +179,7 @@ export function secretsSweepRows(result: SweepResult): Row[] {
     {
       suite: "Secrets",
       scenario: "sweep: 5 source kinds and 4 target formats, vendor errors echoing credentials, 401s, redirects carrying tokens, receivers echoing requests",
-      figures: `source errors provoked ${result.errorsProvoked}; surfaces read ${result.surfacesRead} (logs at debug, /metrics, admin API, UI, status, validate, dry run, test-target, replay); leaks found by this sweep ${leaksHere}; clean stop: ${result.cleanExit ? "yes" : "no"}`,
+      figures: `source errors provoked ${result.errorsProvoked}; surfaces read ${result.surfacesRead} (logs at debug, /metrics, admin API, UI, status, validate, once and its dry run while sources quote credentials, test-target, replay; again after every secret was rotated); leaks found by this sweep ${leaksHere}; clean stop: ${result.cleanExit ? "yes" : "no"}`,
       result: ok && leaksHere === 0 ? "pass" : "FAIL",
       ...(result.problems.length ? { notes: result.problems.join("; ") } : leaksHere ? { notes: result.leaks.slice(0, 4).map((l) => `${l.secret} (${l.form}) in ${l.surface} of ${l.origin}: …${l.context}…`).join("; ") } : {}),
     },

@@ -53,6 +53,8 @@ export class FakturoidTokens {
   private async fetch(): Promise<string> {
     if (this.refused && this.refused.until > this.clock.now()) throw this.refused.error;
     const basic = Buffer.from(`${this.credentials.clientId}:${this.credentials.clientSecret}`).toString("base64");
+    // A refusal may echo the Authorization header: the encoded pair is as secret as its parts.
+    registerSecrets([basic]);
     let response;
     try {
       response = await this.guard.request(this.http, { method: "POST", url: "/oauth/token", headers: { authorization: `Basic ${basic}` }, json: { grant_type: "client_credentials" } });

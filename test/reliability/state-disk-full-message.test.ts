@@ -13,10 +13,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * store fails to open with "cannot open state file …: SQLITE_IOERR_SHMSIZE: disk I/O error" —
  * nothing says the disk is full (SQLite could not grow the -shm file). Exit 1 and no harm, but
  * DESIGN guarantee 7 wants the cause named.
- * Fix: src/store/sqlite-kv.ts, stateError — give it the file, and for codes starting with
- * "SQLITE_IOERR" check `statfsSync(dirname(file))`: when `bavail === 0` append " — the disk is
- * full", else " — an I/O error on the state file's disk (full or failing?)"; also map
- * SQLITE_IOERR_SHMSIZE to " — the disk is full (no room for the -shm file)".
+ * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());

@@ -9,9 +9,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * Found by `npm run chaos` (bad input, configs): every config error names the file
  * (`retrohook: /etc/retrohook/config.yaml: sources[0]…`) except the server check of `run`:
  * `server.listen is "0.0.0.0:0", which is reachable from other machines: …` — no file.
- * Fix: src/cli/commands/run.ts (and wherever else checkServerConfig runs) — build the
- * ConfigError with the config path in front, as src/config/load.ts does:
- * `new ConfigError(`${config.path}: ${error.message}`)`.
+ * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());

@@ -12,10 +12,7 @@ import { FAULTS } from "../chaos/suites/source-faults.js";
  * seen page 1 three times and the rest never (a reconcile then holds them as missing; an
  * incremental moves the cursor to the newest record it saw). DESIGN guarantee 5: a pagination
  * loop fails the pass.
- * Fix: src/sources/presets/wfirma/poller.ts, WfirmaPoller.walkByPage — keep the previous page's
- * ids and throw `new SourceError(`resource … (${spec.module}/find): pagination loop — page ${page}
- * repeats page ${page - 1}`, "pagination-loop")` when they repeat; count distinct ids (a Set)
- * rather than `seen += records.length` against `expected`.
+ * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());

@@ -9,9 +9,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * is, query included, on stdout — `https://hooks.example/in?key=<token>` shows the token (and any
  * registered secret placed in a URL). The admin API shows "origin and path only: a query may
  * hold a token"; stdout is not scrubbed at all. DESIGN guarantee 6.
- * Fix: src/cli/commands/validate.ts — print `${url.origin}${url.pathname}` (plus "?…" when there
- * is a query) like src/server/views.ts does, or pass the whole output through `scrub()` after
- * `registerSecrets(secretValues(config))`.
+ * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());

@@ -12,11 +12,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * /api/sources/S/reset resets every resource of the source (state forgotten, re-baselined),
  * `{"mdoe": "reconcile"}` runs an incremental pass. DESIGN guarantee 7: bad admin requests get
  * a clear error naming what is wrong.
- * Fix: src/server/http.ts — add `allowOnly(body, fields: string[])` throwing
- * `new HttpError(400, `unknown field "${key}" (allowed: …)`)` for any other own key; call it in
- * every POST route of src/server/admin.ts right after readJsonObject: pass [mode, wait], reset
- * [resource, accept_deletes], pause [reason], event replay and dead-letter replay [target],
- * targets' replay / test / resume [].
+ * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());
