@@ -1,10 +1,12 @@
-import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { commands } from "../../src/cli/commands/index.js";
 import { testTargetCommand } from "../../src/cli/commands/test-target.js";
 import type { Io } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
 import { openStateStore } from "../../src/store/sqlite-store.js";
 import { loadConfig } from "../../src/config/load.js";
+import { freePort } from "../helpers/ports.js";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
@@ -23,18 +25,10 @@ afterEach(async () => {
   await erp.close();
 });
 
-function capture(): Io & { stdout: () => string; stderr: () => string } {
+function capture(env: NodeJS.ProcessEnv = process.env): Io & { stdout: () => string; stderr: () => string } {
   let out = "";
   let err = "";
-  return { out: (t) => void (out += t), err: (t) => void (err += t), env: process.env, stdout: () => out, stderr: () => err };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return { out: (t) => void (out += t), err: (t) => void (err += t), env, stdout: () => out, stderr: () => err };
 }
 
 describe("retrohook test-target NAME", () => {
@@ -44,7 +38,7 @@ describe("retrohook test-target NAME", () => {
       sources: [restSourceYaml(api.url, api.token)],
       targets: [
         { name: "erp", url: erp.url, secret: SECRET },
-        { name: "gone", url: `http://127.0.0.1:${await closedPort()}/hooks` },
+        { name: "gone", url: `http://127.0.0.1:${await freePort()}/hooks` },
       ],
     });
     // As if the daemon ran: the state lock is held.
@@ -107,5 +101,69 @@ describe("retrohook replay", () => {
     expect((await runCli(["replay", "--event", eventId, "--target", "erp", "-c", path])).stdout).toMatch(/1 delivery queued for erp/);
     expect((await runCli(["once", "-c", path])).code).toBe(0);
     expect(erp.requests[2]!.headers["webhook-id"]).toBe(eventId);
+  });
+});
+
+describe("retrohook once --source NAME", () => {
+  it("polls only that source; an unknown name is bad usage", async () => {
+    api.create();
+    const { path } = writeConfig({ sources: [restSourceYaml(api.url, api.token), restSourceYaml(api.url, "wrong-token", { name: "locked" })], targets: [] });
+    const one = await runCli(["once", "--source", "legacy", "-c", path]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toMatch(/legacy\/items incremental: ok/);
+    expect(one.stderr).not.toMatch(/locked/);
+    expect(api.requests.every((r) => r.status !== 401)).toBe(true);
+    const all = await runCli(["once", "-c", path]);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toMatch(/locked\/items incremental: .*HTTP 401/);
+    const unknown = await runCli(["once", "--source", "nope", "-c", path]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--source nope: no such source \(configured: legacy, locked\)/);
+  });
+});
+
+describe("retrohook reset --source S", () => {
+  it("lifts a 401 suspension that outlives restarts (Troubleshooting: blocked: source suspended … HTTP 401)", async () => {
+    api.create();
+    const { path } = writeConfig({ sources: [restSourceYaml(api.url, api.token)], targets: [] });
+    api.injectFault({ fault: { type: "status", status: 401 } });
+    expect((await runCli(["once", "-c", path])).code).toBe(1);
+    const asked = api.requests.length;
+    const blocked = await runCli(["once", "-c", path]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toMatch(/blocked: source suspended since .*HTTP 401.*run retrohook reset --source legacy/);
+    expect(api.requests.length, "a suspended source is not asked again").toBe(asked);
+
+    const reset = await runCli(["reset", "--source", "legacy", "-c", path]);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toBe("reset legacy: items; the next pass starts over\n");
+    const after = await runCli(["once", "-c", path]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(api.requests.length).toBeGreaterThan(asked);
+    expect((await runCli(["reset", "-c", path])).stderr).toMatch(/--source is required/);
+  });
+});
+
+describe("-c/--config FILE and --help", () => {
+  it("every command prints its usage with --help (exit 0); --config, $RETROHOOK_CONFIG and ./config.yaml find the config", async () => {
+    const top = capture();
+    expect(await main(["--help"], top)).toBe(0);
+    expect(top.stdout()).toMatch(/^retrohook — /);
+    for (const name of Object.keys(commands)) {
+      const io = capture();
+      expect(await main([name, "--help"], io), name).toBe(0);
+      expect(io.stdout(), name).toMatch(new RegExp(`^Usage: retrohook ${name}\\b`));
+    }
+
+    const { path } = writeConfig({ sources: [restSourceYaml(api.url, api.token)], targets: [] });
+    const long = capture();
+    expect(await main(["validate", "--config", path], long)).toBe(0);
+    expect(long.stdout()).toContain(`config ${path}: ok`);
+    const fromEnv = capture({ RETROHOOK_CONFIG: path });
+    expect(await main(["validate"], fromEnv)).toBe(0);
+    expect(fromEnv.stdout()).toContain(`config ${path}: ok`);
+    const nowhere = capture({ RETROHOOK_CONFIG: "" });
+    expect(await main(["validate"], nowhere)).toBe(2);
+    expect(nowhere.stderr()).toMatch(/no config file found \(looked at: .*config\.yaml\)/);
   });
 });

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const entry = fileURLToPath(new URL("../../src/cli/entry.ts", import.meta.url));
+/** tsx's loader by file URL: `--import tsx` would resolve from the working folder. */
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 export interface CliResult {
   code: number | null;
@@ -11,10 +14,15 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  /** The working folder (default the repo): where `./config.yaml` and relative paths are found. */
+  cwd?: string;
+}
+
 /** The real CLI in a child process (from source, through tsx), like a user runs it. */
-export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string; stdout: () => string } {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
-    cwd: root,
+export function startCli(args: string[], env: Record<string, string> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string; stdout: () => string } {
+  const child = spawn(process.execPath, ["--import", tsx, entry, ...args], {
+    cwd: options.cwd ?? root,
     env: { ...process.env, RETROHOOK_LOG_LEVEL: process.env.RETROHOOK_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -26,8 +34,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): { ch
   return { child, done, stderr: () => stderr, stdout: () => stdout };
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
-  const { child, done } = startCli(args, env);
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, options: CliOptions = {}): Promise<CliResult> {
+  const { child, done } = startCli(args, env, options);
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   return done.finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../src/sources/fake-kit.js";
 
 /**
- * A generic JSON API for tests of the `rest` source: `/items` with `page`/`per_page`,
+ * A generic JSON API for tests of the `rest` source: `/items` (or `path`) with `page`/`per_page`,
  * `offset`/`limit` or a `next` link; `modified_since` (ISO), `id_gt`, `sort=modified_desc` or
  * `sort=id_asc`; `/items/{id}` single GET; records `{id, name, status, amount, modified_at,
  * created_at}`. The token must come as `Authorization: Bearer <token>`.
@@ -32,7 +32,9 @@ export interface FakeRest extends FakeServer {
   listRequests(): number;
 }
 
-export async function startFakeRest(options: { token?: string; now?: number } = {}): Promise<FakeRest> {
+export async function startFakeRest(options: { token?: string; now?: number; path?: string } = {}): Promise<FakeRest> {
+  /** The list's path (default `/items`); records at `<path>/{id}`. */
+  const listPath = options.path ?? "/items";
   const items = new Map<number, Item>();
   let now = options.now ?? Date.parse("2026-11-23T10:00:00Z");
   let nextId = 1;
@@ -47,12 +49,12 @@ export async function startFakeRest(options: { token?: string; now?: number } = 
 
   function handler(request: FakeRequest): FakeResponse {
     if (request.headers.authorization !== `Bearer ${token}`) return { status: 401, body: { error: "unauthorized" } };
-    const single = /^\/items\/(\d+)$/.exec(request.path);
+    const single = request.path.startsWith(`${listPath}/`) ? /^(\d+)$/.exec(request.path.slice(listPath.length + 1)) : null;
     if (single) {
       const item = items.get(Number(single[1]));
       return item ? { status: 200, body: item } : { status: 404, body: { error: "not found" } };
     }
-    if (request.path !== "/items" && request.path !== "/wrapped") return { status: 404, body: { error: "no route" } };
+    if (request.path !== listPath && request.path !== "/wrapped") return { status: 404, body: { error: "no route" } };
     let list = [...items.values()];
     const since = request.query.get("modified_since");
     if (since) list = list.filter((item) => Date.parse(item.modified_at) >= Date.parse(since));
@@ -110,7 +112,7 @@ export async function startFakeRest(options: { token?: string; now?: number } = 
       }
     },
     listRequests() {
-      return server.requests.filter((r) => r.path === "/items" || r.path === "/wrapped").length;
+      return server.requests.filter((r) => r.path === listPath || r.path === "/wrapped").length;
     },
   });
   return fake;

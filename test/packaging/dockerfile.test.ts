@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { commands } from "../../src/cli/commands/index.js";
 import { parseConfig } from "../../src/config/load.js";
 import { checkServerConfig, parseListen } from "../../src/server/listen.js";
+import { readme, readmeBlock, shellCommands } from "../helpers/readme.js";
 import { tempDir } from "../helpers/tmp.js";
 import { checkReplayable, copyOf, dockerignore, parseDockerfile, ReplayError, runSteps, runtimeSettings, type Dockerfile } from "./dockerfile.js";
 
@@ -45,6 +47,14 @@ function acceptsMajor(range: string, major: number): boolean {
   );
 }
 
+/** package.json's engines and better-sqlite3's accept Node.js `major`. */
+function expectNodeMajorAccepted(major: number): void {
+  const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node;
+  expect(acceptsMajor(engines, major), `package.json engines "${engines}"`).toBe(true);
+  const sqlite = (JSON.parse(read("node_modules/better-sqlite3/package.json")) as { engines: { node: string } }).engines.node;
+  expect(acceptsMajor(sqlite, major), `better-sqlite3 engines "${sqlite}"`).toBe(true);
+}
+
 describe("Dockerfile", () => {
   it("uses only steps the replay knows", () => {
     expect(() => checkReplayable(dockerfile())).not.toThrow();
@@ -55,10 +65,7 @@ describe("Dockerfile", () => {
     const major = Number(file.args.NODE_VERSION);
     expect(major % 2, "an even (LTS) major").toBe(0);
     for (const stage of file.stages) expect(stage.image).toBe(`node:${major}-bookworm-slim`);
-    const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node;
-    expect(acceptsMajor(engines, major), `package.json engines "${engines}"`).toBe(true);
-    const sqlite = (JSON.parse(read("node_modules/better-sqlite3/package.json")) as { engines: { node: string } }).engines.node;
-    expect(acceptsMajor(sqlite, major), `better-sqlite3 engines "${sqlite}"`).toBe(true);
+    expectNodeMajorAccepted(major);
     expect(acceptsMajor(">=20.19 <21 || >=22.12", 21)).toBe(false);
   });
 
@@ -193,5 +200,77 @@ describe("the container's example config and compose.example.yaml", () => {
 
     expect(service.healthcheck.test).toEqual(["CMD", ...settings.healthcheck!.command]);
     expect(service.stop_grace_period).toBeDefined();
+
+    // `docker compose up -d` reads compose.yaml, not compose.example.yaml: both say to copy it.
+    expect(read("compose.example.yaml")).toMatch(/Copy this file to compose\.yaml/);
+    expect(readme()).toMatch(/Compose reads `compose\.yaml`: copy it there[^\n]*\n[^\n]*`docker compose up -d`/);
+  });
+});
+
+/** A shell command's words: quotes removed, `$PWD` kept as written. */
+const words = (command: string): string[] => [...command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+
+/** `docker run`'s options, image and command (the options this README uses). */
+function dockerRun(command: string): { flags: Array<[string, string]>; bare: string[]; image: string; args: string[] } {
+  const [docker, run, ...rest] = words(command);
+  expect([docker, run]).toEqual(["docker", "run"]);
+  const flags: Array<[string, string]> = [];
+  const bare: string[] = [];
+  let i = 0;
+  for (; i < rest.length && rest[i]!.startsWith("-"); i += 1) {
+    if (["-d", "--rm"].includes(rest[i]!)) bare.push(rest[i]!);
+    else flags.push([rest[i]!, rest[++i]!]);
+  }
+  return { flags, bare, image: rest[i]!, args: rest.slice(i + 1) };
+}
+
+describe("the README's docker commands (no Docker engine here: checked against the Dockerfile; .ci/docker-replay.sh runs its steps)", () => {
+  it("docker build / docker run mount the config, secrets and volume where the image wants them, give every variable, publish the exposed port on loopback", () => {
+    const settings = runtimeSettings(dockerfile());
+    const example = read("examples/docker-config.yaml");
+    const config = parse(example) as { server: { listen: string } };
+    const block = shellCommands(readmeBlock("sh", "docker build").body);
+    const build = words(block.find((c) => c.startsWith("docker build"))!);
+    const tag = build[build.indexOf("-t") + 1]!;
+    expect(build.at(-1), "built from the repo's folder").toBe(".");
+    const runs = block.filter((c) => c.startsWith("docker run")).map(dockerRun);
+    expect(runs.map((r) => r.bare)).toEqual([["-d"], ["--rm"]]);
+    for (const run of runs) {
+      expect(run.image).toBe(tag);
+      const mounts = run.flags.filter(([flag]) => flag === "-v").map(([, value]) => value.split(":"));
+      expect(mounts, "the config, read-only, where RETROHOOK_CONFIG points").toContainEqual(["$PWD/config.yaml", settings.env.RETROHOOK_CONFIG, "ro"]);
+      const secrets = mounts.find(([, inside]) => inside === "/run/secrets");
+      expect(secrets, "the secrets folder").toEqual(["$PWD/secrets", "/run/secrets", "ro"]);
+      for (const [, file] of example.matchAll(/_file: (\S+)/g)) expect(file!.startsWith(`${secrets![1]}/`), `${file} is in the mounted secrets folder`).toBe(true);
+      const given = run.flags.filter(([flag]) => flag === "-e").map(([, value]) => value.split("=")[0]);
+      for (const [, name] of example.matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)) expect(given, `-e ${name}`).toContain(name);
+    }
+    // What the user prepares before: config.yaml from the example, and each secret file it reads.
+    expect(readme()).toMatch(/Copy\s+\[examples\/docker-config\.yaml\]\(examples\/docker-config\.yaml\) to `config\.yaml`/);
+    for (const [, name] of example.matchAll(/_file: \/run\/secrets\/(\S+)/g)) expect(readme(), `README names the secret file ${name}`).toContain(`\`${name}\``);
+    const [daemon, once] = runs;
+    expect(daemon!.args, "the image's CMD").toEqual([]);
+    expect(daemon!.flags).toContainEqual(["-v", `retrohook-data:${settings.volumes[0]}`]);
+    const publish = daemon!.flags.find(([flag]) => flag === "-p")![1].split(":");
+    expect(publish[0], "published on the host's loopback").toBe("127.0.0.1");
+    expect(settings.exposed).toContain(publish[2]);
+    expect(parseListen(config.server.listen).port).toBe(Number(publish[2]));
+    expect(once!.args).toEqual(["validate"]);
+    expect(Object.keys(commands)).toContain(once!.args[0]);
+
+    // `docker inspect -f '{{.State.Health.Status}}' retrohook`: the container's name, and a HEALTHCHECK to report.
+    const name = daemon!.flags.find(([flag]) => flag === "--name")![1];
+    const inspect = /`docker inspect -f '\{\{\.State\.Health\.Status\}\}' (\S+)`/.exec(readme());
+    expect(inspect?.[1]).toBe(name);
+    expect(settings.healthcheck).toBeDefined();
+  });
+
+  it("`docker build --build-arg NODE_VERSION=N`: the Dockerfile takes that ARG, and package.json and better-sqlite3 accept N", () => {
+    const file = dockerfile();
+    const [, major] = /`docker build --build-arg NODE_VERSION=(\d+)\b/.exec(readme()) ?? [];
+    expect(major, "the README names a NODE_VERSION build-arg").toBeDefined();
+    expect(Object.keys(file.args)).toContain("NODE_VERSION");
+    expect(Number(major) % 2, "an even (LTS) major").toBe(0);
+    expectNodeMajorAccepted(Number(major));
   });
 });

@@ -12,8 +12,9 @@
  * 3. The final stage is started like the image: its ENTRYPOINT + CMD with its ENV, from its
  *    WORKDIR, as its USER's uid, with the container's example config (examples/docker-config.yaml
  *    from the image) — only moved to 127.0.0.1 and a free port, its absolute paths into the
- *    stage folder, and its source at a local Fakturownia fake from the pruned tree. The
- *    HEALTHCHECK command must pass against it (and fail against a closed port); the admin API
+ *    stage folder, and its source at a local Fakturownia fake from the pruned tree. `validate`
+ *    through the entrypoint (the README's `docker run --rm … retrohook validate`) must accept
+ *    it; the image's CMD (`run`) is started with it. The HEALTHCHECK command must pass against it (and fail against a closed port); the admin API
  *    must want the token; SIGTERM through the init process must end it with exit 0.
  * 4. `npm pack` of the copy: the tarball must hold the built CLI, every dist file, the fakes,
  *    README, LICENSE, the examples — and no sources or tests; installed into an empty folder
@@ -309,6 +310,12 @@ async function runImage(
   for (const [, name] of example.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g)) {
     check(name! in vars, `examples/docker-config.yaml uses \${${name}}; the replay has no value for it: teach test/packaging/replay.ts`);
   }
+
+  // The README's `docker run --rm … -e FAKTUROWNIA_DOMAIN=… -e ERP_WEBHOOK_URL=… retrohook validate`:
+  // any command through the entrypoint, the config and secrets mounted, nothing else.
+  const validated = run(program, [...entryArgs, "validate"], { cwd: app, env: { ...env, ...vars }, ...asUser });
+  check(/^config .*: ok$/m.test(validated), `${settings.entrypoint.join(" ")} validate did not accept the mounted config:\n${validated}`);
+  log(`  ${settings.entrypoint.join(" ")} validate → config ok`);
 
   const logFile = join(dirname(root), "daemon.log");
   const logFd = openSync(logFile, "w");

@@ -22,6 +22,23 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+/** A JSON request to a running server at `baseUrl` (this process's or a `retrohook run` child's). */
+export async function adminRequest<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T; text: string; headers: Headers }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  let parsedBody: unknown = text;
+  try {
+    parsedBody = JSON.parse(text);
+  } catch {
+    // not JSON (metrics, UI)
+  }
+  return { status: response.status, body: parsedBody as T, text, headers: response.headers };
+}
+
 /**
  * The daemon of `retrohook run` in this process, built from YAML as a user writes it: app,
  * scheduler (cron jobs that never fire, plus the start-up pass), dispatcher and server on
@@ -42,21 +59,7 @@ export async function startDaemon(config: Record<string, unknown>, options: { lo
   });
   await Promise.all(firstPasses);
 
-  const api: Daemon["api"] = async (method, path, body, token) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    let parsedBody: unknown = text;
-    try {
-      parsedBody = JSON.parse(text);
-    } catch {
-      // not JSON (metrics, UI)
-    }
-    return { status: response.status, body: parsedBody as never, text, headers: response.headers };
-  };
+  const api: Daemon["api"] = (method, path, body, token) => adminRequest(server.url, method, path, body, token);
   const token = parsed.server.admin_token;
   return {
     app,

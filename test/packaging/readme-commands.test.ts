@@ -1,0 +1,156 @@
+/**
+ * Every command README.md tells a user to run is exercised, as written, by a test or a CI step.
+ * The commands are read from the README itself (shell blocks, code spans that start like a
+ * command, snippet blocks), so a new command without a row below fails here; each row names the
+ * files that run it and what they must contain (its arguments as the test passes them).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { markdownCommands, readme, type ReadmeCommand } from "../helpers/readme.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+interface Coverage {
+  /** README commands this row covers (whitespace collapsed, `\|` unescaped). */
+  command: RegExp;
+  /** [file, ...strings it must contain]: the test or CI step that runs the command, and how. */
+  by: Array<[string, ...string[]]>;
+  /** How it is exercised where that is not plain, or why not exactly as written. */
+  note?: string;
+}
+
+const WALK = "test/e2e/readme-walkthrough.test.ts";
+const OPERATOR = "test/cli/operator.test.ts";
+const STATUS = "test/cli/status.test.ts";
+const ONCE = "test/e2e/once.test.ts";
+const DOCKER = "test/packaging/dockerfile.test.ts";
+const REPLAY = "test/packaging/replay.ts";
+const CI = ".ci/run";
+const NO_ENGINE = "no Docker engine on these machines: .ci/docker-replay.sh (test/packaging/replay.ts) replays the Dockerfile's steps and runs the final stage like the image; dockerfile.test.ts checks the command's arguments against the Dockerfile";
+
+const COVERAGE: Coverage[] = [
+  // Quick start
+  { command: /^npm ci$/, by: [[CI, "npm ci --no-audit --no-fund"]], note: "CI's first step, in a clean clone (quiet flags added)" },
+  {
+    command: /^npx retrohook demo$/,
+    by: [[WALK, '"--no-install", "retrohook", "--version"', 'startCli(["demo"], {}, { cwd: dir })', 'kill("SIGINT")'], ["test/e2e/demo.test.ts", 'runCli(["demo"']],
+    note: "npx resolves the checkout's bin (built by npm ci); the demo runs with no options in an empty folder and stops on Ctrl-C",
+  },
+  { command: /^npm test$/, by: [[CI, "\nnpm test\n"]] },
+
+  // A real setup
+  { command: /^npx retrohook validate -c config\.yaml$/, by: [[WALK, 'cli(["validate", "-c", "config.yaml"]', 'runCli(["validate", "-c", "config.yaml"]']], note: "the README's config.yaml, and config.example.yaml and each examples/*.yaml copied to config.yaml" },
+  { command: /^npx retrohook once --dry-run -c config\.yaml$/, by: [[WALK, 'cli(["once", "--dry-run", "-c", "config.yaml"]']] },
+  { command: /^npx retrohook run -c config\.yaml$/, by: [[WALK, 'startCli(["run", "-c", "config.yaml"]']] },
+  { command: /^(npx )?retrohook run$/, by: [["test/e2e/daemon.test.ts", 'startCli(["run", "-c", path]'], [WALK, 'startCli(["run", "-c", "config.yaml"]']] },
+
+  // Signatures
+  { command: /^npm i standardwebhooks$/, by: [[WALK, "`npm i standardwebhooks`"], ["package.json", '"standardwebhooks": "']], note: "a dependency of retrohook (npm ci installs it); the Node snippet imports it from the checkout" },
+  { command: /^js snippet$/, by: [[WALK, 'readmeBlock("js", "standardwebhooks")', "nodeSnippet(request, secret, raw)"]], note: "run on every delivery of the real setup, whsec_ and raw mode, and on tampered bodies" },
+  { command: /^python snippet$/, by: [[WALK, 'readmeBlock("python", "def verify")', 'spawnSync("python3"']], note: "skipped, with the reason in its title, when python3 (3.9+) is missing" },
+
+  // Operator commands
+  {
+    command: /^retrohook replay (--dead-letters \[--target NAME\]|\(--event ID \| --dead-letters \[--target NAME\]\))$|^--event ID$/,
+    by: [[OPERATOR, '["replay", "--event", eventId, "-c", path]', '["replay", "--dead-letters", "-c", path]', '["replay", "--event", eventId, "--target", "erp", "-c", path]'], [STATUS, '["replay", "--dead-letters", "--target", "erp", "-c", path]']],
+  },
+  { command: /^retrohook reset( --source S)?$/, by: [[OPERATOR, '["reset", "--source", "legacy", "-c", path]']], note: "lifts a 401 suspension" },
+  {
+    command: /^retrohook reset (--source S --resource R |… )--accept-deletes$|^retrohook reset --source S \[--resource R\] \[--accept-deletes\]$/,
+    by: [[STATUS, '["reset", "--source", "legacy", "--resource", "items", "--accept-deletes", "-c", path]'], [OPERATOR, '["reset", "--source", "legacy", "-c", path]']],
+  },
+  { command: /^retrohook validate$/, by: [[OPERATOR, 'main(["validate"], fromEnv)'], ["test/presets/fakturoid/cli.test.ts", 'runCli(["validate", "-c", path]', "permits one pass every"], [WALK, "permits one pass every"]] },
+  { command: /^retrohook status$/, by: [[WALK, 'cli(["status"], env)'], [STATUS, '["status", "-c", path]']], note: "with the default ./config.yaml, through the running daemon" },
+  { command: /^retrohook status \[--json\]$/, by: [[STATUS, '["status", "-c", path]', '["status", "--json", "-c", path]']] },
+  { command: /^retrohook once --dry-run$/, by: [[ONCE, '["once", "--dry-run", "-c", path]']] },
+  { command: /^retrohook once \[--source NAME\] \[--reconcile\] \[--dry-run\]$/, by: [[OPERATOR, '["once", "--source", "legacy", "-c", path]'], [ONCE, '["once", "--reconcile", "-c", path]', '["once", "--dry-run", "-c", path]']] },
+  { command: /^retrohook test-target NAME$/, by: [[WALK, 'cli(["test-target", "erp"], env)'], [OPERATOR, 'testTargetCommand.run({ config: path }, ok, ["erp"])']] },
+  { command: /^retrohook schema$/, by: [["test/cli/schema.test.ts", 'runCli(["schema"]']] },
+  { command: /^retrohook schema > retrohook\.schema\.json$/, by: [[WALK, 'cli(["schema"])', 'writeFileSync(join(dir, "retrohook.schema.json"), schema.stdout)']], note: "the redirect done by the test; the README's config is then checked against that file" },
+  { command: /^retrohook demo$/, by: [["test/e2e/demo.test.ts", 'runCli(["demo", "--seconds", "30"'], [WALK, 'startCli(["demo"]']] },
+  { command: /^-c\/--config FILE$/, by: [[OPERATOR, 'main(["validate", "--config", path], long)', "RETROHOOK_CONFIG: path"], [WALK, '"-c", "config.yaml"']] },
+  { command: /^--help$/, by: [[OPERATOR, 'main([name, "--help"], io)', 'main(["--help"], top)']] },
+  { command: /^GET \/api$/, by: [[WALK, 'adminRequest<{ endpoints: string[] }>(base, "GET", "/api")'], ["test/server/admin.test.ts", 'daemon.api("GET", "/api")']] },
+
+  // Container
+  { command: /^docker build -t retrohook \.$/, by: [[CI, "bash .ci/docker-replay.sh"], [REPLAY, "replayStage(stage, index, context, stages"], [DOCKER, '"docker build"']], note: NO_ENGINE },
+  { command: /^docker run -d --name retrohook .* retrohook$/, by: [[REPLAY, "[...entryArgs, ...settings.cmd]", "FAKTUROWNIA_DOMAIN", "RETROHOOK_HEALTHCHECK_URL"], [DOCKER, "dockerRun", '"-d"']], note: NO_ENGINE },
+  { command: /^docker run --rm .* retrohook validate$/, by: [[REPLAY, '[...entryArgs, "validate"]'], [DOCKER, '["validate"]']], note: NO_ENGINE },
+  { command: /^-p 127\.0\.0\.1:8080:8080$/, by: [[DOCKER, "published on the host's loopback"]], note: NO_ENGINE },
+  { command: /^docker stop$/, by: [[REPLAY, 'child.kill("SIGTERM")']], note: `docker stop sends SIGTERM; the replay sends it to the image's entrypoint (tini) and wants exit 0. ${NO_ENGINE}` },
+  { command: /^chown 1000 \.\/data$/, by: [[REPLAY, "chownSync", "node: 1000"]], note: `the replay runs the image as uid 1000 on a /data it owns (as root, in CI); a host folder mount needs Docker. ${NO_ENGINE}` },
+  { command: /^docker inspect( -f '\{\{\.State\.Health\.Status\}\}' retrohook)?$/, by: [[REPLAY, "settings.healthcheck"], [DOCKER, "docker inspect -f"]], note: `the replay runs the image's HEALTHCHECK command. ${NO_ENGINE}` },
+  { command: /^node -e$/, by: [[REPLAY, "health.command"], [DOCKER, '["node", "-e"]']], note: "the image's HEALTHCHECK command" },
+  { command: /^docker compose up -d$/, by: [[DOCKER, "compose.example.yaml mounts the config"]], note: "static only: compose.example.yaml is checked against the Dockerfile and the container example; no engine to run Compose, and the replay does not read compose files" },
+  { command: /^npm prune --omit=dev$/, by: [[REPLAY, "runSteps(instruction)"], [DOCKER, "npm prune --omit=dev"]], note: "the Dockerfile's RUN, replayed as written" },
+  { command: /^docker build --build-arg NODE_VERSION=\d+ …$/, by: [[DOCKER, "--build-arg NODE_VERSION="]], note: "static: the ARG exists and package.json and better-sqlite3 accept that major; the replay uses the machine's Node, so no image major runs in CI" },
+  { command: /^bash \.ci\/docker-replay\.sh$/, by: [[CI, "bash .ci/docker-replay.sh"]] },
+  { command: /^npm pack$/, by: [[REPLAY, '"npm", ["pack", "--json"']] },
+  { command: /^npx retrohook --version$/, by: [[REPLAY, '"npx", ["--no-install", "retrohook", "--version"]'], [WALK, '"--no-install", "retrohook", "--version"']] },
+
+  // Maintenance and measurements
+  { command: /^npx tsx scripts\/config-reference\.ts$/, by: [["test/packaging/config-reference.test.ts", "staleFiles()", "REGENERATE"]], note: "in-process: the functions the script runs; the test does not rewrite README.md" },
+  { command: /^npm run bench$|^--quick$/, by: [[CI, "npm run bench -- --quick"]], note: "CI runs the quick sizes so the harness cannot rot; the full run measures the machine and is run by hand" },
+  { command: /^npm run chaos$/, by: [[CI, "npm run chaos -- --reduced"]], note: "CI runs the reduced suite; the full run (100+ SIGKILLs, a 10-minute soak) is run by hand" },
+];
+
+const read = (file: string): string => readFileSync(join(ROOT, file), "utf8");
+const where = (command: ReadmeCommand): string => `README.md:${command.line} (${command.kind}) \`${command.text}\``;
+
+/** A file that runs: a vitest test, a CI script, or a file a CI script runs. */
+function runs(file: string): boolean {
+  if (/^test\/.+\.test\.ts$/.test(file) || file.startsWith(".ci/")) return true;
+  return [".ci/run", ".ci/docker-replay.sh"].some((script) => read(script).includes(file));
+}
+
+describe("README quick start", () => {
+  it("states the Node.js versions package.json's engines accept (npm ci refuses others: engine-strict)", () => {
+    const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node;
+    const floors = [...engines.matchAll(/>=(\d+\.\d+)/g)].map((m) => m[1]!);
+    expect(floors.length).toBeGreaterThan(0);
+    const quickStart = readme().split("\n## ")[0]!;
+    for (const floor of floors) expect(quickStart, `README quick start names Node.js ${floor}+`).toContain(`${floor}+`);
+    expect(read(".npmrc")).toMatch(/^engine-strict=true$/m);
+  });
+});
+
+describe("README commands", () => {
+  const commands = markdownCommands(readme());
+
+  it("are found: the shell blocks, the snippets and the inline commands", () => {
+    const texts = commands.map((c) => c.text);
+    expect(texts).toEqual(expect.arrayContaining(["npm ci", "npx retrohook demo", "npm test", "js snippet", "python snippet", "docker build -t retrohook .", "npx retrohook validate -c config.yaml", "retrohook schema > retrohook.schema.json"]));
+    expect(commands.filter((c) => c.kind === "shell").length).toBeGreaterThanOrEqual(6);
+    // The extraction itself: continuations joined, comments dropped, `&&` split, `\|` unescaped.
+    const sample = markdownCommands("```sh\nnpm ci && npx retrohook demo   # note\ndocker run \\\n  -d x   # a # b\n```\n\nRun `retrohook replay (--event ID \\| --dead-letters)` or `--help`; not `retrohook.test` nor `data.previous`.\n");
+    expect(sample.map((c) => `${c.line}:${c.kind}:${c.text}`)).toEqual(["1:shell:npm ci", "1:shell:npx retrohook demo", "1:shell:docker run -d x", "7:inline:retrohook replay (--event ID | --dead-letters)", "7:inline:--help"]);
+  });
+
+  it("each have a row in the coverage table", () => {
+    const uncovered = commands.filter((command) => !COVERAGE.some((row) => row.command.test(command.text)));
+    expect(uncovered.map(where), "README commands no test or CI step exercises: add the exercise and a row to COVERAGE").toEqual([]);
+  });
+
+  it("and each row still matches a README command", () => {
+    const stale = COVERAGE.filter((row) => !commands.some((command) => row.command.test(command.text)));
+    expect(stale.map((row) => String(row.command)), "rows for commands the README no longer has").toEqual([]);
+  });
+
+  it("are exercised where the table says: the files exist, run in `npm test` or CI, and pass the command's arguments", () => {
+    const problems: string[] = [];
+    for (const row of COVERAGE) {
+      if (!row.by.some(([file]) => runs(file))) problems.push(`${String(row.command)}: none of ${row.by.map(([file]) => file).join(", ")} is a test or run by CI`);
+      for (const [file, ...needles] of row.by) {
+        if (!existsSync(join(ROOT, file))) {
+          problems.push(`${String(row.command)}: ${file} does not exist`);
+          continue;
+        }
+        const text = read(file);
+        for (const needle of needles) if (!text.includes(needle)) problems.push(`${String(row.command)}: ${file} does not contain ${JSON.stringify(needle)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
