@@ -6,7 +6,7 @@ import { parseInstant } from "../core/time.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
-import type { ListMode, ResourcePoller, Source } from "../sources/source.js";
+import type { Batch, ListMode, ListResult, ResourcePoller, Source } from "../sources/source.js";
 import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
 import type { BudgetGate } from "./budget.js";
@@ -135,8 +135,8 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   let probe: RecordRef | undefined;
   crashPoint("pass:start");
 
-  try {
-    const iterator = poller.list(listMode, state.cursor, { clock, logger: log });
+  /** Compares and commits every batch of one listing, fetching the next page meanwhile. */
+  const consume = async (iterator: AsyncGenerator<Batch, ListResult, void>): Promise<ListResult> => {
     let step = await iterator.next();
     while (!step.done) {
       const batch = step.value;
@@ -164,8 +164,17 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       }
       step = await next;
     }
-    const result = step.value;
-    outcome.warnings.push(...result.warnings);
+    outcome.warnings.push(...step.value.warnings);
+    return step.value;
+  };
+
+  try {
+    let result = await consume(poller.list(listMode, state.cursor, { clock, logger: log }));
+    if (firstRun && poller.orderedByChange && result.cursor !== undefined && outcome.records > 0) {
+      // Records edited during the first scan moved to pages already read: caught here, under the start policy.
+      const catchUp = await consume(poller.list("incremental", result.cursor, { clock, logger: log }));
+      result = { ...catchUp, cursor: catchUp.cursor ?? result.cursor };
+    }
 
     if (listMode === "complete" && outcome.records === 0 && (await store.countSnapshots(id)) > 0) {
       throw new SourceError(`resource ${poller.resource}: the complete list came back empty while state holds records — treated as a source fault, not a mass deletion`, "empty");

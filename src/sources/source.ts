@@ -45,6 +45,13 @@ export interface ResourcePoller {
    */
   list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void>;
   /**
+   * The list is ordered by last change, newest first, and paged by number: a record edited
+   * while a scan runs moves to a page already read. A first scan is then followed by one
+   * incremental listing from its cursor, so the record is baselined, not reported as `created`
+   * by the next pass.
+   */
+  readonly orderedByChange?: boolean;
+  /**
    * Confirms missing records one by one with the vendor's single-record GET. `gone` only on the
    * vendor's not-found, and only after `probe` (a record seen in this pass) answered 2xx on the
    * same URL template; otherwise `unknown`. Absent when the resource has no such GET.

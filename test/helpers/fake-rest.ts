@@ -30,6 +30,8 @@ export interface FakeRest extends FakeServer {
   unsorted: boolean;
   /** Wrap lists as `{data: [...], links: {next}}` (for the `next` style and records paths). */
   listRequests(): number;
+  /** Called before a list page is served (with its `page` number): changes made here show in it. */
+  onList?: (page: number) => void;
 }
 
 export async function startFakeRest(options: { token?: string; now?: number; path?: string } = {}): Promise<FakeRest> {
@@ -55,6 +57,7 @@ export async function startFakeRest(options: { token?: string; now?: number; pat
       return item ? { status: 200, body: item } : { status: 404, body: { error: "not found" } };
     }
     if (request.path !== listPath && request.path !== "/wrapped") return { status: 404, body: { error: "no route" } };
+    fake.onList?.(Number(request.query.get("page") ?? 1));
     let list = [...items.values()];
     const since = request.query.get("modified_since");
     if (since) list = list.filter((item) => Date.parse(item.modified_at) >= Date.parse(since));

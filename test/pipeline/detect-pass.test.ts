@@ -92,6 +92,30 @@ describe("a pass over a generic REST source", () => {
   });
 });
 
+describe("a first scan over a list ordered by last change", () => {
+  it("baselines a record edited while the scan ran (it moved to a page already read), instead of a later created", async () => {
+    api.seed(250);
+    const descending = restResource({ query: { sort: "modified_desc" }, cursor: { field: "modified_at", order: "desc", type: "time", format: "iso" }, pagination: { style: "page", page_param: "page", size_param: "per_page", size: 50, first_page: 1 } });
+    const run = passRunner(() => store, restSource(api.url, api.token, [descending]));
+    // While page 2 is served, the oldest record (on page 5) is edited and jumps to page 1.
+    let edited = false;
+    api.onList = (page) => {
+      if (page === 2 && !edited) {
+        edited = true;
+        api.update(1, { name: "edited during the baseline" });
+      }
+    };
+    const first = await run.pass();
+    expect(edited).toBe(true);
+    expect(first.outcomes[0]).toMatchObject({ ok: true, events: 0, baselined: 250 });
+    api.onList = undefined;
+
+    expect((await run.pass()).events).toEqual([]);
+    api.update(1, { name: "edited again" });
+    expect(typesOf((await run.pass()).events)).toEqual(["item.updated:1"]);
+  });
+});
+
 describe("cursor modes", () => {
   const modes = {
     parameter: restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } }),

@@ -36,6 +36,10 @@ export class RestPoller extends PollerBase {
     if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context, options.isNotFound);
   }
 
+  get orderedByChange(): boolean {
+    return this.config.cursor?.order === "desc";
+  }
+
   createdAt(record: SourceRecord): number | undefined {
     return this.config.created_field ? parseInstant(getPath(record.data, this.config.created_field), this.source.timezone) : undefined;
   }
