@@ -6,7 +6,7 @@ import { parseInstant } from "../core/time.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
-import type { Batch, ListMode, ListResult, ResourcePoller, Source } from "../sources/source.js";
+import type { Batch, ListMode, ListResult, ResourcePoller, Source, SourceFacts } from "../sources/source.js";
 import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
 import type { BudgetGate } from "./budget.js";
@@ -81,8 +81,9 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
     delete sourceState.suspended;
     await deps.store.putSourceState(config.name, sourceState);
   }
+  const facts = sourceFacts(deps.store, deps.clock, config.name, sourceState.facts);
   for (const poller of source.pollers) {
-    const outcome = await runResourcePass(deps, config, poller, mode);
+    const outcome = await runResourcePass(deps, config, poller, mode, facts);
     outcomes.push(outcome);
     if (outcome.error && (outcome.authFailed || outcome.backedOff)) {
       const rest = source.pollers.slice(source.pollers.indexOf(poller) + 1);
@@ -104,7 +105,22 @@ interface InternalOutcome extends PassOutcome {
   backedOff?: boolean;
 }
 
-export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode): Promise<InternalOutcome> {
+/** The source's facts, each stored in its source state as soon as it is learned. */
+function sourceFacts(store: StateStore, clock: Clock, source: string, known: Record<string, string> = {}): SourceFacts {
+  const facts = new Set(Object.keys(known));
+  return {
+    has: (name) => facts.has(name),
+    async learn(name) {
+      if (facts.has(name)) return;
+      facts.add(name);
+      const state = (await store.getSourceState(source)) ?? {};
+      state.facts = { ...state.facts, [name]: new Date(clock.now()).toISOString() };
+      await store.putSourceState(source, state);
+    },
+  };
+}
+
+export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode, facts?: SourceFacts): Promise<InternalOutcome> {
   const { store, clock, logger } = deps;
   const id: ResourceId = { source: config.name, resource: poller.resource };
   const outcome: InternalOutcome = emptyOutcome(config.name, poller.resource, mode);
@@ -169,10 +185,11 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   };
 
   try {
-    let result = await consume(poller.list(listMode, state.cursor, { clock, logger: log }));
+    const passContext = { clock, logger: log, ...(facts ? { facts } : {}) };
+    let result = await consume(poller.list(listMode, state.cursor, passContext));
     if (firstRun && poller.orderedByChange && result.cursor !== undefined && outcome.records > 0) {
       // Records edited during the first scan moved to pages already read: caught here, under the start policy.
-      const catchUp = await consume(poller.list("incremental", result.cursor, { clock, logger: log }));
+      const catchUp = await consume(poller.list("incremental", result.cursor, passContext));
       result = { ...catchUp, cursor: catchUp.cursor ?? result.cursor };
     }
 

@@ -24,6 +24,14 @@ export interface PassContext {
   clock: Clock;
   logger: Logger;
   signal?: AbortSignal;
+  /** Facts about the vendor account kept in state at once (a failed pass or a crash keeps them). */
+  facts?: SourceFacts;
+}
+
+export interface SourceFacts {
+  has(name: string): boolean;
+  /** Stores the fact before it resolves. */
+  learn(name: string): Promise<void>;
 }
 
 export type ListMode = "incremental" | "complete";

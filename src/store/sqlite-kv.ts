@@ -21,7 +21,8 @@ export interface SqliteKvOptions {
   db?: Database.Database;
 }
 
-const MAX_PARAMS = 500;
+/** Sizes of `IN (…)` chunks, largest first; the last must be 1. */
+const CHUNK_SIZES = [500, 100, 20, 5, 1];
 
 export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
   opts: { dialect: "sqlite"; url: string };
@@ -137,12 +138,19 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     return row.value;
   }
 
-  /** One indexed query per chunk, not keyv's nested loop; statements cached by chunk length. */
+  /**
+   * One indexed query per chunk, not keyv's nested loop. Chunks have one of a few fixed sizes
+   * (137 keys: 100 + 20 + 5 + 5 + 5 + 1 + 1), so a handful of prepared statements serve every
+   * request and stay cached.
+   */
   getManyRaw(keys: string[]): Map<string, string> {
     const out = new Map<string, string>();
-    for (let i = 0; i < keys.length; i += MAX_PARAMS) {
-      const chunk = keys.slice(i, i + MAX_PARAMS);
-      const rows = this.run("read", () => this.inStatement(chunk.length).all(...chunk));
+    let i = 0;
+    while (i < keys.length) {
+      const size = CHUNK_SIZES.find((n) => n <= keys.length - i)!;
+      const chunk = keys.slice(i, i + size);
+      i += size;
+      const rows = this.run("read", () => this.inStatement(size).all(...chunk));
       for (const row of rows) out.set(row.key, row.value);
     }
     return out;

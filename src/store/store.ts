@@ -44,6 +44,12 @@ export interface SourceState {
   backoffReason?: string;
   lastPassAt?: string;
   lastError?: { at: string; message: string };
+  /**
+   * What a source learned about the vendor account that must outlive a failed pass and a
+   * restart (e.g. that the key cannot read an audit log), with when it was learned. Cleared by
+   * `retrohook reset --source`.
+   */
+  facts?: Record<string, string>;
 }
 
 /** Per-target state that outlives a restart. An operator pause never resumes by itself. */

@@ -38,6 +38,18 @@ describe("SqliteKv as a keyv store", () => {
     kv.close();
   });
 
+  it("reads many keys in fixed-size chunks, finding every stored one whatever the count", () => {
+    const kv = new SqliteKv(join(tempDir(), "many.sqlite"));
+    kv.write(Array.from({ length: 800 }, (_, i) => ({ key: `k/${String(i).padStart(4, "0")}`, value: `v${i}` })));
+    for (const count of [1, 4, 99, 137, 521, 1100]) {
+      const keys = Array.from({ length: count }, (_, i) => `k/${String(i).padStart(4, "0")}`);
+      const found = kv.getManyRaw(keys);
+      expect(found.size).toBe(Math.min(count, 800));
+      expect(found.get(keys[Math.min(count, 800) - 1]!)).toBe(`v${Math.min(count, 800) - 1}`);
+    }
+    kv.close();
+  });
+
   it("moves a state file of an early build (WITHOUT ROWID table) into a rowid table, keeping every row", () => {
     const file = join(tempDir(), "old.sqlite");
     const old = new Database(file);

@@ -138,6 +138,22 @@ describe("preset contract: facturascripts specifics", () => {
     expect(fake.incidents()).toBe(1);
   });
 
+  it("a key without logmessages access and a failing baseline: the 403 is remembered in state, not asked again by each retry or restart", async () => {
+    const limited = "SECRET-fs-no-audit-log-key";
+    const tables = ["facturaclientes", "facturaproveedores", "albaranclientes", "albaranproveedores", "pagoclientes", "pagoproveedores", "reciboclientes", "reciboproveedores"];
+    const { fake, run } = await start({ token: limited, keys: { [limited]: { allow: Object.fromEntries(tables.map((t) => [t, ["get"]])) } } });
+    fake.injectFault({ fault: { type: "status", status: 500, body: { error: "API-ERROR: database gone" } }, match: (r) => r.path === "/api/3/facturaclientes", times: Infinity });
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      const failed = await run.pass();
+      expect(failed.outcomes.some((o) => !o.ok && /HTTP 500/.test(o.error ?? ""))).toBe(true);
+      run.restart();
+    }
+    fake.clearFaults();
+    expectOk(await run.pass());
+    expect(fake.requests.filter((r) => r.path === "/api/3/logmessages")).toHaveLength(1);
+    expect(fake.incidents()).toBe(1);
+  });
+
   it("the IP ban (429) backs the whole source off for 10 minutes without further requests", async () => {
     const { fake, run, clock } = await start();
     expectOk(await run.pass());

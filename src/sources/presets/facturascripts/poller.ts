@@ -23,6 +23,9 @@ export interface FsTable {
  * What the pollers of one source share: whether the key may read `logmessages` (asked once per
  * source: every 403 is an IP-ban incident), and the IP ban (429) after which nothing is sent.
  */
+/** The source fact: the API key may not read `logmessages` (cleared by `retrohook reset --source`). */
+const NO_LOG_ACCESS = "facturascripts:no-logmessages-access";
+
 export class FsSourceGate {
   logAccessDenied = false;
   private warnedNoLogs = false;
@@ -31,9 +34,18 @@ export class FsSourceGate {
 
   constructor(private readonly now: () => number) {}
 
-  /** The key cannot read `logmessages`: remember it for every resource, warn once. */
-  denyLogs(context: PassContext): void {
+  /** Known from an earlier pass or process (kept in the source's state). */
+  logsDenied(context: PassContext): boolean {
+    return this.logAccessDenied || context.facts?.has(NO_LOG_ACCESS) === true;
+  }
+
+  /**
+   * The key cannot read `logmessages`: remember it for every resource, in state at once (a
+   * failing baseline retried or restarted must not add a ban incident each time), warn once.
+   */
+  async denyLogs(context: PassContext): Promise<void> {
     this.logAccessDenied = true;
+    await context.facts?.learn(NO_LOG_ACCESS);
     if (this.warnedNoLogs) return;
     this.warnedNoLogs = true;
     context.logger.warn("the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
@@ -96,7 +108,7 @@ export class FacturaScriptsPoller extends PollerBase {
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     const previous = isCursor(cursor) ? cursor : undefined;
     const next: FsCursor = previous ? structuredClone(previous) : { keys: {}, logs: {}, payments: {} };
-    if (this.gate.logAccessDenied) next.noLogAccess = true;
+    if (this.gate.logsDenied(context)) next.noLogAccess = true;
     if (mode === "complete" || !previous) {
       for (const table of this.tables) {
         // Feed positions before the scan: a change logged or paid while the table is scanned is
@@ -157,7 +169,7 @@ export class FacturaScriptsPoller extends PollerBase {
         if (!(error instanceof ForbiddenError)) throw error;
         // Asking again would add IP-ban incidents: remember it and rely on reconciles.
         cursor.noLogAccess = true;
-        this.gate.denyLogs(context);
+        await this.gate.denyLogs(context);
         return;
       }
       const entries = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
@@ -259,7 +271,7 @@ export class FacturaScriptsPoller extends PollerBase {
     } catch (error) {
       if (!(error instanceof ForbiddenError)) throw error;
       cursor.noLogAccess = true;
-      this.gate.denyLogs(context);
+      await this.gate.denyLogs(context);
       return undefined;
     }
   }
