@@ -94,6 +94,7 @@ const COVERAGE: Coverage[] = [
   { command: /^npx tsx scripts\/config-reference\.ts$/, by: [["test/packaging/config-reference.test.ts", "staleFiles()", "REGENERATE"]], note: "in-process: the functions the script runs; the test does not rewrite README.md" },
   { command: /^npm run bench$|^--quick$/, by: [[CI, "npm run bench -- --quick"]], note: "CI runs the quick sizes so the harness cannot rot; the full run measures the machine and is run by hand" },
   { command: /^npm run chaos$/, by: [[CI, "npm run chaos -- --reduced"]], note: "CI runs the reduced suite; the full run (100+ SIGKILLs, a 10-minute soak) is run by hand" },
+  { command: /^npm run chaos -- --reduced$/, by: [[CI, "npm run chaos -- --reduced"]] },
 ];
 
 const read = (file: string): string => readFileSync(join(ROOT, file), "utf8");
