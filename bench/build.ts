@@ -1,47 +1,9 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { ROOT, transpileForNode } from "../scripts/transpile.js";
 
-/**
- * The child processes run JavaScript as `npm run build` would emit it, under plain `node`:
- * `node --import tsx` adds a loader thread (about 30 MB of RSS) and per-module transpiling that
- * the shipped daemon does not have. Each file of src/ and bench/ is transpiled on its own
- * (TypeScript's transpileModule: no type check; `npm run typecheck` does that) into
- * `<dir>/build`, beside a link to node_modules and a copy of package.json.
- */
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-
-function transpileTree(from: string, to: string): number {
-  let files = 0;
-  for (const name of readdirSync(from)) {
-    const path = join(from, name);
-    if (statSync(path).isDirectory()) {
-      files += transpileTree(path, join(to, name));
-      continue;
-    }
-    if (!name.endsWith(".ts") || name.endsWith(".d.ts")) continue;
-    const output = ts.transpileModule(readFileSync(path, "utf8"), {
-      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: false },
-      fileName: path,
-    });
-    mkdirSync(to, { recursive: true });
-    writeFileSync(join(to, name.replace(/\.ts$/, ".js")), output.outputText);
-    files += 1;
-  }
-  return files;
-}
-
-/** Returns the folder holding the built `src/` and `bench/`. */
+/** Returns the folder holding the built `src/` and `bench/` (see scripts/transpile.ts for why). */
 export function buildForChildren(dir: string): { root: string; files: number; ms: number } {
-  const started = performance.now();
-  const root = join(dir, "build");
-  let files = 0;
-  for (const folder of ["src", "bench"]) files += transpileTree(join(ROOT, folder), join(root, folder));
-  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
-  copyFileSync(join(ROOT, "package.json"), join(root, "package.json"));
-  return { root, files, ms: performance.now() - started };
+  return transpileForNode(dir, ["src", "bench"]);
 }
 
 /** Where a bench child script is: built JS under `root`, or the TypeScript source (for `--tsx`). */
