@@ -71,3 +71,17 @@ export function zoneClock(timeZone: string): ZoneClock {
     },
   };
 }
+
+const shiftedDates = new Map<string, string>();
+
+/** `2026-11-23` moved by whole days (a calendar date, no zone); memoised for seeding. */
+export function addDays(date: string, days: number): string {
+  const key = `${date}|${days}`;
+  let shifted = shiftedDates.get(key);
+  if (shifted === undefined) {
+    shifted = new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+    if (shiftedDates.size > 20_000) shiftedDates.clear();
+    shiftedDates.set(key, shifted);
+  }
+  return shifted;
+}

@@ -1,3 +1,4 @@
+import { addDays } from "../../fake-zone-clock.js";
 import type { ColumnType, TableSchema } from "./fake-schema.js";
 
 /**
@@ -38,20 +39,7 @@ export function localNow(time: LocalTime, ms = time.now()): LocalNow {
   return { date: iso.slice(0, 10), time: iso.slice(11, 19), timestamp: `${iso.slice(0, 10)} ${iso.slice(11, 19)}` };
 }
 
-const DAY_MS = 86_400_000;
 
-const shiftedDates = new Map<string, string>();
-
-export function addDays(date: string, days: number): string {
-  const key = `${date}|${days}`;
-  let shifted = shiftedDates.get(key);
-  if (shifted === undefined) {
-    shifted = new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-    if (shiftedDates.size > 20_000) shiftedDates.clear();
-    shiftedDates.set(key, shifted);
-  }
-  return shifted;
-}
 
 function validDate(year: string, month: string, day: string): string | undefined {
   const iso = `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
@@ -140,3 +128,5 @@ export function renderRow(schema: TableSchema, row: Row): Record<string, Value> 
   for (const [column, type] of Object.entries(schema.columns)) out[column] = renderValue(type, row[column] ?? null);
   return out;
 }
+
+export { addDays };

@@ -1,3 +1,4 @@
+import { addDays } from "../../fake-zone-clock.js";
 /**
  * Record shapes, formats and validation of the Fakturownia fake. Values follow the wire format
  * the real API renders: money as Ruby BigDecimal strings ("339.99", "0.0"), dates `YYYY-MM-DD`,
@@ -24,7 +25,6 @@ export interface AccountTime {
   offset: string;
 }
 
-const DAY_MS = 86_400_000;
 const BLANK = "nie może być puste";
 const INVALID = "jest nieprawidłowe";
 
@@ -49,18 +49,6 @@ export function localDate(ms: number, time: AccountTime): string {
   return new Date(ms + time.offsetMinutes * 60_000).toISOString().slice(0, 10);
 }
 
-const shiftedDates = new Map<string, string>();
-
-export function addDays(date: string, days: number): string {
-  const key = `${date}|${days}`;
-  let shifted = shiftedDates.get(key);
-  if (shifted === undefined) {
-    shifted = new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-    if (shiftedDates.size > 20_000) shiftedDates.clear();
-    shiftedDates.set(key, shifted);
-  }
-  return shifted;
-}
 
 export function isDate(value: unknown): value is string {
   return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`));
@@ -265,3 +253,5 @@ export function validate(table: TableName, record: FakturowniaRecord): void {
   }
   if (Object.keys(errors).length > 0) throw new FakturowniaValidationError(errors);
 }
+
+export { addDays };
