@@ -63,13 +63,20 @@ export interface Bench {
   log(message: string): void;
 }
 
-/** Starts bench child `name` (`pass-child`, `daemon-child`…): built JS under `root`, or via tsx. */
-export function childStarter(dir: string, root: string | undefined): (name: string, label: string) => Promise<Child> {
+/** What a child runs: retrohook (started with the image's Node flags) or a floor, a fake, the naive script. */
+export type ChildKind = "retrohook" | "plain";
+
+/**
+ * Starts bench child `name` (`pass-child`, `daemon-child`…): built JS under `root`, or via tsx.
+ * Children running retrohook get `retrohookFlags`, the Node flags the container image uses.
+ */
+export function childStarter(dir: string, root: string | undefined, retrohookFlags: string[]): (name: string, label: string, kind: ChildKind) => Promise<Child> {
   let serial = 0;
-  return (name, label) => {
+  return (name, label, kind) => {
     serial += 1;
     const profiles = process.env.BENCH_CPU_PROF;
     const execArgv = [
+      ...(kind === "retrohook" ? retrohookFlags : []),
       ...(root ? [] : ["--import", "tsx"]),
       ...(profiles ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${String(serial).padStart(2, "0")}-${label}.cpuprofile`] : []),
     ];
@@ -77,8 +84,11 @@ export function childStarter(dir: string, root: string | undefined): (name: stri
   };
 }
 
-export async function runJob<T>(start: (name: string, label: string) => Promise<Child>, op: string, args: unknown): Promise<T> {
-  const child = await start("pass-child", op);
+/** The pass-child jobs that run retrohook; the others are floors and the naive script. */
+const RETROHOOK_JOBS = new Set(["pass", "deliver"]);
+
+export async function runJob<T>(start: ReturnType<typeof childStarter>, op: string, args: unknown): Promise<T> {
+  const child = await start("pass-child", op, RETROHOOK_JOBS.has(op) ? "retrohook" : "plain");
   try {
     return await child.call<T>(op, args);
   } finally {

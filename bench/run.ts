@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { imageNodeFlags, parseDockerfile, runtimeSettings } from "../test/packaging/dockerfile.js";
 import { buildForChildren } from "./build.js";
 import { childStarter, FULL, QUICK, runJob, type Bench } from "./context.js";
 import { table, type Row } from "./report.js";
@@ -20,6 +21,8 @@ import { passScenarios } from "./scenarios/passes.js";
  * writes to the temp folder instead). Exits non-zero only when the harness breaks — never on a
  * missed target. `--keep` keeps the work folder (state files, child logs); `--build=DIR` runs
  * the children from a build made earlier (e.g. a kept `<work dir>/build`, patched to try a fix).
+ * The children that run retrohook start with the Node flags of the container image's ENTRYPOINT
+ * (read from the Dockerfile), as a deployed daemon does; floors and fakes run with Node's defaults.
  * BENCH_CPU_PROF=<dir> writes a CPU profile of every child process there; BENCH_HEAP_SNAPSHOT=<dir>
  * a heap snapshot of the many-sources daemon at the end of its window.
  */
@@ -38,6 +41,7 @@ async function main(): Promise<number> {
   const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
   for (const name of only ?? []) if (!SCENARIOS[name]) throw new Error(`--only: unknown scenario ${name} (one of ${Object.keys(SCENARIOS).join(", ")})`);
   const sizes = quick ? QUICK : FULL;
+  const retrohookFlags = imageNodeFlags(runtimeSettings(parseDockerfile(readFileSync(fileURLToPath(new URL("../Dockerfile", import.meta.url)), "utf8"))));
   const dir = mkdtempSync(join(tmpdir(), "retrohook-bench-"));
   const began = Date.now();
   const log = (message: string): void => void process.stderr.write(`[bench +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
@@ -53,10 +57,10 @@ async function main(): Promise<number> {
       root = built.root;
       log(`transpiled ${built.files} files for the child processes in ${Math.round(built.ms)} ms`);
     }
-    const start = childStarter(dir, root);
-    const fake = await start("fake-api", "fake-api");
+    const start = childStarter(dir, root, retrohookFlags);
+    const fake = await start("fake-api", "fake-api", "plain");
     children.push(fake);
-    const receiver = await start("receiver", "receiver");
+    const receiver = await start("receiver", "receiver", "plain");
     children.push(receiver);
     const { url: apiUrl } = await fake.call<{ url: string }>("listen");
     const { url: receiverUrl } = await receiver.call<{ url: string }>("listen");
@@ -70,7 +74,7 @@ async function main(): Promise<number> {
       receiverUrl,
       rows,
       job: (op, jobArgs) => runJob(start, op, jobArgs),
-      daemon: (label) => start("daemon-child", `daemon-${label}`),
+      daemon: (label) => start("daemon-child", `daemon-${label}`, "retrohook"),
       log,
     };
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
@@ -87,7 +91,7 @@ async function main(): Promise<number> {
   rows.sort((a, b) => rank(a) - rank(b));
   process.stdout.write(`\n${table(rows)}\n\n`);
   for (const row of rows) if (row.detail) process.stdout.write(`  ${row.scenario}: ${row.detail}\n`);
-  process.stdout.write(`\n${quick ? "quick sizes" : "full sizes"}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}; ${((Date.now() - began) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`\n${quick ? "quick sizes" : "full sizes"}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, retrohook with the image's flags ${retrohookFlags.join(" ") || "(none)"}; ${((Date.now() - began) / 1000).toFixed(0)} s\n`);
   const unmet = rows.filter((row) => row.met === false);
   process.stdout.write(unmet.length === 0 ? "every target met\n" : `targets not met: ${unmet.map((row) => row.scenario).join(", ")}\n`);
   // Only a complete full run of the working tree replaces bench/results.json.

@@ -13,7 +13,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { checkServerConfig, parseListen } from "../../src/server/listen.js";
 import { readme, readmeBlock, shellCommands } from "../helpers/readme.js";
 import { tempDir } from "../helpers/tmp.js";
-import { checkReplayable, copyOf, dockerignore, parseDockerfile, ReplayError, runSteps, runtimeSettings, type Dockerfile } from "./dockerfile.js";
+import { checkReplayable, copyOf, dockerignore, imageNodeFlags, parseDockerfile, ReplayError, runSteps, runtimeSettings, type Dockerfile } from "./dockerfile.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), "utf8");
@@ -96,7 +96,9 @@ describe("Dockerfile", () => {
     expect(settings.env.RETROHOOK_CONFIG).toBe("/config/config.yaml");
     expect(settings.volumes).toEqual(["/data"]);
     expect(settings.exposed).toEqual(["8080"]);
-    expect(settings.entrypoint).toEqual(["/usr/bin/tini", "--", "node", `${settings.workdir}/bin/retrohook.js`]);
+    expect(settings.entrypoint).toEqual(["/usr/bin/tini", "--", "node", ...imageNodeFlags(settings), `${settings.workdir}/bin/retrohook.js`]);
+    // The daemon's memory figures in the README (npm run bench) are measured with these flags.
+    expect(imageNodeFlags(settings)).toEqual(["--max-semi-space-size=4"]);
     expect(settings.cmd).toEqual(["run"]);
     const runtimeSteps = runs(file, 1);
     expect(runtimeSteps.some((s) => s.kind === "apt" && s.packages.includes("tini"))).toBe(true);

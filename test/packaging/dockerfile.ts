@@ -256,6 +256,18 @@ export function runtimeSettings(file: Dockerfile): RuntimeSettings {
   return settings;
 }
 
+/** The Node flags the image starts retrohook with (`node <flags> …/bin/retrohook.js` in ENTRYPOINT). */
+export function imageNodeFlags(settings: RuntimeSettings): string[] {
+  const node = settings.entrypoint.indexOf("node");
+  if (node < 0) throw new ReplayError("the image's ENTRYPOINT does not start retrohook with node");
+  const flags: string[] = [];
+  for (const arg of settings.entrypoint.slice(node + 1)) {
+    if (!arg.startsWith("--")) break;
+    flags.push(arg);
+  }
+  return flags;
+}
+
 /** Every RUN, COPY and run-time setting understood, before anything is executed. */
 export function checkReplayable(file: Dockerfile): RuntimeSettings {
   for (const stage of file.stages) {

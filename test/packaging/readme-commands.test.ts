@@ -82,6 +82,7 @@ const COVERAGE: Coverage[] = [
   { command: /^docker stop$/, by: [[REPLAY, 'child.kill("SIGTERM")']], note: `docker stop sends SIGTERM; the replay sends it to the image's entrypoint (tini) and wants exit 0. ${NO_ENGINE}` },
   { command: /^chown 1000 \.\/data$/, by: [[REPLAY, "chownSync", "node: 1000"]], note: `the replay runs the image as uid 1000 on a /data it owns (as root, in CI); a host folder mount needs Docker. ${NO_ENGINE}` },
   { command: /^docker inspect( -f '\{\{\.State\.Health\.Status\}\}' retrohook)?$/, by: [[REPLAY, "settings.healthcheck"], [DOCKER, "docker inspect -f"]], note: `the replay runs the image's HEALTHCHECK command. ${NO_ENGINE}` },
+  { command: /^--max-semi-space-size=4$/, by: [[DOCKER, '"--max-semi-space-size=4"'], [REPLAY, "settings.entrypoint.map(mapArg)"], ["bench/run.ts", "imageNodeFlags("]], note: "the image's ENTRYPOINT flag: the replay starts the entrypoint with it, npm run bench starts retrohook's processes with it" },
   { command: /^node -e$/, by: [[REPLAY, "health.command"], [DOCKER, '["node", "-e"]']], note: "the image's HEALTHCHECK command" },
   { command: /^docker compose up -d$/, by: [[DOCKER, "compose.example.yaml mounts the config"]], note: "static only: compose.example.yaml is checked against the Dockerfile and the container example; no engine to run Compose, and the replay does not read compose files" },
   { command: /^npm prune --omit=dev$/, by: [[REPLAY, "runSteps(instruction)"], [DOCKER, "npm prune --omit=dev"]], note: "the Dockerfile's RUN, replayed as written" },
