@@ -61,11 +61,12 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
     const json = JSON.stringify(record.data);
     // The same text as stored: unchanged, whatever the fingerprint (the common case; no hashing).
     if (stored && !stored.gone && stored.json === json) continue;
-    const fingerprint = rules.ignoreFields.length === 0 ? fingerprintOf(json) : fingerprintOf(JSON.stringify(withoutFields(record.data, rules.ignoreFields)));
 
     if (!stored || stored.gone) {
-      const snapshot: Snapshot = { version: (stored?.version ?? 0) + 1, fingerprint, json };
       const announce = context.announceNew(record);
+      // A baselined record gets no fingerprint (no hashing in a first pass): if its text ever
+      // differs, the empty fingerprint matches nothing and its parsed content is compared.
+      const snapshot: Snapshot = { version: (stored?.version ?? 0) + 1, fingerprint: announce ? recordFingerprint(json, record.data, rules) : "", json };
       if (announce) {
         const names = ["created", ...firedTransitions(rules.transitions, undefined, record.data)];
         events.push(...names.map((name) => envelopeFor(rules, context, record, record.data, undefined, snapshot, name)));
@@ -77,6 +78,7 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
       continue;
     }
 
+    const fingerprint = recordFingerprint(json, record.data, rules);
     if (stored.fingerprint === fingerprint) continue;
     const previous = JSON.parse(stored.json) as JsonObject;
     if (deepEqual(withoutFields(previous, rules.ignoreFields), withoutFields(record.data, rules.ignoreFields))) {
@@ -103,10 +105,16 @@ export function detectDeletions(gone: ReadonlyArray<{ ref: RecordRef; snapshot: 
     if (snapshot.gone) continue;
     const tombstone: Snapshot = { version: snapshot.version + 1, fingerprint: "", json: "", gone: true };
     const last = JSON.parse(snapshot.json) as JsonObject;
-    events.push(envelopeFor(rules, context, ref, last, undefined, { ...tombstone, fingerprint: snapshot.fingerprint }, "deleted"));
+    const fingerprint = snapshot.fingerprint || recordFingerprint(snapshot.json, last, rules);
+    events.push(envelopeFor(rules, context, ref, last, undefined, { ...tombstone, fingerprint }, "deleted"));
     writes.push({ kind: ref.kind, id: ref.id, snapshot: tombstone });
   }
   return { events, writes, baselined: 0 };
+}
+
+/** Hash of the record's text, or of its JSON without `ignore_fields` when some are set. */
+function recordFingerprint(json: string, data: JsonObject, rules: DetectRules): string {
+  return rules.ignoreFields.length === 0 ? fingerprintOf(json) : fingerprintOf(JSON.stringify(withoutFields(data, rules.ignoreFields)));
 }
 
 function envelopeFor(

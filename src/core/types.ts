@@ -33,6 +33,7 @@ export interface SourceRecord extends RecordRef {
 export interface Snapshot {
   /** Per record key; the version of the last change detected (baseline = 1). */
   version: number;
+  /** Empty for a record recorded as baseline and unchanged since (computed when it changes). */
   fingerprint: string;
   /** The record as JSON text; parsed only when an event needs it. Empty for a tombstone. */
   json: string;
