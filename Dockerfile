@@ -53,7 +53,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.RETROHOOK_HEALTHCHECK_URL||'http://127.0.0.1:8080/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # --max-semi-space-size=4 caps V8's young generation at 3 × 4 MB instead of 3 × 16 MB: a thousand
-# passes starting on one tick left the daemon at 316 MB of RSS with the default, 206 MB with this,
+# passes starting on one tick left the daemon at 316 MB of RSS with the default, 200–220 MB with this,
 # at no measurable cost in pass speed (README, "Performance"; npm run bench uses these flags).
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=4", "/app/bin/retrohook.js"]
 CMD ["run"]
