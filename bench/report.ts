@@ -29,21 +29,47 @@ function show(value: number | null, unit = ""): string {
   return unit ? `${text} ${unit}` : text;
 }
 
+/** A row's cells: scenario, figure, floor, ratio, target, met (`met` as the caller writes it). */
+function cells(row: Row, met: (met: boolean) => string): string[] {
+  return [
+    row.scenario,
+    show(row.figure, row.unit),
+    show(row.floor, row.unit),
+    row.ratio === null ? "—" : `${show(row.ratio)}×`,
+    row.target ?? "(context)",
+    row.met === null ? "—" : met(row.met),
+  ];
+}
+
+/** The results table for a terminal. */
 export function table(rows: Row[]): string {
-  const lines = [["scenario", "figure", "floor", "ratio", "target", "met?"]];
-  for (const row of rows) {
-    lines.push([
-      row.scenario,
-      show(row.figure, row.unit),
-      show(row.floor, row.unit),
-      row.ratio === null ? "—" : `${show(row.ratio)}×`,
-      row.target ?? "(context)",
-      row.met === null ? "—" : row.met ? "yes" : "NO",
-    ]);
-  }
+  const lines = [["scenario", "figure", "floor", "ratio", "target", "met?"], ...rows.map((row) => cells(row, (met) => (met ? "yes" : "NO")))];
   const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
   const format = (line: string[]): string => line.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
   return [format(lines[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...lines.slice(1).map(format)].join("\n");
+}
+
+export const README_TABLE_START = "<!-- bench-table:start -->";
+export const README_TABLE_END = "<!-- bench-table:end -->";
+
+/** The results table in Markdown, between the markers that delimit it in the README. */
+export function markdownTable(rows: Row[]): string {
+  const line = (cells: string[]): string => `| ${cells.join(" | ")} |`;
+  return [
+    README_TABLE_START,
+    line(["scenario", "figure", "floor", "ratio", "target", "met"]),
+    line(new Array<string>(6).fill("---")),
+    ...rows.map((row) => line(cells(row, (met) => (met ? "yes" : "**no**")))),
+    README_TABLE_END,
+  ].join("\n");
+}
+
+/** The README with the table between the markers replaced (a full run keeps README and results.json together). */
+export function withReadmeTable(readme: string, rows: Row[]): string {
+  const start = readme.indexOf(README_TABLE_START);
+  const end = readme.indexOf(README_TABLE_END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${README_TABLE_START} … ${README_TABLE_END} section for the bench table`);
+  return readme.slice(0, start) + markdownTable(rows) + readme.slice(end + README_TABLE_END.length);
 }
 
 /** Deterministic random numbers in [0, 1) (mulberry32), so every run plays the same changes. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { imageNodeFlags, parseDockerfile, runtimeSettings } from "../test/packaging/dockerfile.js";
 import { buildForChildren } from "./build.js";
 import { childStarter, FULL, QUICK, runJob, type Bench } from "./context.js";
-import { table, type Row } from "./report.js";
+import { table, withReadmeTable, type Row } from "./report.js";
 import type { Child } from "./rpc.js";
 import { deliverScenario } from "./scenarios/deliver.js";
 import { latencyScenario } from "./scenarios/latency.js";
@@ -17,9 +17,9 @@ import { passScenarios } from "./scenarios/passes.js";
  *
  * Starts the fake API and the receiver in their own processes on 127.0.0.1, runs each scenario
  * (retrohook and its floor in fresh child processes, as built JS — `--tsx` runs the sources
- * through tsx instead), prints the table and writes bench/results.json (a quick or partial run
- * writes to the temp folder instead). Exits non-zero only when the harness breaks — never on a
- * missed target. `--keep` keeps the work folder (state files, child logs); `--build=DIR` runs
+ * through tsx instead), prints the table and writes bench/results.json and the README's
+ * Performance table (a quick or partial run writes its results to the temp folder instead).
+ * Exits non-zero only when the harness breaks — never on a missed target. `--keep` keeps the work folder (state files, child logs); `--build=DIR` runs
  * the children from a build made earlier (e.g. a kept `<work dir>/build`, patched to try a fix).
  * The children that run retrohook start with the Node flags of the container image's ENTRYPOINT
  * (read from the Dockerfile), as a deployed daemon does; floors and fakes run with Node's defaults.
@@ -94,10 +94,16 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${quick ? "quick sizes" : "full sizes"}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, retrohook with the image's flags ${retrohookFlags.join(" ") || "(none)"}; ${((Date.now() - began) / 1000).toFixed(0)} s\n`);
   const unmet = rows.filter((row) => row.met === false);
   process.stdout.write(unmet.length === 0 ? "every target met\n" : `targets not met: ${unmet.map((row) => row.scenario).join(", ")}\n`);
-  // Only a complete full run of the working tree replaces bench/results.json.
-  const out = quick || only || args.some((a) => a.startsWith("--build=")) ? join(tmpdir(), "retrohook-bench-results.json") : fileURLToPath(new URL("./results.json", import.meta.url));
+  // Only a complete full run of the working tree replaces bench/results.json and the README's table.
+  const complete = !(quick || only || args.some((a) => a.startsWith("--build=")));
+  const out = complete ? fileURLToPath(new URL("./results.json", import.meta.url)) : join(tmpdir(), "retrohook-bench-results.json");
   writeFileSync(out, `${JSON.stringify(rows, null, 2)}\n`);
   process.stdout.write(`results: ${out}\n`);
+  if (complete) {
+    const readme = fileURLToPath(new URL("../README.md", import.meta.url));
+    writeFileSync(readme, withReadmeTable(readFileSync(readme, "utf8"), rows));
+    process.stdout.write(`README.md: the Performance table is this run's (check the text around it)\n`);
+  }
   return 0;
 }
 
