@@ -62,6 +62,8 @@ export interface SourceView {
   suspended: SuspensionView | null;
   backoff: { until: string; reason: string } | null;
   budget: { requests: number; per: string; used: number; left: number; period: string } | null;
+  /** What the source learned about the vendor account (e.g. a key that cannot read an audit log), with since when; `reset --source` forgets it. */
+  facts: Array<{ name: string; since: string }>;
   resources: ResourceView[];
 }
 
@@ -143,6 +145,7 @@ export async function sourceView(input: StatusSources, source: SourceConfig): Pr
     suspended,
     backoff,
     budget: budget && source.budget ? { requests: source.budget.requests, per: source.budget.per, ...budget } : null,
+    facts: Object.entries(state.facts ?? {}).map(([name, since]) => ({ name, since })),
     resources,
   };
   view.health = sourceHealth(view);

@@ -97,7 +97,8 @@ describe.skipIf(!existsSync(CHROMIUM))("web UI in headless Chromium", () => {
     const before = erp.requests.length;
     api.create({ name: "Invoice FV/2/2026" });
     await page.locator('#sources tr[data-source="legacy"]').getByRole("button", { name: "run pass" }).click();
-    await expect.poll(() => targetRow("erp").locator("[data-pending]").getAttribute("data-pending")).toBe("1");
+    // The pass runs in the background: the page shows its outcome at a later refresh (every 3 s).
+    await expect.poll(() => targetRow("erp").locator("[data-pending]").getAttribute("data-pending"), { timeout: 10_000 }).toBe("1");
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(erp.requests.length).toBe(before);
 

@@ -99,6 +99,7 @@ function sourceNote(source: SourceView): string {
   if (source.backoff) notes.push(`backing off until ${source.backoff.until}`);
   if (source.budget) notes.push(`budget ${source.budget.used}/${source.budget.requests} per ${source.budget.per}`);
   if (source.suspended) notes.push(clip(source.suspended.reason, 100));
+  for (const fact of source.facts) notes.push(`learned ${fact.name} (${fact.since})`);
   return notes.join("; ");
 }
 

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
-import type { FacturaScriptsSourceConfig } from "../../../src/config/types.js";
+import { renderStatus } from "../../../src/cli/commands/status.js";
+import type { Config, FacturaScriptsSourceConfig } from "../../../src/config/types.js";
 import type { EventEnvelope } from "../../../src/core/types.js";
+import { collectStatus } from "../../../src/server/views.js";
 import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
 import { commonSource, ContractRun, expectOk, presetContract, presetResource, type PresetContractAdapter, type RequestLine } from "../contract.js";
 
@@ -152,6 +154,12 @@ describe("preset contract: facturascripts specifics", () => {
     expectOk(await run.pass());
     expect(fake.requests.filter((r) => r.path === "/api/3/logmessages")).toHaveLength(1);
     expect(fake.incidents()).toBe(1);
+
+    // `retrohook status` (and GET /api/status) shows what the source learned.
+    const config: Config = { path: "/config.yaml", state: { url: "sqlite::memory:" }, server: { listen: "127.0.0.1:0" }, sources: [run.config], targets: [] };
+    const view = await collectStatus({ config, store: run.store, now: run.clock.now() });
+    expect(view.sources[0]!.facts).toEqual([{ name: "facturascripts:no-logmessages-access", since: expect.stringMatching(/^\d{4}-.*Z$/) }]);
+    expect(renderStatus(view)).toMatch(/^erp\s.*learned facturascripts:no-logmessages-access \(\d{4}-/m);
   });
 
   it("the IP ban (429) backs the whole source off for 10 minutes without further requests", async () => {
