@@ -3,6 +3,8 @@ import type { JsonObject, JsonValue } from "./types.js";
 
 /** Value at a dotted path (`buyer.address.city`); undefined when any step is missing. */
 export function getPath(record: JsonValue | undefined, path: string): JsonValue | undefined {
+  // The common case, a top-level field, without splitting the path (called per record per pass).
+  if (!path.includes(".")) return record !== null && typeof record === "object" && !Array.isArray(record) ? record[path] : undefined;
   let current: JsonValue | undefined = record;
   for (const step of path.split(".")) {
     if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
