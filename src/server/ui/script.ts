@@ -110,7 +110,7 @@ export const APP_JS = `"use strict";
         sourceRows.push(h("tr", { class: "source", "data-source": source.name }, [
           h("td", {}, h("strong", { text: source.name })),
           h("td", {}, badge(source.health)),
-          h("td", { class: "muted", text: source.type }),
+          h("td", { class: "muted", text: source.type + (source.facts && source.facts.length > 0 ? " · learned " + source.facts.map(function (f) { return f.name; }).join(", ") : "") }),
           h("td", {}, when(source.lastPassAt)),
           h("td", {}, source.running ? h("span", { text: source.running.mode + " running" }) : source.nextPass ? when(source.nextPass.incremental) : h("span", { class: "muted", text: "daemon not running" })),
           h("td", { text: budget ? "budget " + budget : "" }),
