@@ -28,7 +28,8 @@ export async function peekState(file: string, resources: Array<{ source: string;
       cursors[`${id.source}/${id.resource}`] = JSON.stringify(state?.cursor ?? null);
       const refs = await store.listSnapshotRefs(id);
       const found = await store.getSnapshots(id, refs);
-      for (const [key, snapshot] of found) snapshots[`${id.source}/${id.resource}/${key}`] = `${snapshot.version}:${snapshot.fingerprint}`;
+      // The text too: a baselined record has no fingerprint until it changes.
+      for (const [key, snapshot] of found) snapshots[`${id.source}/${id.resource}/${key}`] = `${snapshot.version}:${snapshot.fingerprint}:${createHash("sha1").update(snapshot.json).digest("hex").slice(0, 12)}`;
     }
     const deliveries = await store.listPending();
     const pending = Object.fromEntries(deliveries.map((d) => [`${d.target}/${d.seq}`, d.eventId]));
