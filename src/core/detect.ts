@@ -36,6 +36,8 @@ export interface DetectedEvent {
 export interface SnapshotChange extends RecordRef {
   snapshot: Snapshot;
   revived?: boolean;
+  /** First snapshot of the record (nothing stored before, not even a tombstone). */
+  fresh?: boolean;
 }
 
 export interface Detection {
@@ -74,7 +76,7 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
         baselined += 1;
       }
       snapshots.set(key, snapshot);
-      writes.set(key, { kind: record.kind, id: record.id, snapshot, revived: stored?.gone === true });
+      writes.set(key, stored ? { kind: record.kind, id: record.id, snapshot, revived: true } : { kind: record.kind, id: record.id, snapshot, fresh: true });
       continue;
     }
 

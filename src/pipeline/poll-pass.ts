@@ -2,12 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import type { SourceConfig, StartMode } from "../config/types.js";
 import { detectChanges, detectDeletions, type Detection, type DetectRules } from "../core/detect.js";
+import { pageUnchanged } from "../core/page-marks.js";
 import { parseInstant } from "../core/time.js";
+import { packageVersion } from "../cli/version.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { Batch, ListMode, ListResult, ResourcePoller, Source, SourceFacts } from "../sources/source.js";
-import type { Delivery, ResourceId, ResourceState, StateStore } from "../store/store.js";
+import type { Delivery, PageMarks, ResourceId, ResourceState, StateStore } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
 import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/crash-points.js";
@@ -149,6 +151,12 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   };
   const seen = listMode === "complete" ? new Set<string>() : undefined;
   let probe: RecordRef | undefined;
+  // Pages whose bytes were compared before, with no record changed since, are not compared
+  // again (docs/decisions/0007-page-marks.md). A digest counts only under the same config and
+  // the same retrohook version (which decide how a body becomes records).
+  const pageTag = configHash({ resource: resourceHash, version: packageVersion() });
+  let marks: PageMarks | undefined;
+  const compared = new Map<string, number>();
   crashPoint("pass:start");
 
   /** Compares and commits every batch of one listing, fetching the next page meanwhile. */
@@ -161,13 +169,28 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       next.catch(() => undefined); // awaited below; a failure here must not be an unhandled rejection
       crashPoint("pass:after-fetch");
       outcome.records += batch.records.length;
-      if (seen) for (const record of batch.records) seen.add(refKey(record));
+      const keys = batch.records.map(refKey);
+      if (seen) for (const key of keys) seen.add(key);
       probe ??= batch.records[0];
-      const snapshots = await store.getSnapshots(id, batch.records);
-      const detection = detectChanges(batch.records, snapshots, rules, context);
-      crashPoint("pass:after-detect");
-      outcome.baselined += detection.baselined;
-      await commit(deps, id, detection, outcome);
+      const page = batch.digest === undefined ? undefined : `${pageTag}.${batch.digest}`;
+      if (page) marks ??= await store.getPageMarks(id);
+      const since = page ? marks?.pages.get(page) : undefined;
+      if (page && marks && since !== undefined && pageUnchanged(keys, since, marks.changed)) {
+        // Unchanged up to the moment the marks were read: it stands as compared then.
+        compared.set(page, marks.seq);
+      } else if (batch.records.length > 0) {
+        const before = await store.snapshotSeq();
+        const snapshots = await store.getSnapshots(id, batch.records);
+        const detection = detectChanges(batch.records, snapshots, rules, context);
+        crashPoint("pass:after-detect");
+        outcome.baselined += detection.baselined;
+        await commit(deps, id, detection, outcome);
+        // Records written now are changed for any page this pass reaches later.
+        if (marks) for (const write of detection.writes) marks.changed.set(refKey(write), Number.POSITIVE_INFINITY);
+        // The page now matches its snapshots as of this commit, if no other write came between.
+        const after = await store.snapshotSeq();
+        if (page) compared.set(page, after <= before + 1 ? after : before);
+      }
       if (batch.deleted && batch.deleted.length > 0) {
         const known = await store.getSnapshots(id, batch.deleted);
         const gone = batch.deleted.flatMap((ref) => {
@@ -198,6 +221,9 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     }
     if (mode === "reconcile" && !firstRun && seen) {
       await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome);
+    }
+    if (compared.size > 0 || (listMode === "complete" && result.complete)) {
+      await store.putPageMarks(id, compared, listMode === "complete" && result.complete);
     }
     crashPoint("pass:before-cursor");
     const now = new Date(clock.now()).toISOString();

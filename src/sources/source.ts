@@ -9,6 +9,12 @@ export interface Batch {
   records: SourceRecord[];
   /** Deletions reported by a vendor change feed (FacturaScripts `logmessages`). */
   deleted?: RecordRef[];
+  /**
+   * Hash of everything `records` were built from (one response's bytes), set only when the
+   * records come from it alone: the same digest under the same config means the same records,
+   * so a page compared before need not be compared again (docs/decisions/0007-page-marks.md).
+   */
+  digest?: string;
 }
 
 export interface ListResult {

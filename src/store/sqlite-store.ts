@@ -5,6 +5,7 @@ import Keyv from "keyv";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { StateError } from "../errors.js";
+import { staleChangeMarks } from "../core/page-marks.js";
 import { parseRefKey, refKey, type RecordRef, type Snapshot } from "../core/types.js";
 import { crashPoint } from "../testing/crash-points.js";
 import { SqliteKv, type KvOp } from "./sqlite-kv.js";
@@ -14,6 +15,7 @@ import type {
   Delivery,
   DeliveryLogEntry,
   EnqueueItem,
+  PageMarks,
   ResourceId,
   ResourceState,
   SnapshotWrite,
@@ -32,6 +34,8 @@ import type {
  *   m/epoch, m/seq             metadata
  *   s/<source>/<resource>/<kind>␟<id>   snapshot "<version>\t<fingerprint>\t<json>"
  *   t/<source>/<resource>/<kind>␟<id>   tombstone "<version>"
+ *   w/<source>/<resource>/<kind>␟<id>   write sequence of the record's last snapshot change (m/wseq)
+ *   p/<source>/<resource>/<page digest> write sequence before the page was last compared
  *   e/<event id>               the event body        q/<target>/<seq>  pending delivery
  *   d/<target>/<seq>           dead letter           l/<target>/<seq>  delivery log
  *   r/<record key>/<seq>       event ids of a record (m/eseq numbers events)
@@ -112,6 +116,8 @@ class SqliteStateStore implements StateStore {
   private readonly keyv: Keyv;
   private readonly clock: Clock;
   private readonly logLimit: number;
+  /** The snapshot write sequence (`m/wseq`); one process owns the file, so it is kept here too. */
+  private writeSeq: number;
 
   constructor(
     private readonly kv: SqliteKv,
@@ -125,6 +131,7 @@ class SqliteStateStore implements StateStore {
     const existing = kv.getRaw("m/epoch");
     this.epoch = existing ?? randomBytes(8).toString("hex");
     if (!existing) kv.write([{ key: "m/epoch", value: this.epoch }]);
+    this.writeSeq = Number(kv.getRaw("m/wseq") ?? 0);
   }
 
   // ---- resource and source state ----
@@ -187,8 +194,14 @@ class SqliteStateStore implements StateStore {
   async putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void> {
     const prefix = `${id.source}/${id.resource}/`;
     const ops: KvOp[] = [];
+    const changeSeq = this.writeSeq + 1;
+    let marked = false;
     for (const write of writes) {
       const key = refKey(write);
+      if (!write.fresh) {
+        ops.push({ key: `w/${prefix}${key}`, value: String(changeSeq) });
+        marked = true;
+      }
       if (write.snapshot.gone) {
         ops.push({ key: `s/${prefix}${key}`, delete: true });
         ops.push({ key: `t/${prefix}${key}`, value: String(write.snapshot.version) });
@@ -197,10 +210,37 @@ class SqliteStateStore implements StateStore {
         if (write.revived) ops.push({ key: `t/${prefix}${key}`, delete: true });
       }
     }
+    if (marked) ops.push({ key: "m/wseq", value: String(changeSeq) });
     this.kv.transaction(() => {
       this.kv.write(ops);
       crashPoint("store:snapshots-before-commit");
     });
+    if (marked) this.writeSeq = changeSeq;
+  }
+
+  async snapshotSeq(): Promise<number> {
+    return this.writeSeq;
+  }
+
+  async getPageMarks(id: ResourceId): Promise<PageMarks> {
+    return { pages: this.seqsUnder(`p/${id.source}/${id.resource}/`), changed: this.seqsUnder(`w/${id.source}/${id.resource}/`), seq: this.writeSeq };
+  }
+
+  async putPageMarks(id: ResourceId, pages: Map<string, number>, complete: boolean): Promise<void> {
+    const pagePrefix = `p/${id.source}/${id.resource}/`;
+    const changePrefix = `w/${id.source}/${id.resource}/`;
+    this.kv.transaction(() => {
+      if (complete) this.kv.deletePrefix(pagePrefix);
+      this.kv.write([...pages].map(([digest, since]) => ({ key: `${pagePrefix}${digest}`, value: String(since) })));
+      if (complete) {
+        const stale = staleChangeMarks(pages, this.seqsUnder(changePrefix));
+        this.kv.write(stale.map((key) => ({ key: `${changePrefix}${key}`, delete: true as const })));
+      }
+    });
+  }
+
+  private seqsUnder(prefix: string): Map<string, number> {
+    return new Map(this.kv.range(prefix).map(([key, value]) => [key.slice(prefix.length), Number(value)]));
   }
 
   async listSnapshotRefs(id: ResourceId): Promise<RecordRef[]> {
@@ -216,6 +256,8 @@ class SqliteStateStore implements StateStore {
     this.kv.transaction(() => {
       this.kv.deletePrefix(`s/${id.source}/${id.resource}/`);
       this.kv.deletePrefix(`t/${id.source}/${id.resource}/`);
+      this.kv.deletePrefix(`w/${id.source}/${id.resource}/`);
+      this.kv.deletePrefix(`p/${id.source}/${id.resource}/`);
     });
     await this.keyv.delete(`rs/${id.source}/${id.resource}`);
   }

@@ -120,6 +120,24 @@ export interface SnapshotWrite extends RecordRef {
   snapshot: Snapshot;
   /** The previous snapshot was a tombstone (the record came back): drop the tombstone. */
   revived?: boolean;
+  /** The record had no snapshot nor tombstone before: no change mark is needed (see PageMarks). */
+  fresh?: boolean;
+}
+
+/**
+ * What lets a pass skip comparing a page it has seen before (docs/decisions/0007). Every
+ * snapshot write except a first one advances a store-wide write sequence and marks the record
+ * with it, in the same transaction. A page compared when the sequence was S needs no compare
+ * while its bytes are the same and none of its records is marked after S: a compare would
+ * find every record equal to its snapshot.
+ */
+export interface PageMarks {
+  /** Page digest → the write sequence before the pass that last compared that page read its snapshots. */
+  pages: Map<string, number>;
+  /** Record key (`refKey`) → write sequence of its last snapshot change (first writes excluded). */
+  changed: Map<string, number>;
+  /** The write sequence these marks were read at. */
+  seq: number;
 }
 
 export interface StateStore {
@@ -136,7 +154,15 @@ export interface StateStore {
   /** Every live (not gone) record ref of a resource. */
   listSnapshotRefs(id: ResourceId): Promise<RecordRef[]>;
   countSnapshots(id: ResourceId): Promise<number>;
-  /** Drop snapshots, cursor and state of a resource (reset). */
+  /** The store-wide snapshot write sequence now (read before a page's snapshots are). */
+  snapshotSeq(): Promise<number>;
+  getPageMarks(id: ResourceId): Promise<PageMarks>;
+  /**
+   * Records the pages a pass compared or skipped. After a complete listing (`complete`) the
+   * pages not listed are forgotten and change marks older than every kept page are dropped.
+   */
+  putPageMarks(id: ResourceId, pages: Map<string, number>, complete: boolean): Promise<void>;
+  /** Drop snapshots, page marks, cursor and state of a resource (reset). */
   clearResource(id: ResourceId): Promise<void>;
 
   /** Writes events (skipping ids already present) and their pending deliveries, atomically.

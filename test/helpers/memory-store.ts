@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../src/clock.js";
+import { staleChangeMarks } from "../../src/core/page-marks.js";
 import { refKey, type RecordRef, type Snapshot } from "../../src/core/types.js";
 import type {
   BudgetState,
@@ -7,6 +8,7 @@ import type {
   Delivery,
   DeliveryLogEntry,
   EnqueueItem,
+  PageMarks,
   ResourceId,
   ResourceState,
   SnapshotWrite,
@@ -36,6 +38,8 @@ export class MemoryStateStore implements StateStore {
   private readonly budgets = new Map<string, BudgetState>();
   private readonly targetStates = new Map<string, TargetState>();
   private readonly snapshots = new Map<string, Map<string, Snapshot>>();
+  private writeSeq = 0;
+  private readonly marks = new Map<string, PageMarks>();
   private readonly failures = new Map<string, number>();
 
   constructor(private readonly clock: Clock) {}
@@ -94,7 +98,38 @@ export class MemoryStateStore implements StateStore {
   async putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void> {
     this.check("putSnapshots");
     const map = this.resourceSnapshots(id);
-    for (const write of writes) map.set(refKey(write), clone(write.snapshot));
+    const marks = this.resourceMarks(id);
+    const changeSeq = this.writeSeq + 1;
+    for (const write of writes) {
+      map.set(refKey(write), clone(write.snapshot));
+      if (!write.fresh) {
+        marks.changed.set(refKey(write), changeSeq);
+        this.writeSeq = changeSeq;
+      }
+    }
+  }
+
+  async snapshotSeq(): Promise<number> {
+    return this.writeSeq;
+  }
+
+  private resourceMarks(id: ResourceId): PageMarks {
+    const key = `${id.source}/${id.resource}`;
+    const marks = this.marks.get(key) ?? { pages: new Map(), changed: new Map(), seq: 0 };
+    this.marks.set(key, marks);
+    return marks;
+  }
+
+  async getPageMarks(id: ResourceId): Promise<PageMarks> {
+    const marks = this.resourceMarks(id);
+    return { pages: new Map(marks.pages), changed: new Map(marks.changed), seq: this.writeSeq };
+  }
+
+  async putPageMarks(id: ResourceId, pages: Map<string, number>, complete: boolean): Promise<void> {
+    const marks = this.resourceMarks(id);
+    if (complete) marks.pages.clear();
+    for (const [digest, since] of pages) marks.pages.set(digest, since);
+    if (complete) for (const key of staleChangeMarks(marks.pages, marks.changed)) marks.changed.delete(key);
   }
 
   async listSnapshotRefs(id: ResourceId): Promise<RecordRef[]> {
@@ -115,6 +150,7 @@ export class MemoryStateStore implements StateStore {
   async clearResource(id: ResourceId): Promise<void> {
     this.check("clearResource");
     this.snapshots.delete(`${id.source}/${id.resource}`);
+    this.marks.delete(`${id.source}/${id.resource}`);
     this.resources.delete(`${id.source}/${id.resource}`);
   }
 

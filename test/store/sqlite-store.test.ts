@@ -111,6 +111,34 @@ describe("SqliteStateStore", () => {
     await store.close();
   });
 
+  it("marks every snapshot change but a first write with the write sequence, in the same transaction", async () => {
+    const file = join(tempDir(), "s.sqlite");
+    let store = await openStateStore(`sqlite://${file}`);
+    const id = { source: "s", resource: "invoices" };
+    const other = { source: "s", resource: "other" };
+    const snap = (version: number) => ({ version, fingerprint: "", json: `{"v":${version}}` });
+    await store.putSnapshots(id, [{ kind: null, id: "1", snapshot: snap(1), fresh: true }, { kind: null, id: "2", snapshot: snap(1), fresh: true }]);
+    expect(await store.snapshotSeq()).toBe(0);
+    await store.putSnapshots(id, [{ kind: null, id: "1", snapshot: snap(2) }]);
+    await store.putSnapshots(other, [{ kind: null, id: "9", snapshot: snap(2) }]);
+    await store.putSnapshots(id, [{ kind: null, id: "2", snapshot: { version: 2, fingerprint: "", json: "", gone: true } }]);
+    expect(await store.snapshotSeq()).toBe(3);
+    await store.putPageMarks(id, new Map([["page-a", 1], ["page-b", 3]]), false);
+    await store.close();
+
+    store = await openStateStore(`sqlite://${file}`);
+    expect(await store.snapshotSeq()).toBe(3);
+    const marks = await store.getPageMarks(id);
+    expect(marks).toEqual({ pages: new Map([["page-a", 1], ["page-b", 3]]), changed: new Map([["\u001f1", 1], ["\u001f2", 3]]), seq: 3 });
+    // A complete listing keeps only its pages, and the change marks newer than the oldest of them.
+    await store.putPageMarks(id, new Map([["page-b", 3], ["page-c", 2]]), true);
+    expect(await store.getPageMarks(id)).toEqual({ pages: new Map([["page-b", 3], ["page-c", 2]]), changed: new Map([["\u001f2", 3]]), seq: 3 });
+    expect((await store.getPageMarks(other)).changed).toEqual(new Map([["\u001f9", 2]]));
+    await store.clearResource(id);
+    expect(await store.getPageMarks(id)).toEqual({ pages: new Map(), changed: new Map(), seq: 3 });
+    await store.close();
+  });
+
   it("enqueues each event id once, in sequence, per target", async () => {
     const store = await openStateStore("sqlite::memory:");
     const created = await store.enqueue([item("e1", "r1", ["a", "b"]), item("e2", "r1", ["a"])]);

@@ -1,3 +1,4 @@
+import { hash } from "node:crypto";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import got, { RequestError, type Method } from "got";
@@ -33,6 +34,8 @@ export interface HttpResponse {
   body: unknown;
   /** Path of the request without query (safe to log). */
   path: string;
+  /** Hash of the body's bytes (computed when first asked): the same digest, the same body. */
+  digest(): string;
 }
 
 export interface HttpClientOptions {
@@ -155,7 +158,9 @@ export class HttpClient {
     if (response.rawBody.length > this.options.maxResponseBytes) {
       throw new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { status, path });
     }
-    if (request.allow?.includes(status)) return { status, headers, body: safeParse(response.rawBody), path };
+    const raw = response.rawBody;
+    const digest = (): string => hash("sha1", raw, "base64url");
+    if (request.allow?.includes(status)) return { status, headers, body: safeParse(raw), path, digest };
     const special = this.options.classifyStatus?.(status, where, path);
     if (special) throw special;
     if (status >= 300 && status < 400) {
@@ -176,9 +181,9 @@ export class HttpClient {
     if (/html/i.test(contentType) || /^\s*</.test(text)) {
       throw new SourceError(`${where}: expected JSON, got ${contentType || "HTML"} (status ${status})`, "not-json", { status, path });
     }
-    if (text.trim() === "") return { status, headers, body: undefined, path };
+    if (text.trim() === "") return { status, headers, body: undefined, path, digest };
     try {
-      return { status, headers, body: JSON.parse(text) as unknown, path };
+      return { status, headers, body: JSON.parse(text) as unknown, path, digest };
     } catch {
       const declared = Number(headers["content-length"]);
       const truncated = Number.isFinite(declared) && declared > response.rawBody.length;

@@ -69,9 +69,9 @@ export class RestPoller extends PollerBase {
   private async *scan(extra: Record<string, string>, previous: number | undefined, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     let best = previous;
     const complete = Object.keys(extra).length === 0;
-    for await (const records of this.pages(extra, context, complete)) {
-      best = this.maxCursor(records, best);
-      yield { records };
+    for await (const page of this.pages(extra, context, complete)) {
+      best = this.maxCursor(page.records, best);
+      yield page;
     }
     return { cursor: best, complete, warnings: [] };
   }
@@ -82,9 +82,9 @@ export class RestPoller extends PollerBase {
     const threshold = previous - this.source.overlap;
     let last = Number.POSITIVE_INFINITY;
     let best = previous;
-    for await (const records of this.pages({}, context)) {
+    for await (const page of this.pages({}, context)) {
       let reachedOld = false;
-      for (const record of records) {
+      for (const record of page.records) {
         const value = parseInstant(getPath(record.data, field), this.source.timezone);
         if (value === undefined) {
           warnings.push(`record ${record.id} has no usable "${field}"`);
@@ -98,7 +98,7 @@ export class RestPoller extends PollerBase {
         best = Math.max(best, value);
         if (value < threshold) reachedOld = true;
       }
-      yield { records };
+      yield page;
       if (reachedOld) break;
     }
     return { cursor: best, complete: false, warnings };
@@ -117,7 +117,8 @@ export class RestPoller extends PollerBase {
         query[pagination.offset_param] = "0";
         query[pagination.limit_param] = String(pagination.size);
       }
-      const records = await this.fetchPage(query, context);
+      const page = await this.fetchPage(query, context);
+      const records = page.records;
       let previousId = after;
       for (const record of records) {
         const id = Number(getPath(record.data, this.config.cursor!.field));
@@ -126,7 +127,7 @@ export class RestPoller extends PollerBase {
         }
         previousId = id;
       }
-      if (records.length > 0) yield { records };
+      if (records.length > 0) yield page;
       after = previousId;
       const size = "size" in pagination ? pagination.size : undefined;
       if (records.length === 0 || size === undefined || records.length < size || pagination.style === "next" || pagination.style === "none") break;
@@ -136,7 +137,7 @@ export class RestPoller extends PollerBase {
   }
 
   /** Pages of records in list order, with loop detection. */
-  private async *pages(extra: Record<string, string>, context: PassContext, completeScan = false): AsyncGenerator<SourceRecord[], void, void> {
+  private async *pages(extra: Record<string, string>, context: PassContext, completeScan = false): AsyncGenerator<Batch, void, void> {
     const pagination = this.config.pagination;
     if (pagination.style === "none") {
       yield await this.fetchPage(extra, context);
@@ -147,8 +148,7 @@ export class RestPoller extends PollerBase {
       let next: string | undefined;
       for (;;) {
         const response = await this.get(next && !isUrl(next) && pagination.token_param ? { ...extra, [pagination.token_param]: next } : extra, context, next && isUrl(next) ? next : undefined);
-        const records = this.recordsOf(response);
-        yield records;
+        yield this.pageOf(response);
         const following = getPath(response.body as JsonObject, pagination.next);
         if (following === undefined || following === null || following === "") return;
         next = String(following);
@@ -171,11 +171,12 @@ export class RestPoller extends PollerBase {
     };
     // Complete scans read every page anyway: the next one is fetched while this one is processed.
     const prefetch = completeScan && (pagination.style === "offset" || pagination.size_param !== undefined);
-    let next: Promise<SourceRecord[]> | undefined;
+    let next: Promise<Batch> | undefined;
     for (let index = 0; ; index += 1) {
       const current = next ?? this.fetchPage(queryFor(index), context);
       next = undefined;
-      const records = await current;
+      const page = await current;
+      const records = page.records;
       if (records.length === 0) return;
       const size = pagination.style === "page" && !pagination.size_param ? Math.max(largest, records.length) : pagination.size;
       if (prefetch && records.length >= size) {
@@ -188,13 +189,18 @@ export class RestPoller extends PollerBase {
       }
       previousSignature = signature;
       largest = Math.max(largest, records.length);
-      yield records;
+      yield page;
       if (records.length < size) return;
     }
   }
 
-  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<SourceRecord[]> {
-    return this.recordsOf(await this.get(query, context));
+  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<Batch> {
+    return this.pageOf(await this.get(query, context));
+  }
+
+  /** A page's records come from its body alone: the body's digest stands for them. */
+  private pageOf(response: HttpResponse): Batch {
+    return { records: this.recordsOf(response), digest: response.digest() };
   }
 
   private get(query: Record<string, string>, context: PassContext, url?: string): Promise<HttpResponse> {
