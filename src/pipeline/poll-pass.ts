@@ -157,6 +157,14 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   const pageTag = configHash({ resource: resourceHash, version: packageVersion() });
   let marks: PageMarks | undefined;
   const compared = new Map<string, number>();
+  // A first pass over a resource with nothing stored finds snapshots only of records it wrote
+  // itself (a record listed twice): it reads just those.
+  const writtenNow = firstRun && !(await store.hasSnapshots(id)) ? new Set<string>() : undefined;
+  const readSnapshots = async (records: SourceRecord[], keys: string[]): Promise<Map<string, Snapshot>> => {
+    if (!writtenNow) return store.getSnapshots(id, records);
+    const again = records.filter((_, index) => writtenNow.has(keys[index]!));
+    return again.length > 0 ? store.getSnapshots(id, again) : new Map();
+  };
   crashPoint("pass:start");
 
   /** Compares and commits every batch of one listing, fetching the next page meanwhile. */
@@ -180,13 +188,14 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         compared.set(page, marks.seq);
       } else if (batch.records.length > 0) {
         const before = await store.snapshotSeq();
-        const snapshots = await store.getSnapshots(id, batch.records);
+        const snapshots = await readSnapshots(batch.records, keys);
         const detection = detectChanges(batch.records, snapshots, rules, context);
         crashPoint("pass:after-detect");
         outcome.baselined += detection.baselined;
         await commit(deps, id, detection, outcome);
         // Records written now are changed for any page this pass reaches later.
         if (marks) for (const write of detection.writes) marks.changed.set(refKey(write), Number.POSITIVE_INFINITY);
+        if (writtenNow) for (const write of detection.writes) writtenNow.add(refKey(write));
         // The page now matches its snapshots as of this commit, if no other write came between.
         const after = await store.snapshotSeq();
         if (page) compared.set(page, after <= before + 1 ? after : before);

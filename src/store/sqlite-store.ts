@@ -248,6 +248,10 @@ class SqliteStateStore implements StateStore {
     return this.kv.keys(prefix).map((key) => parseRefKey(key.slice(prefix.length)));
   }
 
+  async hasSnapshots(id: ResourceId): Promise<boolean> {
+    return this.kv.lastUnder(`s/${id.source}/${id.resource}/`) !== undefined || this.kv.lastUnder(`t/${id.source}/${id.resource}/`) !== undefined;
+  }
+
   async countSnapshots(id: ResourceId): Promise<number> {
     return this.kv.count(`s/${id.source}/${id.resource}/`);
   }

@@ -154,6 +154,8 @@ export interface StateStore {
   /** Every live (not gone) record ref of a resource. */
   listSnapshotRefs(id: ResourceId): Promise<RecordRef[]>;
   countSnapshots(id: ResourceId): Promise<number>;
+  /** Whether the resource has any snapshot or tombstone. */
+  hasSnapshots(id: ResourceId): Promise<boolean>;
   /** The store-wide snapshot write sequence now (read before a page's snapshots are). */
   snapshotSeq(): Promise<number>;
   getPageMarks(id: ResourceId): Promise<PageMarks>;

@@ -143,6 +143,10 @@ export class MemoryStateStore implements StateStore {
     return out;
   }
 
+  async hasSnapshots(id: ResourceId): Promise<boolean> {
+    return this.resourceSnapshots(id).size > 0;
+  }
+
   async countSnapshots(id: ResourceId): Promise<number> {
     return (await this.listSnapshotRefs(id)).length;
   }

@@ -51,7 +51,7 @@ describe("page marks", () => {
   it("do not compare the pages of an unchanged listing again, but compare a page with a change", async () => {
     const run = runner();
     expect((await run.pass()).outcomes[0]).toMatchObject({ ok: true, baselined: 250 });
-    expect(reads).toHaveLength(250);
+    expect(reads).toEqual([]); // nothing stored yet: nothing to read
 
     reads = [];
     const quiet = await run.pass("reconcile");
