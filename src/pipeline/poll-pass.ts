@@ -182,7 +182,8 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       probe ??= batch.records[0];
       const page = batch.digest === undefined ? undefined : `${pageTag}.${batch.digest}`;
       if (page) marks ??= await store.getPageMarks(id);
-      const since = page ? marks?.pages.get(page) : undefined;
+      // A page compared earlier in this pass (a list walked twice) counts as well.
+      const since = page ? (compared.get(page) ?? marks?.pages.get(page)) : undefined;
       if (page && marks && since !== undefined && pageUnchanged(keys, since, marks.changed)) {
         // Unchanged up to the moment the marks were read: it stands as compared then.
         compared.set(page, marks.seq);
@@ -193,11 +194,11 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         crashPoint("pass:after-detect");
         outcome.baselined += detection.baselined;
         await commit(deps, id, detection, outcome);
-        // Records written now are changed for any page this pass reaches later.
-        if (marks) for (const write of detection.writes) marks.changed.set(refKey(write), Number.POSITIVE_INFINITY);
-        if (writtenNow) for (const write of detection.writes) writtenNow.add(refKey(write));
-        // The page now matches its snapshots as of this commit, if no other write came between.
+        // The page now matches its snapshots as of this commit, if no other write came between;
+        // its records count as changed then for every page compared before.
         const after = await store.snapshotSeq();
+        if (marks) for (const write of detection.writes) marks.changed.set(refKey(write), after);
+        if (writtenNow) for (const write of detection.writes) writtenNow.add(refKey(write));
         if (page) compared.set(page, after <= before + 1 ? after : before);
       }
       if (batch.deleted && batch.deleted.length > 0) {

@@ -78,7 +78,7 @@ describe("page marks", () => {
     expect(typesOf(back.events)).toEqual(["item.updated:5"]);
     expect(back.events[0]!.data.object).toMatchObject({ name: "Item 5" });
     expect(back.events[0]!.data.previous).toMatchObject({ name: "B" });
-    // Compared once more, the page is then skipped.
+    // Compared and written, the page stands as compared after that write: skipped next time.
     reads = [];
     expect((await run.pass("reconcile")).events).toEqual([]);
     expect(reads).toEqual([]);

@@ -144,6 +144,29 @@ describe("fakturoid preset", () => {
     });
   });
 
+  it("a reconcile compares only the pages with a change (page marks)", async () => {
+    const { fake, run, clock } = await setup(["invoices"]);
+    fake.seed("invoices", 100); // pages of 40: 40, 40, 20
+    await run.pass();
+    const read: string[] = [];
+    const getSnapshots = run.store.getSnapshots.bind(run.store);
+    run.store.getSnapshots = async (id, refs) => {
+      read.push(...refs.map((ref) => ref.id));
+      return getSnapshots(id, refs);
+    };
+    clock.advance(60_000);
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    expect(read).toEqual([]);
+    const changed = fake.all("invoices")[50]!;
+    fake.update("invoices", num(changed.id), { note: "changed" });
+    clock.advance(60_000);
+    expect(summary((await run.pass("reconcile")).events)).toEqual([`invoice.updated:${changed.id}`]);
+    // The edited invoice moved to the top of the list: the first two pages shifted and were
+    // compared; the last page, and every page of the second walk, were not.
+    expect(read).toHaveLength(80);
+    expect(read[0]).toBe(String(changed.id));
+  });
+
   it("refuses a user_agent without the \"Name (email)\" form", async () => {
     fake = await startFakturoidFake();
     expect(() => createSource(fakturoidConfig(fake!.url, ["invoices"], { user_agent: "retrohook" }), { clock: new ManualClock(), logger: silentLogger() })).toThrow(/user_agent must look like "AppName \(you@example.com\)"/);

@@ -73,7 +73,7 @@ export class FakturoidPoller extends PollerBase {
       let missed = 0;
       let lastIds = "";
       for (let page = 1; ; page += 1) {
-        const records = await this.fetchPage({ ...query, page: String(page) }, context);
+        const { records, digest } = await this.fetchPage({ ...query, page: String(page) }, context);
         pages += 1;
         const ids = records.map((r) => r.id).join(",");
         if (records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — page ${page} repeats page ${page - 1}`, "pagination-loop");
@@ -85,7 +85,7 @@ export class FakturoidPoller extends PollerBase {
           seen.add(record.id);
           this.remember(record);
         }
-        if (records.length > 0) yield { records };
+        if (records.length > 0) yield { records, digest };
         if (records.length < FAKTUROID_PAGE) break;
         if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
       }
@@ -100,10 +100,11 @@ export class FakturoidPoller extends PollerBase {
     return { cursor: previous === undefined ? capped : Math.max(previous, capped ?? previous), complete: mode === "complete" || previous === undefined, warnings: [] };
   }
 
-  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<SourceRecord[]> {
+  /** A page's records come from its body alone: its digest stands for them (page marks). */
+  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<{ records: SourceRecord[]; digest: string }> {
     const response = await this.guard.request(this.http, { url: this.endpoint.list, query }, context.signal);
     const where = `resource ${this.resource} (${response.path})`;
-    return toRecords(recordsAt(response.body, undefined, where), "id", null, where);
+    return { records: toRecords(recordsAt(response.body, undefined, where), "id", null, where), digest: response.digest() };
   }
 
   private remember(record: SourceRecord): void {
