@@ -185,8 +185,8 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       // A page compared earlier in this pass (a list walked twice) counts as well.
       const since = page ? (compared.get(page) ?? marks?.pages.get(page)) : undefined;
       if (page && marks && since !== undefined && pageUnchanged(keys, since, marks.changed)) {
-        // Unchanged up to the moment the marks were read: it stands as compared then.
-        compared.set(page, marks.seq);
+        // Unchanged up to now (this pass's own writes included): it stands as compared then.
+        compared.set(page, Math.max(since, marks.seq));
       } else if (batch.records.length > 0) {
         const before = await store.snapshotSeq();
         const snapshots = await readSnapshots(batch.records, keys);
@@ -232,9 +232,9 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     if (mode === "reconcile" && !firstRun && seen) {
       await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome);
     }
-    if (compared.size > 0 || (listMode === "complete" && result.complete)) {
-      await store.putPageMarks(id, compared, listMode === "complete" && result.complete);
-    }
+    // Kept from complete listings only, which also drop the marks of pages no longer listed
+    // (incremental pages differ from pass to pass: their marks would only pile up).
+    if (listMode === "complete" && result.complete) await store.putPageMarks(id, compared, true);
     crashPoint("pass:before-cursor");
     const now = new Date(clock.now()).toISOString();
     state.cursor = result.cursor ?? state.cursor;
