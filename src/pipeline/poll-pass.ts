@@ -220,6 +220,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   try {
     const passContext = { clock, logger: log, ...(facts ? { facts } : {}) };
     let result = await consume(poller.list(listMode, state.cursor, passContext));
+    const completeListing = listMode === "complete" && result.complete;
     if (firstRun && poller.orderedByChange && result.cursor !== undefined && outcome.records > 0) {
       // Records edited during the first scan moved to pages already read: caught here, under the start policy.
       const catchUp = await consume(poller.list("incremental", result.cursor, passContext));
@@ -234,7 +235,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     }
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
-    if (listMode === "complete" && result.complete) await store.putPageMarks(id, compared, true);
+    if (completeListing) await store.putPageMarks(id, compared, true);
     crashPoint("pass:before-cursor");
     const now = new Date(clock.now()).toISOString();
     state.cursor = result.cursor ?? state.cursor;

@@ -94,6 +94,14 @@ describe("page marks", () => {
     expect(typesOf((await run.pass("reconcile")).events)).toEqual(["item.created:7"]);
   });
 
+  it("are taken by a first pass followed by its catch-up listing (a list ordered by last change)", async () => {
+    const run = runner(restResource({ query: { sort: "modified_desc" }, cursor: { field: "modified_at", order: "desc", type: "time", format: "iso" } }));
+    await run.pass();
+    reads = [];
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    expect(reads).toEqual([]);
+  });
+
   it("count only under the config they were taken with", async () => {
     await runner().pass();
     reads = [];
