@@ -92,6 +92,23 @@ describe("preset contract: facturascripts specifics", () => {
     return { fake, run, clock };
   }
 
+  it("a reconcile with nothing changed compares no key page again; a change is still found (page marks)", async () => {
+    const { fake, run } = await start();
+    fake.seed("facturaproveedores", 300); // two key pages of 200
+    expectOk(await run.pass());
+    const read: string[] = [];
+    const getSnapshots = run.store.getSnapshots.bind(run.store);
+    run.store.getSnapshots = async (id, refs) => {
+      read.push(...refs.map((ref) => `${id.resource}:${ref.kind ?? ""}:${ref.id}`));
+      return getSnapshots(id, refs);
+    };
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    expect(read).toEqual([]);
+    fake.update("albaranproveedores", 2, { observaciones: "checked" });
+    expect(summary((await run.pass("reconcile")).events)).toEqual(["warehouse_document.updated:2"]);
+    expect(read).toEqual(["warehouse_documents:albaranproveedores:1", "warehouse_documents:albaranproveedores:2", "warehouse_documents:albaranproveedores:3"]);
+  });
+
   it("every list request sends a sort and the legacy release works: records, the audit log and payments", async () => {
     const { fake, run } = await start({ version: "2025.81" });
     expectOk(await run.pass());

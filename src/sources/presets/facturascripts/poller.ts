@@ -148,7 +148,8 @@ export class FacturaScriptsPoller extends PollerBase {
         }
         last = key;
       }
-      if (records.length > 0) yield { records };
+      // The page's rows come from this body alone; the table is part of what they are (their kind).
+      if (records.length > 0) yield { records, digest: `${table.table}.${response.digest()}` };
       if (records.length < PAGE) break;
     }
     if (complete && expected !== undefined && seen < expected) {
