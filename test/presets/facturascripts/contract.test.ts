@@ -5,6 +5,7 @@ import type { Config, FacturaScriptsSourceConfig } from "../../../src/config/typ
 import type { EventEnvelope } from "../../../src/core/types.js";
 import { collectStatus } from "../../../src/server/views.js";
 import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
+import { snapshotReads } from "../../helpers/snapshot-reads.js";
 import { commonSource, ContractRun, expectOk, presetContract, presetResource, type PresetContractAdapter, type RequestLine } from "../contract.js";
 
 const TOKEN = "SECRET-facturascripts-contract-key";
@@ -96,12 +97,7 @@ describe("preset contract: facturascripts specifics", () => {
     const { fake, run } = await start();
     fake.seed("facturaproveedores", 300); // two key pages of 200
     expectOk(await run.pass());
-    const read: string[] = [];
-    const getSnapshots = run.store.getSnapshots.bind(run.store);
-    run.store.getSnapshots = async (id, refs) => {
-      read.push(...refs.map((ref) => `${id.resource}:${ref.kind ?? ""}:${ref.id}`));
-      return getSnapshots(id, refs);
-    };
+    const read = snapshotReads(run.store, (id, ref) => `${id.resource}:${ref.kind ?? ""}:${ref.id}`);
     expect((await run.pass("reconcile")).events).toEqual([]);
     expect(read).toEqual([]);
     fake.update("albaranproveedores", 2, { observaciones: "checked" });

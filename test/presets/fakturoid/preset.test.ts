@@ -7,6 +7,7 @@ import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } fro
 import { fakturoidIdlePassCost } from "../../../src/sources/presets/fakturoid/index.js";
 import { silentLogger } from "../../../src/telemetry/logger.js";
 import { beforeServing, fakturoidConfig, runner, summary, type Runner } from "./harness.js";
+import { snapshotReads } from "../../helpers/snapshot-reads.js";
 
 const ALL = ["invoices", "cost_invoices", "clients", "products", "warehouse_documents"];
 
@@ -148,12 +149,7 @@ describe("fakturoid preset", () => {
     const { fake, run, clock } = await setup(["invoices"]);
     fake.seed("invoices", 100); // pages of 40: 40, 40, 20
     await run.pass();
-    const read: string[] = [];
-    const getSnapshots = run.store.getSnapshots.bind(run.store);
-    run.store.getSnapshots = async (id, refs) => {
-      read.push(...refs.map((ref) => ref.id));
-      return getSnapshots(id, refs);
-    };
+    const read = snapshotReads(run.store);
     clock.advance(60_000);
     expect((await run.pass("reconcile")).events).toEqual([]);
     expect(read).toEqual([]);

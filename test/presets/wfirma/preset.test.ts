@@ -4,6 +4,7 @@ import type { WfirmaSourceConfig } from "../../../src/config/types.js";
 import { startWfirmaFake, type WfirmaFake } from "../../../src/sources/presets/wfirma/fake.js";
 import { WFIRMA_WAREHOUSE_MODULES, wfirmaIdlePassCost } from "../../../src/sources/presets/wfirma/index.js";
 import { beforeServing, runner, summary, wfirmaConfig, type Runner } from "./harness.js";
+import { snapshotReads } from "../../helpers/snapshot-reads.js";
 
 const ALL = ["invoices", "cost_invoices", "payments", "clients", "products", "warehouse_documents"];
 
@@ -98,6 +99,23 @@ describe("wfirma preset", () => {
       expect(request.query).toContain("outputFormat=json");
     }
     expect(run.counted).toBe(fake.requests.length);
+  });
+
+  it("a reconcile compares only the pages a change moved (page marks): an edit moves a record to the end", async () => {
+    const { fake, run, clock } = await setup(["cost_invoices"]);
+    fake.seed("expenses", 250); // pages of 100: 100, 100, 50
+    await run.pass();
+    const read = snapshotReads(run.store);
+    clock.advance(60_000);
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    expect(read).toEqual([]);
+    const edited = fake.all("expenses")[220]!;
+    fake.update("expenses", String(edited.id), { description: "corrected" });
+    clock.advance(60_000);
+    expect(summary((await run.pass("reconcile")).events)).toEqual([`cost_invoice.updated:${edited.id}`]);
+    // Ordered by (modified, id): the first two pages are as before; only the last one is compared.
+    expect(read).toHaveLength(50);
+    expect(read).toContain(String(edited.id));
   });
 
   it("incremental passes ask only what changed since cursor − overlap (zone-less Warsaw stamps), key-paged", async () => {

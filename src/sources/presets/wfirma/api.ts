@@ -25,7 +25,8 @@ export const WFIRMA_BACKOFF_MS: Readonly<Record<string, number>> = {
 /** The sentence the webit SDK maps to NOT FOUND ("object not found, does not exist or was deleted"). */
 const POLISH_NOT_FOUND = /nie\s+znaleziono|nie\s+istnieje|zosta[łl]\s+usuni[ęe]ty/i;
 
-export type WfirmaAnswer = { found: true; body: JsonObject } | { found: false };
+/** On OK: the body and the digest of its bytes (page marks, docs/decisions/0007). */
+export type WfirmaAnswer = { found: true; body: JsonObject; digest: string } | { found: false };
 
 /** One wFirma module behind a canonical resource. */
 export interface WfirmaModuleSpec {
@@ -68,7 +69,7 @@ export class WfirmaApi {
       throw new SourceError(`${where}: the answer has no status.code — not a wFirma JSON response`, "shape", { path });
     }
     const code = answer.status.code.trim();
-    if (code === "OK") return { found: true, body: answer };
+    if (code === "OK") return { found: true, body: answer, digest: response.digest() };
     if (code === "NOT FOUND" || POLISH_NOT_FOUND.test(code)) return { found: false };
     throw this.statusError(code, describe(answer.status), where, path);
   }

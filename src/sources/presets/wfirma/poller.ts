@@ -67,18 +67,18 @@ export class WfirmaPoller extends PollerBase {
         }
       };
       try {
-        for await (const records of this.walkByKey(spec, sinceWall, context)) {
-          track(records);
-          yield { records };
+        for await (const batch of this.walkByKey(spec, sinceWall, context)) {
+          track(batch.records);
+          yield batch;
         }
       } catch (error) {
         if (!(error instanceof AssumptionFailed)) throw error;
         const warning = `${spec.module}: ${error.message}; scanned the module completely instead`;
         warnings.push(warning);
         context.logger.warn({ resource: this.resource, module: spec.module, reason: error.message }, "key paging assumption failed; scanning completely");
-        for await (const records of this.walkByPage(spec, context)) {
-          track(records);
-          yield { records };
+        for await (const batch of this.walkByPage(spec, context)) {
+          track(batch.records);
+          yield batch;
         }
       }
       if (best !== undefined) next.modified[spec.module] = best;
@@ -87,7 +87,7 @@ export class WfirmaPoller extends PollerBase {
   }
 
   /** Key paging by (`modified`, `id`) ascending, optionally from `modified ge sinceWall`. */
-  private async *walkByKey(spec: WfirmaModuleSpec, sinceWall: string | undefined, context: PassContext): AsyncGenerator<SourceRecord[], void, void> {
+  private async *walkByKey(spec: WfirmaModuleSpec, sinceWall: string | undefined, context: PassContext): AsyncGenerator<Batch, void, void> {
     let after: { modified: string; id: number } | undefined;
     for (let request = 0; request < 1_000_000; request += 1) {
       const conditions: JsonObject[] = [];
@@ -111,7 +111,7 @@ export class WfirmaPoller extends PollerBase {
         }
         after = { modified, id };
       }
-      if (records.length > 0) yield records;
+      if (records.length > 0) yield { records, digest: page.digest };
       const limit = page.limit && page.limit > 0 ? Math.min(page.limit, WFIRMA_PAGE) : WFIRMA_PAGE;
       if (page.total !== undefined) {
         if (records.length < Math.min(limit, page.total)) {
@@ -127,7 +127,7 @@ export class WfirmaPoller extends PollerBase {
   }
 
   /** The fallback: page numbers over `order id asc`; the list must not change while it runs. */
-  private async *walkByPage(spec: WfirmaModuleSpec, context: PassContext): AsyncGenerator<SourceRecord[], void, void> {
+  private async *walkByPage(spec: WfirmaModuleSpec, context: PassContext): AsyncGenerator<Batch, void, void> {
     let expected: number | undefined;
     const ids = new Set<string>();
     let previousPage = "";
@@ -145,7 +145,7 @@ export class WfirmaPoller extends PollerBase {
       previousPage = thisPage;
       for (const record of records) ids.add(record.id);
       const seen = ids.size;
-      if (records.length > 0) yield records;
+      if (records.length > 0) yield { records, digest: answer.digest };
       const limit = answer.limit && answer.limit > 0 ? answer.limit : WFIRMA_PAGE;
       if (records.length < limit || (expected !== undefined && seen >= expected)) break;
     }
@@ -158,7 +158,8 @@ export class WfirmaPoller extends PollerBase {
     const path = `/${spec.module}/find`;
     const answer = await this.api.call(path, { [spec.branch]: { parameters } }, context.signal);
     if (!answer.found) throw new SourceError(`resource ${this.resource} (POST ${path}): wFirma answered NOT FOUND to a find`, "vendor-error", { path });
-    return pageOf(answer.body, spec, `resource ${this.resource} (POST ${path})`);
+    // The module is part of what the records are (their kind in a merged resource).
+    return { ...pageOf(answer.body, spec, `resource ${this.resource} (POST ${path})`), digest: `${spec.module}.${answer.digest}` };
   }
 
   private toRecords(items: JsonObject[], spec: WfirmaModuleSpec): SourceRecord[] {
