@@ -175,6 +175,62 @@ describe("preset contract: facturascripts specifics", () => {
     expect(renderStatus(view)).toMatch(/^erp\s.*learned facturascripts:no-logmessages-access \(\d{4}-/m);
   });
 
+  async function startParties() {
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
+    fake = await startFacturaScriptsFake({ token: TOKEN, now: () => clock.now() });
+    // Seeded customers have codes "1".."9" and dates of entry over the past year, as FacturaScripts numbers them.
+    fake.seed("clientes", 9);
+    fake.seed("productos", 5);
+    const config = facturaScriptsAdapter().config(fake, ["clients", "products"].map((name) => presetResource(name)), {});
+    run = new ContractRun(fake, config, clock);
+    return { fake, run, clock };
+  }
+  /** The queries of the list requests for one table. */
+  const listsOf = (requests: Array<{ method: string; path: string; query: string }>, table: string): URLSearchParams[] =>
+    requests.filter((r) => r.method === "GET" && r.path === `/api/3/${table}`).map((r) => new URLSearchParams(r.query));
+
+  it("new customers are found by the next incremental pass though FacturaScripts numbers them without padding (\"9\", then \"10\")", async () => {
+    const { fake, run } = await startParties();
+    expectOk(await run.pass());
+    expect(String(fake.create("clientes", { nombre: "Décima S.L." }).codcliente)).toBe("10");
+    fake.create("clientes", { nombre: "Undécima S.L." });
+    const found = await run.pass();
+    expect(summary(found.events)).toEqual(["client.created:10", "client.created:11"]);
+    // Listed by date of entry (the day of the newest seen), not by codes above "9", which "10" is not as text.
+    const [list] = listsOf(found.requests, "clientes");
+    expect(list!.get("filter[fechaalta_gte]")).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(list!.has("filter[codcliente_gt]")).toBe(false);
+    expect(listsOf((await run.pass()).requests, "clientes")).toHaveLength(1);
+    // Codes typed by hand, in mixed case: MariaDB orders them case-insensitively, and a reconcile pages through them.
+    fake.create("clientes", { codcliente: "b1", nombre: "Beta" });
+    fake.create("clientes", { codcliente: "A1", nombre: "Alfa" });
+    expect(summary((await run.pass()).events)).toEqual(["client.created:A1", "client.created:b1"]);
+    const reconcile = await run.pass("reconcile");
+    expectOk(reconcile);
+    expect(reconcile.events).toEqual([]);
+  });
+
+  it("a date of entry typed in the future does not hold back the customers created from today on", async () => {
+    const { fake, run } = await startParties();
+    fake.create("clientes", { nombre: "Futuro S.L.", fechaalta: "01-01-2099" });
+    expectOk(await run.pass());
+    fake.create("clientes", { nombre: "Hoy S.L." });
+    expect(summary((await run.pass()).events)).toEqual(["client.created:11"]);
+  });
+
+  it("an edited product is found by the next incremental pass through productos.actualizado; idle, one request", async () => {
+    const { fake, run } = await startParties();
+    expectOk(await run.pass());
+    fake.update("productos", 2, { precio: 99.5 });
+    const created = fake.create("productos", { referencia: "NEW-1", descripcion: "Nuevo" });
+    const found = await run.pass();
+    expect(summary(found.events)).toEqual([`product.created:${String(created.idproducto)}`, "product.updated:2"]);
+    const idle = await run.pass();
+    expect(idle.events).toEqual([]);
+    expect(listsOf(idle.requests, "productos")).toHaveLength(1);
+    expect(listsOf(idle.requests, "productos")[0]!.get("filter[actualizado_gte]")).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
   it("the IP ban (429) backs the whole source off for 10 minutes without further requests", async () => {
     const { fake, run, clock } = await start();
     expectOk(await run.pass());

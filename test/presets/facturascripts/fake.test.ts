@@ -290,7 +290,7 @@ describe("FacturaScripts fake: audit feed", () => {
     fake.create("facturaproveedores", { total: 10 });
     fake.create("albaranclientes");
     fake.payInvoice("facturaclientes", 1);
-    fake.update("clientes", "000001", { nombre: "Alfa 2" });
+    fake.update("clientes", "1", { nombre: "Alfa 2" });
     fake.update("productos", 1, { precio: 3 });
     expect(await rows("/api/3/logmessages")).toEqual([]);
 

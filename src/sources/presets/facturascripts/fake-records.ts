@@ -51,8 +51,9 @@ export function cifnif(i: number): string {
   return `B${String(10_000_000 + ((i * 7_919_113) % 89_999_999)).slice(0, 8)}`;
 }
 
+/** A customer or supplier code as FacturaScripts assigns it: a plain number ("1", "10"). */
 export function partyCode(n: number): string {
-  return String(n).padStart(6, "0");
+  return String(n);
 }
 
 export function documentDate(context: SampleContext): string {

@@ -63,7 +63,6 @@ function isReceiptTable(table: FsTable): table is ReceiptTable {
 export class FsStore {
   readonly tables: Record<FsTable, TableData>;
   private sequences = new Map<string, Sequence>();
-  private partyCounters = { clientes: 0, proveedores: 0 };
 
   constructor(private readonly time: LocalTime) {
     const tables = {} as Record<FsTable, TableData>;
@@ -117,12 +116,15 @@ export class FsStore {
     return row;
   }
 
+  /**
+   * FacturaScripts' `newCode()`: the highest all-digit code plus one, not padded — "9" is
+   * followed by "10", which sorts before it as text.
+   */
   private nextPartyCode(table: FsTable): string {
     const kind = table === "proveedores" ? "proveedores" : "clientes";
-    let code: string;
-    do code = partyCode(++this.partyCounters[kind]);
-    while (this.tables[kind].rows.has(code));
-    return code;
+    let highest = 0;
+    for (const code of this.tables[kind].rows.keys()) if (/^\d+$/.test(String(code))) highest = Math.max(highest, Number(code));
+    return partyCode(highest + 1);
   }
 
   private sequence(table: FsTable, row: Row): Sequence {

@@ -17,8 +17,8 @@ const TABLES: Record<string, FsTable[]> = {
     { table: "pagoclientes", pk: "idpago" },
     { table: "pagoproveedores", pk: "idpago" },
   ],
-  clients: [{ table: "clientes", pk: "codcliente", stringKey: true }],
-  products: [{ table: "productos", pk: "idproducto" }],
+  clients: [{ table: "clientes", pk: "codcliente", stringKey: true, since: "fechaalta" }],
+  products: [{ table: "productos", pk: "idproducto", since: "actualizado" }],
 };
 
 export const FACTURASCRIPTS_RESOURCES = Object.keys(TABLES);
@@ -54,7 +54,7 @@ export function createFacturaScriptsSource(config: FacturaScriptsSourceConfig, d
     },
   });
   const pollers = config.resources.map(
-    (resource) => new FacturaScriptsPoller(http, resource, TABLES[resource.name]!, resource.name === "invoices" || resource.name === "cost_invoices" ? PAID : [], gate),
+    (resource) => new FacturaScriptsPoller(http, resource, TABLES[resource.name]!, resource.name === "invoices" || resource.name === "cost_invoices" ? PAID : [], gate, config.timezone),
   );
   return { name: config.name, http, pollers, close: () => http.close() };
 }

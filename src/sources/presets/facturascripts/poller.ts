@@ -2,6 +2,7 @@ import { PollerBase } from "../../poller-base.js";
 import type { PresetResourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
+import { formatWall } from "../../../core/time.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../http/client.js";
 import { recordsAt, toRecords } from "../../http/records.js";
@@ -15,8 +16,17 @@ export interface FsTable {
   model?: string;
   /** Payment rows that may pay records of this table: `pagoclientes` → `reciboclientes` → invoice. */
   payments?: { table: string; receipts: string };
-  /** The primary key is a string (clientes.codcliente). */
+  /**
+   * The primary key is a string (clientes.codcliente). FacturaScripts numbers new ones without
+   * padding ("9", then "10"), so the highest key as text does not point at the newest rows.
+   */
   stringKey?: boolean;
+  /**
+   * A column set when a row is created (`clientes.fechaalta`, a date) or saved
+   * (`productos.actualizado`, a timestamp): incremental passes list the rows with it on or after
+   * the day of the highest value seen, instead of keys above the last one.
+   */
+  since?: string;
 }
 
 /**
@@ -67,6 +77,8 @@ export class FsSourceGate {
 /** The poller's cursor: highest key per table, last audit-log id per model, last payment id. */
 interface FsCursor {
   keys: Record<string, string | number>;
+  /** Per table with a `since` column: the day (`YYYY-MM-DD`) incremental listings start from. */
+  since?: Record<string, string>;
   logs: Record<string, number>;
   payments: Record<string, number>;
   /** The key may not read `logmessages`: updates and deletions come from reconciles only. */
@@ -90,6 +102,8 @@ export class FacturaScriptsPoller extends PollerBase {
     private readonly tables: FsTable[],
     builtIn: Transition[],
     private readonly gate: FsSourceGate = new FsSourceGate(Date.now),
+    /** The installation's time zone: today there caps a `since` day taken from the data. */
+    private readonly timeZone = "UTC",
   ) {
     super(config, builtIn);
   }
@@ -122,31 +136,55 @@ export class FacturaScriptsPoller extends PollerBase {
       return { cursor: next, complete: true, warnings: [] };
     }
     for (const table of this.tables) {
-      yield* this.scanTable(table, previous.keys[table.table], next, context, false);
+      // Without a day yet (a cursor of an earlier version) a `since` table is listed whole, once.
+      if (table.since) yield* this.scanTable(table, undefined, next, context, false, previous.since?.[table.table] ?? null);
+      else yield* this.scanTable(table, previous.keys[table.table], next, context, false);
       if (table.model && !next.noLogAccess) yield* this.followLog(table, next, context);
       if (table.payments) yield* this.followPayments(table, next, context);
     }
     return { cursor: next, complete: false, warnings: [] };
   }
 
-  /** Rows with a key above `after` (all rows without), sorted by key, key-paged. */
-  private async *scanTable(table: FsTable, after: string | number | undefined, cursor: FsCursor, context: PassContext, complete: boolean): AsyncGenerator<Batch, void, void> {
+  /**
+   * Rows with a key above `after` (all rows without), sorted by key, key-paged; with `since` (a
+   * day, or null for all rows) the rows whose `since` column is on or after that day.
+   */
+  private async *scanTable(
+    table: FsTable,
+    after: string | number | undefined,
+    cursor: FsCursor,
+    context: PassContext,
+    complete: boolean,
+    since?: string | null,
+  ): AsyncGenerator<Batch, void, void> {
     let last = after;
     let expected: number | undefined;
     let seen = 0;
+    // String keys are compared by the database's collation (case-insensitive on MariaDB), not
+    // JavaScript's: a key listed twice, not the order, shows the sort or the filter is ignored.
+    const listed = table.stringKey ? new Set<string>() : undefined;
+    let highestDay: string | undefined;
     for (let guard = 0; guard < 1_000_000; guard += 1) {
       const query: Record<string, string> = { [`sort[${table.pk}]`]: "ASC", limit: String(PAGE), offset: "0" };
+      if (since) query[`filter[${table.since}_gte]`] = since;
       if (last !== undefined) query[`filter[${table.pk}_gt]`] = String(last);
       const response = await this.get({ url: `/${table.table}`, query }, context);
       const records = this.recordsOf(response, table);
       if (complete && expected === undefined) expected = totalCount(response);
       seen += records.length;
       for (const record of records) {
-        const key = table.stringKey ? record.id : Number(record.id);
-        if (last !== undefined && !(key > last)) {
-          throw new SourceError(`resource ${this.resource} (${table.table}): keys not ascending above ${last} — is the sort ignored?`, "pagination-loop");
+        if (listed) {
+          if (listed.has(record.id)) throw new SourceError(`resource ${this.resource} (${table.table}): key ${record.id} listed twice — is the sort ignored?`, "pagination-loop");
+          listed.add(record.id);
+          last = record.id;
+        } else {
+          const key = Number(record.id);
+          if (last !== undefined && !(key > Number(last))) {
+            throw new SourceError(`resource ${this.resource} (${table.table}): keys not ascending above ${last} — is the sort ignored?`, "pagination-loop");
+          }
+          last = key;
         }
-        last = key;
+        if (table.since) highestDay = laterDay(highestDay, dayOf(record.data[table.since]));
       }
       // The page's rows come from this body alone; the table is part of what they are (their kind).
       if (records.length > 0) yield { records, digest: `${table.table}.${response.digest()}` };
@@ -155,7 +193,14 @@ export class FacturaScriptsPoller extends PollerBase {
     if (complete && expected !== undefined && seen < expected) {
       throw new SourceError(`resource ${this.resource} (${table.table}): listed ${seen} rows but X-Total-Count said ${expected} — a page went missing`, "incomplete");
     }
-    if (last !== undefined) cursor.keys[table.table] = last;
+    if (last !== undefined && since === undefined) cursor.keys[table.table] = last;
+    if (table.since && highestDay) {
+      // A value in the future (typed by hand) must not hold back the rows created from today on.
+      const today = formatWall(context.clock.now(), this.timeZone).slice(0, 10);
+      const day = highestDay < today ? highestDay : today;
+      cursor.since ??= {};
+      if (!cursor.since[table.table] || day > cursor.since[table.table]!) cursor.since[table.table] = day;
+    }
   }
 
   /** Updates and deletions logged since the last audit-log id. */
@@ -293,6 +338,18 @@ export class FacturaScriptsPoller extends PollerBase {
     const where = `resource ${this.resource} (${response.path})`;
     return toRecords(recordsAt(response.body, undefined, where) as JsonObject[], table.pk, this.merged ? table.table : null, where);
   }
+}
+
+/** `YYYY-MM-DD` of a FacturaScripts date or timestamp (`dd-mm-YYYY[ HH:MM:SS]`, or ISO). */
+function dayOf(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const european = /^(\d{2})-(\d{2})-(\d{4})/.exec(value);
+  if (european) return `${european[3]}-${european[2]}-${european[1]}`;
+  return /^\d{4}-\d{2}-\d{2}/.exec(value)?.[0];
+}
+
+function laterDay(a: string | undefined, b: string | undefined): string | undefined {
+  return a === undefined || (b !== undefined && b > a) ? b : a;
 }
 
 function isCursor(value: unknown): value is FsCursor {
