@@ -39,8 +39,8 @@ presetContract<WfirmaFake>({
   overlapRereads: true,
   burst: 110,
   isList,
-  // Key paging: page 2 asks for records after the last (modified, id) seen.
-  isSecondPage: (r) => isList(r) && (r.body ?? "").includes('"or"'),
+  // Key paging: in a reconcile, page 2 is the first with conditions (modified ge the last stamp seen).
+  isSecondPage: (r) => isList(r) && (r.body ?? "").includes('"conditions"'),
   isSingleGet,
   isResourceRequest: (r) => isList(r) || isSingleGet(r),
   answers: {

@@ -113,8 +113,9 @@ describe("wfirma preset", () => {
     fake.update("expenses", String(edited.id), { description: "corrected" });
     clock.advance(60_000);
     expect(summary((await run.pass("reconcile")).events)).toEqual([`cost_invoice.updated:${edited.id}`]);
-    // Ordered by (modified, id): the first two pages are as before; only the last one is compared.
-    expect(read).toHaveLength(50);
+    // Ordered by (modified, id): the first two pages are as before; only the last one is compared —
+    // 52 records, as each page after the first repeats the one record of the second it starts at.
+    expect(read).toHaveLength(52);
     expect(read).toContain(String(edited.id));
   });
 
@@ -132,6 +133,28 @@ describe("wfirma preset", () => {
     // The overlap re-reads the last minute of the seed (one record a second); only the new one is news.
     expect(pass.outcomes[0]!.records).toBe(62);
     expect(summary(pass.events)).toEqual([`cost_invoice.created:${one.id}`]);
+  });
+
+  it("more records in one second than a page (a bulk import) are read by id; every find uses flat conditions only", async () => {
+    const frozen = Date.parse("2026-11-23T10:00:00Z");
+    const { fake, run } = await setup(["cost_invoices"], {}, { now: () => frozen });
+    for (let i = 0; i < 250; i += 1) fake.create("expenses");
+    const bodies: string[] = [];
+    fake.injectFault({ fault: { type: "delay", ms: 0 }, times: Infinity, match: (request) => (request.path.endsWith("/find") && bodies.push(request.body), false) });
+    const baseline = await run.pass();
+    expect(baseline.outcomes[0]).toMatchObject({ ok: true, baselined: 250, warnings: [] });
+    const edited = fake.all("expenses")[180]!;
+    fake.update("expenses", String(edited.id), { description: "corrected" });
+    const reconcile = await run.pass("reconcile");
+    expect(reconcile.outcomes[0]).toMatchObject({ ok: true, warnings: [] });
+    expect(summary(reconcile.events)).toEqual([`cost_invoice.updated:${edited.id}`]);
+    expect(reconcile.notices.filter((n) => /missing/.test(n))).toEqual([]);
+    // Only the documented JSON form: numbered `condition`s joined by AND, no nested or/and/not.
+    const parsed = bodies.map((body) => JSON.parse(body) as { expenses: { parameters: { conditions?: Record<string, object> } } });
+    const conditions = parsed.flatMap((b) => Object.values(b.expenses.parameters.conditions ?? {}));
+    expect(conditions.length).toBeGreaterThan(0);
+    expect(conditions.every((c) => Object.keys(c).join() === "condition")).toBe(true);
+    expect(conditions.some((c) => JSON.stringify(c).includes('"operator":"eq"'))).toBe(true);
   });
 
   it("a record edited or deleted while a complete scan pages through cannot be skipped", async () => {
@@ -152,8 +175,9 @@ describe("wfirma preset", () => {
     );
     const pass = await run.pass("reconcile");
     expect(pass.outcomes[0]!.ok).toBe(true);
-    // Page 1 (100) + everything after its last key: 149 untouched, the two edited ones again at the end.
-    expect(pass.outcomes[0]!.records).toBe(251);
+    // Page 1 (100) + everything after its last key: 149 untouched, the two edited ones again at the end,
+    // and the record each later page repeats (pages 2 and 3 start at the last stamp already seen).
+    expect(pass.outcomes[0]!.records).toBe(253);
     expect(summary(pass.events)).toEqual([`cost_invoice.updated:${ids[200]}`, `cost_invoice.updated:${ids[5]}`].sort());
     expect(pass.notices.filter((n) => /missing/.test(n))).toEqual([]);
     // The deleted record was read before it went; the next reconcile finds it missing.

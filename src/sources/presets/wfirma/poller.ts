@@ -23,7 +23,7 @@ class AssumptionFailed extends Error {}
 /**
  * A wFirma resource: one or more modules (`warehouse_document_*` merge into one resource, `kind`
  * = the module). Each walk is `find` sorted by (`modified`, `id`) and paged by key — the next
- * page asks for records after the last (`modified`, `id`) seen — so a record edited mid-walk
+ * page asks for `modified ge` the last stamp seen (see `walkByKey`) — so a record edited mid-walk
  * moves behind the walk and is read again instead of shifting a page and being skipped.
  * Incremental walks add `modified ge <cursor − overlap>` (zone-less stamps in the source's
  * `timezone`). `parameters.total` proves each page complete. A response that breaks the
@@ -86,42 +86,74 @@ export class WfirmaPoller extends PollerBase {
     return { cursor: next, complete, warnings };
   }
 
-  /** Key paging by (`modified`, `id`) ascending, optionally from `modified ge sinceWall`. */
+  /**
+   * Key paging by (`modified`, `id`) ascending, optionally from `modified ge sinceWall`, with
+   * flat AND conditions only (the one JSON form wFirma documents; nesting `or` has none): the
+   * next page asks for `modified ge` the last stamp seen, so it repeats the records of that one
+   * second already read. A full page of nothing new is a second with more records than a page:
+   * those are read by id (`modified eq` + `id gt`), then the walk goes on above that second.
+   */
   private async *walkByKey(spec: WfirmaModuleSpec, sinceWall: string | undefined, context: PassContext): AsyncGenerator<Batch, void, void> {
     let after: { modified: string; id: number } | undefined;
+    let ties = false;
+    let above: string | undefined;
     for (let request = 0; request < 1_000_000; request += 1) {
-      const conditions: JsonObject[] = [];
-      if (sinceWall !== undefined) conditions.push(condition("modified", "ge", sinceWall));
-      if (after) {
-        conditions.push({
-          or: { "0": condition("modified", "gt", after.modified), "1": { and: { "0": condition("modified", "eq", after.modified), "1": condition("id", "gt", String(after.id)) } } },
-        });
+      let conditions: JsonObject[] = [];
+      let order: JsonObject = ORDER;
+      if (ties && after) {
+        conditions = [condition("modified", "eq", after.modified), condition("id", "gt", String(after.id))];
+        order = { "0": { asc: "id" } };
+      } else if (above !== undefined) {
+        conditions = [condition("modified", "gt", above)];
+      } else if (after) {
+        conditions = [condition("modified", "ge", after.modified)];
+      } else if (sinceWall !== undefined) {
+        conditions = [condition("modified", "ge", sinceWall)];
       }
-      const parameters: JsonObject = { page: "1", limit: String(WFIRMA_PAGE), order: ORDER };
+      above = undefined;
+      const parameters: JsonObject = { page: "1", limit: String(WFIRMA_PAGE), order };
       if (conditions.length > 0) parameters.conditions = Object.fromEntries(conditions.map((c, i) => [String(i), c]));
       const page = await this.find(spec, parameters, context);
       const records = this.toRecords(page.records, spec);
+      let previous: { modified: string; id: number } | undefined;
+      let fresh = 0;
       for (const record of records) {
         const modified = record.data.modified;
         const id = Number(record.id);
         if (typeof modified !== "string" || !WALL.test(modified)) throw new AssumptionFailed(`record ${record.id} has no usable "modified" (${JSON.stringify(modified ?? null)})`);
         if (!Number.isSafeInteger(id)) throw new AssumptionFailed(`record id ${JSON.stringify(record.id)} is not numeric`);
-        if (after && !(modified > after.modified || (modified === after.modified && id > after.id))) {
-          throw new AssumptionFailed(`records not sorted by (modified, id) ascending after ${after.modified} / ${after.id} (record ${record.id})`);
+        const key = { modified, id };
+        if (previous && !laterKey(key, previous)) throw new AssumptionFailed(`records not sorted by (modified, id) ascending after ${previous.modified} / ${previous.id} (record ${record.id})`);
+        if (ties && after && !(modified === after.modified && id > after.id)) {
+          throw new AssumptionFailed(`record ${record.id} (${modified}) answered a find for ${after.modified} above id ${after.id}`);
         }
-        after = { modified, id };
+        previous = key;
+        if (!after || laterKey(key, after)) fresh += 1;
       }
       if (records.length > 0) yield { records, digest: page.digest };
+      if (previous && (!after || laterKey(previous, after))) after = previous;
       const limit = page.limit && page.limit > 0 ? Math.min(page.limit, WFIRMA_PAGE) : WFIRMA_PAGE;
+      let last: boolean;
       if (page.total !== undefined) {
         if (records.length < Math.min(limit, page.total)) {
           throw new SourceError(`resource ${this.resource} (${spec.module}/find): ${records.length} records on a page where parameters.total says ${page.total} remain — a page came back short`, "incomplete");
         }
-        if (records.length >= page.total) return;
-      } else if (records.length < limit) {
-        return;
+        last = records.length >= page.total;
+      } else {
+        last = records.length < limit;
       }
-      if (records.length === 0) return;
+      if (records.length === 0) last = true;
+      if (ties) {
+        // That second is read completely: go on above it.
+        if (last && after) {
+          ties = false;
+          above = after.modified;
+        }
+      } else if (last) {
+        return;
+      } else if (fresh === 0) {
+        ties = true;
+      }
     }
     throw new SourceError(`resource ${this.resource} (${spec.module}/find): pagination did not end`, "pagination-loop");
   }
@@ -188,6 +220,11 @@ export class WfirmaPoller extends PollerBase {
   private moduleOf(ref: RecordRef): string {
     return (this.modules.find((spec) => spec.module === ref.kind) ?? this.modules[0]!).module;
   }
+}
+
+/** (`modified`, `id`) order; zone-less stamps compare as text. */
+function laterKey(a: { modified: string; id: number }, b: { modified: string; id: number }): boolean {
+  return a.modified > b.modified || (a.modified === b.modified && a.id > b.id);
 }
 
 function condition(field: string, operator: string, value: string): JsonObject {
