@@ -221,6 +221,24 @@ describe("wfirma preset", () => {
     expect(summary(second.events)).toEqual([`cost_invoice.deleted:${gone.id}`]);
   });
 
+  it.each(["ACTION NOT FOUND", "ACCESS DENIED"])("a module whose get answers %s leaves deletions to two reconciles instead of failing them", async (code) => {
+    const { fake, run, config } = await setup(["clients"]);
+    fake.create("contractors");
+    const gone = fake.create("contractors");
+    await run.pass();
+    fake.remove("contractors", String(gone.id));
+    fake.injectFault({ fault: { type: "status", status: 200, body: { status: { code } } }, times: Infinity, match: (request) => request.path.includes("/get/") });
+    const first = await run.pass("reconcile");
+    expect(first.outcomes[0]).toMatchObject({ ok: true });
+    expect(first.events).toEqual([]);
+    expect(first.notices.join()).toMatch(/awaiting confirmation/);
+    const second = await run.pass("reconcile");
+    expect(second.outcomes[0]).toMatchObject({ ok: true });
+    expect(summary(second.events)).toEqual([`client.deleted:${gone.id}`]);
+    // Not the resource's find access: no suspension.
+    expect((await run.store.getResourceState({ source: config.name, resource: "clients" }))?.suspended).toBeUndefined();
+  });
+
   it("parameters.total proves completeness: a short page fails the pass and deletes nothing", async () => {
     const { fake, run } = await setup(["cost_invoices"]);
     const a = fake.create("expenses");

@@ -3,7 +3,7 @@ import type { PresetResourceConfig, WfirmaSourceConfig } from "../../../config/t
 import { formatWall, parseInstant } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
-import { SourceError } from "../../errors.js";
+import { ForbiddenError, SourceError } from "../../errors.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 
@@ -207,12 +207,27 @@ export class WfirmaPoller extends PollerBase {
   /** `{module}/get/{id}`: NOT FOUND is gone — once the probe (seen in this pass) answered OK. */
   async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">> {
     const out = new Map<string, "gone" | "exists" | "unknown">();
-    const get = (ref: RecordRef) => this.api.call(`/${this.moduleOf(ref)}/get/${encodeURIComponent(ref.id)}`, undefined, context.signal);
-    const probeOk = (await get(probe)).found;
-    if (!probeOk) context.logger.warn({ resource: this.resource, probe: probe.id }, "wFirma get answered NOT FOUND for a record seen in this pass; deletions are not confirmed by it");
+    const unusable = new Set<string>();
+    // `get` is documented for invoices and expenses only: a module without it (ACTION NOT FOUND),
+    // or a key that may not use it, leaves deletions to two reconciles instead of failing each one.
+    const get = async (ref: RecordRef): Promise<"found" | "missing" | "unusable"> => {
+      const module = this.moduleOf(ref);
+      if (unusable.has(module)) return "unusable";
+      try {
+        return (await this.api.call(`/${module}/get/${encodeURIComponent(ref.id)}`, undefined, context.signal)).found ? "found" : "missing";
+      } catch (error) {
+        if (!(error instanceof ForbiddenError) && !(error instanceof SourceError && error.fault === "vendor-error")) throw error;
+        unusable.add(module);
+        context.logger.warn({ resource: this.resource, module, err: error.message }, "wFirma get is not usable for this module; deletions wait for a second reconcile");
+        return "unusable";
+      }
+    };
+    const probeAnswer = await get(probe);
+    if (probeAnswer === "missing") context.logger.warn({ resource: this.resource, probe: probe.id }, "wFirma get answered NOT FOUND for a record seen in this pass; deletions are not confirmed by it");
     for (const ref of refs) {
       const key = `${ref.kind ?? ""}\u001f${ref.id}`;
-      out.set(key, !probeOk ? "unknown" : (await get(ref)).found ? "exists" : "gone");
+      const answer = probeAnswer === "found" ? await get(ref) : "unusable";
+      out.set(key, answer === "found" ? "exists" : answer === "missing" ? "gone" : "unknown");
     }
     return out;
   }
