@@ -35,14 +35,15 @@ presetContract<WfirmaFake>({
   pay: (fake, id) => void fake.addPayment("expense", id, String(fake.get("expenses", id)!.brutto)),
   remove: (fake, id) => fake.remove("expenses", id),
   deletedBy: "reconcile",
-  idleRequests: 1,
+  // The module and the payments that pay its records.
+  idleRequests: 2,
   overlapRereads: true,
   burst: 110,
   isList,
   // Key paging: in a reconcile, page 2 is the first with conditions (modified ge the last stamp seen).
   isSecondPage: (r) => isList(r) && (r.body ?? "").includes('"conditions"'),
   isSingleGet,
-  isResourceRequest: (r) => isList(r) || isSingleGet(r),
+  isResourceRequest: (r) => isList(r) || isSingleGet(r) || (r.method === "POST" && r.path === "/payments/find"),
   answers: {
     unauthorized: answer({ status: { code: "AUTH" } }),
     forbidden: answer({ status: { code: "ACCESS DENIED" } }),

@@ -10,6 +10,6 @@ describe("examples/wfirma.yaml", () => {
     const config = loadConfig(FILE, { WFIRMA_ACCESS_KEY: "ak", WFIRMA_SECRET_KEY: "sk", WFIRMA_APP_KEY: "app", ERP_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     const source = config.sources[0]!;
     expect(source).toMatchObject({ preset: "wfirma", secret_key: "sk", company_id: "123456", timezone: "Europe/Warsaw" });
-    expect(wfirmaIdlePassCost(source as Parameters<typeof wfirmaIdlePassCost>[0])).toBe(13);
+    expect(wfirmaIdlePassCost(source as Parameters<typeof wfirmaIdlePassCost>[0])).toBe(15);
   });
 });

@@ -74,6 +74,22 @@ describe("wfirma preset", () => {
     expect((await run.pass()).events).toEqual([]);
   });
 
+  it("a payment that leaves the expense's modified as it was still fires paid in the next incremental pass (payments/find is followed)", async () => {
+    const { fake, run, clock } = await setup(["cost_invoices"], {}, { paymentsTouchDocuments: false });
+    const expense = fake.create("expenses");
+    fake.create("expenses");
+    await run.pass();
+    // A later expense moves the cursor past the overlap: only a new stamp would bring the first one back into a find.
+    clock.advance(30 * 60_000);
+    const later = fake.create("expenses");
+    expect(summary((await run.pass()).events)).toEqual([`cost_invoice.created:${later.id}`]);
+    const before = fake.get("expenses", String(expense.id))!;
+    fake.addPayment("expense", String(expense.id), String(before.brutto));
+    expect(fake.get("expenses", String(expense.id))!.modified).toBe(before.modified);
+    expect(summary((await run.pass()).events)).toEqual([`cost_invoice.paid:${expense.id}`, `cost_invoice.updated:${expense.id}`]);
+    expect((await run.pass()).events).toEqual([]);
+  });
+
   it("an invoice fully paid fires paid once (paymentstate and remaining change together)", async () => {
     const { fake, run, clock } = await setup(["invoices"]);
     const invoice = fake.create("invoices");
@@ -83,14 +99,15 @@ describe("wfirma preset", () => {
     expect(summary((await run.pass()).events)).toEqual([`invoice.paid:${invoice.id}`, `invoice.updated:${invoice.id}`]);
   });
 
-  it("an idle incremental pass costs one find per module, every request counted; finds are POSTs with json formats", async () => {
+  it("an idle incremental pass costs one find per module and one payments find per module payments pay, every request counted; finds are POSTs with json formats", async () => {
     const { fake, run, config } = await setup();
     fake.seed("invoices", 3);
+    fake.seed("expenses", 3);
     await run.pass();
     const before = fake.requests.length;
     await run.pass();
     const idle = fake.requests.slice(before);
-    expect(idle).toHaveLength(5 + WFIRMA_WAREHOUSE_MODULES.length);
+    expect(idle).toHaveLength(5 + WFIRMA_WAREHOUSE_MODULES.length + 2);
     expect(wfirmaIdlePassCost(config)).toBe(idle.length);
     expect(new Set(idle.map((r) => r.path))).toEqual(new Set(["/invoices/find", "/expenses/find", "/payments/find", "/contractors/find", "/goods/find", ...WFIRMA_WAREHOUSE_MODULES.map((m) => `/${m}/find`)]));
     for (const request of idle) {
@@ -129,7 +146,8 @@ describe("wfirma preset", () => {
     const one = fake.create("expenses");
     const before = fake.requests.length;
     const pass = await run.pass();
-    expect(fake.requests.length - before).toBe(1);
+    // The expenses, and the payments of expenses.
+    expect(fake.requests.length - before).toBe(2);
     // The overlap re-reads the last minute of the seed (one record a second); only the new one is news.
     expect(pass.outcomes[0]!.records).toBe(62);
     expect(summary(pass.events)).toEqual([`cost_invoice.created:${one.id}`]);

@@ -36,6 +36,8 @@ export interface WfirmaModuleSpec {
   branch: string;
   /** Key wrapping each record in a numbered entry. */
   singular: string;
+  /** `object_name` of the payments that pay records of this module (`invoice`, `expense`). */
+  paidBy?: string;
 }
 
 export interface WfirmaPage {

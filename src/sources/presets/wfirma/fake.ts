@@ -43,6 +43,11 @@ export interface WfirmaFakeOptions {
   companies?: string[];
   /** Clock in epoch ms; default Date.now. Timestamps render as Europe/Warsaw local time. */
   now?: () => number;
+  /**
+   * Whether a payment stamps `modified` of the invoice or expense it pays (default true).
+   * wFirma does not say; false makes `payments/find` the only sign of the payment.
+   */
+  paymentsTouchDocuments?: boolean;
   /** Consecutive auth failures that start a 5-minute lockout; default 3. */
   authFailuresBeforeLimit?: number;
   /** Largest honoured `limit`; larger ones are clamped and echoed clamped. Default 100. */
@@ -148,7 +153,7 @@ export async function startWfirmaFake(options: WfirmaFakeOptions = {}): Promise<
     const paid = (parseCents(target.alreadypaid) ?? 0) + sign * (parseCents(payment.value) ?? 0);
     target.alreadypaid = formatCents(paid);
     settle(module, target);
-    target.modified = stamp();
+    if (options.paymentsTouchDocuments !== false) target.modified = stamp();
   }
 
   function insert(module: WfirmaModule, fields: Record<string, unknown>): WfirmaRecord {

@@ -12,8 +12,8 @@ const plain = (module: string, singular: string): WfirmaModuleSpec[] => [{ modul
 
 /** Canonical resources → wFirma modules. */
 const MODULES: Record<string, WfirmaModuleSpec[]> = {
-  invoices: plain("invoices", "invoice"),
-  cost_invoices: plain("expenses", "expense"),
+  invoices: [{ module: "invoices", branch: "invoices", singular: "invoice", paidBy: "invoice" }],
+  cost_invoices: [{ module: "expenses", branch: "expenses", singular: "expense", paidBy: "expense" }],
   payments: plain("payments", "payment"),
   clients: plain("contractors", "contractor"),
   products: plain("goods", "good"),
@@ -25,9 +25,12 @@ export const WFIRMA_RESOURCES = Object.keys(MODULES);
 /** Paid: `paymentstate` becomes `paid`, or `remaining` reaches 0 (numeric strings compare as numbers). */
 const PAID: Transition[] = [{ event: "paid", anyOf: [{ field: "paymentstate", to: "paid" }, { field: "remaining", to: 0 }] }];
 
-/** Requests an idle incremental pass costs: one `find` per module (warehouse documents: eight). */
+/**
+ * Requests an idle incremental pass costs: one `find` per module (warehouse documents: eight),
+ * plus one `payments/find` for each module that payments pay (invoices, expenses).
+ */
 export function wfirmaIdlePassCost(config: Pick<WfirmaSourceConfig, "resources">): number {
-  return config.resources.reduce((sum, resource) => sum + (MODULES[resource.name]?.length ?? 1), 0);
+  return config.resources.reduce((sum, resource) => sum + (MODULES[resource.name] ?? [{ paidBy: undefined }]).reduce((n, spec) => n + (spec.paidBy ? 2 : 1), 0), 0);
 }
 
 /** `https://api2.wfirma.pl`, or `base_url` without a trailing slash. */

@@ -7,10 +7,14 @@ import { ForbiddenError, SourceError } from "../../errors.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 
-/** The poller's cursor: the highest `modified` (ms) seen per module. */
+/** The poller's cursor: the highest `modified` (ms) seen per module, and of the payments followed. */
 interface WfirmaCursor {
   modified: Record<string, number>;
+  /** Per module that payments pay: the highest `modified` of the payments followed. */
+  payments?: Record<string, number>;
 }
+
+const PAYMENTS: WfirmaModuleSpec = { module: "payments", branch: "payments", singular: "payment" };
 
 /** Records per request; wFirma's maximum is undocumented, 100 is known to work. */
 export const WFIRMA_PAGE = 100;
@@ -52,7 +56,7 @@ export class WfirmaPoller extends PollerBase {
 
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     const previous = isCursor(cursor) ? cursor : undefined;
-    const next: WfirmaCursor = { modified: { ...previous?.modified } };
+    const next: WfirmaCursor = { modified: { ...previous?.modified }, payments: { ...previous?.payments } };
     const warnings: string[] = [];
     let complete = true;
     for (const spec of this.modules) {
@@ -82,6 +86,12 @@ export class WfirmaPoller extends PollerBase {
         }
       }
       if (best !== undefined) next.modified[spec.module] = best;
+      if (spec.paidBy) {
+        // Payments followed from the newest record listed on (a complete scan read every payment before it).
+        const from = mode === "incremental" ? (previous?.payments?.[spec.module] ?? previous?.modified[spec.module]) : undefined;
+        if (from !== undefined) yield* this.followPayments(spec, from, next, warnings, context);
+        else if (best !== undefined && next.payments![spec.module] === undefined) next.payments![spec.module] = best;
+      }
     }
     return { cursor: next, complete, warnings };
   }
@@ -93,7 +103,7 @@ export class WfirmaPoller extends PollerBase {
    * second already read. A full page of nothing new is a second with more records than a page:
    * those are read by id (`modified eq` + `id gt`), then the walk goes on above that second.
    */
-  private async *walkByKey(spec: WfirmaModuleSpec, sinceWall: string | undefined, context: PassContext): AsyncGenerator<Batch, void, void> {
+  private async *walkByKey(spec: WfirmaModuleSpec, sinceWall: string | undefined, context: PassContext, only: JsonObject[] = []): AsyncGenerator<Batch, void, void> {
     let after: { modified: string; id: number } | undefined;
     let ties = false;
     let above: string | undefined;
@@ -111,6 +121,7 @@ export class WfirmaPoller extends PollerBase {
         conditions = [condition("modified", "ge", sinceWall)];
       }
       above = undefined;
+      conditions.push(...only);
       const parameters: JsonObject = { page: "1", limit: String(WFIRMA_PAGE), order };
       if (conditions.length > 0) parameters.conditions = Object.fromEntries(conditions.map((c, i) => [String(i), c]));
       const page = await this.find(spec, parameters, context);
@@ -156,6 +167,40 @@ export class WfirmaPoller extends PollerBase {
       }
     }
     throw new SourceError(`resource ${this.resource} (${spec.module}/find): pagination did not end`, "pagination-loop");
+  }
+
+  /**
+   * A payment need not touch the record it pays (wFirma does not say it does): new and edited
+   * `payments` of this module's records since `from` − overlap, then those records, fetched at
+   * once by `id in (…)` so `paid` fires in this pass.
+   */
+  private async *followPayments(spec: WfirmaModuleSpec, from: number, next: WfirmaCursor, warnings: string[], context: PassContext): AsyncGenerator<Batch, void, void> {
+    const ids = new Set<string>();
+    let best = from;
+    try {
+      const sinceWall = formatWall(from - this.source.overlap, this.source.timezone);
+      for await (const batch of this.walkByKey(PAYMENTS, sinceWall, context, [condition("object_name", "eq", spec.paidBy!)])) {
+        for (const { data } of batch.records) {
+          const id = data.object_id;
+          if ((typeof id === "string" || typeof id === "number") && String(id).trim() !== "") ids.add(String(id));
+          const at = parseInstant(data.modified, this.source.timezone);
+          if (at !== undefined && at > best) best = at;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof AssumptionFailed)) throw error;
+      // The module's own walk still ran; reconciles catch what a payment changed.
+      warnings.push(`payments of ${spec.module}: ${error.message}; not followed in this pass`);
+      return;
+    }
+    const list = [...ids];
+    for (let i = 0; i < list.length; i += WFIRMA_PAGE) {
+      const chunk = list.slice(i, i + WFIRMA_PAGE);
+      const page = await this.find(spec, { page: "1", limit: String(WFIRMA_PAGE), order: { "0": { asc: "id" } }, conditions: { "0": condition("id", "in", chunk.join(",")) } }, context);
+      const records = this.toRecords(page.records, spec);
+      if (records.length > 0) yield { records, digest: page.digest };
+    }
+    next.payments![spec.module] = best;
   }
 
   /** The fallback: page numbers over `order id asc`; the list must not change while it runs. */
