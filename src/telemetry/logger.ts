@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
 
 export type { Logger };
 
@@ -30,13 +31,29 @@ export function scrub(text: string): string {
   return scrubSecrets(text, knownSecrets);
 }
 
+export type LogFormat = "json" | "pretty";
+
 /**
- * pino JSON on stderr, written synchronously so the last line before an exit is never lost.
- * Level from `RETROHOOK_LOG_LEVEL` (default `info`). Every string leaving is scrubbed of
- * registered secrets and URL credentials.
+ * `RETROHOOK_LOG_FORMAT` (`json` or `pretty`), else pretty when stderr is a terminal and JSON
+ * otherwise (files, pipes, containers' log drivers).
  */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  const destination = pino.destination({ fd: 2, sync: true });
+export function logFormat(env: NodeJS.ProcessEnv = process.env, terminal = process.stderr.isTTY === true): LogFormat {
+  const asked = env.RETROHOOK_LOG_FORMAT?.trim().toLowerCase();
+  if (asked === "json" || asked === "pretty") return asked;
+  return terminal ? "pretty" : "json";
+}
+
+/**
+ * pino on stderr — JSON lines, or pino-pretty's lines for a terminal (see `logFormat`) — written
+ * synchronously so the last line before an exit is never lost (pino-pretty as a stream in this
+ * thread, not its worker transport). Level from `RETROHOOK_LOG_LEVEL` (default `info`). Every
+ * string leaving is scrubbed of registered secrets and URL credentials, before formatting.
+ */
+export function createLogger(options: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
+  const destination =
+    (options.format ?? logFormat()) === "pretty"
+      ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "name" })
+      : pino.destination({ fd: 2, sync: true });
   return pino(
     {
       name: options.name ?? "retrohook",
