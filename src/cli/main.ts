@@ -21,9 +21,14 @@ export async function main(argv: string[], rawIo: Io = processIo): Promise<numbe
   // Everything a command prints may quote a vendor's or a receiver's answer: scrubbed on the way out.
   const io = scrubbedIo(rawIo);
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
+  if (!name) {
+    // A usage error, like an unknown command: on stderr, so stdout stays empty.
+    io.err(`retrohook: no command given\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     io.out(USAGE);
-    return name ? 0 : EXIT_USAGE;
+    return 0;
   }
   if (name === "--version" || name === "-v") {
     io.out(`${packageVersion()}\n`);

@@ -167,3 +167,15 @@ describe("-c/--config FILE and --help", () => {
     expect(nowhere.stderr()).toMatch(/no config file found \(looked at: .*config\.yaml\)/);
   });
 });
+
+describe("retrohook without a command", () => {
+  it("is a usage error: exit 2, usage on stderr, nothing on stdout; --help prints it on stdout with exit 0", async () => {
+    const bare = await runCli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe("");
+    expect(bare.stderr).toMatch(/no command given[\s\S]*Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config/);
+    const help = await runCli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes/);
+  });
+});
