@@ -97,6 +97,26 @@ describe("fakturoid preset", () => {
     expect(fake.requests[0]!.path).toBe("/api/v3/oauth/token");
   });
 
+  it("an archived inventory item: reconciles read /inventory_items/archived.json, so it is one product.updated, not a record probed as missing every time", async () => {
+    const { fake, run } = await setup(["products"]);
+    fake.create("inventory_items", { name: "Kept" });
+    const item = fake.create("inventory_items", { name: "Old stock" });
+    await run.pass();
+    fake.update("inventory_items", num(item.id), { archived: true });
+    const first = await run.pass("reconcile");
+    expect(summary(first.events)).toEqual([`product.updated:${item.id}`]);
+    const before = fake.requests.length;
+    const again = await run.pass("reconcile");
+    expect(again.events).toEqual([]);
+    expect(again.notices).toEqual([]);
+    // The main list and the archived one; no detail GET of a record taken for missing.
+    expect(fake.requests.slice(before).map((r) => r.path.replace(/^\/api\/v3\/accounts\/[^/]+/, ""))).toEqual(["/inventory_items.json", "/inventory_items/archived.json"]);
+    // An idle incremental pass does not ask for the archived list.
+    const idle = fake.requests.length;
+    await run.pass();
+    expect(fake.requests.slice(idle).map((r) => r.path.replace(/^\/api\/v3\/accounts\/[^/]+/, ""))).toEqual(["/inventory_items.json"]);
+  });
+
   describe("tokens", () => {
     it("are fetched only when needed and reused while they live", async () => {
       const { fake, run, clock } = await setup(["invoices"]);

@@ -226,11 +226,13 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
     return filters;
   }
 
-  function listPage(resource: FakturoidResource, query: URLSearchParams): FakeResponse {
+  /** Inventory items: archived ones only at `/inventory_items/archived.json`, never in the main list. */
+  function listPage(resource: FakturoidResource, query: URLSearchParams, archived = false): FakeResponse {
     const filters = listFilters(resource, query);
     if (!("equals" in filters)) return filters;
     const page = Math.max(1, Math.trunc(Number(query.get("page") ?? "1")) || 1);
-    const rows = store.list(resource, filters);
+    const listed = store.list(resource, filters);
+    const rows = resource === "inventory_items" ? listed.filter((row) => (row.archived === true) === archived) : listed;
     return { status: 200, body: rows.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE) };
   }
 
@@ -343,6 +345,7 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
       if (method === "POST" && resource !== "inventory_moves") return create(resource, request);
       return notFound();
     }
+    if (resource === "inventory_items" && second === "archived" && segments.length === 2) return method === "GET" ? listPage(resource, request.query, true) : notFound();
     const id = numeric(second);
     if (id === undefined) return notFound();
     if (segments.length === 2 && resource !== "inventory_moves") {

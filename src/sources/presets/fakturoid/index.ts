@@ -11,7 +11,7 @@ const ENDPOINTS: Record<string, FakturoidEndpoint> = {
   invoices: { list: "/invoices.json", detail: "/invoices/{id}.json" },
   cost_invoices: { list: "/expenses.json", detail: "/expenses/{id}.json" },
   clients: { list: "/subjects.json", detail: "/subjects/{id}.json" },
-  products: { list: "/inventory_items.json", detail: "/inventory_items/{id}.json" },
+  products: { list: "/inventory_items.json", detail: "/inventory_items/{id}.json", archived: "/inventory_items/archived.json" },
   // Moves have no top-level detail: only /inventory_items/{item}/inventory_moves/{id}.json.
   warehouse_documents: { list: "/inventory_moves.json", detail: "/inventory_items/{parent}/inventory_moves/{id}.json", parentField: "inventory_item_id" },
 };

@@ -25,6 +25,12 @@ export interface FakturoidEndpoint {
   detail: string;
   /** For nested records: the field of the record that fills `{parent}`. */
   parentField?: string;
+  /**
+   * Where the records that left `list` by being archived are listed (`/inventory_items/archived.json`):
+   * read by complete passes, so an archived record is neither taken for a deleted one (and probed
+   * at every reconcile) nor left unreported.
+   */
+  archived?: string;
 }
 
 /**
@@ -96,13 +102,27 @@ export class FakturoidPoller extends PollerBase {
         throw new SourceError(`resource ${this.resource}: the list kept moving under ${MAX_WALKS} walks (${missed} records skipped by the last one); the next pass retries`, "incomplete");
       }
     }
-    const capped = newest === undefined ? previous : Math.min(newest, passStart);
+    if (this.endpoint.archived && (mode === "complete" || previous === undefined)) {
+      let lastIds = "";
+      for (let page = 1; ; page += 1) {
+        const { records, digest } = await this.fetchPage({ page: String(page) }, context, this.endpoint.archived);
+        const ids = records.map((r) => r.id).join(",");
+        if (records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — archived page ${page} repeats page ${page - 1}`, "pagination-loop");
+        lastIds = ids;
+        if (records.length > 0) yield { records, digest: `archived.${digest}` };
+        if (records.length < FAKTUROID_PAGE) break;
+        if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
+      }
+    }
+    // Nothing listed yet: the pass's start (minus the overlap, as ever) is where the next one asks from,
+    // so an empty list is not walked completely — archived list included — on every pass.
+    const capped = newest === undefined ? (previous ?? passStart) : Math.min(newest, passStart);
     return { cursor: previous === undefined ? capped : Math.max(previous, capped ?? previous), complete: mode === "complete" || previous === undefined, warnings: [] };
   }
 
   /** A page's records come from its body alone: its digest stands for them (page marks). */
-  private async fetchPage(query: Record<string, string>, context: PassContext): Promise<{ records: SourceRecord[]; digest: string }> {
-    const response = await this.guard.request(this.http, { url: this.endpoint.list, query }, context.signal);
+  private async fetchPage(query: Record<string, string>, context: PassContext, url = this.endpoint.list): Promise<{ records: SourceRecord[]; digest: string }> {
+    const response = await this.guard.request(this.http, { url, query }, context.signal);
     const where = `resource ${this.resource} (${response.path})`;
     return { records: toRecords(recordsAt(response.body, undefined, where), "id", null, where), digest: response.digest() };
   }
