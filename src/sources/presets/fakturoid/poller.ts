@@ -77,13 +77,8 @@ export class FakturoidPoller extends PollerBase {
     for (let walk = 1; ; walk += 1) {
       let pages = 0;
       let missed = 0;
-      let lastIds = "";
-      for (let page = 1; ; page += 1) {
-        const { records, digest } = await this.fetchPage({ ...query, page: String(page) }, context);
+      for await (const { records, digest } of this.pagesOf(this.endpoint.list, query, context)) {
         pages += 1;
-        const ids = records.map((r) => r.id).join(",");
-        if (records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — page ${page} repeats page ${page - 1}`, "pagination-loop");
-        lastIds = ids;
         for (const record of records) {
           const updated = parseInstant(record.data.updated_at, this.source.timezone);
           if (updated !== undefined && (newest === undefined || updated > newest)) newest = updated;
@@ -92,8 +87,6 @@ export class FakturoidPoller extends PollerBase {
           this.remember(record);
         }
         if (records.length > 0) yield { records, digest };
-        if (records.length < FAKTUROID_PAGE) break;
-        if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
       }
       if (walk === 1 && pages === 1) break;
       if (walk > 1 && missed === 0) break;
@@ -103,15 +96,8 @@ export class FakturoidPoller extends PollerBase {
       }
     }
     if (this.endpoint.archived && (mode === "complete" || previous === undefined)) {
-      let lastIds = "";
-      for (let page = 1; ; page += 1) {
-        const { records, digest } = await this.fetchPage({ page: String(page) }, context, this.endpoint.archived);
-        const ids = records.map((r) => r.id).join(",");
-        if (records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — archived page ${page} repeats page ${page - 1}`, "pagination-loop");
-        lastIds = ids;
+      for await (const { records, digest } of this.pagesOf(this.endpoint.archived, {}, context)) {
         if (records.length > 0) yield { records, digest: `archived.${digest}` };
-        if (records.length < FAKTUROID_PAGE) break;
-        if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
       }
     }
     // Nothing listed yet: the pass's start (minus the overlap, as ever) is where the next one asks from,
@@ -120,8 +106,22 @@ export class FakturoidPoller extends PollerBase {
     return { cursor: previous === undefined ? capped : Math.max(previous, capped ?? previous), complete: mode === "complete" || previous === undefined, warnings: [] };
   }
 
+  /** Every page of one walk of `url` (empty ones too), until a short page; a page repeating the one before is a loop. */
+  private async *pagesOf(url: string, query: Record<string, string>, context: PassContext): AsyncGenerator<{ records: SourceRecord[]; digest: string }, void, void> {
+    let lastIds = "";
+    for (let page = 1; ; page += 1) {
+      const answer = await this.fetchPage({ ...query, page: String(page) }, context, url);
+      const ids = answer.records.map((r) => r.id).join(",");
+      if (answer.records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — page ${page} of ${url} repeats page ${page - 1}`, "pagination-loop");
+      lastIds = ids;
+      yield answer;
+      if (answer.records.length < FAKTUROID_PAGE) return;
+      if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
+    }
+  }
+
   /** A page's records come from its body alone: its digest stands for them (page marks). */
-  private async fetchPage(query: Record<string, string>, context: PassContext, url = this.endpoint.list): Promise<{ records: SourceRecord[]; digest: string }> {
+  private async fetchPage(query: Record<string, string>, context: PassContext, url: string): Promise<{ records: SourceRecord[]; digest: string }> {
     const response = await this.guard.request(this.http, { url, query }, context.signal);
     const where = `resource ${this.resource} (${response.path})`;
     return { records: toRecords(recordsAt(response.body, undefined, where), "id", null, where), digest: response.digest() };
