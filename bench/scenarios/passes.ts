@@ -58,6 +58,9 @@ function only(result: PassResult): PassOutcome {
   return outcome!;
 }
 
+/** A run's wall time and CPU time, for the progress log. */
+const seconds = (x: { ms: number; cpuMs: number }): string => `${(x.ms / 1000).toFixed(2)} s (cpu ${(x.cpuMs / 1000).toFixed(2)} s)`;
+
 /** The run with the lowest `ms` (the least disturbed by anything else on the machine). */
 const best = <T extends { ms: number }>(runs: T[]): T => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
 
@@ -89,6 +92,7 @@ export async function passScenarios(bench: Bench): Promise<void> {
     const b = only(baseline);
     check(b.records === n && b.baselined === n && b.events === 0, `baseline saw ${b.records} records, baselined ${b.baselined}, ${b.events} events`);
     baselines.push(baseline);
+    bench.log(`baseline-${label} (${rep}/${sizes.repetitions}): ${seconds(baseline)} against the floor's ${seconds(floor2)}`);
 
     bench.log(`reconcile-${label} (${rep}/${sizes.repetitions}): floor, then retrohook`);
     floors1.push(await bench.job<FloorResult>("floorFetch", { listUrl, pageSize: sizes.pageSize }));
@@ -96,6 +100,7 @@ export async function passScenarios(bench: Bench): Promise<void> {
     const r = only(reconcile);
     check(r.records === n && r.events === 0 && r.deleted === 0 && (r.held ?? 0) === 0, `reconcile saw ${r.records} records, ${r.events} events, ${r.deleted} deleted`);
     reconciles.push(reconcile);
+    bench.log(`reconcile-${label} (${rep}/${sizes.repetitions}): ${seconds(reconcile)} against the floor's ${seconds(floors1.at(-1)!)}`);
   }
   const runs = (list: Array<{ ms: number; cpuMs: number }>): string => list.map((x) => `${(x.ms / 1000).toFixed(2)} (cpu ${(x.cpuMs / 1000).toFixed(2)})`).join(", ");
   const baseline = best(baselines);

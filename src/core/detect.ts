@@ -99,6 +99,21 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
   return { events, writes: [...writes.values()], baselined };
 }
 
+/**
+ * True when detectChanges would record every record of a batch silently as a first snapshot:
+ * nothing stored for the resource but the keys in `written` (this pass's own writes), and
+ * none of the records among them, listed twice or to be announced. Such a batch yields no
+ * event and, per record, version 1 with no fingerprint and the record's JSON as text — which
+ * a store can write from the response's bytes (StateStore.putBaseline), sparing the pass the
+ * comparison and the `JSON.stringify`.
+ */
+export function isSilentBaseline(records: readonly SourceRecord[], keys: readonly string[], written: ReadonlySet<string>, context: Pick<DetectContext, "announceNew">): boolean {
+  if (new Set(keys).size !== keys.length) return false;
+  for (const key of keys) if (written.has(key)) return false;
+  for (const record of records) if (context.announceNew(record)) return false;
+  return true;
+}
+
 /** `deleted` events for confirmed deletions; the body is the last snapshot. Leaves tombstones. */
 export function detectDeletions(gone: ReadonlyArray<{ ref: RecordRef; snapshot: Snapshot }>, rules: DetectRules, context: DetectContext): Detection {
   const events: DetectedEvent[] = [];

@@ -41,6 +41,17 @@ export interface Snapshot {
   gone?: boolean;
 }
 
+/**
+ * Where a batch's records are in the response they came from: `records[i].data` is element
+ * `i`, untouched, of the array at the dotted `path` (the body itself when there is none) of
+ * `bytes` parsed as JSON. The store can then write a baseline's texts from the bytes, off the
+ * pass's thread (docs/decisions/0006-performance-tradeoffs.md).
+ */
+export interface RecordsOrigin {
+  bytes: Uint8Array;
+  path?: string;
+}
+
 /** The standard envelope (DESIGN.md, "Event envelope"). Its JSON is the body, fixed at detection. */
 export interface EventEnvelope {
   id: string;

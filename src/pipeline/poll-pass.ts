@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import type { SourceConfig, StartMode } from "../config/types.js";
-import { detectChanges, detectDeletions, type Detection, type DetectRules } from "../core/detect.js";
+import { detectChanges, detectDeletions, isSilentBaseline, type Detection, type DetectRules } from "../core/detect.js";
 import { pageUnchanged } from "../core/page-marks.js";
 import { parseInstant } from "../core/time.js";
 import { packageVersion } from "../cli/version.js";
@@ -189,16 +189,27 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         compared.set(page, Math.max(since, marks.seq));
       } else if (batch.records.length > 0) {
         const before = await store.snapshotSeq();
-        const snapshots = await readSnapshots(batch.records, keys);
-        const detection = detectChanges(batch.records, snapshots, rules, context);
-        crashPoint("pass:after-detect");
-        outcome.baselined += detection.baselined;
-        await commit(deps, id, detection, outcome);
+        let written: string[];
+        if (writtenNow && batch.origin && isSilentBaseline(batch.records, keys, writtenNow, context)) {
+          // Nothing to compare nor to announce: the store writes the texts from the response's bytes.
+          crashPoint("pass:after-detect");
+          await store.putBaseline(id, batch.origin, batch.records);
+          crashPoint("pass:after-snapshots");
+          outcome.baselined += batch.records.length;
+          written = keys;
+        } else {
+          const snapshots = await readSnapshots(batch.records, keys);
+          const detection = detectChanges(batch.records, snapshots, rules, context);
+          crashPoint("pass:after-detect");
+          outcome.baselined += detection.baselined;
+          await commit(deps, id, detection, outcome);
+          written = detection.writes.map(refKey);
+        }
         // The page now matches its snapshots as of this commit, if no other write came between;
         // its records count as changed then for every page compared before.
         const after = await store.snapshotSeq();
-        if (marks) for (const write of detection.writes) marks.changed.set(refKey(write), after);
-        if (writtenNow) for (const write of detection.writes) writtenNow.add(refKey(write));
+        if (marks) for (const key of written) marks.changed.set(key, after);
+        if (writtenNow) for (const key of written) writtenNow.add(key);
         if (page) compared.set(page, after <= before + 1 ? after : before);
       }
       if (batch.deleted && batch.deleted.length > 0) {

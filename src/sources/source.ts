@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { Transition } from "../core/transitions.js";
-import type { RecordRef, Snapshot, SourceRecord } from "../core/types.js";
+import type { RecordRef, RecordsOrigin, Snapshot, SourceRecord } from "../core/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { HttpClient } from "./http/client.js";
 
@@ -15,6 +15,8 @@ export interface Batch {
    * so a page compared before need not be compared again (docs/decisions/0007-page-marks.md).
    */
   digest?: string;
+  /** Set when the records are one response's array, untouched and in order (see RecordsOrigin). */
+  origin?: RecordsOrigin;
 }
 
 export interface ListResult {

@@ -6,8 +6,10 @@ import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { StateError } from "../errors.js";
 import { staleChangeMarks } from "../core/page-marks.js";
-import { parseRefKey, refKey, type RecordRef, type Snapshot } from "../core/types.js";
+import { parseRefKey, refKey, type RecordRef, type RecordsOrigin, type Snapshot } from "../core/types.js";
 import { crashPoint } from "../testing/crash-points.js";
+import { BaselineWriter } from "./baseline-writer.js";
+import { baselineOps, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import { SqliteKv, type KvOp } from "./sqlite-kv.js";
 import type {
   BudgetState,
@@ -50,6 +52,8 @@ export interface OpenOptions {
 }
 
 const SEQ_WIDTH = 12;
+/** Baseline batches smaller than this are written on the calling thread (no writer thread for small resources). */
+const BASELINE_THREAD_MIN = 50;
 const pad = (n: number): string => String(n).padStart(SEQ_WIDTH, "0");
 
 /** `sqlite:///abs/file`, `sqlite://rel/file` (relative to the cwd), `sqlite::memory:`. */
@@ -118,6 +122,8 @@ class SqliteStateStore implements StateStore {
   private readonly logLimit: number;
   /** The snapshot write sequence (`m/wseq`); one process owns the file, so it is kept here too. */
   private writeSeq: number;
+  /** Writes large silent baselines on a thread of its own (not for in-memory files). */
+  private readonly baselines: BaselineWriter | undefined;
 
   constructor(
     private readonly kv: SqliteKv,
@@ -132,15 +138,23 @@ class SqliteStateStore implements StateStore {
     this.epoch = existing ?? randomBytes(8).toString("hex");
     if (!existing) kv.write([{ key: "m/epoch", value: this.epoch }]);
     this.writeSeq = Number(kv.getRaw("m/wseq") ?? 0);
+    this.baselines = kv.file === ":memory:" || readOnly ? undefined : new BaselineWriter(kv.file);
+  }
+
+  /** Waits for baseline writes in flight (see BaselineWriter); throws the failure of one of `id`'s. */
+  private async settled(id?: ResourceId): Promise<void> {
+    await this.baselines?.settled(id ? prefixOf(id) : undefined);
   }
 
   // ---- resource and source state ----
 
   async getResourceState(id: ResourceId): Promise<ResourceState | undefined> {
+    await this.settled(id);
     return (await this.keyv.get<ResourceState>(`rs/${id.source}/${id.resource}`)) ?? undefined;
   }
 
   async putResourceState(id: ResourceId, state: ResourceState): Promise<void> {
+    await this.settled(id);
     await this.keyv.set(`rs/${id.source}/${id.resource}`, state);
   }
 
@@ -171,7 +185,8 @@ class SqliteStateStore implements StateStore {
   // ---- snapshots ----
 
   async getSnapshots(id: ResourceId, refs: RecordRef[]): Promise<Map<string, Snapshot>> {
-    const prefix = `${id.source}/${id.resource}/`;
+    await this.settled(id);
+    const prefix = prefixOf(id);
     const live = this.kv.getManyRaw(refs.map((ref) => `s/${prefix}${refKey(ref)}`));
     const out = new Map<string, Snapshot>();
     const missing: string[] = [];
@@ -192,7 +207,8 @@ class SqliteStateStore implements StateStore {
   }
 
   async putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void> {
-    const prefix = `${id.source}/${id.resource}/`;
+    await this.settled(id);
+    const prefix = prefixOf(id);
     const ops: KvOp[] = [];
     const changeSeq = this.writeSeq + 1;
     let marked = false;
@@ -218,15 +234,29 @@ class SqliteStateStore implements StateStore {
     if (marked) this.writeSeq = changeSeq;
   }
 
+  async putBaseline(id: ResourceId, origin: RecordsOrigin, refs: RecordRef[]): Promise<void> {
+    const prefix = prefixOf(id);
+    const keys = refs.map(refKey);
+    if (this.baselines && refs.length >= BASELINE_THREAD_MIN) return this.baselines.write(prefix, origin, keys);
+    await this.settled(id);
+    const ops = baselineOps(prefix, origin, keys);
+    this.kv.transaction(() => {
+      this.kv.write(ops);
+      crashPoint("store:snapshots-before-commit");
+    });
+  }
+
   async snapshotSeq(): Promise<number> {
     return this.writeSeq;
   }
 
   async getPageMarks(id: ResourceId): Promise<PageMarks> {
+    await this.settled(id);
     return { pages: this.seqsUnder(`p/${id.source}/${id.resource}/`), changed: this.seqsUnder(`w/${id.source}/${id.resource}/`), seq: this.writeSeq };
   }
 
   async putPageMarks(id: ResourceId, pages: Map<string, number>, complete: boolean): Promise<void> {
+    await this.settled(id);
     const pagePrefix = `p/${id.source}/${id.resource}/`;
     const changePrefix = `w/${id.source}/${id.resource}/`;
     this.kv.transaction(() => {
@@ -244,19 +274,23 @@ class SqliteStateStore implements StateStore {
   }
 
   async listSnapshotRefs(id: ResourceId): Promise<RecordRef[]> {
+    await this.settled(id);
     const prefix = `s/${id.source}/${id.resource}/`;
     return this.kv.keys(prefix).map((key) => parseRefKey(key.slice(prefix.length)));
   }
 
   async hasSnapshots(id: ResourceId): Promise<boolean> {
+    await this.settled(id);
     return this.kv.lastUnder(`s/${id.source}/${id.resource}/`) !== undefined || this.kv.lastUnder(`t/${id.source}/${id.resource}/`) !== undefined;
   }
 
   async countSnapshots(id: ResourceId): Promise<number> {
+    await this.settled(id);
     return this.kv.count(`s/${id.source}/${id.resource}/`);
   }
 
   async clearResource(id: ResourceId): Promise<void> {
+    await this.settled(id);
     this.kv.transaction(() => {
       this.kv.deletePrefix(`s/${id.source}/${id.resource}/`);
       this.kv.deletePrefix(`t/${id.source}/${id.resource}/`);
@@ -269,6 +303,7 @@ class SqliteStateStore implements StateStore {
   // ---- outbox ----
 
   async enqueue(items: EnqueueItem[]): Promise<Delivery[]> {
+    await this.settled();
     const now = this.clock.now();
     return this.kv.transaction(() => {
       let seq = Number(this.kv.getRaw("m/seq") ?? 0);
@@ -436,6 +471,7 @@ class SqliteStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    await this.baselines?.close();
     if (this.acks.length > 0 && this.kv.db.open) this.commitAcks();
     this.kv.close();
     if (this.lock?.open) {
@@ -444,12 +480,4 @@ class SqliteStateStore implements StateStore {
   }
 }
 
-function encodeSnapshot(snapshot: Snapshot): string {
-  return `${snapshot.version}\t${snapshot.fingerprint}\t${snapshot.json}`;
-}
-
-function decodeSnapshot(raw: string): Snapshot {
-  const a = raw.indexOf("\t");
-  const b = raw.indexOf("\t", a + 1);
-  return { version: Number(raw.slice(0, a)), fingerprint: raw.slice(a + 1, b), json: raw.slice(b + 1) };
-}
+const prefixOf = (id: ResourceId): string => `${id.source}/${id.resource}/`;

@@ -1,4 +1,4 @@
-import type { EventEnvelope, RecordRef, Snapshot } from "../core/types.js";
+import type { EventEnvelope, RecordRef, RecordsOrigin, Snapshot } from "../core/types.js";
 
 /**
  * The state boundary. Every method either completes durably or throws: no error is swallowed.
@@ -151,6 +151,13 @@ export interface StateStore {
 
   getSnapshots(id: ResourceId, refs: RecordRef[]): Promise<Map<string, Snapshot>>;
   putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void>;
+  /**
+   * First snapshots (version 1, no fingerprint) of records never seen, recorded silently (a
+   * baseline): `refs[i]` is element `i` of the origin's array, and its text is that element's
+   * JSON. May return before the write is committed; every later call that reads or writes the
+   * resource's snapshots or state waits for it, and the first of them fails if it failed.
+   */
+  putBaseline(id: ResourceId, origin: RecordsOrigin, refs: RecordRef[]): Promise<void>;
   /** Every live (not gone) record ref of a resource. */
   listSnapshotRefs(id: ResourceId): Promise<RecordRef[]>;
   countSnapshots(id: ResourceId): Promise<number>;

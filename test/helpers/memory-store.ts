@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../src/clock.js";
 import { staleChangeMarks } from "../../src/core/page-marks.js";
-import { refKey, type RecordRef, type Snapshot } from "../../src/core/types.js";
+import { refKey, type RecordRef, type RecordsOrigin, type Snapshot } from "../../src/core/types.js";
+import { baselineTexts } from "../../src/store/snapshot-codec.js";
 import type {
   BudgetState,
   DeadLetter,
@@ -107,6 +108,13 @@ export class MemoryStateStore implements StateStore {
         this.writeSeq = changeSeq;
       }
     }
+  }
+
+  async putBaseline(id: ResourceId, origin: RecordsOrigin, refs: RecordRef[]): Promise<void> {
+    this.check("putBaseline");
+    const texts = baselineTexts(origin, refs.length, `${id.source}/${id.resource}`);
+    const map = this.resourceSnapshots(id);
+    refs.forEach((ref, index) => map.set(refKey(ref), { version: 1, fingerprint: "", json: texts[index]! }));
   }
 
   async snapshotSeq(): Promise<number> {

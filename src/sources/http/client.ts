@@ -36,6 +36,8 @@ export interface HttpResponse {
   path: string;
   /** Hash of the body's bytes (computed when first asked): the same digest, the same body. */
   digest(): string;
+  /** The body's bytes as received (decompressed). */
+  bytes: Buffer;
 }
 
 export interface HttpClientOptions {
@@ -160,7 +162,7 @@ export class HttpClient {
     }
     const raw = response.rawBody;
     const digest = (): string => hash("sha1", raw, "base64url");
-    if (request.allow?.includes(status)) return { status, headers, body: safeParse(raw), path, digest };
+    if (request.allow?.includes(status)) return { status, headers, body: safeParse(raw), path, digest, bytes: raw };
     const special = this.options.classifyStatus?.(status, where, path);
     if (special) throw special;
     if (status >= 300 && status < 400) {
@@ -181,9 +183,9 @@ export class HttpClient {
     if (/html/i.test(contentType) || /^\s*</.test(text)) {
       throw new SourceError(`${where}: expected JSON, got ${contentType || "HTML"} (status ${status})`, "not-json", { status, path });
     }
-    if (text.trim() === "") return { status, headers, body: undefined, path, digest };
+    if (text.trim() === "") return { status, headers, body: undefined, path, digest, bytes: raw };
     try {
-      return { status, headers, body: JSON.parse(text) as unknown, path, digest };
+      return { status, headers, body: JSON.parse(text) as unknown, path, digest, bytes: raw };
     } catch {
       const declared = Number(headers["content-length"]);
       const truncated = Number.isFinite(declared) && declared > response.rawBody.length;

@@ -14,6 +14,9 @@ import type { RateLimitGuard } from "./rate-limit.js";
 export const FAKTUROID_PAGE = 40;
 /** A walk of several pages is repeated until it shows nothing it should have seen before; at most this often. */
 const MAX_WALKS = 3;
+
+/** One list page: its records, the digest of its bytes and where in them the records are. */
+type Page = Required<Pick<Batch, "records" | "digest" | "origin">>;
 /** Records updated less than this before a walk began may still be moving: they never demand another walk. */
 const SKEW_MS = 60_000;
 
@@ -77,7 +80,7 @@ export class FakturoidPoller extends PollerBase {
     for (let walk = 1; ; walk += 1) {
       let pages = 0;
       let missed = 0;
-      for await (const { records, digest } of this.pagesOf(this.endpoint.list, query, context)) {
+      for await (const { records, digest, origin } of this.pagesOf(this.endpoint.list, query, context)) {
         pages += 1;
         for (const record of records) {
           const updated = parseInstant(record.data.updated_at, this.source.timezone);
@@ -86,7 +89,7 @@ export class FakturoidPoller extends PollerBase {
           seen.add(record.id);
           this.remember(record);
         }
-        if (records.length > 0) yield { records, digest };
+        if (records.length > 0) yield { records, digest, origin };
       }
       if (walk === 1 && pages === 1) break;
       if (walk > 1 && missed === 0) break;
@@ -96,8 +99,8 @@ export class FakturoidPoller extends PollerBase {
       }
     }
     if (this.endpoint.archived && (mode === "complete" || previous === undefined)) {
-      for await (const { records, digest } of this.pagesOf(this.endpoint.archived, {}, context)) {
-        if (records.length > 0) yield { records, digest: `archived.${digest}` };
+      for await (const { records, digest, origin } of this.pagesOf(this.endpoint.archived, {}, context)) {
+        if (records.length > 0) yield { records, digest: `archived.${digest}`, origin };
       }
     }
     // Nothing listed yet: the pass's start (minus the overlap, as ever) is where the next one asks from,
@@ -107,7 +110,7 @@ export class FakturoidPoller extends PollerBase {
   }
 
   /** Every page of one walk of `url` (empty ones too), until a short page; a page repeating the one before is a loop. */
-  private async *pagesOf(url: string, query: Record<string, string>, context: PassContext): AsyncGenerator<{ records: SourceRecord[]; digest: string }, void, void> {
+  private async *pagesOf(url: string, query: Record<string, string>, context: PassContext): AsyncGenerator<Page, void, void> {
     let lastIds = "";
     for (let page = 1; ; page += 1) {
       const answer = await this.fetchPage({ ...query, page: String(page) }, context, url);
@@ -121,10 +124,10 @@ export class FakturoidPoller extends PollerBase {
   }
 
   /** A page's records come from its body alone: its digest stands for them (page marks). */
-  private async fetchPage(query: Record<string, string>, context: PassContext, url: string): Promise<{ records: SourceRecord[]; digest: string }> {
+  private async fetchPage(query: Record<string, string>, context: PassContext, url: string): Promise<Page> {
     const response = await this.guard.request(this.http, { url, query }, context.signal);
     const where = `resource ${this.resource} (${response.path})`;
-    return { records: toRecords(recordsAt(response.body, undefined, where), "id", null, where), digest: response.digest() };
+    return { records: toRecords(recordsAt(response.body, undefined, where), "id", null, where), digest: response.digest(), origin: { bytes: response.bytes } };
   }
 
   private remember(record: SourceRecord): void {

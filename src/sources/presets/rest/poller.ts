@@ -200,7 +200,8 @@ export class RestPoller extends PollerBase {
 
   /** A page's records come from its body alone: the body's digest stands for them. */
   private pageOf(response: HttpResponse): Batch {
-    return { records: this.recordsOf(response), digest: response.digest() };
+    const path = this.config.records;
+    return { records: this.recordsOf(response), digest: response.digest(), origin: path === undefined ? { bytes: response.bytes } : { bytes: response.bytes, path } };
   }
 
   private get(query: Record<string, string>, context: PassContext, url?: string): Promise<HttpResponse> {
