@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import type { Config } from "../config/types.js";
 import { errorMessage } from "../errors.js";
-import { sqlitePathFromUrl } from "../store/sqlite-store.js";
+import { lockPathFor, sqlitePathFromUrl } from "../store/sqlite-store.js";
 import { checkServerConfig, localUrl } from "./listen.js";
 
 /**
@@ -18,7 +18,7 @@ import { checkServerConfig, localUrl } from "./listen.js";
 export function daemonHoldsState(stateUrl: string): boolean {
   const file = sqlitePathFromUrl(stateUrl);
   if (file === ":memory:") return false;
-  const lockFile = `${file}.lock`;
+  const lockFile = lockPathFor(file);
   if (!existsSync(lockFile)) return false;
   let db: Database.Database | undefined;
   try {

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { KeyvStoreAdapter, StoredData } from "keyv";
@@ -19,6 +19,17 @@ export interface SqliteKvOptions {
   readOnly?: boolean;
   /** Use this open database (e.g. an in-memory copy) instead of opening `file`. */
   db?: Database.Database;
+}
+
+/**
+ * State files hold every vendor record: a new file is created 0600 (SQLite gives its -wal and
+ * -shm files the same mode) and the folders retrohook creates for it 0700. Existing files and
+ * folders keep the mode their owner gave them.
+ */
+export function createPrivateFile(file: string): void {
+  if (existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, "a", 0o600));
 }
 
 /** Sizes of `IN (…)` chunks, largest first; the last must be 1. */
@@ -46,7 +57,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     super();
     this.opts = { dialect: "sqlite", url: file };
     try {
-      if (file !== ":memory:" && !options.readOnly && !options.db) mkdirSync(dirname(file), { recursive: true });
+      if (file !== ":memory:" && !options.readOnly && !options.db) createPrivateFile(file);
       this.db = options.db ?? new Database(file, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
       this.db.pragma("busy_timeout = 5000");
       if (!options.readOnly) {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import Database from "better-sqlite3";
 import Keyv from "keyv";
 import type { Clock } from "../clock.js";
@@ -10,7 +10,7 @@ import { parseRefKey, refKey, type RecordRef, type RecordsOrigin, type Snapshot 
 import { crashPoint } from "../testing/crash-points.js";
 import { BaselineWriter } from "./baseline-writer.js";
 import { baselineOps, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
-import { SqliteKv, type KvOp } from "./sqlite-kv.js";
+import { createPrivateFile, SqliteKv, type KvOp } from "./sqlite-kv.js";
 import type {
   BudgetState,
   DeadLetter,
@@ -90,12 +90,23 @@ export async function openStateStore(url: string, options: OpenOptions = {}): Pr
   }
 }
 
-/** One process owns a state file: an exclusive SQLite lock on `<file>.lock`, released by the OS on death. */
+/** `<real path of the state file>.lock` (the path as given while the file does not exist). */
+export function lockPathFor(file: string): string {
+  return `${existsSync(file) ? realpathSync(file) : file}.lock`;
+}
+
+/**
+ * One process owns a state file: an exclusive SQLite lock on `<real path>.lock`, released by the
+ * OS on death. The lock is named after the file's resolved path, so a second path to the same
+ * file (a symlinked file or folder) meets the same lock.
+ */
 function acquireLock(file: string): Database.Database {
-  const lockFile = `${file}.lock`;
+  let lockFile = `${file}.lock`;
   let db: Database.Database | undefined;
   try {
     new SqliteKv(file).close(); // creates the folder and the file, like the real open below
+    lockFile = lockPathFor(file);
+    createPrivateFile(lockFile);
     db = new Database(lockFile);
     db.pragma("busy_timeout = 0");
     db.pragma("locking_mode = EXCLUSIVE");
