@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { didYouMean } from "../core/did-you-mean.js";
 import { ConfigError, EXIT_FAILURE, EXIT_USAGE, UsageError, errorMessage } from "../errors.js";
 import { processIo, scrubbedIo, type Io } from "./io.js";
 import { commands, type Command } from "./commands/index.js";
@@ -36,7 +37,8 @@ export async function main(argv: string[], rawIo: Io = processIo): Promise<numbe
   }
   const command: Command | undefined = commands[name];
   if (!command) {
-    io.err(`retrohook: unknown command "${name}"\n\n${USAGE}`);
+    const suggestion = didYouMean(name, Object.keys(commands));
+    io.err(`retrohook: unknown command "${name}"${suggestion ? `; did you mean "retrohook ${suggestion}"?` : ""}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   try {

@@ -4,6 +4,8 @@
  * is unset or empty (as in sh). Defaults cannot nest other variables.
  */
 
+import { isSecretPath } from "./secrets.js";
+
 export type ConfigPath = ReadonlyArray<string | number>;
 
 export interface PathIssue {
@@ -40,7 +42,7 @@ export function interpolate(value: unknown, env: NodeJS.ProcessEnv): Interpolate
   const visit = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === "string") {
       if (WHOLE.test(node)) wholeVariablePaths.add(formatPath(path));
-      return substitute(node, env, (message) => issues.push({ path, message }));
+      return substitute(node, env, (message) => issues.push({ path, message }), secretKeyOf(path));
     }
     if (Array.isArray(node)) return node.map((item, index) => visit(item, [...path, index]));
     if (node !== null && typeof node === "object") {
@@ -55,7 +57,7 @@ export function interpolate(value: unknown, env: NodeJS.ProcessEnv): Interpolate
 }
 
 /** Substitutes one string. Problems are reported by variable name only, never by value. */
-export function substitute(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void): string {
+export function substitute(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void, secretKey?: string): string {
   let out = "";
   let index = 0;
   while (index < text.length) {
@@ -92,7 +94,19 @@ export function substitute(text: string, env: NodeJS.ProcessEnv, report: (messag
     const found = env[name];
     if (found !== undefined && !(fallback !== undefined && found === "")) out += found;
     else if (fallback !== undefined) out += fallback;
-    else report(`environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+    else report(unsetVariable(name, secretKey));
   }
   return out;
+}
+
+function secretKeyOf(path: ConfigPath): string | undefined {
+  if (!isSecretPath(path)) return undefined;
+  return path.includes("headers") ? "headers" : String(path[path.length - 1]);
+}
+
+/** A secret gets no "use a default" hint: a default secret written in a config file is a leaked secret. */
+function unsetVariable(name: string, secretKey: string | undefined): string {
+  if (secretKey === "headers") return `environment variable ${name} is not set; export it (it holds a secret: no default)`;
+  if (secretKey !== undefined) return `environment variable ${name} is not set; export it, or give ${secretKey}_file (a file holding the secret) instead of ${secretKey}`;
+  return `environment variable ${name} is not set (use \${${name}:-default} for a default)`;
 }

@@ -75,7 +75,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { merge: true, lineCounter, prettyErrors: false, uniqueKeys: true });
   const yamlIssues = yamlProblems(doc, text, lineCounter);
-  if (yamlIssues.length > 0) throw configError(file, yamlIssues);
+  if (yamlIssues.lines.length > 0) throw configError(file, yamlIssues.lines, yamlIssues.count);
 
   let raw: unknown;
   try {
@@ -147,8 +147,9 @@ export function resolveStateUrl(url: string, folder: string): string {
   return `sqlite://${isAbsolute(file) ? file : resolve(folder, file)}`;
 }
 
-function configError(file: string, lines: string[]): ConfigError {
-  const body = lines.length === 1 ? lines[0]! : `${lines.length} problems:\n  - ${lines.join("\n  - ")}`;
+/** `count` is every problem found, when some are summed up in one line ("3 more YAML errors …"). */
+function configError(file: string, lines: string[], count = lines.length): ConfigError {
+  const body = lines.length === 1 ? lines[0]! : `${count} problems:\n  - ${lines.join("\n  - ")}`;
   return new ConfigError(`${file}: ${body}`, lines);
 }
 
@@ -188,7 +189,7 @@ function yamlMessage(error: YAMLError): string {
  * YAML errors as `line L, column C: …`, never quoting the source text. Only the first error is
  * shown in full: the rest usually follow from it.
  */
-function yamlProblems(doc: Document, text: string, lineCounter: LineCounter): string[] {
+function yamlProblems(doc: Document, text: string, lineCounter: LineCounter): { lines: string[]; count: number } {
   const found: Array<{ line: number; col: number; message: string }> = [];
   for (const error of doc.errors) {
     const { line, col } = lineCounter.linePos(error.pos[0]);
@@ -209,11 +210,11 @@ function yamlProblems(doc: Document, text: string, lineCounter: LineCounter): st
     });
   }
   const first = found[0];
-  if (!first) return [];
+  if (!first) return { lines: [], count: 0 };
   const lines = [`line ${first.line}, column ${first.col}: ${first.message}`];
   const rest = found.filter((item) => item.line !== first.line || item.message !== first.message);
-  if (rest.length > 0) lines.push(`${rest.length} more YAML error(s) after it, most likely caused by it`);
-  return lines;
+  if (rest.length > 0) lines.push(`${rest.length} more YAML error${rest.length === 1 ? "" : "s"} after it, most likely caused by it`);
+  return { lines, count: 1 + rest.length };
 }
 
 /** Does this line (or the one before) open a flow collection holding an unquoted `${`? */

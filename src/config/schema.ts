@@ -7,6 +7,7 @@
  * Secrets `K` may come from `K_file`: the loader reads the file into `K` before parsing, so the
  * schemas here see `K` only (`K_file` is declared for the JSON Schema and for unknown-key hints).
  */
+import { didYouMean } from "../core/did-you-mean.js";
 import { z } from "zod";
 import { BUILT_IN_EVENTS, type CanonicalResource } from "../core/naming.js";
 import { cronProblem, isTimeZone } from "./cron.js";
@@ -59,35 +60,7 @@ export const DEFAULT_LISTEN = "127.0.0.1:8080";
 // ---------------------------------------------------------------------------------------------
 // Suggestions
 
-function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0]!;
-    previous[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = previous[j]!;
-      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return previous[b.length]!;
-}
-
-/** The closest candidate by Levenshtein distance, when it is close enough to be a typo. */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  const lower = word.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = editDistance(lower, candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= limit ? best : undefined;
-}
+export { didYouMean };
 
 export function unknownKeyMessage(key: string, valid: readonly string[]): string {
   const suggestion = didYouMean(key, valid);
@@ -99,15 +72,31 @@ export function unknownKeyMessage(key: string, valid: readonly string[]): string
  * A strict object whose unknown-key issue carries one message per key (joined by newlines, in
  * the order of `issue.keys`); the loader splits them into one line per key.
  */
-function strictObject<T extends z.core.$ZodLooseShape>(shape: T, expected?: string) {
+function strictObject<T extends z.core.$ZodLooseShape>(shape: T, expected?: string, misplaced?: Misplaced) {
   const valid = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => {
-      if (issue.code === "unrecognized_keys") return issue.keys.map((key) => unknownKeyMessage(key, valid)).join("\n");
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => (misplaced?.keys.includes(key) ? misplaced.message(key) : unknownKeyMessage(key, valid))).join("\n");
+      }
       if (issue.code === "invalid_type" && expected !== undefined && issue.input !== undefined) return `expected ${expected}`;
       return undefined;
     },
   });
+}
+
+/** Keys that belong one level down (a resource key written at source level) and what to say instead. */
+interface Misplaced {
+  keys: readonly string[];
+  message: (key: string) => string;
+}
+
+/** A resource key at source level: the usual slip is a missing indent under `resources:`. */
+function resourceKeysAtSourceLevel(keys: readonly string[]): Misplaced {
+  return {
+    keys,
+    message: (key) => `"${key}" is a resource key, not a source key: indent it under resources[] (one item per resource, starting "- name: …")`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,6 +458,8 @@ function inheritStart<R extends { start?: StartMode }>(resources: R[], sourceSta
   return resources.map((resource) => ({ ...resource, start: resource.start ?? sourceStart }));
 }
 
+const PRESET_RESOURCE_KEYS = resourceKeysAtSourceLevel(["name", ...Object.keys(resourceCommonShape)]);
+
 export const fakturowniaSource = strictObject({
   ...sourceCommonShape("UTC"),
   preset: z.literal("fakturownia").describe("Fakturownia (InvoiceOcean)."),
@@ -480,7 +471,7 @@ export const fakturowniaSource = strictObject({
   api_token: secret("Fakturownia API token.", "api_token"),
   api_token_file: secretFile("api_token"),
   resources: presetResources("fakturownia"),
-})
+}, undefined, PRESET_RESOURCE_KEYS)
   .superRefine((source, ctx) => {
     if (source.domain === undefined && source.base_url === undefined) {
       ctx.addIssue({ code: "custom", path: ["domain"], message: "required (or base_url)" });
@@ -496,7 +487,7 @@ export const facturascriptsSource = strictObject({
   token: secret("FacturaScripts API key (sent as X-Auth-Token).", "token"),
   token_file: secretFile("token"),
   resources: presetResources("facturascripts"),
-})
+}, undefined, PRESET_RESOURCE_KEYS)
   .transform((source): FacturaScriptsSourceConfig => ({ ...withoutFileKeys(source), resources: inheritStart(source.resources, source.start) }))
   .describe("A FacturaScripts installation.");
 
@@ -516,7 +507,7 @@ export const fakturoidSource = strictObject({
     .regex(/^\S.*\s\([^\s()@]+@[^\s()@]+\.[^\s()@]+\)$/, { message: 'must look like "AppName (you@example.com)", as Fakturoid requires' })
     .describe('User-Agent Fakturoid requires: "AppName (contact@email)".'),
   resources: presetResources("fakturoid"),
-})
+}, undefined, PRESET_RESOURCE_KEYS)
   .transform((source): FakturoidSourceConfig => ({ ...withoutFileKeys(source), resources: inheritStart(source.resources, source.start) }))
   .describe("A Fakturoid account; free plans allow ~1,500 requests a month: set a `budget`.");
 
@@ -541,7 +532,7 @@ export const wfirmaSource = strictObject({
     .optional()
     .describe("Company id, when the user has several companies."),
   resources: presetResources("wfirma"),
-})
+}, undefined, PRESET_RESOURCE_KEYS)
   .superRefine((source, ctx) => {
     const given = WFIRMA_KEYS.filter((key) => source[key] !== undefined);
     if (source.oauth_token !== undefined && given.length > 0) {
@@ -568,7 +559,7 @@ export const restSource = strictObject({
     .min(1, "list at least one resource")
     .superRefine(uniqueNames("resource", "resources"))
     .describe("Resources of this API; each needs `name` and `path`."),
-})
+}, undefined, resourceKeysAtSourceLevel(Object.keys(restResource.shape)))
   .transform((source): RestSourceConfig => ({ ...source, resources: inheritStart<RestResourceConfig>(source.resources, source.start) }))
   .describe("A generic REST source (`type: rest`).");
 

@@ -5,6 +5,15 @@ const SECRET_KEYS = new Set(["api_token", "token", "client_id", "client_secret",
 /** Headers that describe the request, never credentials: scrubbing their values would only blank words. */
 const PLAIN_HEADERS = new Set(["accept", "accept-encoding", "accept-language", "content-type", "user-agent", "cache-control"]);
 
+/** Whether a config path holds a secret: a secret key, or a header value other than the plain ones. */
+export function isSecretPath(path: ReadonlyArray<string | number>): boolean {
+  const last = path[path.length - 1];
+  if (typeof last !== "string") return false;
+  const headers = path.indexOf("headers");
+  if (headers !== -1 && headers === path.length - 2) return !PLAIN_HEADERS.has(last.toLowerCase());
+  return SECRET_KEYS.has(last);
+}
+
 /**
  * Every secret value in a loaded config: the secret keys of sources, targets and the server,
  * plus header values (they usually carry tokens) other than the plain ones above. Logs, CLI

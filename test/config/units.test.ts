@@ -73,7 +73,7 @@ describe("interpolate", () => {
 
   it("reports missing variables and bad syntax by path, never by value", () => {
     const result = interpolate({ list: [{ token: "SECRET-abc123${MISSING}" }], bad: "SECRET-abc123${1X}", open: "SECRET-abc123${X" }, {});
-    expect(result.issues.map((issue) => [formatPath(issue.path), issue.message.split(" (")[0]])).toEqual([
+    expect(result.issues.map((issue) => [formatPath(issue.path), issue.message.split(/ \(|;/)[0]])).toEqual([
       ["list[0].token", "environment variable MISSING is not set"],
       ["bad", 'invalid variable name in "${...}": use letters, digits and _, not starting with a digit'],
       ["open", 'unterminated "${"'],

@@ -77,3 +77,19 @@ describe("retrohook once", () => {
     expect(dead.stderr).toMatch(/dead-lettered/);
   });
 });
+
+describe("retrohook once's delivery summary", () => {
+  it("counts as 'to retry' every pending line it prints, including deliveries waiting behind an earlier one", async () => {
+    api.create();
+    const { path } = writeConfig({ sources: [restSourceYaml(api.url, api.token, { start: "backfill" })], targets: [{ name: "erp", url: receiver.url }] });
+    receiver.reply({ status: 503 });
+    const first = await runCli(["once", "-c", path]);
+    expect(first.stderr).toMatch(/deliveries: 0 delivered, 1 to retry \(1 failed in this run\), 0 dead-lettered/);
+    api.update(1, { name: "renamed" });
+    // The first delivery is not due yet and the new one waits behind it: nothing is attempted.
+    const second = await runCli(["once", "-c", path]);
+    const pendingLines = second.stderr.split("\n").filter((line) => line.startsWith("pending: erp "));
+    expect(pendingLines).toHaveLength(2);
+    expect(second.stderr).toMatch(/deliveries: 0 delivered, 2 to retry, 0 dead-lettered/);
+  });
+});

@@ -50,7 +50,9 @@ blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad 
       if (app.dispatcher) {
         const result = await app.dispatcher.runOnce();
         dead = result.dead + result.stateErrors;
-        io.err(`deliveries: ${result.delivered} delivered, ${result.retried} to retry, ${result.dead} dead-lettered\n`);
+        // "to retry" counts every delivery still pending (one line each below), not only those that failed just now.
+        const failedNow = result.retried > 0 ? ` (${result.retried} failed in this run)` : "";
+        io.err(`deliveries: ${result.delivered} delivered, ${result.pending.length} to retry${failedNow}, ${result.dead} dead-lettered\n`);
         for (const pending of result.pending) {
           io.err(`pending: ${pending.target} ${pending.eventId} next attempt ${new Date(pending.nextAttemptAt).toISOString()}\n`);
         }

@@ -199,7 +199,8 @@ export class HttpClient {
     if (error instanceof RequestError) {
       if (error.code === "ETIMEDOUT" || error.name === "TimeoutError") return new SourceError(`${where}: timed out after ${this.options.timeoutMs} ms`, "timeout", { path });
       if (error.name === "ReadError" || error.code === "ERR_STREAM_PREMATURE_CLOSE") return new SourceError(`${where}: connection closed mid-response (truncated)`, "truncated", { path });
-      return new SourceError(`${where}: ${error.code ?? "request failed"} ${scrubUrl(error.message)}`, "connection", { path });
+      const hint = unreachableHint(error.code);
+      return new SourceError(`${where}: ${error.code ?? "request failed"} ${scrubUrl(error.message)}${hint}`, "connection", { path });
     }
     return new SourceError(`${where}: ${scrubUrl(message)}`, "connection", { path });
   }
@@ -208,6 +209,14 @@ export class HttpClient {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
+}
+
+/** Like a 401's "check the credentials": an address nothing answers on is a config or network matter. */
+function unreachableHint(code: string | undefined): string {
+  if (code === "ECONNREFUSED") return " — nothing accepts connections there: check the source's base_url (host and port) and the network";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return " — the host name does not resolve: check the source's base_url (or domain) and the network (DNS)";
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return " — the host is unreachable: check the source's base_url and the network";
+  return "";
 }
 
 function isRetryable(error: SourceError): boolean {

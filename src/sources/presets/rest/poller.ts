@@ -212,7 +212,7 @@ export class RestPoller extends PollerBase {
     const where = `${this.where()} (${response.path})`;
     const vendorError = this.options.bodyError?.(response.body);
     if (vendorError !== undefined) throw new SourceError(`${where}: the vendor answered with an error: ${vendorError}`, "vendor-error");
-    return toRecords(recordsAt(response.body, this.config.records, where), this.config.id, null, where);
+    return toRecords(recordsAt(response.body, this.config.records, where, true), this.config.id, null, where);
   }
 
   private maxCursor(records: SourceRecord[], best: number | undefined): number | undefined {
