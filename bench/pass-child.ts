@@ -1,7 +1,7 @@
 import { openApp } from "../src/app.js";
 import type { Config } from "../src/config/types.js";
 import { runSourcePass, type PassMode } from "../src/pipeline/poll-pass.js";
-import { openStateStore } from "../src/store/sqlite-store.js";
+import { openStateStore } from "../src/store/open.js";
 import { createLogger } from "../src/telemetry/logger.js";
 import { alignedTicks, fetchAllPages, getJson, pool, sourceAgents, targetGot } from "./floors.js";
 import { serveRpc } from "./rpc.js";

@@ -6,7 +6,7 @@ import { Dispatcher } from "./delivery/dispatcher.js";
 import type { PassDeps } from "./pipeline/poll-pass.js";
 import { createSource } from "./sources/registry.js";
 import type { Source } from "./sources/source.js";
-import { openStateStore } from "./store/sqlite-store.js";
+import { openStateStore } from "./store/open.js";
 import type { StateStore } from "./store/store.js";
 import { registerSecrets, type Logger } from "./telemetry/logger.js";
 import { Metrics } from "./telemetry/metrics.js";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import type { Config } from "../config/types.js";
 import { errorMessage } from "../errors.js";
-import { lockPathFor, sqlitePathFromUrl } from "../store/sqlite-store.js";
+import { lockPathFor, sqlitePathFromUrl } from "../store/sqlite/open.js";
 import { checkServerConfig, localUrl } from "./listen.js";
 
 /**

@@ -140,15 +140,23 @@ export interface PageMarks {
   seq: number;
 }
 
-export interface StateStore {
-  readonly epoch: string;
-  readonly readOnly: boolean;
-
+/**
+ * Small JSON state (cursors and resource state, source state with its suspensions and facts,
+ * target pauses, budgets): src/store/<backend>/small-state.ts.
+ */
+export interface SmallState {
   getResourceState(id: ResourceId): Promise<ResourceState | undefined>;
   putResourceState(id: ResourceId, state: ResourceState): Promise<void>;
   getSourceState(source: string): Promise<SourceState | undefined>;
   putSourceState(source: string, state: SourceState): Promise<void>;
+  getTargetState(target: string): Promise<TargetState | undefined>;
+  putTargetState(target: string, state: TargetState): Promise<void>;
+  getBudget(source: string): Promise<BudgetState | undefined>;
+  putBudget(source: string, budget: BudgetState): Promise<void>;
+}
 
+/** Snapshots, tombstones and page marks: src/store/<backend>/snapshots.ts. */
+export interface SnapshotStore {
   getSnapshots(id: ResourceId, refs: RecordRef[]): Promise<Map<string, Snapshot>>;
   putSnapshots(id: ResourceId, writes: SnapshotWrite[]): Promise<void>;
   /**
@@ -173,7 +181,10 @@ export interface StateStore {
   putPageMarks(id: ResourceId, pages: Map<string, number>, complete: boolean): Promise<void>;
   /** Drop snapshots, page marks, cursor and state of a resource (reset). */
   clearResource(id: ResourceId): Promise<void>;
+}
 
+/** Events, pending deliveries and dead letters: src/store/<backend>/outbox.ts. */
+export interface Outbox {
   /** Writes events (skipping ids already present) and their pending deliveries, atomically.
    *  Returns the deliveries created (the dispatcher is told about them). */
   enqueue(items: EnqueueItem[]): Promise<Delivery[]>;
@@ -181,6 +192,7 @@ export interface StateStore {
   /** Ids of the events detected for one record, oldest first (the record view: why something fired). */
   listEventIdsForRecord(recordKey: string, limit?: number): Promise<string[]>;
   hasEvent(eventId: string): Promise<boolean>;
+  /** Pending deliveries, by target, in `seq` order within a target. */
   listPending(target?: string): Promise<Delivery[]>;
   updateDelivery(delivery: Delivery): Promise<void>;
   /** Removes a pending delivery after a 2xx and appends the log entry. */
@@ -193,14 +205,22 @@ export interface StateStore {
   requeueEvent(eventId: string, targets: string[], recordKey: string): Promise<Delivery[]>;
   /** Drops pending deliveries of targets not in the list; returns count per dropped target. */
   dropPendingExcept(targets: string[]): Promise<Record<string, number>>;
+}
+
+/** The delivery log, bounded per target: src/store/<backend>/delivery-log.ts. */
+export interface DeliveryLog {
   appendLog(entry: DeliveryLogEntry): Promise<void>;
+  /** Newest first within a target. */
   listLog(filter: { target?: string; limit?: number }): Promise<DeliveryLogEntry[]>;
+}
 
-  getTargetState(target: string): Promise<TargetState | undefined>;
-  putTargetState(target: string, state: TargetState): Promise<void>;
-
-  getBudget(source: string): Promise<BudgetState | undefined>;
-  putBudget(source: string, budget: BudgetState): Promise<void>;
-
+/**
+ * A backend (src/store/<backend>/) implements each concern in a file of its own and composes
+ * them; test/store/contract/ is the suite every backend passes unchanged. A new method goes
+ * into the interface of its concern, each backend's file for it, and the contract suite.
+ */
+export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog {
+  readonly epoch: string;
+  readonly readOnly: boolean;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { testTargetCommand } from "../../src/cli/commands/test-target.js";
 import type { Io } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { UsageError } from "../../src/errors.js";
-import { openStateStore } from "../../src/store/sqlite-store.js";
+import { openStateStore } from "../../src/store/open.js";
 import { loadConfig } from "../../src/config/load.js";
 import { freePort } from "../helpers/ports.js";
 import { runCli } from "../helpers/cli.js";

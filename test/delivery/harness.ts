@@ -5,7 +5,7 @@ import type { TargetConfig } from "../../src/config/types.js";
 import type { EventEnvelope } from "../../src/core/types.js";
 import { Dispatcher, type DispatcherOptions } from "../../src/delivery/dispatcher.js";
 import type { StateStore, StoredEvent } from "../../src/store/store.js";
-import { openStateStore } from "../../src/store/sqlite-store.js";
+import { openStateStore } from "../../src/store/open.js";
 import type { Logger } from "../../src/telemetry/logger.js";
 import { MemoryStateStore } from "../helpers/memory-store.js";
 

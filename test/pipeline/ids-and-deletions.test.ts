@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStateStore } from "../../src/store/sqlite-store.js";
+import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStateStore } from "../../src/store/sqlite-store.js";
+import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { startFakeRest, type FakeRest, type Item } from "../helpers/fake-rest.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openStateStore } from "../../src/store/sqlite-store.js";
+import { openStateStore } from "../../src/store/open.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /**

@@ -3,7 +3,8 @@ import type { Config } from "../../config/types.js";
 import { EXIT_OK, UsageError } from "../../errors.js";
 import { replayDeadLetters, replayEvent, type ReplayResult } from "../../server/actions.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
-import { openStateStore, sqlitePathFromUrl } from "../../store/sqlite-store.js";
+import { openStateStore } from "../../store/open.js";
+import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
 

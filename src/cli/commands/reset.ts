@@ -3,7 +3,7 @@ import { EXIT_OK, UsageError } from "../../errors.js";
 import { resetResources } from "../../pipeline/reset.js";
 import type { ResetActionResult } from "../../server/actions.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
-import { openStateStore } from "../../store/sqlite-store.js";
+import { openStateStore } from "../../store/open.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
 

@@ -3,7 +3,7 @@ import { secretValues } from "../../config/secrets.js";
 import { Dispatcher } from "../../delivery/dispatcher.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
 import { sendTestEvent } from "../../server/actions.js";
-import { openStateStore } from "../../store/sqlite-store.js";
+import { openStateStore } from "../../store/open.js";
 import { createLogger, scrubSecrets } from "../../telemetry/logger.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";

@@ -6,7 +6,7 @@ import type { Config } from "../../../src/config/types.js";
 import { runSourcePass, type PassMode } from "../../../src/pipeline/poll-pass.js";
 import { createSource } from "../../../src/sources/registry.js";
 import type { Source } from "../../../src/sources/source.js";
-import { openStateStore } from "../../../src/store/sqlite-store.js";
+import { openStateStore } from "../../../src/store/open.js";
 import type { StateStore } from "../../../src/store/store.js";
 import { silentLogger } from "../../../src/telemetry/logger.js";
 import { startReceiver, type Receiver } from "../../helpers/receiver.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { openStateStore } from "../../../src/store/sqlite-store.js";
+import { openStateStore } from "../../../src/store/open.js";
 
 /**
  * A read-only look at a state file (the product's own read-only open: an in-memory copy, no

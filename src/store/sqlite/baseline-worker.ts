@@ -1,9 +1,9 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { errorMessage } from "../errors.js";
-import { crashPoint } from "../testing/crash-points.js";
+import { errorMessage } from "../../errors.js";
+import { crashPoint } from "../../testing/crash-points.js";
 import type { BaselineJob, BaselineReply } from "./baseline-writer.js";
-import { baselineOps } from "./snapshot-codec.js";
-import { SqliteKv } from "./sqlite-kv.js";
+import { baselineOps } from "./codec.js";
+import { SqliteKv } from "./kv.js";
 
 /**
  * The baseline writer's thread (see BaselineWriter): its own connection to the state file,

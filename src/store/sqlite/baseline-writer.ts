@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker, type WorkerOptions } from "node:worker_threads";
-import type { RecordsOrigin } from "../core/types.js";
-import { StateError, errorMessage } from "../errors.js";
+import type { RecordsOrigin } from "../../core/types.js";
+import { StateError, errorMessage } from "../../errors.js";
 
 /** One batch of a silent baseline, for the writer's thread. */
 export interface BaselineJob {

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { KeyvStoreAdapter, StoredData } from "keyv";
-import { StateError } from "../errors.js";
+import { StateError } from "../../errors.js";
 
 /**
  * A keyv store adapter over SQLite (better-sqlite3): WAL, a busy timeout, the file's folder

@@ -1,0 +1,162 @@
+import { StateError } from "../../errors.js";
+import { crashPoint } from "../../testing/crash-points.js";
+import type { DeadLetter, Delivery, DeliveryLogEntry, Outbox, StoredEvent } from "../store.js";
+import { pad, settled, type SqliteContext } from "./context.js";
+import { logOps } from "./delivery-log.js";
+import type { KvOp } from "./kv.js";
+
+/** The outbox with what `close` must do: commit acks still batched. */
+export interface SqliteOutbox extends Outbox {
+  flush(): void;
+}
+
+/** Events (`e/`), the record index (`r/`), pending deliveries (`q/`) and dead letters (`d/`); `m/seq` numbers deliveries. */
+export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
+  const { kv } = ctx;
+  let acks: Array<{ delivery: Delivery; log: DeliveryLogEntry; resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  const commitAcks = (): void => {
+    const batch = acks;
+    acks = [];
+    try {
+      kv.transaction(() => {
+        for (const { delivery, log } of batch) kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true }, ...logOps(ctx, log)]);
+        crashPoint("store:ack-before-commit");
+      });
+    } catch (error) {
+      for (const ack of batch) ack.reject(error);
+      return;
+    }
+    for (const ack of batch) ack.resolve();
+  };
+
+  const hasEvent = async (eventId: string): Promise<boolean> => kv.getRaw(`e/${eventId}`) !== undefined;
+
+  return {
+    async enqueue(items) {
+      await settled(ctx);
+      const now = ctx.clock.now();
+      return kv.transaction(() => {
+        let seq = Number(kv.getRaw("m/seq") ?? 0);
+        let eventSeq = Number(kv.getRaw("m/eseq") ?? 0);
+        const created: Delivery[] = [];
+        const ops: KvOp[] = [];
+        const seen = new Set<string>();
+        for (const item of items) {
+          const id = item.event.envelope.id;
+          if (seen.has(id) || kv.getRaw(`e/${id}`) !== undefined) continue;
+          seen.add(id);
+          eventSeq += 1;
+          ops.push({ key: `e/${id}`, value: item.event.body }, { key: `r/${item.recordKey}/${pad(eventSeq)}`, value: id });
+          for (const target of item.targets) {
+            seq += 1;
+            const delivery: Delivery = { seq, target, eventId: id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now };
+            ops.push({ key: `q/${target}/${pad(seq)}`, value: JSON.stringify(delivery) });
+            created.push(delivery);
+          }
+        }
+        ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
+        kv.write(ops);
+        crashPoint("store:enqueue-before-commit");
+        return created;
+      });
+    },
+
+    async getEvent(eventId) {
+      const body = kv.getRaw(`e/${eventId}`);
+      return body === undefined ? undefined : { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+    },
+
+    async listEventIdsForRecord(recordKey, limit = 1000) {
+      return kv.range(`r/${recordKey}/`).slice(-limit).map(([, id]) => id);
+    },
+
+    hasEvent,
+
+    async listPending(target) {
+      return kv.range(target ? `q/${target}/` : "q/").map(([, value]) => JSON.parse(value) as Delivery);
+    },
+
+    async updateDelivery(delivery) {
+      kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, value: JSON.stringify(delivery) }]);
+    },
+
+    /**
+     * Acks arriving in the same event-loop turn share one transaction (one WAL commit instead of
+     * one per delivery); each promise resolves once its ack is committed.
+     */
+    async ackDelivery(delivery, log) {
+      return new Promise((resolve, reject) => {
+        acks.push({ delivery, log, resolve, reject });
+        if (acks.length === 1) setImmediate(commitAcks);
+      });
+    },
+
+    async deadLetter(delivery, dead, log) {
+      kv.transaction(() => {
+        kv.write([
+          { key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true },
+          { key: `d/${delivery.target}/${pad(delivery.seq)}`, value: JSON.stringify({ ...dead, seq: delivery.seq }) },
+          ...logOps(ctx, log),
+        ]);
+        crashPoint("store:dead-letter-before-commit");
+      });
+    },
+
+    async listDeadLetters(target) {
+      return kv.range(target ? `d/${target}/` : "d/").map(([, value]) => JSON.parse(value) as DeadLetter);
+    },
+
+    async requeueDeadLetters(target, eventId) {
+      const now = ctx.clock.now();
+      return kv.transaction(() => {
+        let seq = Number(kv.getRaw("m/seq") ?? 0);
+        const created: Delivery[] = [];
+        const ops: KvOp[] = [];
+        for (const [key, value] of kv.range(target ? `d/${target}/` : "d/")) {
+          const dead = JSON.parse(value) as DeadLetter;
+          if (eventId && dead.eventId !== eventId) continue;
+          seq += 1;
+          const delivery: Delivery = { seq, target: dead.target, eventId: dead.eventId, recordKey: dead.recordKey, attempts: 0, nextAttemptAt: now };
+          ops.push({ key, delete: true }, { key: `q/${dead.target}/${pad(seq)}`, value: JSON.stringify(delivery) });
+          created.push(delivery);
+        }
+        ops.push({ key: "m/seq", value: String(seq) });
+        kv.write(ops);
+        return created;
+      });
+    },
+
+    async requeueEvent(eventId, targets, recordKey) {
+      if (!(await hasEvent(eventId))) throw new StateError(`no event ${eventId} in state`);
+      const now = ctx.clock.now();
+      return kv.transaction(() => {
+        let seq = Number(kv.getRaw("m/seq") ?? 0);
+        const created: Delivery[] = targets.map((target) => {
+          seq += 1;
+          return { seq, target, eventId, recordKey, attempts: 0, nextAttemptAt: now };
+        });
+        kv.write([...created.map((d) => ({ key: `q/${d.target}/${pad(d.seq)}`, value: JSON.stringify(d) })), { key: "m/seq", value: String(seq) }]);
+        return created;
+      });
+    },
+
+    async dropPendingExcept(targets) {
+      const keep = new Set(targets);
+      const dropped: Record<string, number> = {};
+      const ops: KvOp[] = [];
+      for (const key of kv.keys("q/")) {
+        const target = key.slice(2, key.lastIndexOf("/"));
+        if (keep.has(target)) continue;
+        dropped[target] = (dropped[target] ?? 0) + 1;
+        ops.push({ key, delete: true });
+      }
+      if (ops.length > 0) kv.write(ops);
+      return dropped;
+    },
+
+    flush() {
+      if (acks.length > 0 && kv.db.open) commitAcks();
+    },
+  };
+}

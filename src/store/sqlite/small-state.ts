@@ -1,0 +1,35 @@
+import type { SmallState } from "../store.js";
+import { settled, type SqliteContext } from "./context.js";
+
+/** Resource and source state, target state and budgets: JSON records through keyv. */
+export function sqliteSmallState(ctx: SqliteContext): SmallState {
+  const { keyv } = ctx;
+  return {
+    async getResourceState(id) {
+      await settled(ctx, id);
+      return (await keyv.get(`rs/${id.source}/${id.resource}`)) ?? undefined;
+    },
+    async putResourceState(id, state) {
+      await settled(ctx, id);
+      await keyv.set(`rs/${id.source}/${id.resource}`, state);
+    },
+    async getSourceState(source) {
+      return (await keyv.get(`ss/${source}`)) ?? undefined;
+    },
+    async putSourceState(source, state) {
+      await keyv.set(`ss/${source}`, state);
+    },
+    async getTargetState(target) {
+      return (await keyv.get(`ts/${target}`)) ?? undefined;
+    },
+    async putTargetState(target, state) {
+      await keyv.set(`ts/${target}`, state);
+    },
+    async getBudget(source) {
+      return (await keyv.get(`b/${source}`)) ?? undefined;
+    },
+    async putBudget(source, budget) {
+      await keyv.set(`b/${source}`, budget);
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { outboxContract } from "./outbox.js";
+import { smallStateContract } from "./small-state.js";
+import { snapshotsContract } from "./snapshots.js";
+import type { ContractBackend } from "./backend.js";
+
+export type { ContractBackend } from "./backend.js";
+
+/** The StateStore contract: every backend's test file runs it unchanged with its own `freshUrl`. */
+export function stateStoreContract(backend: ContractBackend): void {
+  smallStateContract(backend);
+  snapshotsContract(backend);
+  outboxContract(backend);
+}

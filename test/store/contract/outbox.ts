@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { fixedClock, item, logEntry, openFresh, type ContractBackend } from "./backend.js";
+
+export function outboxContract(backend: ContractBackend): void {
+  describe("outbox", () => {
+    it("enqueues each event id once, in sequence, per target, and keeps the exact body", async () => {
+      const { store } = await openFresh(backend, { clock: fixedClock(1_000) });
+      const created = await store.enqueue([item("e1", "r1", ["a", "b"]), item("e2", "r1", ["a"]), item("e2", "r1", ["a"])]);
+      expect(created.map((d) => [d.target, d.eventId, d.seq])).toEqual([["a", "e1", 1], ["b", "e1", 2], ["a", "e2", 3]]);
+      expect(created[0]).toEqual({ seq: 1, target: "a", eventId: "e1", recordKey: "r1", attempts: 0, nextAttemptAt: 1_000 });
+      expect(await store.enqueue([item("e1", "r1", ["a"])])).toEqual([]);
+      expect(await store.listPending("a")).toEqual([created[0], created[2]]);
+      expect((await store.listPending()).map((d) => d.seq).sort()).toEqual([1, 2, 3]);
+      expect(await store.hasEvent("e1")).toBe(true);
+      expect(await store.hasEvent("e9")).toBe(false);
+      const stored = await store.getEvent("e2");
+      expect(stored?.body).toBe(item("e2", "r1", []).event.body);
+      expect(stored?.envelope).toEqual(item("e2", "r1", []).event.envelope);
+      expect(await store.getEvent("e9")).toBeUndefined();
+      await store.close();
+    });
+
+    it("an event routed to no target is stored with no delivery", async () => {
+      const { store } = await openFresh(backend);
+      expect(await store.enqueue([item("e1", "r1", [])])).toEqual([]);
+      expect(await store.hasEvent("e1")).toBe(true);
+      expect(await store.listPending()).toEqual([]);
+      await store.close();
+    });
+
+    it("keeps per-record order: sequence numbers only grow, across calls and reopen", async () => {
+      const { store, reopen } = await openFresh(backend);
+      await store.enqueue([item("e1", "r1", ["a"]), item("e2", "r2", ["a"])]);
+      await store.enqueue([item("e3", "r1", ["a"])]);
+      await store.close();
+      const again = await reopen();
+      await again.enqueue([item("e4", "r1", ["a"])]);
+      const pending = await again.listPending("a");
+      expect(pending.map((d) => d.eventId)).toEqual(["e1", "e2", "e3", "e4"]);
+      const seqs = pending.filter((d) => d.recordKey === "r1").map((d) => d.seq);
+      expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+      expect(new Set(pending.map((d) => d.seq)).size).toBe(4);
+      await again.close();
+    });
+
+    it("claims, retries and acks: an update is kept, an ack removes the delivery and logs it", async () => {
+      const { store, reopen } = await openFresh(backend);
+      const [first, second] = await store.enqueue([item("e1", "r1", ["a"]), item("e2", "r1", ["a"])]);
+      await store.updateDelivery({ ...first!, attempts: 2, nextAttemptAt: 99_000, lastError: "HTTP 503" });
+      await store.close();
+      let again = await reopen();
+      expect((await again.listPending("a"))[0]).toEqual({ ...first!, attempts: 2, nextAttemptAt: 99_000, lastError: "HTTP 503" });
+      await Promise.all([again.ackDelivery(first!, logEntry("a", "e1")), again.ackDelivery(second!, logEntry("a", "e2"))]);
+      await again.close();
+      again = await reopen();
+      expect(await again.listPending("a")).toEqual([]);
+      expect((await again.listLog({ target: "a" })).map((l) => l.eventId)).toEqual(["e2", "e1"]);
+      expect(await again.hasEvent("e1")).toBe(true); // the event stays: replay and the record view use it
+      await again.close();
+    });
+
+    it("dead-letters, lists and requeues with new sequence numbers (all, or one event)", async () => {
+      const { store } = await openFresh(backend);
+      const [d1, d2, d3] = await store.enqueue([item("e1", "r1", ["a"]), item("e2", "r2", ["a"]), item("e3", "r3", ["b"])]);
+      await store.deadLetter(d1!, { target: "a", eventId: "e1", recordKey: "r1", at: "x", attempts: 5, reason: "HTTP 400", response: { status: 400, body: "bad" } }, logEntry("a", "e1", "dead"));
+      await store.deadLetter(d2!, { target: "a", eventId: "e2", recordKey: "r2", at: "y", attempts: 1, reason: "HTTP 410" }, logEntry("a", "e2", "dead"));
+      await store.deadLetter(d3!, { target: "b", eventId: "e3", recordKey: "r3", at: "z", attempts: 1, reason: "HTTP 422" }, logEntry("b", "e3", "dead"));
+      expect(await store.listPending()).toEqual([]);
+      expect(await store.listDeadLetters("a")).toEqual([
+        { seq: d1!.seq, target: "a", eventId: "e1", recordKey: "r1", at: "x", attempts: 5, reason: "HTTP 400", response: { status: 400, body: "bad" } },
+        { seq: d2!.seq, target: "a", eventId: "e2", recordKey: "r2", at: "y", attempts: 1, reason: "HTTP 410" },
+      ]);
+      expect((await store.listDeadLetters()).length).toBe(3);
+      const one = await store.requeueDeadLetters("a", "e2");
+      expect(one.map((d) => [d.eventId, d.attempts])).toEqual([["e2", 0]]);
+      expect(one[0]!.seq).toBeGreaterThan(d3!.seq);
+      const rest = await store.requeueDeadLetters();
+      expect(rest.map((d) => d.eventId).sort()).toEqual(["e1", "e3"]);
+      expect(await store.listDeadLetters()).toEqual([]);
+      expect((await store.listPending("a")).map((d) => d.eventId)).toEqual(["e2", "e1"]);
+      expect((await store.listLog({ target: "a" })).map((l) => l.outcome)).toEqual(["dead", "dead"]);
+      await store.close();
+    });
+
+    it("requeues a stored event for chosen targets, and refuses an unknown one", async () => {
+      const { store } = await openFresh(backend);
+      await store.enqueue([item("e1", "r1", [])]);
+      const created = await store.requeueEvent("e1", ["a", "b"], "r1");
+      expect(created.map((d) => [d.target, d.eventId, d.recordKey])).toEqual([["a", "e1", "r1"], ["b", "e1", "r1"]]);
+      expect((await store.listPending()).length).toBe(2);
+      await expect(store.requeueEvent("nope", ["a"], "r1")).rejects.toThrow(/no event nope/);
+      await store.close();
+    });
+
+    it("drops pending deliveries of targets no longer configured", async () => {
+      const { store } = await openFresh(backend);
+      await store.enqueue([item("e1", "r1", ["a", "b", "c"]), item("e2", "r1", ["b"])]);
+      expect(await store.dropPendingExcept(["a"])).toEqual({ b: 2, c: 1 });
+      expect((await store.listPending()).map((d) => d.target)).toEqual(["a"]);
+      expect(await store.dropPendingExcept(["a"])).toEqual({});
+      await store.close();
+    });
+
+    it("lists every event of a record, oldest first, only that record's, the newest `limit`", async () => {
+      const { store } = await openFresh(backend);
+      await store.enqueue([item("e1", "s/r/\u001f1", []), item("e2", "s/r/\u001f12", ["a"]), item("e3", "s/r/\u001f1", ["a"])]);
+      await store.enqueue([item("e4", "s/r/\u001f1", [])]);
+      expect(await store.listEventIdsForRecord("s/r/\u001f1")).toEqual(["e1", "e3", "e4"]);
+      expect(await store.listEventIdsForRecord("s/r/\u001f1", 2)).toEqual(["e3", "e4"]);
+      expect(await store.listEventIdsForRecord("s/r/\u001f12")).toEqual(["e2"]);
+      expect(await store.listEventIdsForRecord("s/r/")).toEqual([]);
+      await store.close();
+    });
+  });
+
+  describe("delivery log", () => {
+    it("is newest first, per target or all, bounded per target", async () => {
+      const { store } = await openFresh(backend, { logLimit: 5 });
+      for (let i = 0; i < 12; i += 1) await store.appendLog({ ...logEntry("a", `e${i}`), at: String(i) });
+      await store.appendLog({ ...logEntry("b", "x1", "retry"), error: "timeout" });
+      expect((await store.listLog({ target: "a" })).map((l) => l.eventId)).toEqual(["e11", "e10", "e9", "e8", "e7"]);
+      expect((await store.listLog({ target: "a", limit: 2 })).map((l) => l.eventId)).toEqual(["e11", "e10"]);
+      expect(await store.listLog({ target: "b" })).toEqual([{ ...logEntry("b", "x1", "retry"), error: "timeout" }]);
+      expect((await store.listLog({})).length).toBe(6);
+      await store.close();
+    });
+  });
+
+  describe("read-only (dry run)", () => {
+    it("sees its own writes and leaves the stored state as it was", async () => {
+      const { store, reopen } = await openFresh(backend);
+      const id = { source: "s", resource: "invoices" };
+      await store.putResourceState(id, { generation: "g", initialized: false });
+      await store.putSnapshots(id, [{ kind: null, id: "1", snapshot: { version: 1, fingerprint: "f", json: "{}" }, fresh: true }]);
+      const epoch = store.epoch;
+      await store.close();
+
+      const dry = await reopen({ readOnly: true });
+      expect(dry.readOnly).toBe(true);
+      expect(dry.epoch).toBe(epoch);
+      expect(await dry.getResourceState(id)).toMatchObject({ initialized: false });
+      await dry.putResourceState(id, { generation: "g", initialized: true });
+      await dry.putSnapshots(id, [{ kind: null, id: "2", snapshot: { version: 1, fingerprint: "f", json: "{}" }, fresh: true }, { kind: null, id: "1", snapshot: { version: 2, fingerprint: "", json: "", gone: true } }]);
+      await dry.enqueue([item("e1", "r1", ["a"])]);
+      await dry.putBudget("s", { period: "2026-11", used: 3 });
+      expect(await dry.getResourceState(id)).toMatchObject({ initialized: true });
+      expect(await dry.countSnapshots(id)).toBe(1);
+      await dry.close();
+
+      const after = await reopen();
+      expect(await after.getResourceState(id)).toMatchObject({ initialized: false });
+      expect(await after.countSnapshots(id)).toBe(1);
+      expect(await after.snapshotSeq()).toBe(0);
+      expect(await after.hasEvent("e1")).toBe(false);
+      expect(await after.getBudget("s")).toBeUndefined();
+      // Sequence numbers were not used up either.
+      expect((await after.enqueue([item("e2", "r1", ["a"])]))[0]!.seq).toBe(1);
+      await after.close();
+    });
+  });
+}

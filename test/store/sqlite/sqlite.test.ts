@@ -1,0 +1,105 @@
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import Keyv from "keyv";
+import { describe, expect, it } from "vitest";
+import { SqliteKv } from "../../../src/store/sqlite/kv.js";
+import { openStateStore } from "../../../src/store/open.js";
+import { tempDir } from "../../helpers/tmp.js";
+
+describe("SqliteKv as a keyv store", () => {
+  it("works under Keyv and creates the file's folder", async () => {
+    const file = join(tempDir(), "deep", "er", "state.sqlite");
+    const kv = new SqliteKv(file);
+    const keyv = new Keyv({ store: kv, namespace: "t", throwOnErrors: true });
+    await keyv.set("a", { x: 1 });
+    expect(await keyv.get("a")).toEqual({ x: 1 });
+    expect(await keyv.has("a")).toBe(true);
+    await keyv.delete("a");
+    expect(await keyv.get("a")).toBeUndefined();
+    await keyv.setMany([{ key: "b", value: 2 }, { key: "c", value: 3 }]);
+    expect(await keyv.getMany(["b", "c", "z"])).toEqual([2, 3, undefined]);
+    expect(existsSync(file)).toBe(true);
+    kv.close();
+  });
+
+  it("throws instead of swallowing a failed write", async () => {
+    const file = join(tempDir(), "state.sqlite");
+    const kv = new SqliteKv(file);
+    kv.db.exec("CREATE TRIGGER no_writes BEFORE INSERT ON kv BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    const keyv = new Keyv({ store: kv, throwOnErrors: true });
+    await expect(keyv.set("a", 1)).rejects.toThrow(/state write failed.*disk says no/);
+    kv.close();
+  });
+
+  it("reads many keys in fixed-size chunks, finding every stored one whatever the count", () => {
+    const kv = new SqliteKv(join(tempDir(), "many.sqlite"));
+    kv.write(Array.from({ length: 800 }, (_, i) => ({ key: `k/${String(i).padStart(4, "0")}`, value: `v${i}` })));
+    for (const count of [1, 4, 99, 137, 521, 1100]) {
+      const keys = Array.from({ length: count }, (_, i) => `k/${String(i).padStart(4, "0")}`);
+      const found = kv.getManyRaw(keys);
+      expect(found.size).toBe(Math.min(count, 800));
+      expect(found.get(keys[Math.min(count, 800) - 1]!)).toBe(`v${Math.min(count, 800) - 1}`);
+    }
+    kv.close();
+  });
+
+  it("moves a state file of an early build (WITHOUT ROWID table) into a rowid table, keeping every row", () => {
+    const file = join(tempDir(), "old.sqlite");
+    const old = new Database(file);
+    old.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER) WITHOUT ROWID");
+    const insert = old.prepare("INSERT INTO kv (key, value, expires) VALUES (?, ?, NULL)");
+    for (let i = 0; i < 300; i++) insert.run(`s/src/res/${String(i).padStart(4, "0")}`, `1\tfp${i}\t${"x".repeat(1100)}`);
+    old.close();
+
+    const kv = new SqliteKv(file);
+    const { sql } = kv.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'kv'").get() as { sql: string };
+    expect(sql).not.toMatch(/WITHOUT ROWID/i);
+    expect(kv.count("s/src/res/")).toBe(300);
+    expect(kv.getRaw("s/src/res/0042")).toBe(`1\tfp42\t${"x".repeat(1100)}`);
+    expect(kv.getManyRaw(["s/src/res/0000", "s/src/res/0299", "s/src/res/nope"]).size).toBe(2);
+    kv.close();
+  });
+});
+
+describe("SQLite state: what only a file has (the contract suite covers the rest)", () => {
+  it("lets one process own a state file at a time", async () => {
+    const url = `sqlite://${join(tempDir(), "s.sqlite")}`;
+    const a = await openStateStore(url);
+    await expect(openStateStore(url)).rejects.toThrow(/in use by another retrohook process/);
+    await a.close();
+    const b = await openStateStore(url);
+    await b.close();
+  });
+
+  it("read-only never creates the file and never writes to it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "none", "s.sqlite");
+    const ro = await openStateStore(`sqlite://${file}`, { readOnly: true });
+    await ro.putResourceState({ source: "s", resource: "r" }, { generation: "g", initialized: true });
+    await ro.close();
+    expect(existsSync(file)).toBe(false);
+
+    const real = join(dir, "s.sqlite");
+    const rw = await openStateStore(`sqlite://${real}`);
+    await rw.putResourceState({ source: "s", resource: "r" }, { generation: "g", initialized: false });
+    const epoch = rw.epoch;
+    await rw.close();
+    chmodSync(real, 0o444);
+    const ro2 = await openStateStore(`sqlite://${real}`, { readOnly: true });
+    expect(ro2.epoch).toBe(epoch);
+    expect(await ro2.getResourceState({ source: "s", resource: "r" })).toMatchObject({ initialized: false });
+    await ro2.putResourceState({ source: "s", resource: "r" }, { generation: "g", initialized: true });
+    await ro2.close();
+    chmodSync(real, 0o644);
+    const again = await openStateStore(`sqlite://${real}`);
+    expect(await again.getResourceState({ source: "s", resource: "r" })).toMatchObject({ initialized: false });
+    await again.close();
+  });
+
+  it("reports a corrupted file clearly", async () => {
+    const file = join(tempDir(), "s.sqlite");
+    writeFileSync(file, "this is not a database, just text that is long enough to look like a header ".repeat(20));
+    await expect(openStateStore(`sqlite://${file}`)).rejects.toThrow(/not a valid SQLite database|file is not a database/);
+  });
+});
