@@ -11,6 +11,8 @@ import { didYouMean } from "../core/did-you-mean.js";
 import { z } from "zod";
 import { BUILT_IN_EVENTS, type CanonicalResource } from "../core/naming.js";
 import { cronProblem, isTimeZone } from "./cron.js";
+import { DEFAULT_TRANSPORT, TRANSPORT_TYPES, transportFields, transportOf, type TransportTarget } from "../transports/index.js";
+import { httpUrlProblem } from "./url.js";
 import { BYTE_SIZE_HINT, DURATION_HINT, DURATION_PATTERN, parseByteSize, parseDuration } from "./duration.js";
 import type {
   CursorConfig,
@@ -49,7 +51,7 @@ export const FILE_KEYS = {
   fakturoid: ["client_id", "client_secret"],
   wfirma: ["access_key", "secret_key", "app_key", "oauth_token"],
   rest: [],
-  target: ["secret", "api_token"],
+  target: ["secret", "api_token", "url"],
   tls: ["ca"],
   server: ["admin_token"],
 } as const satisfies Record<SourceKind | "target" | "tls" | "server", readonly string[]>;
@@ -107,20 +109,8 @@ const nameString = () =>
   z.string().regex(NAME_PATTERN, { message: "may contain only letters, digits, _ and -" });
 
 function checkHttpUrl(value: string, ctx: z.RefinementCtx): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "not a valid URL (expected http://… or https://…)" });
-    return;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    ctx.addIssue({ code: "custom", message: "must be an http:// or https:// URL" });
-  } else if (url.username !== "" || url.password !== "") {
-    ctx.addIssue({ code: "custom", message: "must not contain credentials (user:password@); use headers or the secret keys" });
-  } else if (url.hash !== "") {
-    ctx.addIssue({ code: "custom", message: "must not contain a #fragment" });
-  }
+  const problem = httpUrlProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 }
 const httpUrl = () => z.string().superRefine(checkHttpUrl);
 
@@ -577,9 +567,22 @@ export const SOURCE_SCHEMAS = {
 const FORMATS = ["standard", "cloudevents", "fakturownia", "facturascripts"] as const satisfies readonly TargetFormat[];
 const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
+const TRANSPORT_FIELDS = transportFields();
+
 export const targetSchema = strictObject({
   name: nameString().describe("Unique target name (letters, digits, _ and -)."),
-  url: httpUrl().describe("Where events are POSTed (http or https)."),
+  type: z
+    .enum(TRANSPORT_TYPES, { error: `expected one of ${TRANSPORT_TYPES.map((type) => `"${type}"`).join(", ")}` })
+    .default(DEFAULT_TRANSPORT)
+    .describe("Transport: `http` (default, a webhook receiver), `nats` (JetStream), `amqp` (RabbitMQ) or `redis-stream`."),
+  url: z
+    .string()
+    .min(1, "must not be empty")
+    .describe(
+      "Where deliveries go: `https://…` for http (events are POSTed); `nats://host:4222`, `amqp://user:pass@host:5672/vhost`, `redis://host:6379/0` for brokers. Credentials in a broker URL are secrets; or give `url_file`.",
+    ),
+  url_file: secretFile("url"),
+  ...Object.fromEntries(TRANSPORT_FIELDS.map((field) => [field.key, field.schema])),
   secret: secret(
     "Signing secret: `whsec_` + base64 (Standard Webhooks), or a plain string used as raw key bytes. Required for format facturascripts.",
     "secret",
@@ -618,6 +621,14 @@ export const targetSchema = strictObject({
   locale: z.string().min(1, "must not be empty").optional().describe('Only for format fakturownia: `locale` in the body. Default "pl".'),
 })
   .superRefine((target, ctx) => {
+    for (const field of TRANSPORT_FIELDS) {
+      if (field.type !== target.type && (target as Record<string, unknown>)[field.key] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [field.key], message: `only used with type: ${field.type}` });
+      }
+    }
+    for (const problem of transportOf(target).check({ ...target, headers: target.headers } as TransportTarget)) {
+      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+    }
     if (target.format !== "fakturownia") {
       for (const key of ["api_token", "locale"] as const) {
         if (target[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "only used with format: fakturownia" });
@@ -631,12 +642,14 @@ export const targetSchema = strictObject({
     }
   })
   .transform(
-    (target): TargetConfig => ({
+    ({ type, ...target }): TargetConfig => ({
+      // `http` is the default: an HTTP target's loaded config has no `type`, as before there were others.
+      ...(type !== DEFAULT_TRANSPORT ? { type } : {}),
       ...withoutFileKeys(target),
       ...(target.format === "fakturownia" ? { locale: target.locale ?? "pl" } : {}),
     }),
   )
-  .describe("A webhook receiver.");
+  .describe("Where events are delivered: a webhook receiver or a message broker.");
 
 const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 

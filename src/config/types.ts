@@ -134,6 +134,11 @@ export type TargetFormat = "standard" | "cloudevents" | "fakturownia" | "factura
 
 export interface TargetConfig {
   name: string;
+  /**
+   * The transport (`http`, `nats`, `amqp`, `redis-stream`); absent means `http`. Each transport's
+   * own keys (`subject`, `exchange`…) are declared in its folder under `src/transports/`.
+   */
+  type?: string;
   url: string;
   secret?: string;
   /** Glob patterns on the event `type`; default all. */

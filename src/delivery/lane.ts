@@ -2,7 +2,7 @@ import type { TargetConfig } from "../config/types.js";
 import { closedBreaker, type BreakerState } from "../core/breaker.js";
 import type { Delivery, TargetState } from "../store/store.js";
 import { DueHeap } from "./due-heap.js";
-import type { TargetClient } from "./post.js";
+import type { Transport } from "../transports/index.js";
 
 /**
  * The in-memory index of one target's pending deliveries: per record key a queue in `seq`
@@ -45,7 +45,7 @@ export class TargetLane {
 
   constructor(
     readonly target: TargetConfig,
-    readonly client: TargetClient,
+    readonly transport: Transport,
     /** Standard Webhooks key bytes; undefined when the target has no secret. */
     readonly key: Buffer | undefined,
   ) {}

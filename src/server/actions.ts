@@ -109,8 +109,8 @@ export async function sendTestEvent(dispatcher: Dispatcher, config: Config, targ
   requireTarget(config, target);
   const event = testEvent(now);
   const { result, verdict } = await dispatcher.sendTest(target, event);
-  const ok = result.status !== undefined && result.status >= 200 && result.status < 300;
-  return { target, eventId: event.envelope.id, ok, status: result.status ?? null, latencyMs: result.latencyMs, verdict: verdict.reason, responseBody: result.bodySnippet };
+  const ok = result.outcome === "delivered";
+  return { target, eventId: event.envelope.id, ok, status: result.status ?? null, latencyMs: result.latencyMs, verdict: verdict.reason, responseBody: result.response ?? "" };
 }
 
 export async function pauseTarget(ctx: ActionContext, target: string, reason?: string): Promise<void> {

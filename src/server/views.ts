@@ -5,7 +5,7 @@ import type { Dispatcher, TargetStatus } from "../delivery/dispatcher.js";
 import type { BudgetGate } from "../pipeline/budget.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
 import type { DeadLetter, DeliveryLogEntry, StateStore, Suspension } from "../store/store.js";
-import { scrubUrl } from "../telemetry/logger.js";
+import { asTransportTarget, transportOf } from "../transports/index.js";
 
 /**
  * What `status`, the admin API and the web UI show about sources and targets, built from the
@@ -71,8 +71,10 @@ export type TargetHealth = "ok" | "pending" | "failing" | "paused";
 
 export interface TargetView {
   name: string;
-  /** Origin and path only: a query may hold a token. */
+  /** Origin and path only (a query may hold a token); for brokers with the destination template. */
   url: string;
+  /** The transport: http, nats, amqp, redis-stream. */
+  type: string;
   format: string;
   events: string[] | null;
   sources: string[] | null;
@@ -173,7 +175,8 @@ export async function targetView(input: StatusSources, target: TargetConfig, liv
   const breaker = live?.breaker;
   const view: TargetView = {
     name: target.name,
-    url: displayUrl(target.url),
+    url: destinationOf(target),
+    type: transportOf(target).type,
     format: target.format,
     events: target.events ?? null,
     sources: target.sources ?? null,
@@ -238,7 +241,8 @@ export interface LogFilter {
 
 export interface LogEntryView extends Omit<DeliveryLogEntry, "recordKey"> {
   record: RecordLabel;
-  request: { method: "POST"; url: string; format: string };
+  /** `method` is the transport's verb: POST, PUBLISH, XADD. */
+  request: { method: string; url: string; format: string };
   /** The first bytes of the response body, kept for the attempt that dead-lettered. */
   responseBody?: string;
 }
@@ -266,7 +270,9 @@ export async function deliveryLog(config: Config, store: StateStore, filter: Log
     out.push({
       ...rest,
       record: describeRecordKey(recordKey),
-      request: { method: "POST", url: target ? displayUrl(target.url) : "(target no longer configured)", format: target?.format ?? "unknown" },
+      request: target
+        ? { method: transportOf(target).verb, url: destinationOf(target), format: target.format }
+        : { method: "POST", url: "(target no longer configured)", format: "unknown" },
       ...(responseBody !== undefined ? { responseBody } : {}),
     });
     if (out.length >= limit) break;
@@ -298,14 +304,9 @@ function suspensionView(suspension: Suspension | undefined): SuspensionView | nu
   return { at: suspension.at, reason: suspension.reason, ...(suspension.until ? { until: suspension.until } : {}) };
 }
 
-/** Origin and path of a URL, without credentials or query (either may hold a token). */
-export function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return scrubUrl(url).replace(/\?.*$/, "");
-  }
+/** Where a target's deliveries go, without credentials: the transport says. */
+function destinationOf(target: TargetConfig): string {
+  return transportOf(target).destination(asTransportTarget(target));
 }
 
 function latest(values: Array<string | null | undefined>): string | null {

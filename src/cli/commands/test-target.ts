@@ -5,18 +5,20 @@ import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
 import { sendTestEvent } from "../../server/actions.js";
 import { openStateStore } from "../../store/open.js";
 import { createLogger, scrubSecrets } from "../../telemetry/logger.js";
+import { transportOf } from "../../transports/index.js";
 import { configFor } from "../io.js";
 import type { Command } from "./index.js";
 
 export const testTargetCommand: Command = {
   name: "test-target",
-  summary: "send one signed retrohook.test event to a target and print its answer",
+  summary: "send one signed retrohook.test event to a target and print its answer (HTTP or broker)",
   help: `Usage: retrohook test-target NAME [-c FILE]
 
 Sends one \`retrohook.test\` event (resource, kind and record_id null) to the target, in its
 format, signed with its secret, straight away — outside the outbox, nothing is stored, and it
-works whether or not the daemon runs. Prints the response status.
-Exit 0 on a 2xx answer, 1 otherwise.
+works whether or not the daemon runs. Prints the response status, or for a broker target
+what the broker said (the JetStream ack, the publisher confirm, the stream entry id, or why not).
+Exit 0 on a 2xx answer or a broker's acknowledgement, 1 otherwise.
 `,
   options: {},
   positionals: ["NAME"],
@@ -32,8 +34,9 @@ Exit 0 on a 2xx answer, 1 otherwise.
     const dispatcher = new Dispatcher({ store, targets: [target], clock, logger: createLogger().child({ component: "delivery" }) });
     try {
       const result = await sendTestEvent(dispatcher, config, name, clock.now());
-      const answer = result.status !== null ? `HTTP ${result.status}` : `no response (${result.verdict})`;
-      io.out(`${name}: ${answer} in ${result.latencyMs} ms (event ${result.eventId})\n`);
+      const http = transportOf(target).type === "http";
+      const answer = result.status !== null ? `HTTP ${result.status}` : http ? `no response (${result.verdict})` : `${result.ok ? "delivered" : "not delivered"}: ${result.verdict}`;
+      io.out(`${name}: ${scrubSecrets(answer, secretValues(config))} in ${result.latencyMs} ms (event ${result.eventId})\n`);
       // A receiver may echo the request, and the `fakturownia` format carries the target's api_token.
       if (!result.ok && result.responseBody) io.err(`response body: ${scrubSecrets(result.responseBody.slice(0, 300), secretValues(config))}\n`);
       return result.ok ? EXIT_OK : EXIT_FAILURE;

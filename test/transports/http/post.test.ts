@@ -6,10 +6,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BODY_SNIPPET_BYTES, TargetClient } from "../../src/delivery/post.js";
-import { registerSecrets } from "../../src/telemetry/logger.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import { targetConfig } from "./harness.js";
+import { BODY_SNIPPET_BYTES, TargetClient } from "../../../src/transports/http/post.js";
+import { registerSecrets } from "../../../src/telemetry/logger.js";
+import { startReceiver, type Receiver } from "../../helpers/receiver.js";
+import { targetConfig } from "../../delivery/harness.js";
 
 function hasOpenssl(): boolean {
   try {

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import got, { type Got } from "got";
-import type { TargetConfig } from "../config/types.js";
-import type { AttemptErrorKind } from "../core/retry-policy.js";
-import { scrub, scrubUrl } from "../telemetry/logger.js";
+import type { TargetConfig } from "../../config/types.js";
+import type { AttemptErrorKind } from "./classify.js";
+import { scrub, scrubUrl } from "../../telemetry/logger.js";
 
 /**
  * One HTTP attempt to a target: POST, no redirects followed, no retries inside got (the
@@ -43,7 +43,7 @@ let cachedVersion: string | undefined;
 export function retrohookVersion(): string {
   if (cachedVersion === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+      const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
       cachedVersion = typeof pkg.version === "string" ? pkg.version : "0.0.0";
     } catch {
       cachedVersion = "0.0.0";
