@@ -416,6 +416,7 @@ function sourceCommonShape(timezone: string) {
       .describe("Request budget: ticks are skipped to stay within it, incremental passes before reconciles. Default: no budget."),
     max_response_bytes: byteSize("50MB").describe(`Largest accepted response body; ${BYTE_SIZE_HINT}. Default 50MB.`),
     timeout: duration("30s").describe(`Per-request timeout; ${DURATION_HINT}. Default 30s.`),
+    max_retry_after: duration("24h").describe(`Longest back-off a vendor's \`Retry-After\` (or "wait until") may impose on this source; a longer one is cut to this and logged; ${DURATION_HINT}. Default 24h.`),
   };
 }
 
@@ -602,6 +603,7 @@ export const targetSchema = strictObject({
   headers: stringMap("header").describe("Extra headers sent with every delivery."),
   retry: strictObject({
     max_age: duration("72h").describe("Give up (dead-letter) once an event is this old, counted from detection. Default 72h."),
+    max_retry_after: duration("24h").describe(`Longest wait a receiver's \`Retry-After\` may impose before the next attempt; a longer one is cut to this and logged; ${DURATION_HINT}. Default 24h.`),
   })
     .prefault({})
     .describe("Retry policy: exponential backoff until `max_age`."),

@@ -78,6 +78,8 @@ export interface SourceCommon {
   max_response_bytes: number;
   /** Per-request timeout, ms (default 30 s). */
   timeout: number;
+  /** Longest back-off a vendor's Retry-After may impose, ms (default 24 h). */
+  max_retry_after?: number;
 }
 
 export interface RestSourceConfig extends SourceCommon {
@@ -149,7 +151,8 @@ export interface TargetConfig {
   /** ms, default 10 s. */
   timeout: number;
   headers: Record<string, string>;
-  retry: { max_age: number };
+  /** `max_retry_after`: longest wait a receiver's Retry-After may impose, ms (default 24 h). */
+  retry: { max_age: number; max_retry_after?: number };
   concurrency: number;
   tls?: { ca: string };
   /** Only for format `fakturownia`: echoed in the body as the vendor does. */

@@ -54,6 +54,19 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   return Math.max(0, at - now);
 }
 
+/** Default of `max_retry_after` (sources) and `retry.max_retry_after` (targets): 24 h. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/**
+ * A `Retry-After` (or any "wait until" a vendor or receiver asks for) bounded by `maxMs`: one
+ * answer of `Retry-After: 2147483647` must not stop a source or a delivery for 68 years.
+ * `clamped` tells the caller to say so in the log.
+ */
+export function boundRetryAfter(waitMs: number | undefined, maxMs: number = DEFAULT_MAX_RETRY_AFTER_MS): { waitMs: number | undefined; clamped: boolean } {
+  if (waitMs === undefined || waitMs <= maxMs) return { waitMs, clamped: false };
+  return { waitMs: maxMs, clamped: true };
+}
+
 export type RetryDecision = { retry: true; nextAttemptAt: number } | { retry: false; reason: string };
 
 /**

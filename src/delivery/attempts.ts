@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { breakerFailure, breakerSuccess, type BreakerOptions } from "../core/breaker.js";
-import { formatDuration, planRetry } from "../core/retry-policy.js";
+import { boundRetryAfter, DEFAULT_MAX_RETRY_AFTER_MS, formatDuration, planRetry } from "../core/retry-policy.js";
 import { errorMessage } from "../errors.js";
 import type { Delivery, DeliveryLogEntry, StateStore, StoredEvent } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -123,12 +123,13 @@ export class Attempts {
     }
 
     this.noteFailure(lane, result.reason, probe, now);
+    const retryAfterMs = this.boundedRetryAfter(target, result.retryAfterMs);
     const plan = planRetry({
       attempts: attempt,
       now,
       detectedAt: Date.parse(event.envelope.detected_at),
       maxAgeMs: target.retry.max_age,
-      ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       random: this.ctx.random,
     });
     if (!plan.retry) {
@@ -217,6 +218,14 @@ export class Attempts {
     this.ctx.logger.error({ target: lane.name, eventId: entry.delivery.eventId, err: errorMessage(error) }, `state write failed while ${doing}`);
     entry.delivery = { ...entry.delivery, nextAttemptAt: this.ctx.clock.now() + STATE_ERROR_BACKOFF_MS };
     lane.release(entry, "again");
+  }
+
+  /** A receiver's Retry-After, bounded by the target's `retry.max_retry_after` (logged when cut). */
+  private boundedRetryAfter(target: TargetLane["target"], asked: number | undefined): number | undefined {
+    const max = target.retry.max_retry_after ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    const bounded = boundRetryAfter(asked, max);
+    if (bounded.clamped) this.ctx.logger.warn({ target: target.name, askedMs: asked }, `receiver's Retry-After of ${formatDuration(Math.round(asked! / 1000) * 1000)} bounded to max_retry_after ${formatDuration(max)}`);
+    return bounded.waitMs;
   }
 
   private report(log: DeliveryLogEntry): void {

@@ -11,6 +11,7 @@ import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { Batch, ListMode, ListResult, ResourcePoller, Source, SourceFacts } from "../sources/source.js";
 import type { Delivery, PageMarks, ResourceId, ResourceState, StateStore } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
+import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/crash-points.js";
 
@@ -55,9 +56,9 @@ export interface PassOutcome {
 /** One pass over every resource of a source; a 401 stops the source, a 403 only its resource. */
 export async function runSourcePass(deps: PassDeps, source: Source, config: SourceConfig, mode: PassMode): Promise<PassOutcome[]> {
   const outcomes: InternalOutcome[] = [];
-  const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
-  const hash = configHash(config);
   const now = deps.clock.now();
+  const sourceState = await boundStoredBackoff(deps.store, config, (await deps.store.getSourceState(config.name)) ?? {}, now, deps.logger.child({ source: config.name }));
+  const hash = configHash(config);
   const blockedBy =
     sourceState.suspended && sourceState.suspended.configHash === hash ? `source suspended since ${sourceState.suspended.at}: ${sourceState.suspended.reason} (fix the credentials, or run retrohook reset --source ${config.name})`
     : sourceState.backoffUntil && Date.parse(sourceState.backoffUntil) > now ? `backing off until ${sourceState.backoffUntil}: ${sourceState.backoffReason ?? "vendor asked to wait"}`
@@ -395,7 +396,7 @@ async function failPass(
     if (error instanceof SourceError && error.details.untilMs !== undefined) {
       outcome.backedOff = true;
       const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
-      sourceState.backoffUntil = new Date(error.details.untilMs).toISOString();
+      sourceState.backoffUntil = new Date(boundedBackoffUntil(config, error.details.untilMs, deps.clock.now(), log)).toISOString();
       sourceState.backoffReason = scrub(error.message);
       await deps.store.putSourceState(config.name, sourceState);
       log.error({ until: sourceState.backoffUntil }, "vendor asked to wait; backing off");

@@ -87,6 +87,7 @@ describe("defaults", () => {
       start: { mode: "baseline" },
       max_response_bytes: 52_428_800,
       timeout: 30_000,
+      max_retry_after: 86_400_000,
     });
     expect(source.budget).toBeUndefined();
     expect(source.resources.map((resource) => resource.name)).toEqual([
@@ -115,7 +116,7 @@ describe("defaults", () => {
       format: "standard",
       timeout: 10_000,
       headers: {},
-      retry: { max_age: 259_200_000 },
+      retry: { max_age: 259_200_000, max_retry_after: 86_400_000 },
       concurrency: 4,
     });
   });

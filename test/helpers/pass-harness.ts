@@ -1,10 +1,13 @@
+import { afterEach, beforeEach } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { openStateStore } from "../../src/store/open.js";
+import { startFakeRest, type FakeRest } from "./fake-rest.js";
 import type { RestResourceConfig, RestSourceConfig } from "../../src/config/types.js";
 import type { EventEnvelope } from "../../src/core/types.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../src/pipeline/poll-pass.js";
 import { createSource } from "../../src/sources/registry.js";
 import type { StateStore } from "../../src/store/store.js";
-import { silentLogger } from "../../src/telemetry/logger.js";
+import { silentLogger, type Logger } from "../../src/telemetry/logger.js";
 
 export function restResource(overrides: Partial<RestResourceConfig> = {}): RestResourceConfig {
   return {
@@ -42,17 +45,17 @@ export function restSource(baseUrl: string, token: string, resources: RestResour
 }
 
 /** Runs passes of one source against a store, collecting every event written to the outbox. */
-export function passRunner(store: () => StateStore, config: RestSourceConfig, clock = new ManualClock(undefined, { autoAdvance: true })) {
+export function passRunner(store: () => StateStore, config: RestSourceConfig, clock = new ManualClock(undefined, { autoAdvance: true }), logger: Logger = silentLogger()) {
   const events: EventEnvelope[] = [];
   return {
     events,
     clock,
     async pass(mode: PassMode = "incremental"): Promise<{ outcomes: PassOutcome[]; events: EventEnvelope[] }> {
-      const source = createSource(config, { clock, logger: silentLogger() });
+      const source = createSource(config, { clock, logger });
       const fresh: EventEnvelope[] = [];
       try {
         const outcomes = await runSourcePass(
-          { store: store(), clock, logger: silentLogger(), route: () => ["t"], onEvents: (e) => fresh.push(...e) },
+          { store: store(), clock, logger, route: () => ["t"], onEvents: (e) => fresh.push(...e) },
           source,
           config,
           mode,
@@ -67,3 +70,28 @@ export function passRunner(store: () => StateStore, config: RestSourceConfig, cl
 }
 
 export const typesOf = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`);
+
+/**
+ * A fresh fake `rest` vendor and an in-memory SQLite state for each test of the calling file
+ * (registers its own beforeEach/afterEach); read `api` and `store` inside tests.
+ */
+export function fakeRestWithStore(): { readonly api: FakeRest; readonly store: StateStore } {
+  let api: FakeRest | undefined;
+  let store: StateStore | undefined;
+  beforeEach(async () => {
+    api = await startFakeRest();
+    store = await openStateStore("sqlite::memory:");
+  });
+  afterEach(async () => {
+    await store?.close();
+    await api?.close();
+  });
+  return {
+    get api() {
+      return api!;
+    },
+    get store() {
+      return store!;
+    },
+  };
+}
