@@ -2,8 +2,9 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { didYouMean } from "../core/did-you-mean.js";
 import { ConfigError, EXIT_FAILURE, EXIT_USAGE, UsageError, errorMessage } from "../errors.js";
 import { processIo, scrubbedIo, type Io } from "./io.js";
-import { commands, type Command } from "./commands/index.js";
-import { packageVersion } from "./version.js";
+import type { Command } from "./commands/command.js";
+import { commands } from "./commands/index.js";
+import { packageVersion } from "../version.js";
 
 const USAGE = `retrohook — webhooks for systems that have none
 

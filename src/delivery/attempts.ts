@@ -5,7 +5,7 @@ import { errorMessage } from "../errors.js";
 import type { Delivery, DeliveryLogEntry, StateStore, StoredEvent } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
 import { scrub } from "../telemetry/logger.js";
-import { crashPoint } from "../testing/crash-points.js";
+import { crashPoint } from "../testing/fault-injection.js";
 import { signedMessage } from "../transports/message.js";
 import type { OutgoingMessage, SendResult } from "../transports/index.js";
 import type { Entry, TargetLane } from "./lane.js";

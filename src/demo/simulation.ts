@@ -1,4 +1,4 @@
-import type { FakturowniaFake } from "../sources/presets/fakturownia/fake.js";
+import type { FakturowniaFake } from "../simulators/fakturownia/fake.js";
 
 type Step = (fake: FakturowniaFake) => string | undefined;
 

@@ -4,7 +4,7 @@ import type { SourceConfig, StartMode } from "../config/types.js";
 import { detectChanges, detectDeletions, isSilentBaseline, type Detection, type DetectRules } from "../core/detect.js";
 import { pageUnchanged } from "../core/page-marks.js";
 import { parseInstant } from "../core/time.js";
-import { packageVersion } from "../cli/version.js";
+import { packageVersion } from "../version.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
@@ -13,7 +13,7 @@ import type { Delivery, PageMarks, ResourceId, ResourceState, StateStore } from 
 import { scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
-import { crashPoint } from "../testing/crash-points.js";
+import { crashPoint } from "../testing/fault-injection.js";
 
 export type PassMode = "incremental" | "reconcile";
 

@@ -4,17 +4,11 @@ import type { Logger } from "../telemetry/logger.js";
 import { HttpClient, type HttpClientOptions } from "./http/client.js";
 import { createFacturaScriptsSource, facturaScriptsIdlePassCost } from "./presets/facturascripts/index.js";
 import { createFakturowniaSource } from "./presets/fakturownia/index.js";
-import { createRestSource } from "./presets/rest/index.js";
+import { createRestSource } from "./rest/index.js";
 import { createWfirmaSource, wfirmaIdlePassCost } from "./presets/wfirma/index.js";
 import { createFakturoidSource, fakturoidIdlePassCost } from "./presets/fakturoid/index.js";
+import type { SourceDeps } from "./deps.js";
 import type { Source } from "./source.js";
-
-/** What a source factory gets: a clock, a logger and an HTTP client maker with the source's limits. */
-export interface SourceDeps {
-  clock: Clock;
-  logger: Logger;
-  httpClient(options: Pick<HttpClientOptions, "baseUrl"> & Partial<HttpClientOptions>): HttpClient;
-}
 
 export type SourceFactory<C extends SourceConfig = SourceConfig> = (config: C, deps: SourceDeps) => Source;
 

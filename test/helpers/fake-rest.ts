@@ -1,4 +1,4 @@
-import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../src/sources/fake-kit.js";
+import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../src/simulators/kit.js";
 
 /**
  * A generic JSON API for tests of the `rest` source: `/items` (or `path`) with `page`/`per_page`,

@@ -16,7 +16,7 @@
  *    through the entrypoint (the README's `docker run --rm … retrohook validate`) must accept
  *    it; the image's CMD (`run`) is started with it. The HEALTHCHECK command must pass against it (and fail against a closed port); the admin API
  *    must want the token; SIGTERM through the init process must end it with exit 0.
- * 4. `npm pack` of the copy: the tarball must hold the built CLI, every dist file, the fakes,
+ * 4. `npm pack` of the copy: the tarball must hold the built CLI, every dist file, the demo's simulator,
  *    README, LICENSE, the examples — and no sources or tests; installed into an empty folder
  *    (dependencies from the registry), `npx retrohook --version` and a short `demo` must work.
  *
@@ -263,7 +263,7 @@ async function runImage(
   check(existsSync(dirname(configPath)), `${dirname(settings.env.RETROHOOK_CONFIG)} is not created in the image (the config is mounted there)`);
 
   // A Fakturownia fake and a receiver, from the pruned tree and this process.
-  const fakeModule = (await import(pathToFileURL(join(app, "dist", "sources", "presets", "fakturownia", "fake.js")).href)) as typeof import("../../src/sources/presets/fakturownia/fake.js");
+  const fakeModule = (await import(pathToFileURL(join(app, "dist", "simulators", "fakturownia", "fake.js")).href)) as typeof import("../../src/simulators/fakturownia/fake.js");
   const apiToken = randomBytes(12).toString("hex");
   const fake = await fakeModule.startFakturowniaFake({ apiToken });
   let received = 0;
@@ -385,17 +385,17 @@ async function checkPack(copy: string, files: string[], base: string): Promise<v
 
   const required = ["package.json", "bin/retrohook.js", "dist/cli/entry.js", "README.md", "LICENSE", "config.example.yaml"];
   required.push(...files.filter((f) => f.startsWith("examples/")));
-  // Every compiled source file (the fakes under dist/sources/presets/*/fake.js among them).
+  // Every compiled source file (the demo's simulators under dist/simulators/ among them).
   const sources = files.filter((f) => f.startsWith("src/") && f.endsWith(".ts") && !f.endsWith(".d.ts"));
   required.push(...sources.map((f) => `dist/${f.slice(4, -3)}.js`));
-  const fakes = sources.filter((f) => /^src\/sources\/presets\/[^/]+\/fake\.ts$/.test(f));
-  check(fakes.length > 0, "no preset fakes found under src/sources/presets/*/fake.ts");
+  const fakes = sources.filter((f) => /^src\/simulators\/[^/]+\/fake\.ts$/.test(f));
+  check(fakes.length > 0, "no simulators found under src/simulators/*/fake.ts");
   // Non-TypeScript assets under src/ (if any) are not compiled; tsc leaves them behind.
   const missing = required.filter((f) => !inTarball.has(f));
   check(missing.length === 0, `the tarball lacks: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ` and ${missing.length - 20} more` : ""}`);
   const forbidden = [...inTarball].filter((f) => /^(src|test|bench|scripts|\.ci|node_modules|data|docs)\//.test(f) || /\.(sqlite|tgz)$/.test(f) || /\.test\.js$/.test(f));
   check(forbidden.length === 0, `the tarball holds files it should not: ${forbidden.slice(0, 10).join(", ")}`);
-  log(`  ${packed[0]!.filename}: ${inTarball.size} files, ${Math.round(statSync(tarball).size / 1024)} KB; the CLI, all ${sources.length} compiled modules (${fakes.length} fakes), README, LICENSE, examples; no sources or tests`);
+  log(`  ${packed[0]!.filename}: ${inTarball.size} files, ${Math.round(statSync(tarball).size / 1024)} KB; the CLI, all ${sources.length} compiled modules (${fakes.length} simulators), README, LICENSE, examples; no sources or tests`);
 
   const install = join(base, "install");
   mkdirSync(install);

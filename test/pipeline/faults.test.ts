@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Fault } from "../../src/sources/fake-kit.js";
-import { startFakeServer, type FakeServer } from "../../src/sources/fake-kit.js";
+import type { Fault } from "../../src/simulators/kit.js";
+import { startFakeServer, type FakeServer } from "../../src/simulators/kit.js";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { registerSecrets } from "../../src/telemetry/logger.js";

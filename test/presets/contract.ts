@@ -6,7 +6,7 @@ import { ManualClock } from "../../src/clock.js";
 import type { PresetResourceConfig, SourceCommon, SourceConfig } from "../../src/config/types.js";
 import type { EventEnvelope } from "../../src/core/types.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../src/pipeline/poll-pass.js";
-import type { Fault, FakeLogEntry, FakeRequest, FakeServer, FaultRule } from "../../src/sources/fake-kit.js";
+import type { Fault, FakeLogEntry, FakeRequest, FakeServer, FaultRule } from "../../src/simulators/kit.js";
 import { createSource } from "../../src/sources/registry.js";
 import type { Source } from "../../src/sources/source.js";
 import type { ResourceState } from "../../src/store/store.js";

@@ -9,9 +9,9 @@ import { startDemoReceiver } from "../../demo/receiver.js";
 import { EXIT_OK } from "../../errors.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
 import { startServer } from "../../server/server.js";
-import { startFakturowniaFake } from "../../sources/presets/fakturownia/fake.js";
+import { startFakturowniaFake } from "../../simulators/fakturownia/fake.js";
 import { createLogger } from "../../telemetry/logger.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const demoCommand: Command = {
   name: "demo",

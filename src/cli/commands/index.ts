@@ -1,5 +1,4 @@
-import type { ParseArgsConfig } from "node:util";
-import type { Io } from "../io.js";
+import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
 import { onceCommand } from "./once.js";
 import { resetCommand } from "./reset.js";
@@ -9,16 +8,6 @@ import { schemaCommand } from "./schema.js";
 import { statusCommand } from "./status.js";
 import { testTargetCommand } from "./test-target.js";
 import { validateCommand } from "./validate.js";
-
-export interface Command {
-  name: string;
-  summary: string;
-  help: string;
-  options: NonNullable<ParseArgsConfig["options"]>;
-  /** Names of the positional arguments (`test-target NAME`); none when absent. */
-  positionals?: string[];
-  run(values: Record<string, string | boolean | undefined>, io: Io, positionals?: string[]): Promise<number>;
-}
 
 export const commands: Record<string, Command> = Object.fromEntries(
   [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, testTargetCommand, schemaCommand, demoCommand].map((command) => [command.name, command]),

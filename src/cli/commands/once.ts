@@ -3,7 +3,7 @@ import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
 import { runSourcePass, type PassOutcome } from "../../pipeline/poll-pass.js";
 import { createLogger } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const onceCommand: Command = {
   name: "once",

@@ -6,7 +6,7 @@ import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { openStateStore } from "../../store/open.js";
 import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
 import { configFor } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const replayCommand: Command = {
   name: "replay",

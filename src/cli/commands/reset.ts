@@ -5,7 +5,7 @@ import type { ResetActionResult } from "../../server/actions.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { openStateStore } from "../../store/open.js";
 import { configFor } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const resetCommand: Command = {
   name: "reset",

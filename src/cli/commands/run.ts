@@ -5,9 +5,9 @@ import { ConfigError } from "../../errors.js";
 import { checkServerConfig } from "../../server/listen.js";
 import { startServer, type RunningServer } from "../../server/server.js";
 import { createLogger } from "../../telemetry/logger.js";
-import { crashPoint } from "../../testing/crash-points.js";
+import { crashPoint } from "../../testing/fault-injection.js";
 import { configFor } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 /** How long SIGTERM/SIGINT wait for in-flight passes and deliveries (ms). */
 const GRACE_MS = Number(process.env.RETROHOOK_GRACE_MS ?? 10_000);

@@ -1,6 +1,6 @@
 import { configJsonSchema } from "../../config/json-schema.js";
 import { EXIT_OK } from "../../errors.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const schemaCommand: Command = {
   name: "schema",

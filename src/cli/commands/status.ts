@@ -10,7 +10,7 @@ import { openStateStore } from "../../store/open.js";
 import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const statusCommand: Command = {
   name: "status",

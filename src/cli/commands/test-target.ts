@@ -7,7 +7,7 @@ import { openStateStore } from "../../store/open.js";
 import { createLogger, scrubSecrets } from "../../telemetry/logger.js";
 import { transportOf } from "../../transports/index.js";
 import { configFor } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const testTargetCommand: Command = {
   name: "test-target",

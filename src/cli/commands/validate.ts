@@ -7,7 +7,7 @@ import { EXIT_OK } from "../../errors.js";
 import { secretValues } from "../../config/secrets.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 
 export const validateCommand: Command = {
   name: "validate",

@@ -5,7 +5,7 @@ import got, { RequestError, type Method } from "got";
 import type { Clock } from "../../clock.js";
 import { scrub, scrubUrl } from "../../telemetry/logger.js";
 import { AuthError, ForbiddenError, SourceError } from "../errors.js";
-import { crashPoint } from "../../testing/crash-points.js";
+import { crashPoint } from "../../testing/fault-injection.js";
 import { backoffDelay, parseRetryAfter } from "./retry.js";
 
 /**

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { errorMessage } from "../../errors.js";
-import { crashPoint } from "../../testing/crash-points.js";
+import { crashPoint } from "../../testing/fault-injection.js";
 import type { BaselineJob, BaselineReply } from "./baseline-writer.js";
 import { baselineOps } from "./codec.js";
 import { SqliteKv } from "./kv.js";

@@ -1,5 +1,5 @@
 import { StateError } from "../../errors.js";
-import { crashPoint } from "../../testing/crash-points.js";
+import { crashPoint } from "../../testing/fault-injection.js";
 import type { DeadLetter, Delivery, DeliveryLogEntry, Outbox, StoredEvent } from "../store.js";
 import { pad, settled, type SqliteContext } from "./context.js";
 import { logOps } from "./delivery-log.js";

@@ -1,6 +1,6 @@
 import { staleChangeMarks } from "../../core/page-marks.js";
 import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
-import { crashPoint } from "../../testing/crash-points.js";
+import { crashPoint } from "../../testing/fault-injection.js";
 import type { SnapshotStore } from "../store.js";
 import { baselineOps, decodeSnapshot, encodeSnapshot } from "./codec.js";
 import { prefixOf, settled, type SqliteContext } from "./context.js";

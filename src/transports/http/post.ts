@@ -5,6 +5,7 @@ import got, { type Got } from "got";
 import type { TargetConfig } from "../../config/types.js";
 import type { AttemptErrorKind } from "./classify.js";
 import { scrub, scrubUrl } from "../../telemetry/logger.js";
+import { packageVersion } from "../../version.js";
 
 /**
  * One HTTP attempt to a target: POST, no redirects followed, no retries inside got (the
@@ -35,21 +36,6 @@ export interface PostResult {
   latencyMs: number;
   /** Set when no complete HTTP response came back. The message holds no URL credentials. */
   error?: { kind: AttemptErrorKind; code?: string; message: string };
-}
-
-let cachedVersion: string | undefined;
-
-/** The package version, for `user-agent: retrohook/<version>`. */
-export function retrohookVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
-      cachedVersion = typeof pkg.version === "string" ? pkg.version : "0.0.0";
-    } catch {
-      cachedVersion = "0.0.0";
-    }
-  }
-  return cachedVersion;
 }
 
 /** `tls.ca` is PEM text, or the path of a PEM file. */
@@ -88,7 +74,7 @@ export class TargetClient {
     });
     this.baseHeaders = {};
     for (const [name, value] of Object.entries(target.headers)) this.baseHeaders[name.toLowerCase()] = value;
-    this.baseHeaders["user-agent"] = options.userAgent ?? this.baseHeaders["user-agent"] ?? `retrohook/${retrohookVersion()}`;
+    this.baseHeaders["user-agent"] = options.userAgent ?? this.baseHeaders["user-agent"] ?? `retrohook/${packageVersion()}`;
   }
 
   /** One POST. Never throws: failures come back in `error`. `headers` override the target's own. */

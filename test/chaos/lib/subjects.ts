@@ -1,8 +1,8 @@
 import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
-import { startFacturaScriptsFake, type FacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
-import { startFakturoidFake, type FakturoidFake } from "../../../src/sources/presets/fakturoid/fake.js";
-import { startFakturowniaFake, type FakturowniaFake } from "../../../src/sources/presets/fakturownia/fake.js";
-import { startWfirmaFake, type WfirmaFake } from "../../../src/sources/presets/wfirma/fake.js";
+import { startFacturaScriptsFake, type FacturaScriptsFake } from "../../fakes/facturascripts/fake.js";
+import { startFakturoidFake, type FakturoidFake } from "../../fakes/fakturoid/fake.js";
+import { startFakturowniaFake, type FakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
+import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 import type { ProxiedRequest, TransformContext } from "./proxy.js";
 import { SECRETS } from "./secrets.js";
 

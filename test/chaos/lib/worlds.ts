@@ -1,7 +1,7 @@
-import { startFacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
-import { startFakturoidFake } from "../../../src/sources/presets/fakturoid/fake.js";
-import { startFakturowniaFake } from "../../../src/sources/presets/fakturownia/fake.js";
-import { startWfirmaFake } from "../../../src/sources/presets/wfirma/fake.js";
+import { startFacturaScriptsFake } from "../../fakes/facturascripts/fake.js";
+import { startFakturoidFake } from "../../fakes/fakturoid/fake.js";
+import { startFakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
+import { startWfirmaFake } from "../../fakes/wfirma/fake.js";
 import { startFakeRest } from "../../helpers/fake-rest.js";
 import { verifySignature, type ReceivedRequest } from "../../helpers/receiver.js";
 import { canonical, Ledger, tallyFinalStates, type ChangeKind, type DeliveryFigures } from "./ledger.js";

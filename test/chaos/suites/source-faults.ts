@@ -1,4 +1,4 @@
-import { startFakeServer, type FakeServer } from "../../../src/sources/fake-kit.js";
+import { startFakeServer, type FakeServer } from "../../../src/simulators/kit.js";
 import type { PassOutcomeView } from "../lib/admin.js";
 import { daemonDriver, inProcessDriver, type PassDriver } from "../lib/drivers.js";
 import { startProxy, type ChaosProxy, type ProxiedRequest, type ProxyFault, type ProxyRule } from "../lib/proxy.js";

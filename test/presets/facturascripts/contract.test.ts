@@ -4,7 +4,7 @@ import { renderStatus } from "../../../src/cli/commands/status.js";
 import type { Config, FacturaScriptsSourceConfig } from "../../../src/config/types.js";
 import type { EventEnvelope } from "../../../src/core/types.js";
 import { collectStatus } from "../../../src/server/views.js";
-import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
+import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../fakes/facturascripts/fake.js";
 import { snapshotReads } from "../../helpers/snapshot-reads.js";
 import { commonSource, ContractRun, expectOk, presetContract, presetResource, type PresetContractAdapter, type RequestLine } from "../contract.js";
 

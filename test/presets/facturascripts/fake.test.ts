@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFacturaScriptsFake, type FacturaScriptsFake, type FacturaScriptsFakeOptions } from "../../../src/sources/presets/facturascripts/fake.js";
+import { startFacturaScriptsFake, type FacturaScriptsFake, type FacturaScriptsFakeOptions } from "../../fakes/facturascripts/fake.js";
 
 type Row = Record<string, unknown>;
 

@@ -6,7 +6,7 @@ import type { EventEnvelope } from "../../../src/core/types.js";
 import { BudgetGate } from "../../../src/pipeline/budget.js";
 import { runSourcePass } from "../../../src/pipeline/poll-pass.js";
 import { createSource } from "../../../src/sources/registry.js";
-import { startFakturoidFake } from "../../../src/sources/presets/fakturoid/fake.js";
+import { startFakturoidFake } from "../../fakes/fakturoid/fake.js";
 import { silentLogger } from "../../../src/telemetry/logger.js";
 import { MemoryStateStore } from "../../helpers/memory-store.js";
 import { fakturoidConfig } from "./harness.js";

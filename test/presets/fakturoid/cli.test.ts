@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
 import { writeConfig } from "../../helpers/config-file.js";
 import { startReceiver, verifySignature, type Receiver } from "../../helpers/receiver.js";
-import { startFakturoidFake, type FakturoidFake } from "../../../src/sources/presets/fakturoid/fake.js";
+import { startFakturoidFake, type FakturoidFake } from "../../fakes/fakturoid/fake.js";
 import { beforeServing } from "./harness.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

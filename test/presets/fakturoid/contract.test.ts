@@ -1,5 +1,5 @@
 import type { FakturoidSourceConfig } from "../../../src/config/types.js";
-import { startFakturoidFake, type FakturoidFake } from "../../../src/sources/presets/fakturoid/fake.js";
+import { startFakturoidFake, type FakturoidFake } from "../../fakes/fakturoid/fake.js";
 import { commonSource, presetContract, type RequestLine } from "../contract.js";
 
 const CLIENT_SECRET = "SECRET-fakturoid-contract-client-secret";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
-import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } from "../../../src/sources/presets/fakturoid/fake.js";
+import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } from "../../fakes/fakturoid/fake.js";
 
 const UA = "retrohook-tests (ops@example.com)";
 const BASIC = `Basic ${Buffer.from("cid:csecret").toString("base64")}`;

@@ -3,7 +3,7 @@ import { ManualClock } from "../../../src/clock.js";
 import type { FakturoidSourceConfig } from "../../../src/config/types.js";
 import type { Snapshot } from "../../../src/core/types.js";
 import { createSource } from "../../../src/sources/registry.js";
-import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } from "../../../src/sources/presets/fakturoid/fake.js";
+import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } from "../../fakes/fakturoid/fake.js";
 import { fakturoidIdlePassCost } from "../../../src/sources/presets/fakturoid/index.js";
 import { silentLogger } from "../../../src/telemetry/logger.js";
 import { beforeServing, fakturoidConfig, runner, summary, type Runner } from "./harness.js";

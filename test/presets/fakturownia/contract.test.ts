@@ -1,5 +1,5 @@
 import type { FakturowniaSourceConfig } from "../../../src/config/types.js";
-import { startFakturowniaFake, type FakturowniaFake } from "../../../src/sources/presets/fakturownia/fake.js";
+import { startFakturowniaFake, type FakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
 import { commonSource, presetContract, type RequestLine } from "../contract.js";
 
 const TOKEN = "SECRET-fakturownia-contract-token";

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakturowniaFake, UNAUTHORIZED_MESSAGE, type FakturowniaFake } from "../../../src/sources/presets/fakturownia/fake.js";
+import { startFakturowniaFake, UNAUTHORIZED_MESSAGE, type FakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
 
 type Row = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakturowniaFake, type FakturowniaFake } from "../../../src/sources/presets/fakturownia/fake.js";
+import { startFakturowniaFake, type FakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
 import { runCli } from "../../helpers/cli.js";
 import { writeConfig } from "../../helpers/config-file.js";
 import { startReceiver, verifySignature, type Receiver } from "../../helpers/receiver.js";

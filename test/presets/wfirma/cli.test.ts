@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
 import { writeConfig } from "../../helpers/config-file.js";
 import { startReceiver, verifySignature, type Receiver } from "../../helpers/receiver.js";
-import { startWfirmaFake, type WfirmaFake } from "../../../src/sources/presets/wfirma/fake.js";
+import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ENV = { WFIRMA_ACCESS_KEY: "ak-4711", WFIRMA_SECRET_KEY: "sk-SECRET-0815", WFIRMA_APP_KEY: "app-4242" };

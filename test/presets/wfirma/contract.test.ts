@@ -1,5 +1,5 @@
 import type { WfirmaSourceConfig } from "../../../src/config/types.js";
-import { startWfirmaFake, type WfirmaFake } from "../../../src/sources/presets/wfirma/fake.js";
+import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 import { commonSource, presetContract, type RequestLine } from "../contract.js";
 
 const SECRET_KEY = "SECRET-wfirma-contract-secret-key";

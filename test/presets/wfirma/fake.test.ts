@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
-import { POLISH_NOT_FOUND, startWfirmaFake, type WfirmaFake, type WfirmaFakeOptions, type WfirmaModule } from "../../../src/sources/presets/wfirma/fake.js";
+import { POLISH_NOT_FOUND, startWfirmaFake, type WfirmaFake, type WfirmaFakeOptions, type WfirmaModule } from "../../fakes/wfirma/fake.js";
 
 const KEYS = { accessKey: "ak", secretKey: "sk", appKey: "app" };
 const JSON_QUERY = "inputFormat=json&outputFormat=json";

@@ -8,7 +8,7 @@ import type { Source } from "../../../src/sources/source.js";
 import type { StateStore } from "../../../src/store/store.js";
 import { silentLogger, type Logger } from "../../../src/telemetry/logger.js";
 import { MemoryStateStore } from "../../helpers/memory-store.js";
-import type { FakeRequest, FakeServer } from "../../../src/sources/fake-kit.js";
+import type { FakeRequest, FakeServer } from "../../../src/simulators/kit.js";
 
 export function presetResource(name: string, overrides: Partial<PresetResourceConfig> = {}): PresetResourceConfig {
   return { name, ignore_fields: [], transitions: [], max_delete_ratio: 0.2, max_delete_min: 10, ...overrides };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
 import type { WfirmaSourceConfig } from "../../../src/config/types.js";
-import { startWfirmaFake, type WfirmaFake } from "../../../src/sources/presets/wfirma/fake.js";
+import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 import { WFIRMA_WAREHOUSE_MODULES, wfirmaIdlePassCost } from "../../../src/sources/presets/wfirma/index.js";
 import { beforeServing, runner, summary, wfirmaConfig, type Runner } from "./harness.js";
 import { snapshotReads } from "../../helpers/snapshot-reads.js";

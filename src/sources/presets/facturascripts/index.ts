@@ -1,7 +1,7 @@
 import type { FacturaScriptsSourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
 import { SourceError } from "../../errors.js";
-import type { SourceDeps } from "../../registry.js";
+import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
 import { FacturaScriptsPoller, FsSourceGate, type FsTable } from "./poller.js";
 

@@ -1,6 +1,6 @@
 import type { FakturoidSourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
-import type { SourceDeps } from "../../registry.js";
+import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
 import { FakturoidPoller, type FakturoidEndpoint } from "./poller.js";
 import { RateLimitGuard } from "./rate-limit.js";

@@ -1,8 +1,8 @@
 import type { FakturowniaSourceConfig, RestResourceConfig } from "../../../config/types.js";
 import type { JsonObject } from "../../../core/types.js";
-import type { SourceDeps } from "../../registry.js";
+import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
-import { RestPoller } from "../rest/poller.js";
+import { RestPoller } from "../../rest/poller.js";
 
 /**
  * Fakturownia (also VosFactures / InvoiceOcean): `api_token` in the query; lists are bare arrays

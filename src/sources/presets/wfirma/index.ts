@@ -1,6 +1,6 @@
 import type { WfirmaSourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
-import type { SourceDeps } from "../../registry.js";
+import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
 import { WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import { WfirmaPoller } from "./poller.js";

@@ -1,5 +1,5 @@
-import { SCHEMAS, type FsTable } from "./fake-schema.js";
-import { addDays, type LocalNow, type Row, type Value } from "./fake-values.js";
+import { SCHEMAS, type FsTable } from "./schema.js";
+import { addDays, type LocalNow, type Row, type Value } from "./values.js";
 
 /**
  * Column defaults (after Core/Table/*.xml) and realistic sample values for new rows. Values are

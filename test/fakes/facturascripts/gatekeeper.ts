@@ -1,4 +1,4 @@
-import type { FakeRequest, FakeResponse } from "../../fake-kit.js";
+import type { FakeRequest, FakeResponse } from "../../../src/simulators/kit.js";
 
 /**
  * ApiController::run in order: API disabled (409), CORS preflight, IP ban (429), token (401),

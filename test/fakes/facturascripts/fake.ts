@@ -1,15 +1,15 @@
-import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../fake-kit.js";
-import { CORS_HEADERS, Gatekeeper, MESSAGES, type ApiKeyGrant } from "./fake-gatekeeper.js";
-import { pageRows, parseListQuery, sortRows, wherePredicate } from "./fake-query.js";
-import { blankRow } from "./fake-records.js";
-import { FS_TABLES, isFsTable, SCHEMAS, SQL_TYPES, type FsTable, type InvoiceTable } from "./fake-schema.js";
-import { FsDeleteRefusedError, FsNotFoundError, FsStore } from "./fake-store.js";
-import { FsSaveError, parseUtcOffset, type Row, type Value } from "./fake-values.js";
+import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../../src/simulators/kit.js";
+import { CORS_HEADERS, Gatekeeper, MESSAGES, type ApiKeyGrant } from "./gatekeeper.js";
+import { pageRows, parseListQuery, sortRows, wherePredicate } from "./query.js";
+import { blankRow } from "./records.js";
+import { FS_TABLES, isFsTable, SCHEMAS, SQL_TYPES, type FsTable, type InvoiceTable } from "./schema.js";
+import { FsDeleteRefusedError, FsNotFoundError, FsStore } from "./store.js";
+import { FsSaveError, parseUtcOffset, type Row, type Value } from "./values.js";
 
-export type { FsTable } from "./fake-schema.js";
-export type { ApiKeyGrant, ApiMethod } from "./fake-gatekeeper.js";
-export { FsDeleteRefusedError, FsDuplicateError, FsNotFoundError } from "./fake-store.js";
-export { FsSaveError } from "./fake-values.js";
+export type { FsTable } from "./schema.js";
+export type { ApiKeyGrant, ApiMethod } from "./gatekeeper.js";
+export { FsDeleteRefusedError, FsDuplicateError, FsNotFoundError } from "./store.js";
+export { FsSaveError } from "./values.js";
 
 /**
  * A faithful FacturaScripts REST API double (see shared/apis/facturascripts.md): `/api/3/...`

@@ -1,5 +1,5 @@
-import type { ColumnType, TableSchema } from "./fake-schema.js";
-import { mysqlNumber, parseDate, parseTimestamp, phpInt, type Row, type Value } from "./fake-values.js";
+import type { ColumnType, TableSchema } from "./schema.js";
+import { mysqlNumber, parseDate, parseTimestamp, phpInt, type Row, type Value } from "./values.js";
 
 /**
  * `GET /api/3/{resource}` query semantics of APIModel::listAll over MariaDB: `filter[...]` with

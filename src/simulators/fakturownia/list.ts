@@ -1,5 +1,5 @@
-import { addDays, isDate, MONEY_FIELDS, toNumber, type FakturowniaRecord } from "./fake-records.js";
-import type { FakeTable } from "./fake-table.js";
+import { addDays, isDate, MONEY_FIELDS, toNumber, type FakturowniaRecord } from "./records.js";
+import type { FakeTable } from "./table.js";
 
 /**
  * List semantics of the Fakturownia app lists: `period` (default `last_12_months`) on the date

@@ -1,4 +1,4 @@
-import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../fake-kit.js";
+import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../../src/simulators/kit.js";
 import { warsawDateTime } from "./local-time.js";
 import { QueryError, parseFields, project, selectRows, type FieldContext } from "./query.js";
 import {

@@ -1,4 +1,4 @@
-import { FakturowniaValidationError, type FakturowniaRecord } from "./fake-records.js";
+import { FakturowniaValidationError, type FakturowniaRecord } from "./records.js";
 
 /**
  * Native webhooks of the fake, limited to what Fakturownia sends: `invoice:*` (income invoices

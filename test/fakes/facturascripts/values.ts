@@ -1,5 +1,5 @@
-import { addDays } from "../../fake-zone-clock.js";
-import type { ColumnType, TableSchema } from "./fake-schema.js";
+import { addDays } from "../../../src/simulators/zone-clock.js";
+import type { ColumnType, TableSchema } from "./schema.js";
 
 /**
  * Values as the fake stores them (SQL-like: dates `YYYY-MM-DD`, times `HH:MM:SS`, timestamps

@@ -1,14 +1,14 @@
-import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../fake-kit.js";
-import { pageOf, selectRows, type ListResource } from "./fake-list.js";
-import { FakturowniaValidationError, parseUtcOffset, toBoolean, type FakturowniaRecord } from "./fake-records.js";
-import { FakturowniaNotFoundError, FakturowniaState, type FakturowniaResource } from "./fake-state.js";
-import type { WebhookDelivery } from "./fake-webhooks.js";
+import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../kit.js";
+import { pageOf, selectRows, type ListResource } from "./list.js";
+import { FakturowniaValidationError, parseUtcOffset, toBoolean, type FakturowniaRecord } from "./records.js";
+import { FakturowniaNotFoundError, FakturowniaState, type FakturowniaResource } from "./state.js";
+import type { WebhookDelivery } from "./webhooks.js";
 
-export type { FakturowniaResource } from "./fake-state.js";
-export type { FakturowniaRecord } from "./fake-records.js";
-export type { WebhookDelivery } from "./fake-webhooks.js";
-export { FakturowniaNotFoundError } from "./fake-state.js";
-export { FakturowniaValidationError } from "./fake-records.js";
+export type { FakturowniaResource } from "./state.js";
+export type { FakturowniaRecord } from "./records.js";
+export type { WebhookDelivery } from "./webhooks.js";
+export { FakturowniaNotFoundError } from "./state.js";
+export { FakturowniaValidationError } from "./records.js";
 
 /**
  * A faithful Fakturownia double (see shared/apis/fakturownia.md). Lists are bare arrays paged by

@@ -1,4 +1,4 @@
-import { zoneClock } from "../../fake-zone-clock.js";
+import { zoneClock } from "../../../src/simulators/zone-clock.js";
 
 /** wFirma renders `created`/`modified` as Europe/Warsaw wall-clock time without a zone (`YYYY-MM-DD HH:MM:SS`). */
 const warsaw = zoneClock("Europe/Warsaw");

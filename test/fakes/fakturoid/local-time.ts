@@ -1,4 +1,4 @@
-import { zoneClock } from "../../fake-zone-clock.js";
+import { zoneClock } from "../../../src/simulators/zone-clock.js";
 
 /**
  * Fakturoid renders `created_at`/`updated_at` in the account's zone (Europe/Prague) with its

@@ -18,9 +18,9 @@ import {
   type AccountTime,
   type FakturowniaRecord,
   type TableName,
-} from "./fake-records.js";
-import { FakeTable } from "./fake-table.js";
-import { WebhookHub } from "./fake-webhooks.js";
+} from "./records.js";
+import { FakeTable } from "./table.js";
+import { WebhookHub } from "./webhooks.js";
 
 export type FakturowniaResource = "invoices" | "cost_invoices" | "warehouse_documents" | "payments" | "clients" | "products";
 

@@ -1,7 +1,7 @@
-import { blankRow, partyCode, sampleRow, type SampleContext } from "./fake-records.js";
-import { INVOICE_OF, PAYMENTS_OF, RECEIPTS_OF, SCHEMAS, type FsTable, type InvoiceTable, type ReceiptTable } from "./fake-schema.js";
-import { TableData, type Key } from "./fake-table.js";
-import { addDays, coerce, FsSaveError, htmlEscape, localNow, renderRow, renderValue, type LocalNow, type LocalTime, type Row, type Value } from "./fake-values.js";
+import { blankRow, partyCode, sampleRow, type SampleContext } from "./records.js";
+import { INVOICE_OF, PAYMENTS_OF, RECEIPTS_OF, SCHEMAS, type FsTable, type InvoiceTable, type ReceiptTable } from "./schema.js";
+import { TableData, type Key } from "./table.js";
+import { addDays, coerce, FsSaveError, htmlEscape, localNow, renderRow, renderValue, type LocalNow, type LocalTime, type Row, type Value } from "./values.js";
 
 /**
  * The records and business rules of one fake FacturaScripts installation: serial ids that only

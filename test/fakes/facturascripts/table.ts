@@ -1,5 +1,5 @@
-import type { TableSchema } from "./fake-schema.js";
-import type { Row, Value } from "./fake-values.js";
+import type { TableSchema } from "./schema.js";
+import type { Row, Value } from "./values.js";
 
 export type Key = string | number;
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../fake-kit.js";
+import { startFakeServer, type FakeRequest, type FakeResponse, type FakeServer } from "../../../src/simulators/kit.js";
 import { parseIsoDateTime, pragueDate } from "./local-time.js";
 import { MONEY_FIELDS, formatMoney, isFakturoidResource, parseCents, type FakturoidRecord, type FakturoidResource } from "./records.js";
 import { LockedError, createFakturoidStore, type FakturoidListOrder, type ListFilters } from "./store.js";

@@ -1,13 +1,13 @@
-import { PollerBase } from "../../poller-base.js";
-import { getPath } from "../../../core/fingerprint.js";
-import type { Transition } from "../../../core/transitions.js";
-import { formatWall, parseInstant } from "../../../core/time.js";
-import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
-import type { RestResourceConfig, RestSourceConfig } from "../../../config/types.js";
-import { SourceError } from "../../errors.js";
-import type { HttpClient, HttpResponse } from "../../http/client.js";
-import { recordsAt, toRecords } from "../../http/records.js";
-import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../../source.js";
+import { PollerBase } from "../poller-base.js";
+import { getPath } from "../../core/fingerprint.js";
+import type { Transition } from "../../core/transitions.js";
+import { formatWall, parseInstant } from "../../core/time.js";
+import type { JsonObject, RecordRef, SourceRecord } from "../../core/types.js";
+import type { RestResourceConfig, RestSourceConfig } from "../../config/types.js";
+import { SourceError } from "../errors.js";
+import type { HttpClient, HttpResponse } from "../http/client.js";
+import { recordsAt, toRecords } from "../http/records.js";
+import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../source.js";
 
 /**
  * The generic REST poller: records at a path, one of three cursor modes (a parameter, a list

@@ -1,4 +1,4 @@
-import { addDays } from "../../fake-zone-clock.js";
+import { addDays } from "../zone-clock.js";
 /**
  * Record shapes, formats and validation of the Fakturownia fake. Values follow the wire format
  * the real API renders: money as Ruby BigDecimal strings ("339.99", "0.0"), dates `YYYY-MM-DD`,

@@ -1,6 +1,6 @@
-import type { RestSourceConfig } from "../../../config/types.js";
-import type { SourceDeps } from "../../registry.js";
-import type { Source } from "../../source.js";
+import type { RestSourceConfig } from "../../config/types.js";
+import type { SourceDeps } from "../deps.js";
+import type { Source } from "../source.js";
 import { RestPoller } from "./poller.js";
 
 /** `type: rest`: any JSON API, declared per resource. */

@@ -1,4 +1,4 @@
-import type { FakturowniaRecord } from "./fake-records.js";
+import type { FakturowniaRecord } from "./records.js";
 
 /** Views kept per table; a write drops them all. */
 const MAX_VIEWS = 32;
