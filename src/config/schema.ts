@@ -417,6 +417,9 @@ function sourceCommonShape(timezone: string) {
     max_response_bytes: byteSize("50MB").describe(`Largest accepted response body; ${BYTE_SIZE_HINT}. Default 50MB.`),
     timeout: duration("30s").describe(`Per-request timeout; ${DURATION_HINT}. Default 30s.`),
     max_retry_after: duration("24h").describe(`Longest back-off a vendor's \`Retry-After\` (or "wait until") may impose on this source; a longer one is cut to this and logged; ${DURATION_HINT}. Default 24h.`),
+    reprobe: duration("1h").describe(
+      `How often a suspended source or resource, or a feed the key may not read, is tried again (one request); ${DURATION_HINT}. Default 1h.`,
+    ),
   };
 }
 

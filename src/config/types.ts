@@ -80,6 +80,8 @@ export interface SourceCommon {
   timeout: number;
   /** Longest back-off a vendor's Retry-After may impose, ms (default 24 h). */
   max_retry_after?: number;
+  /** A suspension or a denied feed is tried again (one request) after this long, ms (default 1 h). */
+  reprobe?: number;
 }
 
 export interface RestSourceConfig extends SourceCommon {

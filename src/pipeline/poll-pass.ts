@@ -9,7 +9,7 @@ import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceR
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { Batch, ListMode, ListResult, ResourcePoller, Source, SourceFacts } from "../sources/source.js";
-import type { Delivery, PageMarks, ResourceId, ResourceState, StateStore } from "../store/store.js";
+import type { Delivery, PageMarks, ResourceId, ResourceState, StateStore, Suspension } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
@@ -59,8 +59,10 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
   const now = deps.clock.now();
   const sourceState = await boundStoredBackoff(deps.store, config, (await deps.store.getSourceState(config.name)) ?? {}, now, deps.logger.child({ source: config.name }));
   const hash = configHash(config);
+  const probing = sourceState.suspended !== undefined && sourceState.suspended.configHash === hash && probeDue(sourceState.suspended, config, now);
   const blockedBy =
-    sourceState.suspended && sourceState.suspended.configHash === hash ? `source suspended since ${sourceState.suspended.at}: ${sourceState.suspended.reason} (fix the credentials, or run retrohook reset --source ${config.name})`
+    sourceState.suspended && sourceState.suspended.configHash === hash && !probing
+      ? `source suspended since ${sourceState.suspended.at}: ${sourceState.suspended.reason} (${suspensionAdvice(config.name, undefined, "fix the credentials")})`
     : sourceState.backoffUntil && Date.parse(sourceState.backoffUntil) > now ? `backing off until ${sourceState.backoffUntil}: ${sourceState.backoffReason ?? "vendor asked to wait"}`
     : undefined;
   if (blockedBy) {
@@ -79,7 +81,9 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
   }
   budget?.startPass();
   const passStarted = deps.clock.now();
-  if (sourceState.suspended) {
+  if (probing) {
+    deps.logger.info({ source: config.name }, "source suspended: trying again (automatic re-probe)");
+  } else if (sourceState.suspended) {
     deps.logger.info({ source: config.name }, "config changed: lifting the source suspension");
     delete sourceState.suspended;
     await deps.store.putSourceState(config.name, sourceState);
@@ -95,6 +99,13 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
       break;
     }
   }
+  if (probing && !outcomes.some((outcome) => outcome.authFailed)) {
+    // The probe got through: the credentials work again.
+    const current = (await deps.store.getSourceState(config.name)) ?? {};
+    delete current.suspended;
+    await deps.store.putSourceState(config.name, current);
+    deps.logger.info({ source: config.name }, "source suspension lifted: the credentials work again");
+  }
   for (const outcome of outcomes) {
     delete outcome.authFailed;
     delete outcome.backedOff;
@@ -108,19 +119,34 @@ interface InternalOutcome extends PassOutcome {
   backedOff?: boolean;
 }
 
-/** The source's facts, each stored in its source state as soon as it is learned. */
+/** The source's facts, each stored in its source state as soon as it is learned or forgotten. */
 function sourceFacts(store: StateStore, clock: Clock, source: string, known: Record<string, string> = {}): SourceFacts {
-  const facts = new Set(Object.keys(known));
+  const facts = new Map(Object.entries(known).map(([name, at]) => [name, Date.parse(at)]));
   return {
     has: (name) => facts.has(name),
+    learnedAt: (name) => facts.get(name),
     async learn(name) {
-      if (facts.has(name)) return;
-      facts.add(name);
+      const at = clock.now();
+      facts.set(name, at);
       const state = (await store.getSourceState(source)) ?? {};
-      state.facts = { ...state.facts, [name]: new Date(clock.now()).toISOString() };
+      state.facts = { ...state.facts, [name]: new Date(at).toISOString() };
+      await store.putSourceState(source, state);
+    },
+    async forget(name) {
+      if (!facts.delete(name)) return;
+      const state = (await store.getSourceState(source)) ?? {};
+      if (state.facts) delete state.facts[name];
       await store.putSourceState(source, state);
     },
   };
+}
+
+/** Default of a source's `reprobe`: a suspension is tried again (one request) after an hour. */
+export const REPROBE_MS = 60 * 60_000;
+
+/** A suspension is tried again once `reprobe` has passed since it began or was last probed. */
+function probeDue(suspension: Suspension, config: SourceConfig, now: number): boolean {
+  return now - Date.parse(suspension.probedAt ?? suspension.at) >= (config.reprobe ?? REPROBE_MS);
 }
 
 export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode, facts?: SourceFacts): Promise<InternalOutcome> {
@@ -131,13 +157,20 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   const state: ResourceState = (await store.getResourceState(id)) ?? { generation: randomBytes(6).toString("hex"), initialized: false };
   const resourceConfig = config.resources.find((r) => r.name === poller.resource);
   const resourceHash = configHash({ source: configHash(config), resource: resourceConfig });
+  let probed: Suspension | undefined;
 
   if (state.suspended) {
-    if (state.suspended.configHash === resourceHash) {
-      return { ...outcome, ok: false, blocked: true, error: `resource suspended since ${state.suspended.at}: ${state.suspended.reason} (grant access, or run retrohook reset --source ${config.name} --resource ${poller.resource})` };
+    if (state.suspended.configHash !== resourceHash) {
+      log.info("config changed: lifting the resource suspension");
+      delete state.suspended;
+    } else if (probeDue(state.suspended, config, clock.now())) {
+      // One try: a refusal suspends again at its first request, a success lifts the suspension.
+      log.info("resource suspended: trying again (automatic re-probe)");
+      probed = state.suspended;
+      delete state.suspended;
+    } else {
+      return { ...outcome, ok: false, blocked: true, error: `resource suspended since ${state.suspended.at}: ${state.suspended.reason} (${suspensionAdvice(config.name, poller.resource, "grant access")})` };
     }
-    log.info("config changed: lifting the resource suspension");
-    delete state.suspended;
   }
 
   const firstRun = !state.initialized;
@@ -263,7 +296,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     log.info({ records: outcome.records, events: outcome.events, baselined: outcome.baselined, deleted: outcome.deleted }, "pass done");
     return outcome;
   } catch (error) {
-    return failPass(deps, config, id, state, resourceHash, outcome, error, log);
+    return failPass(deps, config, id, state, resourceHash, outcome, error, log, probed);
   }
 }
 
@@ -367,6 +400,7 @@ async function failPass(
   outcome: InternalOutcome,
   error: unknown,
   log: Logger,
+  probed?: Suspension,
 ): Promise<InternalOutcome> {
   // Vendors' answers may quote the credentials: scrubbed before it is kept (lastError, suspensions).
   const message = scrub(`source ${config.name}, resource ${id.resource}: ${error instanceof Error ? error.message : String(error)}`);
@@ -381,17 +415,22 @@ async function failPass(
     fresh.lastError = { at, message };
     if (!fresh.generation) fresh.generation = state.generation;
     if (error instanceof ForbiddenError) {
-      fresh.suspended = { at, reason: message, configHash: resourceHash };
-      log.error("resource suspended after HTTP 403; no further requests until the config changes or reset");
+      // A failed re-probe keeps when the suspension began.
+      fresh.suspended = probed ? { ...probed, reason: message, probedAt: at } : { at, reason: message, configHash: resourceHash };
+      log.error(`resource suspended after HTTP 403; tried again every ${Math.round((config.reprobe ?? REPROBE_MS) / 60_000)} min, or at once with ${suspensionAdvice(config.name, id.resource, "")}`);
+    } else if (probed) {
+      // The probe got past the refusal but failed otherwise: the suspension is lifted all the same.
+      delete fresh.suspended;
     }
     await deps.store.putResourceState(id, fresh);
     if (error instanceof AuthError) {
       outcome.authFailed = true;
       const sourceState = (await deps.store.getSourceState(config.name)) ?? {};
-      sourceState.suspended = { at, reason: message, configHash: configHash(config) };
+      const before = sourceState.suspended;
+      sourceState.suspended = before && before.configHash === configHash(config) ? { ...before, reason: message, probedAt: at } : { at, reason: message, configHash: configHash(config) };
       sourceState.lastError = { at, message };
       await deps.store.putSourceState(config.name, sourceState);
-      log.error("source suspended after an authentication failure; no further requests until the config changes or reset");
+      log.error(`source suspended after an authentication failure; tried again every ${Math.round((config.reprobe ?? REPROBE_MS) / 60_000)} min, or at once with ${suspensionAdvice(config.name, undefined, "")}`);
     }
     if (error instanceof SourceError && error.details.untilMs !== undefined) {
       outcome.backedOff = true;
@@ -419,6 +458,12 @@ function startPolicy(start: StartMode, poller: ResourcePoller, timeZone: string)
 
 function emptyOutcome(source: string, resource: string, mode: PassMode): InternalOutcome {
   return { source, resource, mode, ok: true, records: 0, events: 0, baselined: 0, deleted: 0, warnings: [] };
+}
+
+/** What every suspension message says: resume keeps the state, reset starts over. */
+export function suspensionAdvice(source: string, resource: string | undefined, fix: string): string {
+  const target = resource ? `--source ${source} --resource ${resource}` : `--source ${source}`;
+  return `${fix ? `${fix}, then ` : ""}run retrohook resume ${target} (keeps cursors and snapshots; tried again automatically every \`reprobe\`), or run retrohook reset ${target} to start over`;
 }
 
 export function configHash(value: unknown): string {

@@ -4,6 +4,7 @@ import { routeEvent } from "../core/routing.js";
 import { recordKey, refKey, type EventEnvelope, type JsonObject } from "../core/types.js";
 import type { Dispatcher } from "../delivery/dispatcher.js";
 import { resetResources } from "../pipeline/reset.js";
+import { resumeResources, type ResumeResult } from "../pipeline/resume.js";
 import type { PassMode, PassOutcome } from "../pipeline/poll-pass.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
 import type { Delivery, StateStore, StoredEvent } from "../store/store.js";
@@ -189,6 +190,16 @@ export async function resetSource(ctx: ActionContext, name: string, resource: st
   const result = await resetResources(ctx.store, source, resource, { acceptDeletes, now: ctx.now, route: (e) => routeEvent(e, ctx.config.targets) });
   ctx.dispatcher?.enqueued(result.deliveries);
   return { source: name, resources: result.resources, released: result.released, acceptDeletes };
+}
+
+/** `resume` of a source (or one resource): lift suspensions and back-off, keep the state. Not during a pass. */
+export async function resumeSource(ctx: ActionContext, name: string, resource: string | undefined): Promise<ResumeResult & { name: string }> {
+  const source = requireSource(ctx.config, name);
+  if (resource && !source.resources.some((r) => r.name === resource)) {
+    throw new HttpError(404, `source "${name}" has no resource "${resource}" (configured: ${source.resources.map((r) => r.name).join(", ")})`);
+  }
+  await passFinished(ctx.scheduler, name, RESET_WAIT_MS);
+  return { name, ...(await resumeResources(ctx.store, source, resource)) };
 }
 
 export interface RecordView {

@@ -13,6 +13,7 @@ import {
   replayDeadLetters,
   replayEvent,
   resetSource,
+  resumeSource,
   resumeTarget,
   runPassNow,
   sendTestEvent,
@@ -265,6 +266,19 @@ export function adminRoutes(ctx: ServerContext): Route[] {
         const acceptDeletes = optionalBoolean(body, "accept_deletes") ?? false;
         const result = await resetSource(actions(), name, resource, acceptDeletes);
         logAction(request, acceptDeletes ? "accept-deletes" : "reset", { source: name, resource: resource ?? "*", released: result.released });
+        return result;
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/api\/sources\/([^/]+)\/resume$/,
+      summary: "lift a source's (or resource's) suspension and back-off, keeping cursors and snapshots; {resource?}",
+      handle: async (request) => {
+        const body = await readJsonObject(request.req, ["resource"]);
+        const name = source(request.params[0]!).name;
+        const resource = optionalString(body, "resource");
+        const result = await resumeSource(actions(), name, resource);
+        logAction(request, "resume", { source: name, resource: resource ?? "*" });
         return result;
       },
     },

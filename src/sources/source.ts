@@ -38,8 +38,12 @@ export interface PassContext {
 
 export interface SourceFacts {
   has(name: string): boolean;
-  /** Stores the fact before it resolves. */
+  /** Stores the fact before it resolves; learning it again renews when it was learned. */
   learn(name: string): Promise<void>;
+  /** When the fact was learned (ms since epoch), undefined when not known. */
+  learnedAt(name: string): number | undefined;
+  /** The fact no longer holds (a denied feed answered again): removed from state before it resolves. */
+  forget(name: string): Promise<void>;
 }
 
 export type ListMode = "incremental" | "complete";

@@ -36,6 +36,8 @@ export interface Suspension {
   configHash: string;
   /** For a timed back-off ("wait N minutes"): no request before this instant. */
   until?: string;
+  /** The last automatic re-probe that was refused again (the next one waits `reprobe` from here). */
+  probedAt?: string;
 }
 
 export interface SourceState {

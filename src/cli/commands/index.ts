@@ -2,6 +2,7 @@ import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
 import { onceCommand } from "./once.js";
 import { resetCommand } from "./reset.js";
+import { resumeCommand } from "./resume.js";
 import { replayCommand } from "./replay.js";
 import { runCommand } from "./run.js";
 import { schemaCommand } from "./schema.js";
@@ -10,5 +11,5 @@ import { testTargetCommand } from "./test-target.js";
 import { validateCommand } from "./validate.js";
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, testTargetCommand, schemaCommand, demoCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, schemaCommand, demoCommand].map((command) => [command.name, command]),
 );

@@ -4,6 +4,7 @@ import { resetResources } from "../../pipeline/reset.js";
 import type { ResetActionResult } from "../../server/actions.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { openStateStore } from "../../store/open.js";
+import type { Config, SourceConfig } from "../../config/types.js";
 import { configFor } from "../io.js";
 import type { Command } from "./command.js";
 
@@ -21,14 +22,8 @@ admin_token), which waits for a running pass of the source to finish first.
   options: { source: { type: "string" }, resource: { type: "string" }, "accept-deletes": { type: "boolean" } },
   async run(values, io) {
     const config = configFor(values.config as string | undefined, io);
-    const sourceName = values.source as string | undefined;
-    if (!sourceName) throw new UsageError("--source is required");
-    const source = config.sources.find((s) => s.name === sourceName);
-    if (!source) throw new UsageError(`--source ${sourceName}: no such source (configured: ${config.sources.map((s) => s.name).join(", ")})`);
-    const resource = values.resource as string | undefined;
-    if (resource && !source.resources.some((r) => r.name === resource)) {
-      throw new UsageError(`--resource ${resource}: source ${sourceName} has no such resource (configured: ${source.resources.map((r) => r.name).join(", ")})`);
-    }
+    const { source, resource } = sourceAndResource(config, values);
+    const sourceName = source.name;
     const acceptDeletes = values["accept-deletes"] === true;
     if (daemonHoldsState(config.state.url)) {
       const result = await new AdminClient(config).request<ResetActionResult>("POST", `/api/sources/${encodeURIComponent(sourceName)}/reset`, {
@@ -56,3 +51,16 @@ admin_token), which waits for a running pass of the source to finish first.
     }
   },
 };
+
+/** `--source S [--resource R]`, checked against the config. */
+export function sourceAndResource(config: Config, values: Record<string, string | boolean | undefined>): { source: SourceConfig; resource: string | undefined } {
+  const sourceName = values.source as string | undefined;
+  if (!sourceName) throw new UsageError("--source is required");
+  const source = config.sources.find((s) => s.name === sourceName);
+  if (!source) throw new UsageError(`--source ${sourceName}: no such source (configured: ${config.sources.map((s) => s.name).join(", ")})`);
+  const resource = values.resource as string | undefined;
+  if (resource && !source.resources.some((r) => r.name === resource)) {
+    throw new UsageError(`--resource ${resource}: source ${sourceName} has no such resource (configured: ${source.resources.map((r) => r.name).join(", ")})`);
+  }
+  return { source, resource };
+}

@@ -61,6 +61,8 @@ export interface FacturaScriptsFake extends FakeServer {
   /** Ban incidents of 127.0.0.1 younger than 600 s. */
   incidents(): number;
   setApiDisabled(disabled: boolean): void;
+  /** Replaces what an ApiKey may do (as an admin editing it in the panel would). */
+  setGrant(token: string, grant: ApiKeyGrant): void;
 }
 
 const TRANSLATED = {
@@ -102,7 +104,8 @@ export async function startFacturaScriptsFake(options: FacturaScriptsFakeOptions
   const stable = options.stableOrder ?? false;
   let disabled = options.apiDisabled ?? false;
   const store = new FsStore({ now, offsetMinutes: parseUtcOffset(options.utcOffset ?? "+01:00") });
-  const gate = new Gatekeeper({ keys: { ...options.keys, [token]: { fullaccess: true } }, now, disabled: () => disabled });
+  const keys: Record<string, ApiKeyGrant> = { ...options.keys, [token]: { fullaccess: true } };
+  const gate = new Gatekeeper({ keys, now, disabled: () => disabled });
 
   const render = (table: FsTable, row: Row): Record<string, Value> => store.render(table, row);
 
@@ -235,6 +238,9 @@ export async function startFacturaScriptsFake(options: FacturaScriptsFakeOptions
     incidents: () => gate.incidents(),
     setApiDisabled: (value: boolean) => {
       disabled = value;
+    },
+    setGrant: (key: string, grant: ApiKeyGrant) => {
+      keys[key] = grant;
     },
   });
 }

@@ -39,7 +39,7 @@ export function facturaScriptsApiRoot(baseUrl: string): string {
 const BAN_MS = 10 * 60_000;
 
 export function createFacturaScriptsSource(config: FacturaScriptsSourceConfig, deps: SourceDeps): Source {
-  const gate = new FsSourceGate(() => deps.clock.now());
+  const gate = new FsSourceGate(() => deps.clock.now(), config.reprobe);
   const http = deps.httpClient({
     baseUrl: facturaScriptsApiRoot(config.base_url),
     headers: { "X-Auth-Token": config.token },

@@ -29,36 +29,70 @@ export interface FsTable {
   since?: string;
 }
 
-/**
- * What the pollers of one source share: whether the key may read `logmessages` (asked once per
- * source: every 403 is an IP-ban incident), and the IP ban (429) after which nothing is sent.
- */
-/** The source fact: the API key may not read `logmessages` (cleared by `retrohook reset --source`). */
+/** The source fact: the API key may not read `logmessages` (forgotten by `resume`, `reset`, or a re-probe that gets through). */
 const NO_LOG_ACCESS = "facturascripts:no-logmessages-access";
 
+/** The source fact: the API key may not read a payment feed (`pagoclientes` or its receipts). */
+export function noPaymentAccess(payments: string): string {
+  return `facturascripts:no-${payments}-access`;
+}
+
+/**
+ * What the pollers of one source share: which feeds the key may not read (asked once per source
+ * and then once per `reprobe`: every 403 is an IP-ban incident), and the IP ban (429) after
+ * which nothing is sent.
+ */
 export class FsSourceGate {
-  logAccessDenied = false;
-  private warnedNoLogs = false;
+  /** Denied feeds when no source facts are kept (a poller driven without a pass). */
+  private readonly denied = new Map<string, number>();
+  private readonly warned = new Set<string>();
   private bannedUntil = 0;
   private banMessage = "";
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    /** A denied feed is tried again (one request) after this long. */
+    private readonly reprobeMs = 60 * 60_000,
+  ) {}
 
-  /** Known from an earlier pass or process (kept in the source's state). */
+  /** The feed is known to be denied (from an earlier pass or process) and not yet due for a re-probe. */
+  feedDenied(fact: string, context: PassContext): boolean {
+    const at = context.facts ? context.facts.learnedAt(fact) : this.denied.get(fact);
+    return at !== undefined && this.now() - at < this.reprobeMs;
+  }
+
+  /** The feed was denied before (a re-probe is due, or `resume` forgot it only in state). */
+  wasDenied(fact: string, context: PassContext): boolean {
+    return context.facts ? context.facts.has(fact) : this.denied.has(fact);
+  }
+
   logsDenied(context: PassContext): boolean {
-    return this.logAccessDenied || context.facts?.has(NO_LOG_ACCESS) === true;
+    return this.feedDenied(NO_LOG_ACCESS, context);
   }
 
   /**
-   * The key cannot read `logmessages`: remember it for every resource, in state at once (a
-   * failing baseline retried or restarted must not add a ban incident each time), warn once.
+   * The key cannot read a feed: remember it for every resource, in state at once (a failing
+   * baseline retried or restarted must not add a ban incident each time), warn once.
    */
+  async deny(fact: string, context: PassContext, warning: string): Promise<void> {
+    this.denied.set(fact, this.now());
+    await context.facts?.learn(fact);
+    if (this.warned.has(fact)) return;
+    this.warned.add(fact);
+    context.logger.warn(warning);
+  }
+
   async denyLogs(context: PassContext): Promise<void> {
-    this.logAccessDenied = true;
-    await context.facts?.learn(NO_LOG_ACCESS);
-    if (this.warnedNoLogs) return;
-    this.warnedNoLogs = true;
-    context.logger.warn("the API key cannot read logmessages: updates and deletions are found by reconcile passes only");
+    await this.deny(NO_LOG_ACCESS, context, `the API key cannot read logmessages: updates and deletions are found by reconcile passes only (grant read access to logmessages, then run retrohook resume; tried again every reprobe)`);
+  }
+
+  /** A feed denied before answered: forget the fact (the warning may come again if it is denied again). */
+  async allowed(fact: string, context: PassContext): Promise<void> {
+    if (!this.wasDenied(fact, context)) return;
+    this.denied.delete(fact);
+    this.warned.delete(fact);
+    await context.facts?.forget(fact);
+    context.logger.info({ feed: fact }, "a feed the API key could not read answers again");
   }
 
   banned(untilMs: number, message: string): void {
@@ -122,27 +156,46 @@ export class FacturaScriptsPoller extends PollerBase {
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     const previous = isCursor(cursor) ? cursor : undefined;
     const next: FsCursor = previous ? structuredClone(previous) : { keys: {}, logs: {}, payments: {} };
-    if (this.gate.logsDenied(context)) next.noLogAccess = true;
-    if (mode === "complete" || !previous) {
-      for (const table of this.tables) {
-        // Feed positions before the scan: a change logged or paid while the table is scanned is
-        // read again by the next incremental pass instead of being skipped.
-        const logStart = table.model && !next.noLogAccess && next.logs[table.model] === undefined ? await this.lastLogId(table.model, next, context) : undefined;
-        const paymentStart = table.payments && next.payments[table.payments.table] === undefined ? await this.lastPaymentId(table.payments.table, context) : undefined;
-        yield* this.scanTable(table, undefined, next, context, true);
-        if (table.model && logStart !== undefined) next.logs[table.model] = logStart;
-        if (table.payments && paymentStart !== undefined) next.payments[table.payments.table] = paymentStart;
-      }
-      return { cursor: next, complete: true, warnings: [] };
-    }
+    const complete = mode === "complete" || !previous;
     for (const table of this.tables) {
-      // Without a day yet (a cursor of an earlier version) a `since` table is listed whole, once.
-      if (table.since) yield* this.scanTable(table, undefined, next, context, false, previous.since?.[table.table] ?? null);
-      else yield* this.scanTable(table, previous.keys[table.table], next, context, false);
-      if (table.model && !next.noLogAccess) yield* this.followLog(table, next, context);
-      if (table.payments) yield* this.followPayments(table, next, context);
+      // A feed with no position yet (first pass, or readable again after a denial) gets one
+      // before the table is scanned whole: a change logged or paid meanwhile is read by the
+      // next incremental pass, and the scan compares every row (a payment made while the feed
+      // was denied shows in `pagada`) instead of being skipped.
+      const logStart = table.model && next.logs[table.model] === undefined && !this.gate.logsDenied(context) ? await this.lastLogId(table.model, next, context) : undefined;
+      const paymentStart = table.payments && next.payments[table.payments.table] === undefined && !this.paymentsDenied(table, context) ? await this.lastPaymentId(table, context) : undefined;
+      if (complete || logStart !== undefined || paymentStart !== undefined) {
+        yield* this.scanTable(table, undefined, next, context, complete);
+      } else {
+        // Without a day yet (a cursor of an earlier version) a `since` table is listed whole, once.
+        if (table.since) yield* this.scanTable(table, undefined, next, context, false, previous!.since?.[table.table] ?? null);
+        else yield* this.scanTable(table, previous!.keys[table.table], next, context, false);
+        if (table.model && !this.gate.logsDenied(context)) yield* this.followLog(table, next, context);
+        if (table.payments && !this.paymentsDenied(table, context)) yield* this.followPayments(table, next, context);
+      }
+      if (table.model && logStart !== undefined) next.logs[table.model] = logStart;
+      if (table.payments && paymentStart !== undefined) next.payments[table.payments.table] = paymentStart;
     }
-    return { cursor: next, complete: false, warnings: [] };
+    if (this.gate.logsDenied(context)) next.noLogAccess = true;
+    else delete next.noLogAccess;
+    return { cursor: next, complete, warnings: [] };
+  }
+
+  private paymentsDenied(table: FsTable, context: PassContext): boolean {
+    return table.payments !== undefined && this.gate.feedDenied(noPaymentAccess(table.payments.table), context);
+  }
+
+  /**
+   * The key may not read the payment feed of `table`: `paid` then comes from the invoice's own
+   * `pagada`, seen by reconcile passes (and whenever the invoice is read for another reason).
+   */
+  private async denyPayments(table: FsTable, feed: string, context: PassContext): Promise<void> {
+    const payments = table.payments!;
+    await this.gate.deny(
+      noPaymentAccess(payments.table),
+      context,
+      `the API key cannot read ${feed}: paid ${table.table} are found from their own pagada by reconcile passes only (grant read access to ${payments.table} and ${payments.receipts}, then run retrohook resume; tried again every reprobe)`,
+    );
   }
 
   /**
@@ -218,6 +271,7 @@ export class FacturaScriptsPoller extends PollerBase {
         await this.gate.denyLogs(context);
         return;
       }
+      await this.gate.allowed(NO_LOG_ACCESS, context);
       const entries = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
       const updated = new Set<string>();
       const deleted = new Set<string>();
@@ -248,7 +302,8 @@ export class FacturaScriptsPoller extends PollerBase {
     const payments = table.payments!;
     let after = cursor.payments[payments.table] ?? 0;
     for (;;) {
-      const response = await this.get({ url: `/${payments.table}`, query: { "filter[idpago_gt]": String(after), "sort[idpago]": "ASC", limit: String(PAGE), offset: "0" } }, context);
+      const response = await this.feedGet(table, payments.table, { url: `/${payments.table}`, query: { "filter[idpago_gt]": String(after), "sort[idpago]": "ASC", limit: String(PAGE), offset: "0" } }, context);
+      if (!response) return;
       const rows = recordsAt(response.body, undefined, `resource ${this.resource} (${payments.table})`);
       if (rows.length === 0) return;
       let last = after;
@@ -260,7 +315,10 @@ export class FacturaScriptsPoller extends PollerBase {
       const receiptIds = [...new Set(rows.map((row) => row.idrecibo).filter((id) => id !== undefined && id !== null).map(String))];
       const invoiceIds = new Set<string>();
       for (const receiptId of receiptIds) {
-        const receipts = await this.get({ url: `/${payments.receipts}`, query: { [`filter[idrecibo]`]: receiptId, limit: "1", "sort[idrecibo]": "ASC" } }, context);
+        // Denied receipts: the payment cursor stays where it was, so these payments are read
+        // again once the key may read them (resume or a re-probe).
+        const receipts = await this.feedGet(table, payments.receipts, { url: `/${payments.receipts}`, query: { [`filter[idrecibo]`]: receiptId, limit: "1", "sort[idrecibo]": "ASC" } }, context);
+        if (!receipts) return;
         for (const receipt of recordsAt(receipts.body, undefined, `resource ${this.resource} (${payments.receipts})`)) {
           if (receipt.idfactura !== undefined && receipt.idfactura !== null) invoiceIds.add(String(receipt.idfactura));
         }
@@ -313,6 +371,7 @@ export class FacturaScriptsPoller extends PollerBase {
     try {
       const response = await this.get({ url: "/logmessages", query: { "filter[model]": model, "sort[id]": "DESC", limit: "1", offset: "0" } }, context);
       const [entry] = recordsAt(response.body, undefined, `resource ${this.resource} (logmessages)`);
+      await this.gate.allowed(NO_LOG_ACCESS, context);
       return entry ? Number(entry.id) || 0 : 0;
     } catch (error) {
       if (!(error instanceof ForbiddenError)) throw error;
@@ -322,10 +381,27 @@ export class FacturaScriptsPoller extends PollerBase {
     }
   }
 
-  private async lastPaymentId(table: string, context: PassContext): Promise<number> {
-    const response = await this.get({ url: `/${table}`, query: { "sort[idpago]": "DESC", limit: "1", offset: "0" } }, context);
-    const [row] = recordsAt(response.body, undefined, `resource ${this.resource} (${table})`);
+  /** The highest payment id, or undefined when the key may not read the feed. */
+  private async lastPaymentId(table: FsTable, context: PassContext): Promise<number | undefined> {
+    const feed = table.payments!.table;
+    const response = await this.feedGet(table, feed, { url: `/${feed}`, query: { "sort[idpago]": "DESC", limit: "1", offset: "0" } }, context);
+    if (!response) return undefined;
+    const [row] = recordsAt(response.body, undefined, `resource ${this.resource} (${feed})`);
     return row ? Number(row.idpago) || 0 : 0;
+  }
+
+  /** A request to the payment feed of `table`: undefined (and the fact learned) on a 403. */
+  private async feedGet(table: FsTable, feed: string, request: HttpRequest, context: PassContext): Promise<HttpResponse | undefined> {
+    const fact = noPaymentAccess(table.payments!.table);
+    try {
+      const response = await this.get(request, context);
+      await this.gate.allowed(fact, context);
+      return response;
+    } catch (error) {
+      if (!(error instanceof ForbiddenError)) throw error;
+      await this.denyPayments(table, feed, context);
+      return undefined;
+    }
   }
 
   /** Every request of this source's pollers: none while the IP is banned. */
