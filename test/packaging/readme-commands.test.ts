@@ -61,6 +61,11 @@ const COVERAGE: Coverage[] = [
     command: /^retrohook reset (--source S --resource R |… )--accept-deletes$|^retrohook reset --source S \[--resource R\] \[--accept-deletes\]$/,
     by: [[STATUS, '["reset", "--source", "legacy", "--resource", "items", "--accept-deletes", "-c", path]'], [OPERATOR, '["reset", "--source", "legacy", "-c", path]']],
   },
+  {
+    command: /^retrohook resume --source S( --resource R| \[--resource R\])?$/,
+    by: [["test/presets/facturascripts/permissions.test.ts", '["resume", "--source", "erp", "-c", path]', '["resume", "--source", "erp", "--resource", "cost_invoices", "-c", path]']],
+    note: "after a denied payment feed and a suspended resource",
+  },
   { command: /^retrohook validate$/, by: [[OPERATOR, 'main(["validate"], fromEnv)'], ["test/presets/fakturoid/cli.test.ts", 'runCli(["validate", "-c", path]', "permits one pass every"], [WALK, "permits one pass every"]] },
   { command: /^retrohook status$/, by: [[WALK, 'cli(["status"], env)'], [STATUS, '["status", "-c", path]']], note: "with the default ./config.yaml, through the running daemon" },
   { command: /^retrohook status \[--json\]$/, by: [[STATUS, '["status", "-c", path]', '["status", "--json", "-c", path]']] },

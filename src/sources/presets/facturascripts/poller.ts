@@ -162,8 +162,13 @@ export class FacturaScriptsPoller extends PollerBase {
       // before the table is scanned whole: a change logged or paid meanwhile is read by the
       // next incremental pass, and the scan compares every row (a payment made while the feed
       // was denied shows in `pagada`) instead of being skipped.
-      const logStart = table.model && next.logs[table.model] === undefined && !this.gate.logsDenied(context) ? await this.lastLogId(table.model, next, context) : undefined;
-      const paymentStart = table.payments && next.payments[table.payments.table] === undefined && !this.paymentsDenied(table, context) ? await this.lastPaymentId(table, context) : undefined;
+      const needLog = table.model !== undefined && next.logs[table.model] === undefined && !this.gate.logsDenied(context);
+      const needPayments = table.payments !== undefined && next.payments[table.payments.table] === undefined && !this.paymentsDenied(table, context);
+      // One row of the table first: a key that may not read the table itself is refused once
+      // (one IP-ban incident), not once more for each feed it may not read either.
+      if (needLog || needPayments) await this.get({ url: `/${table.table}`, query: { [`sort[${table.pk}]`]: "DESC", limit: "1", offset: "0" } }, context);
+      const logStart = needLog ? await this.lastLogId(table.model!, next, context) : undefined;
+      const paymentStart = needPayments ? await this.lastPaymentId(table, context) : undefined;
       if (complete || logStart !== undefined || paymentStart !== undefined) {
         yield* this.scanTable(table, undefined, next, context, complete);
       } else {
