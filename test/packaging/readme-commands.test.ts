@@ -62,7 +62,7 @@ const COVERAGE: Coverage[] = [
     by: [[STATUS, '["reset", "--source", "legacy", "--resource", "items", "--accept-deletes", "-c", path]'], [OPERATOR, '["reset", "--source", "legacy", "-c", path]']],
   },
   {
-    command: /^retrohook resume --source S( --resource R| \[--resource R\])?$/,
+    command: /^retrohook resume( --source S( --resource R| \[--resource R\])?)?$/,
     by: [["test/presets/facturascripts/permissions.test.ts", '["resume", "--source", "erp", "-c", path]', '["resume", "--source", "erp", "--resource", "cost_invoices", "-c", path]']],
     note: "after a denied payment feed and a suspended resource",
   },
