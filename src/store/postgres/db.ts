@@ -1,0 +1,230 @@
+import pg from "pg";
+import { StateError, errorMessage } from "../../errors.js";
+import { crashPoint } from "../../testing/crash-points.js";
+import type { PostgresTarget } from "./url.js";
+
+/** What a query needs: the SQL (with `@.` for the schema) and its parameters. */
+export type Query = (text: string, values?: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/** SQLSTATEs worth running a transaction again for: serialization failure, deadlock. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+const MAX_ATTEMPTS = 5;
+
+/** int8 (counters, sequence numbers) as numbers: they stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The connection pool and transactions of the PostgreSQL backend. Every statement's `@.` is
+ * the configured schema (tables are always qualified: no `search_path`, so poolers that forbid
+ * startup options work). A transaction that hits a serialization failure or a deadlock runs
+ * again (up to 5 times); any other failure — a lost connection included — is thrown as a
+ * StateError naming the database by its URL without the password, and what was not committed
+ * is not there.
+ *
+ * A read-only Db (dry run) runs everything on one connection inside one transaction that is
+ * rolled back on close: its writes are visible to itself and to nobody else, and nothing stays.
+ */
+export class Db {
+  readonly pool: pg.Pool;
+  private readonly prefix: string;
+  private readonly texts = new Map<string, string>();
+  /** Read-only: the one connection, inside its transaction; calls take turns. */
+  private single: pg.PoolClient | undefined;
+  private turn: Promise<unknown> = Promise.resolve();
+  private savepoints = 0;
+
+  constructor(
+    readonly target: PostgresTarget,
+    readonly readOnly: boolean,
+    poolSize = 10,
+  ) {
+    this.prefix = `"${target.schema}".`;
+    this.pool = new pg.Pool({
+      ...target.pool,
+      max: readOnly ? 1 : poolSize,
+      types,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      // A database that stops answering (paused, partitioned) fails the call instead of hanging it.
+      query_timeout: 120_000,
+    });
+    // An idle connection dropped by the server (restart, failover) must not crash the process:
+    // the pool discards it and the next call connects anew.
+    this.pool.on("error", () => undefined);
+  }
+
+  /** `@.` → `"schema".` (cached per statement). */
+  sql(text: string): string {
+    let out = this.texts.get(text);
+    if (out === undefined) {
+      out = text.replaceAll("@.", this.prefix);
+      this.texts.set(text, out);
+    }
+    return out;
+  }
+
+  /** Read-only: opens the one transaction every call of this Db runs in. */
+  async begin(): Promise<void> {
+    if (!this.readOnly || this.single) return;
+    const client = await this.connect();
+    try {
+      await client.query("BEGIN");
+    } catch (error) {
+      client.release(true);
+      throw this.failure("cannot start the dry-run transaction", error);
+    }
+    this.single = client;
+  }
+
+  /** One statement, outside any transaction of the caller (autocommit). */
+  async query(text: string, values?: unknown[]): Promise<Array<Record<string, unknown>>> {
+    if (this.single) return this.inTurn(async (client) => (await run(client, this.sql(text), values)).rows);
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.connect();
+      const result = await run(client, this.sql(text), values);
+      client.release();
+      return result.rows;
+    } catch (error) {
+      client?.release(true);
+      throw this.failure("state query failed", error);
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction and commits it; `crash` names the test crash point reached
+   * just before the commit.
+   */
+  async tx<T>(fn: (q: Query) => Promise<T>, crash?: string): Promise<T> {
+    if (this.single) {
+      return this.inTurn(async (client) => {
+        const name = `s${++this.savepoints}`;
+        await client.query(`SAVEPOINT ${name}`);
+        try {
+          const out = await fn(querier(client, this));
+          await client.query(`RELEASE SAVEPOINT ${name}`);
+          return out;
+        } catch (error) {
+          await client.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+          throw error;
+        }
+      });
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      let client: pg.PoolClient | undefined;
+      let broken = false;
+      try {
+        client = await this.connect();
+        await client.query("BEGIN");
+        const out = await fn(querier(client, this));
+        if (crash) crashPoint(crash);
+        await client.query("COMMIT");
+        return out;
+      } catch (error) {
+        broken = !(await rollback(client));
+        const code = (error as { code?: string }).code;
+        if (!broken && code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          client?.release();
+          client = undefined;
+          await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20 * attempt));
+          continue;
+        }
+        throw this.failure("state write failed", error);
+      } finally {
+        client?.release(broken);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.single) {
+      const client = this.single;
+      this.single = undefined;
+      await this.turn.catch(() => undefined);
+      try {
+        await client.query("ROLLBACK");
+        client.release();
+      } catch {
+        client.release(true);
+      }
+    }
+    await this.pool.end();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      const client = await this.pool.connect();
+      // A connection cut while checked out between two statements emits "error" on the client,
+      // which would end the process with nobody listening; the next statement fails instead.
+      if (!guarded.has(client)) {
+        guarded.add(client);
+        client.on("error", () => undefined);
+      }
+      return client;
+    } catch (error) {
+      throw this.failure("cannot connect to the state database", error);
+    }
+  }
+
+  private inTurn<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = this.single!;
+    const next = this.turn.then(
+      () => fn(client),
+      () => fn(client),
+    );
+    this.turn = next.catch(() => undefined);
+    return next.catch((error: unknown) => {
+      throw this.failure("state query failed (dry run)", error);
+    });
+  }
+
+  /** A StateError that says what failed and where, the password never in it. */
+  failure(what: string, error: unknown): StateError {
+    if (error instanceof StateError) return error;
+    const code = (error as { code?: string }).code;
+    const password = passwordOf(this.target);
+    let message = errorMessage(error) || (code ?? "unknown error");
+    if (password) message = message.replaceAll(password, "***");
+    const hint =
+      code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || /terminat|Connection terminated|ECONNRESET/i.test(message) ? " — is PostgreSQL running and reachable?"
+      : code === "28P01" || code === "28000" ? " — check the user and password in state.url"
+      : code === "3D000" ? " — create the database first (CREATE DATABASE)"
+      : code === "42501" ? " — the user lacks a privilege on the database or schema"
+      : code === "53300" ? " — too many connections: raise max_connections or lower other clients"
+      : "";
+    return new StateError(`${what} (${this.target.shown}): ${code && !message.includes(code) ? `${code}: ` : ""}${message}${hint}`);
+  }
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+
+function passwordOf(target: PostgresTarget): string | undefined {
+  try {
+    const url = new URL(target.pool.connectionString ?? "");
+    return url.password ? decodeURIComponent(url.password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function run(client: pg.PoolClient, text: string, values?: unknown[]): Promise<pg.QueryResult<Record<string, unknown>>> {
+  return client.query(text, values);
+}
+
+function querier(client: pg.PoolClient, db: Db): Query {
+  return async (text, values) => (await run(client, db.sql(text), values)).rows;
+}
+
+/** Rolls back; false when the connection is unusable (it is then destroyed, not reused). */
+async function rollback(client: pg.PoolClient | undefined): Promise<boolean> {
+  if (!client) return true;
+  try {
+    await client.query("ROLLBACK");
+    return true;
+  } catch {
+    return false;
+  }
+}

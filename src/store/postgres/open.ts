@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import { systemClock } from "../../clock.js";
+import type { OpenOptions } from "../open.js";
+import type { StateStore } from "../store.js";
+import type { PgContext } from "./context.js";
+import { Db } from "./db.js";
+import { pgDeliveryLog } from "./delivery-log.js";
+import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
+import { pgOutbox } from "./outbox.js";
+import { pgSmallState } from "./small-state.js";
+import { pgSnapshots } from "./snapshots.js";
+import { parsePostgresUrl } from "./url.js";
+
+/**
+ * The StateStore on PostgreSQL (`postgres://…`): a `pg` pool, the schema brought up to date
+ * at open (migrate.ts), one transaction per write call. A read-only store (dry run) works in
+ * one transaction rolled back on close, the migrations included: it leaves the database as it
+ * found it.
+ */
+export async function openPostgresStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
+  const db = new Db(parsePostgresUrl(url), options.readOnly === true);
+  try {
+    await db.begin();
+    await migrate(db);
+    const epoch = await db.tx(async (q) => {
+      await q("INSERT INTO @.meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING", [randomBytes(8).toString("hex")]);
+      return (await q("SELECT value FROM @.meta WHERE key = 'epoch'"))[0]!.value as string;
+    });
+    const ctx: PgContext = { db, clock: options.clock ?? systemClock(), logLimit: options.logLimit ?? 1000 };
+    const { flush, ...outbox } = pgOutbox(ctx);
+    return {
+      epoch,
+      readOnly: db.readOnly,
+      ...pgSmallState(ctx),
+      ...pgSnapshots(ctx),
+      ...outbox,
+      ...pgDeliveryLog(ctx),
+      async close() {
+        await flush();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Whether the database answers, and which migrations a start would apply (none are). */
+export async function checkPostgres(url: string): Promise<MigrationStatus> {
+  const db = new Db(parsePostgresUrl(url), false, 1);
+  try {
+    return await migrationStatus(db);
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}

