@@ -23,6 +23,11 @@ export class StateError extends Error {
   override name = "StateError";
 }
 
+/** The state database does not answer (down, restarting, unreachable): worth waiting for. */
+export class StateUnavailableError extends StateError {
+  override name = "StateUnavailableError";
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -97,6 +97,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
   const blocked: ConfigPath[] = interpolated.issues.map((issue) => issue.path);
 
   resolveFileKeys(data.server, FILE_KEYS.server, ["server"], folder, problems, blocked);
+  resolveFileKeys(data.state, FILE_KEYS.state, ["state"], folder, problems, blocked);
   if (Array.isArray(data.targets)) {
     data.targets.forEach((target: unknown, index) => {
       resolveFileKeys(target, FILE_KEYS.target, ["targets", index], folder, problems, blocked);
@@ -142,7 +143,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
  * (`sqlite://` followed by the absolute path). `sqlite::memory:` is kept.
  */
 export function resolveStateUrl(url: string, folder: string): string {
-  if (url === "sqlite::memory:" || url === "sqlite://:memory:") return url;
+  if (url === "sqlite::memory:" || url === "sqlite://:memory:" || !url.startsWith("sqlite://")) return url;
   const file = url.slice("sqlite://".length);
   return `sqlite://${isAbsolute(file) ? file : resolve(folder, file)}`;
 }

@@ -54,7 +54,8 @@ export const FILE_KEYS = {
   target: ["secret", "api_token", "url"],
   tls: ["ca"],
   server: ["admin_token"],
-} as const satisfies Record<SourceKind | "target" | "tls" | "server", readonly string[]>;
+  state: ["url"],
+} as const satisfies Record<SourceKind | "target" | "tls" | "server" | "state", readonly string[]>;
 
 export const DEFAULT_STATE_URL = "sqlite://./data/retrohook.sqlite";
 export const DEFAULT_LISTEN = "127.0.0.1:8080";
@@ -683,12 +684,16 @@ export const serverSchema = strictObject({
 export const stateSchema = strictObject({
   url: z
     .string()
-    .refine((url) => url === "sqlite::memory:" || /^sqlite:\/\/.+/.test(url), {
-      message: 'expected "sqlite://path/to/file.sqlite" (relative to the config file) or "sqlite:///absolute/path.sqlite"; other stores are not supported yet',
+    .refine((url) => url === "sqlite::memory:" || /^sqlite:\/\/.+/.test(url) || /^postgres(ql)?:\/\/.+/.test(url), {
+      message: 'expected "sqlite://path/to/file.sqlite" (relative to the config file), "sqlite:///absolute/path.sqlite" or "postgres://user:password@host:5432/database?schema=retrohook"',
     })
     .default(DEFAULT_STATE_URL)
-    .describe(`Where state lives: "sqlite://<path>" (a relative path is relative to the config file's folder) or "sqlite::memory:" (tests). Default "${DEFAULT_STATE_URL}".`),
+    .describe(
+      `Where state lives: "sqlite://<path>" (a relative path is relative to the config file's folder), "postgres://user:password@host:5432/database?schema=retrohook" (PostgreSQL; \`schema\` defaults to retrohook; \`sslmode\`, \`sslrootcert\`, \`sslcert\`, \`sslkey\` as for psql) or "sqlite::memory:" (tests). Default "${DEFAULT_STATE_URL}". The password is a secret: never shown; or give \`url_file\`.`,
+    ),
+  url_file: secretFile("url"),
 })
+  .transform(({ url }) => ({ url }))
   .prefault({})
   .describe("The state store: cursors, snapshots, outbox, delivery log.");
 

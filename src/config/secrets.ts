@@ -1,3 +1,4 @@
+import { stateUrlPassword } from "../store/url.js";
 import type { Config } from "./types.js";
 
 const SECRET_KEYS = new Set(["api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "secret", "admin_token"]);
@@ -38,5 +39,7 @@ export function secretValues(config: Config): string[] {
     }
   };
   visit({ sources: config.sources, targets: config.targets, server: config.server }, undefined, false);
+  const statePassword = stateUrlPassword(config.state.url);
+  if (statePassword) out.push(statePassword, encodeURIComponent(statePassword));
   return out.filter((value) => value.length >= 4);
 }

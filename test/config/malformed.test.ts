@@ -136,7 +136,7 @@ const cases: Case[] = [
   { name: "target tls ca that is not PEM", yaml: `${sources(fakturownia())}${target(`tls: { ca: ${SECRET} }`)}`, path: "targets[0].tls.ca", hint: "PEM" },
   { name: "server listen without port", yaml: `server: { listen: localhost, admin_token: "\${ADMIN}" }\n${sources(fakturownia())}`, path: "server.listen", hint: "host:port" },
   { name: "server listen port too big", yaml: `server: { listen: "0.0.0.0:70000" }\n${sources(fakturownia())}`, path: "server.listen" },
-  { name: "state url of an unsupported store", yaml: `state: { url: "postgres://u:${SECRET}@db/x" }\n${sources(fakturownia())}`, path: "state.url", hint: "sqlite" },
+  { name: "state url of an unsupported store", yaml: `state: { url: "mysql://u:${SECRET}@db/x" }\n${sources(fakturownia())}`, path: "state.url", hint: "sqlite" },
 ];
 
 describe("malformed configs", () => {

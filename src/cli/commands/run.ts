@@ -1,4 +1,9 @@
-import { openApp } from "../../app.js";
+import type { Server } from "node:http";
+import { openApp, type App } from "../../app.js";
+import type { Config } from "../../config/types.js";
+import { StateUnavailableError, errorMessage } from "../../errors.js";
+import { startWaitingServer } from "../../server/waiting.js";
+import type { Logger } from "../../telemetry/logger.js";
 import { EXIT_OK } from "../../errors.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
 import { ConfigError } from "../../errors.js";
@@ -35,7 +40,7 @@ it refuses to start without server.admin_token (exit 2).
       throw error;
     }
     const logger = createLogger();
-    const app = await openApp(config, { logger });
+    const app = await openWhenStateAnswers(config, logger);
     const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
     let server: RunningServer;
     try {
@@ -63,3 +68,50 @@ it refuses to start without server.admin_token (exit 2).
     return EXIT_OK;
   },
 };
+
+/** Delay between attempts to reach the state database at start: 1 s doubling to 30 s. */
+const STATE_RETRY_MAX_MS = 30_000;
+
+/**
+ * Opens the app; while the state database does not answer (PostgreSQL down or restarting),
+ * logs why, serves /healthz 200 and /readyz 503, and tries again until it does or a signal
+ * stops the wait.
+ */
+async function openWhenStateAnswers(config: Config, logger: Logger): Promise<App> {
+  let waiting: Server | undefined;
+  let reason = "";
+  let delay = 1_000;
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  try {
+    for (;;) {
+      try {
+        return await openApp(config, { logger });
+      } catch (error) {
+        if (!(error instanceof StateUnavailableError) || stop.signal.aborted) throw error;
+        reason = errorMessage(error);
+        logger.error({ retryInMs: delay }, `state database not reachable, waiting for it (retry in ${Math.round(delay / 1000)} s): ${reason}`);
+        waiting ??= await startWaitingServer(config.server, () => reason);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          stop.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (stop.signal.aborted) throw error;
+        delay = Math.min(delay * 2, STATE_RETRY_MAX_MS);
+      }
+    }
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    if (waiting) {
+      const server = waiting;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+}

@@ -3,7 +3,9 @@ import { isRestSource } from "../../config/types.js";
 import { permittedIntervalMs } from "../../core/budget-plan.js";
 import type { BudgetConfig, SourceConfig } from "../../config/types.js";
 import { idlePassCost } from "../../sources/registry.js";
-import { EXIT_OK } from "../../errors.js";
+import { EXIT_FAILURE, EXIT_OK, errorMessage } from "../../errors.js";
+import { checkPostgres } from "../../store/postgres/open.js";
+import { redactStateUrl, stateBackend } from "../../store/url.js";
 import { secretValues } from "../../config/secrets.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor } from "../io.js";
@@ -16,11 +18,14 @@ export const validateCommand: Command = {
 
 Loads and checks the config (exit 2 with every problem named by its path), then prints the
 sources with their resources, schedules and next run times, and the targets with their filters.
+With PostgreSQL state it checks that the database answers (exit 1 if not) and lists the schema
+migrations the next start would apply, without applying them.
 `,
   options: {},
   async run(values, io) {
     const config = configFor(values.config as string | undefined, io);
-    const lines: string[] = [`config ${config.path}: ok`, `state: ${config.state.url}`, ""];
+    const state = await stateLines(config.state.url);
+    const lines: string[] = [`config ${config.path}: ok`, ...state.lines, ""];
     lines.push(`sources (${config.sources.length}):`);
     for (const source of config.sources) {
       const kind = isRestSource(source) ? "rest" : `preset ${source.preset}`;
@@ -41,9 +46,26 @@ sources with their resources, schedules and next run times, and the targets with
       lines.push(`  ${target.name} → ${target.url} (format ${target.format}${target.secret ? ", signed" : ", unsigned"}; events ${target.events?.join(", ") ?? "all"}; sources ${target.sources?.join(", ") ?? "all"})`);
     }
     io.out(`${scrubSecrets(lines.join("\n"), secretValues(config))}\n`);
+    if (!state.ok) {
+      io.err(`${scrubSecrets(state.error!, secretValues(config))}\n`);
+      return EXIT_FAILURE;
+    }
     return EXIT_OK;
   },
 };
+
+/** `state:` lines: the URL without its password; for PostgreSQL, whether it answers and what a start would migrate. */
+async function stateLines(url: string): Promise<{ ok: boolean; lines: string[]; error?: string }> {
+  const shown = redactStateUrl(url);
+  if (stateBackend(url) !== "postgres") return { ok: true, lines: [`state: ${shown}`] };
+  try {
+    const status = await checkPostgres(url);
+    const pending = status.pending.length === 0 ? "none" : `${status.pending.map((m) => `${m.version} ${m.name}`).join(", ")} (applied at the next start)`;
+    return { ok: true, lines: [`state: ${shown} (PostgreSQL): answers; schema version ${status.current}; pending migrations: ${pending}`] };
+  } catch (error) {
+    return { ok: false, lines: [`state: ${shown} (PostgreSQL): does not answer`], error: `state: ${errorMessage(error)}` };
+  }
+}
 
 /** The cost of an idle pass, settled with the interval it implies (Fakturoid needs a token every 2 h). */
 export function sourcePassCost(source: SourceConfig, scheduleMs: number): number {

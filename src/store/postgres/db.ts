@@ -1,5 +1,5 @@
 import pg from "pg";
-import { StateError, errorMessage } from "../../errors.js";
+import { StateError, StateUnavailableError, errorMessage } from "../../errors.js";
 import { crashPoint } from "../../testing/crash-points.js";
 import type { PostgresTarget } from "./url.js";
 
@@ -188,15 +188,23 @@ export class Db {
     const password = passwordOf(this.target);
     let message = errorMessage(error) || (code ?? "unknown error");
     if (password) message = message.replaceAll(password, "***");
+    const unavailable = isUnavailable(code, message);
     const hint =
-      code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || /terminat|Connection terminated|ECONNRESET/i.test(message) ? " — is PostgreSQL running and reachable?"
+      code === "53300" ? " — too many connections: raise max_connections or lower other clients"
+      : unavailable ? " — is PostgreSQL running and reachable?"
       : code === "28P01" || code === "28000" ? " — check the user and password in state.url"
       : code === "3D000" ? " — create the database first (CREATE DATABASE)"
       : code === "42501" ? " — the user lacks a privilege on the database or schema"
-      : code === "53300" ? " — too many connections: raise max_connections or lower other clients"
       : "";
-    return new StateError(`${what} (${this.target.shown}): ${code && !message.includes(code) ? `${code}: ` : ""}${message}${hint}`);
+    const text = `${what} (${this.target.shown}): ${code && !message.includes(code) ? `${code}: ` : ""}${message}${hint}`;
+    return unavailable ? new StateUnavailableError(text) : new StateError(text);
   }
+}
+
+/** Connection-level failures: refused, reset, timed out, server shutting down or starting up. */
+function isUnavailable(code: string | undefined, message: string): boolean {
+  if (code && ["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "57P01", "57P02", "57P03", "53300"].includes(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 
 const guarded = new WeakSet<pg.PoolClient>();

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe } from "vitest";
-import { startTestPostgres, type TestPostgres } from "../../helpers/postgres.js";
+import { describe } from "vitest";
+import { postgresForFile } from "../../helpers/postgres.js";
 import { stateStoreContract } from "../contract/index.js";
 
-let server: TestPostgres;
-beforeAll(async () => {
-  server = await startTestPostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const pgServer = postgresForFile();
 
 describe("StateStore contract on PostgreSQL", () => {
-  stateStoreContract({ name: "postgres", freshUrl: async () => server.freshUrl() });
+  stateStoreContract({ name: "postgres", freshUrl: async () => pgServer().freshUrl() });
 });

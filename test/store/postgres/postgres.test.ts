@@ -1,0 +1,158 @@
+import { describe, expect, it } from "vitest";
+import { StateError, StateUnavailableError } from "../../../src/errors.js";
+import { openStateStore } from "../../../src/store/open.js";
+import { Db } from "../../../src/store/postgres/db.js";
+import { checkPostgres } from "../../../src/store/postgres/open.js";
+import { parsePostgresUrl } from "../../../src/store/postgres/url.js";
+import { redactStateUrl, stateUrlPassword } from "../../../src/store/url.js";
+import { freePort } from "../../helpers/ports.js";
+import { postgresForFile, sql } from "../../helpers/postgres.js";
+import { item } from "../contract/backend.js";
+
+/** What only PostgreSQL has: migrations, the URL and its password, connections that break. */
+const pgServer = postgresForFile();
+
+const schemaOf = (url: string): string => /schema=([a-z0-9_]+)/.exec(url)![1]!;
+const tables = async (url: string): Promise<string[]> => (await sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", [schemaOf(url)])).map((r) => r.tablename as string);
+
+describe("migrations", () => {
+  it("two processes starting together apply them once", async () => {
+    const url = pgServer().freshUrl();
+    const stores = await Promise.all([openStateStore(url), openStateStore(url), openStateStore(url)]);
+    expect(new Set(stores.map((s) => s.epoch)).size).toBe(1);
+    await Promise.all(stores.map((s) => s.close()));
+    const applied = await sql(url, `SELECT version, name FROM "${schemaOf(url)}".schema_migrations`);
+    expect(applied).toEqual([{ version: 1, name: "init" }]);
+  });
+
+  it("validate's check lists pending migrations without applying them", async () => {
+    const url = pgServer().freshUrl();
+    expect(await checkPostgres(url)).toEqual({ current: 0, pending: [{ version: 1, name: "init" }] });
+    expect(await tables(url)).toEqual([]);
+    const store = await openStateStore(url);
+    await store.close();
+    expect(await checkPostgres(url)).toEqual({ current: 1, pending: [] });
+  });
+
+  it("refuses a database newer than the code, with a clear message", async () => {
+    const url = pgServer().freshUrl();
+    await (await openStateStore(url)).close();
+    await sql(url, `INSERT INTO "${schemaOf(url)}".schema_migrations (version, name) VALUES (999, 'future')`);
+    await expect(openStateStore(url)).rejects.toThrow(/schema version 999, newer than this retrohook knows \(1\).*upgrade this one/);
+    await expect(checkPostgres(url)).rejects.toThrow(/newer than this retrohook knows/);
+  });
+
+  it("a dry run on a database never used leaves no schema behind", async () => {
+    const url = pgServer().freshUrl();
+    const dry = await openStateStore(url, { readOnly: true });
+    await dry.putResourceState({ source: "s", resource: "r" }, { generation: "g", initialized: true });
+    expect(await dry.getResourceState({ source: "s", resource: "r" })).toMatchObject({ initialized: true });
+    await dry.close();
+    expect(await sql(url, "SELECT 1 FROM pg_namespace WHERE nspname = $1", [schemaOf(url)])).toEqual([]);
+  });
+});
+
+describe("the URL and its password", () => {
+  it("never shows the password: redacted form, secret scrubbing, errors", async () => {
+    expect(redactStateUrl("postgres://app:s3cr%40t@db.internal:5432/rh?schema=x&sslmode=require")).toBe("postgres://app:***@db.internal:5432/rh?schema=x&sslmode=require");
+    expect(stateUrlPassword("postgres://app:s3cr%40t@db.internal/rh")).toBe("s3cr@t");
+    expect(stateUrlPassword("sqlite:///data/x.sqlite")).toBeUndefined();
+    const wrong = pgServer().url.replace(/:[^:@/]+@/, ":wrong-password-123@");
+    const error = await openStateStore(`${wrong}?schema=t_wrong`).then(() => undefined, (e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(StateError);
+    expect(error!.message).toMatch(/password authentication failed|check the user and password/);
+    expect(error!.message).not.toContain("wrong-password-123");
+    const down = `postgres://u:hunter22@127.0.0.1:${await freePort()}/db`;
+    const refused = await openStateStore(down).then(() => undefined, (e: unknown) => e as Error);
+    expect(refused).toBeInstanceOf(StateUnavailableError);
+    expect(refused!.message).toMatch(/is PostgreSQL running and reachable\?/);
+    expect(refused!.message).not.toContain("hunter22");
+  });
+
+  it("rejects a bad schema name and a URL without a database", () => {
+    expect(() => parsePostgresUrl("postgres://u:p@h/db?schema=Robert');DROP")).toThrow(/schema .* must be lower-case letters/);
+    expect(() => parsePostgresUrl("postgres://u:p@h")).toThrow(/names no database/);
+  });
+
+  it("takes sslmode and a CA file as psql does: a missing CA file is named", async () => {
+    const url = `${pgServer().url}?schema=t_tls&sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`;
+    await expect(openStateStore(url)).rejects.toThrow(/\/nonexistent\/ca\.pem/);
+    // require without a CA: encryption is asked for; this test server has none, and says so.
+    await expect(openStateStore(`${pgServer().url}?schema=t_tls&sslmode=require`)).rejects.toThrow(/SSL|ssl/);
+    // disable: plain connection, as psql.
+    const plain = await openStateStore(`${pgServer().url}?schema=t_tls&sslmode=disable`);
+    await plain.close();
+  });
+});
+
+describe("broken connections and retried transactions", () => {
+  it("a connection cut inside a write fails it loudly, commits nothing, and the next call reconnects", async () => {
+    const url = pgServer().freshUrl();
+    const store = await openStateStore(url);
+    await store.close();
+    const db = new Db(parsePostgresUrl(url), false);
+    const failed = await db
+      .tx(async (q) => {
+        await q("INSERT INTO @.meta (key, value) VALUES ('half', 'written')");
+        const [{ pid }] = (await q("SELECT pg_backend_pid() AS pid")) as [{ pid: number }];
+        await sql(pgServer().url, "SELECT pg_terminate_backend($1)", [pid]);
+        await q("INSERT INTO @.meta (key, value) VALUES ('other', 'half')");
+      })
+      .then(() => undefined, (error: unknown) => error as Error);
+    expect(failed).toBeInstanceOf(StateUnavailableError);
+    expect(failed!.message).toMatch(/state write failed .*(terminat|connection error).*is PostgreSQL running and reachable/is);
+    // Nothing of it was committed; the pool connects anew.
+    expect(await db.query("SELECT key FROM @.meta WHERE key IN ('half', 'other')")).toEqual([]);
+    await db.close();
+    const again = await openStateStore(url);
+    await again.enqueue([item("e1", "r1", ["a"])]);
+    expect((await again.listPending("a")).map((d) => d.eventId)).toEqual(["e1"]);
+    await again.close();
+  });
+
+  it("runs a transaction again after a serialization failure or a deadlock, and gives up on other errors", async () => {
+    const url = pgServer().freshUrl();
+    await (await openStateStore(url)).close();
+    const db = new Db(parsePostgresUrl(url), false);
+    let attempts = 0;
+    const result = await db.tx(async (q) => {
+      attempts += 1;
+      await q("INSERT INTO @.meta (key, value) VALUES ($1, 'x') ON CONFLICT (key) DO UPDATE SET value = 'y'", [`k${attempts}`]);
+      if (attempts <= 2) throw Object.assign(new Error(attempts === 1 ? "could not serialize access" : "deadlock detected"), { code: attempts === 1 ? "40001" : "40P01" });
+      return "done";
+    });
+    expect(result).toBe("done");
+    expect(attempts).toBe(3);
+    // The failed attempts' writes were rolled back.
+    expect((await db.query("SELECT key FROM @.meta WHERE key LIKE 'k%' ORDER BY key")).map((r) => r.key)).toEqual(["k3"]);
+    attempts = 0;
+    await expect(
+      db.tx(async () => {
+        attempts += 1;
+        throw Object.assign(new Error("unique violation"), { code: "23505" });
+      }),
+    ).rejects.toThrow(/state write failed.*unique violation/);
+    expect(attempts).toBe(1);
+    await db.close();
+  });
+
+  it("a real deadlock between two writers is retried until both commit", async () => {
+    const url = pgServer().freshUrl();
+    await (await openStateStore(url)).close();
+    const db = new Db(parsePostgresUrl(url), false);
+    await db.query("INSERT INTO @.meta (key, value) VALUES ('a', '0'), ('b', '0')");
+    let barrier!: () => void;
+    const both = new Promise<void>((resolve) => (barrier = resolve));
+    let arrived = 0;
+    const writer = (first: string, second: string) =>
+      db.tx(async (q) => {
+        await q("UPDATE @.meta SET value = (value::int + 1)::text WHERE key = $1", [first]);
+        if (++arrived === 2) barrier();
+        await Promise.race([both, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        await q("UPDATE @.meta SET value = (value::int + 1)::text WHERE key = $1", [second]);
+      });
+    await Promise.all([writer("a", "b"), writer("b", "a")]);
+    expect((await db.query("SELECT key, value FROM @.meta WHERE key IN ('a', 'b') ORDER BY key")).map((r) => r.value)).toEqual(["2", "2"]);
+    await db.close();
+  });
+});
