@@ -1,6 +1,6 @@
 import pg from "pg";
 import { StateError, StateUnavailableError, errorMessage } from "../../errors.js";
-import { crashPoint } from "../../testing/crash-points.js";
+import { crashPoint } from "../../testing/fault-injection.js";
 import type { PostgresTarget } from "./url.js";
 
 /** What a query needs: the SQL (with `@.` for the schema) and its parameters. */
