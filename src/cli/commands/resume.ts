@@ -3,7 +3,7 @@ import { describeResume, resumeResources, type ResumeResult } from "../../pipeli
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { openStateStore } from "../../store/open.js";
 import { configFor } from "../io.js";
-import type { Command } from "./index.js";
+import type { Command } from "./command.js";
 import { sourceAndResource } from "./reset.js";
 
 export const resumeCommand: Command = {

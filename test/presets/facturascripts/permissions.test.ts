@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../../src/sources/presets/facturascripts/fake.js";
+import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../fakes/facturascripts/fake.js";
 import { runCli } from "../../helpers/cli.js";
 import { writeConfig } from "../../helpers/config-file.js";
 import { startReceiver, type Receiver } from "../../helpers/receiver.js";
