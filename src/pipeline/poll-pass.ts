@@ -181,7 +181,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     epoch: store.epoch,
     generation: state.generation,
     detectedAt,
-    announceNew: firstRun ? startPolicy(resourceConfig?.start ?? config.start, poller, config.timezone) : () => true,
+    announceNew: firstRun ? firstPassPolicy(startPolicy(resourceConfig?.start ?? config.start, poller, config.timezone), poller, state.awaitingRecords) : () => true,
   };
   const seen = listMode === "complete" ? new Set<string>() : undefined;
   let probe: RecordRef | undefined;
@@ -283,6 +283,18 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     if (completeListing) await store.putPageMarks(id, compared, true);
     crashPoint("pass:before-cursor");
     const now = new Date(clock.now()).toISOString();
+    if (firstRun && outcome.records === 0 && !(await store.hasSnapshots(id))) {
+      // An empty first listing is no baseline (a key without data access, a wrong filter, a
+      // short outage): the first pass that sees records is. No cursor until then, so every
+      // pass lists completely.
+      state.awaitingRecords ??= detectedAt;
+      state.lastPassAt = now;
+      delete state.lastError;
+      await store.putResourceState(id, state);
+      log.info("first listing empty: waiting for a first non-empty listing before recording the baseline");
+      return outcome;
+    }
+    delete state.awaitingRecords;
     state.cursor = result.cursor ?? state.cursor;
     state.initialized = true;
     state.lastPassAt = now;
@@ -451,6 +463,21 @@ function startPolicy(start: StartMode, poller: ResourcePoller, timeZone: string)
   if (start.mode === "backfill") return () => true;
   const since = parseInstant(start.since, timeZone) ?? Number.NaN;
   return (record) => {
+    const created = poller.createdAt(record);
+    return created !== undefined && created >= since;
+  };
+}
+
+/**
+ * After empty first listings, the first pass that sees records is the baseline — yet a record
+ * created since the first empty listing (by its creation stamp, to the second) is new, not
+ * baselined: it is announced as it would have been after a baseline then.
+ */
+function firstPassPolicy(policy: (record: SourceRecord) => boolean, poller: ResourcePoller, awaitingSince: string | undefined): (record: SourceRecord) => boolean {
+  if (awaitingSince === undefined) return policy;
+  const since = Math.floor(Date.parse(awaitingSince) / 1000) * 1000;
+  return (record) => {
+    if (policy(record)) return true;
     const created = poller.createdAt(record);
     return created !== undefined && created >= since;
   };

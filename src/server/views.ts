@@ -43,6 +43,8 @@ export interface ResourceView {
   heldDeletions: { at: string; count: number } | null;
   /** Records missing once, deleted when the next reconcile misses them too. */
   awaitingConfirmation: number;
+  /** Why no baseline is recorded yet (the first listings came back empty), or null. */
+  waiting: string | null;
 }
 
 export type SourceHealth = "ok" | "new" | "running" | "failing" | "suspended" | "backoff" | "held";
@@ -123,6 +125,7 @@ export async function sourceView(input: StatusSources, source: SourceConfig): Pr
       suspended: suspensionView(rs?.suspended),
       heldDeletions: rs?.held ? { at: rs.held.at, count: rs.held.records.length } : null,
       awaitingConfirmation: Object.keys(rs?.missing ?? {}).length,
+      waiting: rs?.awaitingRecords && !rs.initialized ? `waiting for a first non-empty listing (empty since ${rs.awaitingRecords}); that listing is the silent baseline` : null,
     });
   }
   const run = input.scheduler?.state(source.name);

@@ -18,6 +18,8 @@ export interface ResourceState {
   generation: string;
   /** A complete pass has finished at least once (baseline done). */
   initialized: boolean;
+  /** Since when the first listings came back empty: no baseline yet, waiting for records. */
+  awaitingRecords?: string;
   lastPassAt?: string;
   lastReconcileAt?: string;
   lastError?: { at: string; message: string };

@@ -69,7 +69,7 @@ export function renderStatus(view: StatusView): string {
         String(resource.records),
         resource.suspended ? `since ${resource.suspended.at}` : "-",
         resource.heldDeletions ? `${resource.heldDeletions.count} since ${resource.heldDeletions.at}` : resource.awaitingConfirmation ? `${resource.awaitingConfirmation} awaiting confirmation` : "-",
-        resource.lastError ? clip(resource.lastError.message, 100) : "",
+        resource.lastError ? clip(resource.lastError.message, 100) : resource.waiting ? "waiting for a first non-empty listing (no baseline yet)" : "",
       ]);
     }
   }
@@ -108,7 +108,7 @@ function resourceHealth(resource: ResourceView): string {
   if (resource.suspended) return "suspended";
   if (resource.lastError) return "failing";
   if (resource.heldDeletions) return "held";
-  return resource.initialized ? "ok" : "new";
+  return resource.initialized ? "ok" : resource.waiting ? "waiting" : "new";
 }
 
 function lastAttempt(target: TargetView): string {

@@ -125,10 +125,11 @@ export const APP_JS = `"use strict";
           if (resource.suspended) notes.push("suspended: " + resource.suspended.reason);
           if (resource.heldDeletions) notes.push(resource.heldDeletions.count + " deletions held since " + resource.heldDeletions.at + " (retrohook reset --accept-deletes)");
           if (resource.awaitingConfirmation) notes.push(resource.awaitingConfirmation + " missing, awaiting the next reconcile");
+          if (resource.waiting) notes.push(resource.waiting);
           if (resource.lastError) notes.push(resource.lastError.message);
           sourceRows.push(h("tr", { class: "resource", "data-resource": source.name + "/" + resource.name }, [
             h("td", { class: "indent", text: resource.name }),
-            h("td", {}, badge(resource.suspended ? "suspended" : resource.lastError ? "failing" : resource.heldDeletions ? "held" : resource.initialized ? "ok" : "new")),
+            h("td", {}, badge(resource.suspended ? "suspended" : resource.lastError ? "failing" : resource.heldDeletions ? "held" : resource.initialized ? "ok" : resource.waiting ? "waiting" : "new")),
             h("td", { class: "mono", title: JSON.stringify(resource.cursor), text: "cursor " + short(resource.cursor, 40) }),
             h("td", {}, when(resource.lastPassAt)),
             h("td", { class: "muted", text: resource.lastReconcileAt ? "reconciled " + ago(resource.lastReconcileAt) : "not reconciled yet" }),

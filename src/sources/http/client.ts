@@ -6,6 +6,7 @@ import type { Clock } from "../../clock.js";
 import { scrub, scrubUrl } from "../../telemetry/logger.js";
 import { AuthError, ForbiddenError, SourceError } from "../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
+import { parseJsonExact } from "./json-body.js";
 import { backoffDelay, parseRetryAfter } from "./retry.js";
 
 /**
@@ -38,6 +39,8 @@ export interface HttpResponse {
   digest(): string;
   /** The body's bytes as received (decompressed). */
   bytes: Buffer;
+  /** The body parsed again with integers beyond 2^53 as strings of their digits (see json-body.ts). */
+  exactBody(): unknown;
 }
 
 export interface HttpClientOptions {
@@ -162,7 +165,9 @@ export class HttpClient {
     }
     const raw = response.rawBody;
     const digest = (): string => hash("sha1", raw, "base64url");
-    if (request.allow?.includes(status)) return { status, headers, body: safeParse(raw), path, digest, bytes: raw };
+    let exact: { body: unknown } | undefined;
+    const exactBody = (): unknown => (exact ??= { body: parseJsonExact(raw.toString("utf8")) }).body;
+    if (request.allow?.includes(status)) return { status, headers, body: safeParse(raw), path, digest, bytes: raw, exactBody };
     const special = this.options.classifyStatus?.(status, where, path);
     if (special) throw special;
     if (status >= 300 && status < 400) {
@@ -183,9 +188,9 @@ export class HttpClient {
     if (/html/i.test(contentType) || /^\s*</.test(text)) {
       throw new SourceError(`${where}: expected JSON, got ${contentType || "HTML"} (status ${status})`, "not-json", { status, path });
     }
-    if (text.trim() === "") return { status, headers, body: undefined, path, digest, bytes: raw };
+    if (text.trim() === "") return { status, headers, body: undefined, path, digest, bytes: raw, exactBody: () => undefined };
     try {
-      return { status, headers, body: JSON.parse(text) as unknown, path, digest, bytes: raw };
+      return { status, headers, body: JSON.parse(text) as unknown, path, digest, bytes: raw, exactBody };
     } catch {
       const declared = Number(headers["content-length"]);
       const truncated = Number.isFinite(declared) && declared > response.rawBody.length;

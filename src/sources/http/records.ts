@@ -1,6 +1,8 @@
 import { getPath } from "../../core/fingerprint.js";
 import type { JsonObject, JsonValue, SourceRecord } from "../../core/types.js";
 import { SourceError } from "../errors.js";
+import type { HttpResponse } from "./client.js";
+import { isInexact } from "./json-body.js";
 
 /**
  * The array at a dotted path of a body (the body itself when no path); anything else is a fault.
@@ -51,4 +53,26 @@ function recordsKeyHint(body: unknown, configured: string | undefined): string {
   if (paths.length === 0) return "";
   const shown = paths.slice(0, 5).map((path) => `"${path}"`).join(", ");
   return ` — the body is an object; set the resource's \`records: ${paths[0]}\` to the key that holds the records (keys holding arrays: ${shown}${paths.length > 5 ? ", …" : ""})`;
+}
+
+/**
+ * The records of a list response (the array at `path`), keyed by `idField`. When an id (or one
+ * of `exactFields`, e.g. the cursor field) came out of `JSON.parse` as an integer beyond 2^53 —
+ * rounded, so two records could share it — the body is read again exactly (`exact: true`: the
+ * records are then no plain parse of the bytes).
+ */
+export function responseRecords(
+  response: Pick<HttpResponse, "body" | "exactBody">,
+  path: string | undefined,
+  idField: string,
+  kind: string | null,
+  where: string,
+  exactFields: readonly string[] = [],
+  recordsKey = false,
+): { records: SourceRecord[]; exact: boolean } {
+  const items = recordsAt(response.body, path, where, recordsKey);
+  if (!items.some((item) => isInexact(getPath(item, idField)) || exactFields.some((field) => isInexact(getPath(item, field))))) {
+    return { records: toRecords(items, idField, kind, where), exact: false };
+  }
+  return { records: toRecords(recordsAt(response.exactBody(), path, where, recordsKey), idField, kind, where), exact: true };
 }

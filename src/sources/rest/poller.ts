@@ -2,17 +2,19 @@ import { PollerBase } from "../poller-base.js";
 import { getPath } from "../../core/fingerprint.js";
 import type { Transition } from "../../core/transitions.js";
 import { formatWall, parseInstant } from "../../core/time.js";
-import type { JsonObject, RecordRef, SourceRecord } from "../../core/types.js";
+import type { JsonObject, JsonValue, RecordRef, SourceRecord } from "../../core/types.js";
 import type { RestResourceConfig, RestSourceConfig } from "../../config/types.js";
 import { SourceError } from "../errors.js";
+import { FutureStamps, stuckCursorWarning } from "../future-stamps.js";
 import type { HttpClient, HttpResponse } from "../http/client.js";
-import { recordsAt, toRecords } from "../http/records.js";
+import { responseRecords } from "../http/records.js";
 import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../source.js";
 
 /**
  * The generic REST poller: records at a path, one of three cursor modes (a parameter, a list
  * sorted descending, serial ids) or none, and page / offset / next-link / no pagination.
- * The cursor it keeps is a number: ms since epoch for time cursors, the highest id for ids.
+ * The cursor it keeps is a number: ms since epoch for time cursors (never past the pass's start
+ * plus a tolerance), the highest id for ids (its digits as a string above 2^53).
  */
 export interface RestPollerOptions {
   /** Built-in transitions of a preset (paid…), before the user's. */
@@ -45,39 +47,51 @@ export class RestPoller extends PollerBase {
   }
 
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+    const future = new FutureStamps(context.clock.now(), this.source.overlap);
+    const result = yield* this.listWith(mode, cursor, context, future);
+    return { ...result, warnings: [...result.warnings, ...future.report(this.resource, this.config.cursor?.field ?? "", context.logger)] };
+  }
+
+  private async *listWith(mode: ListMode, cursor: unknown, context: PassContext, future: FutureStamps): AsyncGenerator<Batch, ListResult, void> {
     const cursorConfig = this.config.cursor;
-    const previous = typeof cursor === "number" ? cursor : undefined;
+    const byId = cursorConfig?.type === "id";
+    const previous = byId ? storedId(cursor) : typeof cursor === "number" ? cursor : undefined;
     if (mode === "complete" || !cursorConfig || previous === undefined) {
-      return yield* this.scan({}, previous, context);
+      return yield* this.scan({}, previous, context, future);
+    }
+    if (!byId && future.stuck(previous as number)) {
+      const warning = stuckCursorWarning(this.resource, previous as number, context.logger);
+      const full = yield* this.scan({}, undefined, context, future);
+      return { ...full, warnings: [warning] };
     }
     if (cursorConfig.order === "desc") {
       const warnings: string[] = [];
-      const outcome = yield* this.descending(previous, context, warnings);
+      const outcome = yield* this.descending(previous as number, context, warnings, future);
       if (outcome) return outcome;
       context.logger.warn({ resource: this.resource, reason: warnings[0] }, "cursor assumption failed; scanning completely");
-      const full = yield* this.scan({}, previous, context);
+      const full = yield* this.scan({}, previous, context, future);
       return { ...full, warnings };
     }
     const param = cursorConfig.param!;
-    if (cursorConfig.type === "id") return yield* this.byKey(param, previous, context);
-    const since = this.formatCursor(previous - this.source.overlap);
-    const result = yield* this.scan({ [param]: since }, previous, context);
+    if (byId) return yield* this.byKey(param, idValue(previous)!, context);
+    const since = this.formatCursor((previous as number) - this.source.overlap);
+    const result = yield* this.scan({ [param]: since }, previous, context, future);
     return { ...result, complete: false };
   }
 
   /** Every page of the list with the given extra query; the cursor is the highest value seen. */
-  private async *scan(extra: Record<string, string>, previous: number | undefined, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+  private async *scan(extra: Record<string, string>, previous: number | string | undefined, context: PassContext, future: FutureStamps): AsyncGenerator<Batch, ListResult, void> {
     let best = previous;
     const complete = Object.keys(extra).length === 0;
     for await (const page of this.pages(extra, context, complete)) {
-      best = this.maxCursor(page.records, best);
+      best = this.maxCursor(page.records, best, future);
       yield page;
     }
     return { cursor: best, complete, warnings: [] };
   }
 
   /** Sorted by the cursor field descending: page until records are older than cursor − overlap. */
-  private async *descending(previous: number, context: PassContext, warnings: string[]): AsyncGenerator<Batch, ListResult | undefined, void> {
+  private async *descending(previous: number, context: PassContext, warnings: string[], future: FutureStamps): AsyncGenerator<Batch, ListResult | undefined, void> {
     const field = this.config.cursor!.field;
     const threshold = previous - this.source.overlap;
     let last = Number.POSITIVE_INFINITY;
@@ -95,7 +109,7 @@ export class RestPoller extends PollerBase {
           return undefined;
         }
         last = value;
-        best = Math.max(best, value);
+        best = Math.max(best, future.cap(value, record.id));
         if (value < threshold) reachedOld = true;
       }
       yield page;
@@ -105,7 +119,7 @@ export class RestPoller extends PollerBase {
   }
 
   /** Serial ids: ask for ids greater than the last one seen, page by page (key paging). */
-  private async *byKey(param: string, previous: number, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
+  private async *byKey(param: string, previous: bigint, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     const pagination = this.config.pagination;
     let after = previous;
     for (let requests = 0; ; requests += 1) {
@@ -121,8 +135,8 @@ export class RestPoller extends PollerBase {
       const records = page.records;
       let previousId = after;
       for (const record of records) {
-        const id = Number(getPath(record.data, this.config.cursor!.field));
-        if (!Number.isFinite(id) || id <= previousId) {
+        const id = idValue(getPath(record.data, this.config.cursor!.field));
+        if (id === undefined || id <= previousId) {
           throw new SourceError(`${this.where()}: ids not strictly ascending above ${after} (record ${record.id}) — sort the list by "${this.config.cursor!.field}" ascending`, "shape");
         }
         previousId = id;
@@ -133,7 +147,7 @@ export class RestPoller extends PollerBase {
       if (records.length === 0 || size === undefined || records.length < size || pagination.style === "next" || pagination.style === "none") break;
       if (requests > 1_000_000) throw new SourceError(`${this.where()}: pagination did not end`, "pagination-loop");
     }
-    return { cursor: after, complete: false, warnings: [] };
+    return { cursor: storedId(after), complete: false, warnings: [] };
   }
 
   /** Pages of records in list order, with loop detection. */
@@ -201,29 +215,43 @@ export class RestPoller extends PollerBase {
   /** A page's records come from its body alone: the body's digest stands for them. */
   private pageOf(response: HttpResponse): Batch {
     const path = this.config.records;
-    return { records: this.recordsOf(response), digest: response.digest(), origin: path === undefined ? { bytes: response.bytes } : { bytes: response.bytes, path } };
+    const { records, exact } = this.recordsOf(response);
+    // Records read exactly (ids beyond 2^53) are not the bytes' plain parse: no baseline from the bytes.
+    if (exact) return { records, digest: response.digest() };
+    return { records, digest: response.digest(), origin: path === undefined ? { bytes: response.bytes } : { bytes: response.bytes, path } };
   }
 
   private get(query: Record<string, string>, context: PassContext, url?: string): Promise<HttpResponse> {
     return this.http.request({ url: url ?? this.config.path, query: url ? {} : { ...this.config.query, ...query } }, context.signal);
   }
 
-  private recordsOf(response: HttpResponse): SourceRecord[] {
+  private recordsOf(response: HttpResponse): { records: SourceRecord[]; exact: boolean } {
     const where = `${this.where()} (${response.path})`;
     const vendorError = this.options.bodyError?.(response.body);
     if (vendorError !== undefined) throw new SourceError(`${where}: the vendor answered with an error: ${vendorError}`, "vendor-error");
-    return toRecords(recordsAt(response.body, this.config.records, where, true), this.config.id, null, where);
+    const cursor = this.config.cursor;
+    return responseRecords(response, this.config.records, this.config.id, null, where, cursor?.type === "id" ? [cursor.field] : [], true);
   }
 
-  private maxCursor(records: SourceRecord[], best: number | undefined): number | undefined {
+  private maxCursor(records: SourceRecord[], best: number | string | undefined, future: FutureStamps): number | string | undefined {
     const cursor = this.config.cursor;
     if (!cursor) return best;
-    for (const record of records) {
-      const raw = getPath(record.data, cursor.field);
-      const value = cursor.type === "id" ? Number(raw) : parseInstant(raw, this.source.timezone);
-      if (value !== undefined && Number.isFinite(value) && (best === undefined || value > best)) best = value;
+    if (cursor.type === "id") {
+      let highest = idValue(best);
+      for (const record of records) {
+        const value = idValue(getPath(record.data, cursor.field));
+        if (value !== undefined && (highest === undefined || value > highest)) highest = value;
+      }
+      return highest === undefined ? best : storedId(highest);
     }
-    return best;
+    let latest = typeof best === "number" ? best : undefined;
+    for (const record of records) {
+      const value = parseInstant(getPath(record.data, cursor.field), this.source.timezone);
+      if (value === undefined || !Number.isFinite(value)) continue;
+      const capped = future.cap(value, record.id);
+      if (latest === undefined || capped > latest) latest = capped;
+    }
+    return latest;
   }
 
   private formatCursor(ms: number): string {
@@ -236,6 +264,21 @@ export class RestPoller extends PollerBase {
   private where(): string {
     return `resource ${this.resource}`;
   }
+}
+
+/** A serial id as a whole number, exactly (ids above 2^53 arrive as their digits). */
+function idValue(raw: JsonValue | unknown): bigint | undefined {
+  if (typeof raw === "number") return Number.isSafeInteger(raw) ? BigInt(raw) : undefined;
+  if (typeof raw === "bigint") return raw;
+  if (typeof raw === "string" && /^-?\d+$/.test(raw.trim())) return BigInt(raw.trim());
+  return undefined;
+}
+
+/** An id cursor as stored: a number while exact, else its digits. */
+function storedId(value: bigint | unknown): number | string | undefined {
+  const id = typeof value === "bigint" ? value : idValue(value);
+  if (id === undefined) return undefined;
+  return id <= BigInt(Number.MAX_SAFE_INTEGER) && id >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(id) : id.toString();
 }
 
 function isUrl(text: string): boolean {

@@ -35,6 +35,9 @@ describe("FacturaScripts preset through the CLI", () => {
     fake = await startFacturaScriptsFake({ token, version: "2026.6" });
     receiver = await startReceiver();
     fake.seed("facturaclientes", 3);
+    // A resource whose listing is empty has no baseline yet (the first listing with records is the
+    // silent one): the supplier invoices start with one record too.
+    fake.seed("facturaproveedores", 1);
     const path = config(token, ["invoices", "cost_invoices"]);
     expect((await once(path, token)).events).toEqual([]);
 
@@ -69,6 +72,8 @@ describe("FacturaScripts preset through the CLI", () => {
       keys: { [token]: { allow: { facturaclientes: ["get"], logmessages: ["get"], pagoclientes: ["get"], reciboclientes: ["get"], albaranclientes: ["get"], albaranproveedores: ["get"] } } },
     });
     receiver = await startReceiver();
+    // With records, so that the first pass is the baseline (an empty listing is none).
+    fake.seed("facturaclientes", 1);
     const path = config(token, ["invoices", "cost_invoices", "warehouse_documents"]);
     const first = await once(path, token);
     expect(first.code).toBe(1);

@@ -88,7 +88,13 @@ describe("fakturoid preset", () => {
   it("an idle incremental pass costs one request per resource (plus a token when it expired); all of them counted", async () => {
     const { fake, run, config } = await setup();
     await run.pass();
-    const before = fake.requests.length;
+    // Every resource is empty: none has a baseline yet, so products are listed completely (archived items too).
+    let before = fake.requests.length;
+    await run.pass();
+    expect(fake.requests.length - before).toBe(6);
+    for (const resource of ["invoices", "expenses", "subjects", "inventory_items", "inventory_moves"] as const) fake.create(resource, resource === "inventory_moves" ? { inventory_item_id: 1 } : {});
+    await run.pass();
+    before = fake.requests.length;
     await run.pass();
     expect(fake.requests.length - before).toBe(5);
     expect(fakturoidIdlePassCost(config, 60_000)).toBe(5);

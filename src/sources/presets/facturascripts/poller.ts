@@ -1,11 +1,11 @@
 import { PollerBase } from "../../poller-base.js";
 import type { PresetResourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
-import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
+import type { RecordRef, SourceRecord } from "../../../core/types.js";
 import { formatWall } from "../../../core/time.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../http/client.js";
-import { recordsAt, toRecords } from "../../http/records.js";
+import { recordsAt, responseRecords } from "../../http/records.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 
 /** One FacturaScripts table behind a canonical resource. */
@@ -417,7 +417,7 @@ export class FacturaScriptsPoller extends PollerBase {
 
   private recordsOf(response: HttpResponse, table: FsTable): SourceRecord[] {
     const where = `resource ${this.resource} (${response.path})`;
-    return toRecords(recordsAt(response.body, undefined, where) as JsonObject[], table.pk, this.merged ? table.table : null, where);
+    return responseRecords(response, undefined, table.pk, this.merged ? table.table : null, where).records;
   }
 }
 

@@ -26,7 +26,7 @@ export const WFIRMA_BACKOFF_MS: Readonly<Record<string, number>> = {
 const POLISH_NOT_FOUND = /nie\s+znaleziono|nie\s+istnieje|zosta[łl]\s+usuni[ęe]ty/i;
 
 /** On OK: the body and the digest of its bytes (page marks, docs/decisions/0007). */
-export type WfirmaAnswer = { found: true; body: JsonObject; digest: string } | { found: false };
+export type WfirmaAnswer = { found: true; body: JsonObject; digest: string; exactBody: () => JsonObject } | { found: false };
 
 /** One wFirma module behind a canonical resource. */
 export interface WfirmaModuleSpec {
@@ -71,7 +71,7 @@ export class WfirmaApi {
       throw new SourceError(`${where}: the answer has no status.code — not a wFirma JSON response`, "shape", { path });
     }
     const code = answer.status.code.trim();
-    if (code === "OK") return { found: true, body: answer, digest: response.digest() };
+    if (code === "OK") return { found: true, body: answer, digest: response.digest(), exactBody: () => response.exactBody() as JsonObject };
     if (code === "NOT FOUND" || POLISH_NOT_FOUND.test(code)) return { found: false };
     throw this.statusError(code, describe(answer.status), where, path);
   }

@@ -4,6 +4,8 @@ import { formatWall, parseInstant } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
+import { FutureStamps, stuckCursorWarning } from "../../future-stamps.js";
+import { isInexact } from "../../http/json-body.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 
@@ -58,16 +60,24 @@ export class WfirmaPoller extends PollerBase {
     const previous = isCursor(cursor) ? cursor : undefined;
     const next: WfirmaCursor = { modified: { ...previous?.modified }, payments: { ...previous?.payments } };
     const warnings: string[] = [];
+    // Cursors never move past the pass's start (plus a tolerance): a record stamped in the future is warned about.
+    const future = new FutureStamps(context.clock.now(), this.source.overlap);
     let complete = true;
     for (const spec of this.modules) {
-      const since = mode === "incremental" ? previous?.modified[spec.module] : undefined;
+      let since = mode === "incremental" ? previous?.modified[spec.module] : undefined;
+      if (future.stuck(since)) {
+        warnings.push(stuckCursorWarning(this.resource, since!, context.logger, ` (${spec.module})`));
+        since = undefined;
+        delete next.modified[spec.module];
+      }
       const sinceWall = since === undefined ? undefined : formatWall(since - this.source.overlap, this.source.timezone);
       if (sinceWall !== undefined) complete = false;
       let best = next.modified[spec.module];
       const track = (records: SourceRecord[]): void => {
         for (const record of records) {
           const at = parseInstant(record.data.modified, this.source.timezone);
-          if (at !== undefined && (best === undefined || at > best)) best = at;
+          const capped = at === undefined ? undefined : future.cap(at, record.id);
+          if (capped !== undefined && (best === undefined || capped > best)) best = capped;
         }
       };
       try {
@@ -88,11 +98,13 @@ export class WfirmaPoller extends PollerBase {
       if (best !== undefined) next.modified[spec.module] = best;
       if (spec.paidBy) {
         // Payments followed from the newest record listed on (a complete scan read every payment before it).
-        const from = mode === "incremental" ? (previous?.payments?.[spec.module] ?? previous?.modified[spec.module]) : undefined;
-        if (from !== undefined) yield* this.followPayments(spec, from, next, warnings, context);
+        const followed = mode === "incremental" ? (previous?.payments?.[spec.module] ?? previous?.modified[spec.module]) : undefined;
+        const from = followed === undefined ? undefined : Math.min(followed, future.limit);
+        if (from !== undefined) yield* this.followPayments(spec, from, next, warnings, context, future);
         else if (best !== undefined && next.payments![spec.module] === undefined) next.payments![spec.module] = best;
       }
     }
+    warnings.push(...future.report(this.resource, "modified", context.logger));
     return { cursor: next, complete, warnings };
   }
 
@@ -174,7 +186,7 @@ export class WfirmaPoller extends PollerBase {
    * `payments` of this module's records since `from` − overlap, then those records, fetched at
    * once by `id in (…)` so `paid` fires in this pass.
    */
-  private async *followPayments(spec: WfirmaModuleSpec, from: number, next: WfirmaCursor, warnings: string[], context: PassContext): AsyncGenerator<Batch, void, void> {
+  private async *followPayments(spec: WfirmaModuleSpec, from: number, next: WfirmaCursor, warnings: string[], context: PassContext, future: FutureStamps): AsyncGenerator<Batch, void, void> {
     const ids = new Set<string>();
     let best = from;
     try {
@@ -184,7 +196,7 @@ export class WfirmaPoller extends PollerBase {
           const id = data.object_id;
           if ((typeof id === "string" || typeof id === "number") && String(id).trim() !== "") ids.add(String(id));
           const at = parseInstant(data.modified, this.source.timezone);
-          if (at !== undefined && at > best) best = at;
+          if (at !== undefined) best = Math.max(best, future.cap(at, `payment ${String(data.id)}`));
         }
       }
     } catch (error) {
@@ -236,7 +248,11 @@ export class WfirmaPoller extends PollerBase {
     const answer = await this.api.call(path, { [spec.branch]: { parameters } }, context.signal);
     if (!answer.found) throw new SourceError(`resource ${this.resource} (POST ${path}): wFirma answered NOT FOUND to a find`, "vendor-error", { path });
     // The module is part of what the records are (their kind in a merged resource).
-    return { ...pageOf(answer.body, spec, `resource ${this.resource} (POST ${path})`), digest: `${spec.module}.${answer.digest}` };
+    const where = `resource ${this.resource} (POST ${path})`;
+    const page = pageOf(answer.body, spec, where);
+    // An id beyond 2^53 was rounded by the plain parse: the answer is read again, exactly.
+    const exact = page.records.some((record) => isInexact(record.id)) ? pageOf(answer.exactBody(), spec, where) : page;
+    return { ...exact, digest: `${spec.module}.${answer.digest}` };
   }
 
   private toRecords(items: JsonObject[], spec: WfirmaModuleSpec): SourceRecord[] {

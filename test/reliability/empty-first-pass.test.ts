@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { collectStatus } from "../../src/server/views.js";
+import type { Config } from "../../src/config/types.js";
+import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
+import { ManualClock } from "../../src/clock.js";
+import { MemoryStateStore } from "../helpers/memory-store.js";
+import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+
+/**
+ * Issue 27, item 1: a `rest` source with `start: baseline` and 250 records whose first pass
+ * gets HTTP 200 `[]` (a key without data access, a wrong filter, a short outage) must not take
+ * that empty listing as its baseline: the first pass that sees records is the silent one.
+ * Failed on e0998cc (250 `created` events on the second pass).
+ */
+let api: FakeRest;
+let store: MemoryStateStore;
+beforeEach(async () => {
+  api = await startFakeRest();
+  store = new MemoryStateStore(new ManualClock());
+});
+afterEach(async () => {
+  await api.close();
+});
+
+const resource = restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" }, get: "/items/{id}" });
+
+describe("an empty first pass", () => {
+  it("is not the baseline: the first pass that sees records is, silently; status says the resource waits", async () => {
+    api.seed(250);
+    const config = restSource(api.url, api.token, [resource]);
+    const run = passRunner(() => store, config);
+    api.injectFault({ fault: { type: "status", status: 200, body: [] }, match: (r) => r.path === "/items" });
+    const empty = await run.pass();
+    expect(empty.outcomes[0]).toMatchObject({ ok: true, records: 0, events: 0 });
+    const state = await store.getResourceState({ source: "legacy", resource: "items" });
+    expect(state?.initialized).toBe(false);
+    const status = await collectStatus({ config: { sources: [config], targets: [] } as unknown as Config, store, now: Date.now() });
+    const view = status.sources[0]!.resources[0]!;
+    expect(view.waiting).toMatch(/first non-empty listing/);
+
+    const second = await run.pass();
+    expect(typesOf(second.events)).toEqual([]);
+    expect(second.outcomes[0]).toMatchObject({ ok: true, baselined: 250, events: 0 });
+    expect((await store.getResourceState({ source: "legacy", resource: "items" }))?.initialized).toBe(true);
+
+    // From then on changes are events, as ever.
+    api.update(3, { status: "paid" });
+    const third = await run.pass();
+    expect(typesOf(third.events)).toEqual(["item.updated:3"]);
+    expect(typesOf(run.events).filter((t) => t.startsWith("item.created"))).toEqual([]);
+  });
+
+  it("an incremental pass while waiting still lists completely (an empty first listing leaves no cursor to ask from)", async () => {
+    const config = restSource(api.url, api.token, [resource]);
+    const run = passRunner(() => store, config);
+    expect((await run.pass()).outcomes[0]).toMatchObject({ ok: true, records: 0 });
+    api.seed(30);
+    const second = await run.pass();
+    expect(second.outcomes[0]).toMatchObject({ ok: true, baselined: 30, events: 0 });
+    expect(api.requests.at(-1)!.query).not.toContain("modified_since");
+  });
+});
