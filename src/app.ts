@@ -23,6 +23,8 @@ export interface App {
   dispatcher?: Dispatcher;
   metrics: Metrics;
   budgets: Map<string, BudgetGate>;
+  /** Pending deliveries of targets no longer configured, moved to dead letters at open (per target). */
+  removedTargets: Record<string, number>;
   passDeps(extra?: Partial<PassDeps>): PassDeps;
   /** Records a finished source pass in the metrics. */
   recordPass(source: string, outcomes: PassOutcome[], durationMs: number): void;
@@ -38,17 +40,25 @@ export interface OpenAppOptions {
   only?: string[];
 }
 
+/**
+ * What `run`, `once` and `validate` say about the pending deliveries of a target that left the
+ * config: they go to dead letters (never dropped) and how to send them on.
+ */
+export function removedTargetNotice(target: string, count: number, config: Config, future = false): string {
+  const other = config.targets.length === 1 ? config.targets[0]!.name : "NEW";
+  const moved = future ? "will move to dead letters at the next run or once" : "moved to dead letters";
+  return `${count} pending deliveries of target "${target}", which is no longer configured, ${moved} (reason "target ${target} removed from config"); send them on with: retrohook replay --dead-letters --target ${target} --to ${other}`;
+}
+
 export async function openApp(config: Config, options: OpenAppOptions): Promise<App> {
   registerSecrets(secretValues(config));
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
   const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock });
   try {
-    if (!options.readOnly) {
-      const dropped = await store.dropPendingExcept(config.targets.map((t) => t.name));
-      for (const [target, count] of Object.entries(dropped)) {
-        logger.warn({ target, count }, `dropped ${count} pending deliveries of target "${target}", which is no longer configured`);
-      }
+    const removedTargets = options.readOnly ? {} : await store.deadLetterPendingExcept(config.targets.map((t) => t.name));
+    for (const [target, count] of Object.entries(removedTargets)) {
+      logger.warn({ target, count }, removedTargetNotice(target, count, config));
     }
     const selected = config.sources.filter((s) => !options.only || options.only.includes(s.name));
     const metrics = new Metrics();
@@ -82,6 +92,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       dispatcher,
       metrics,
       budgets,
+      removedTargets,
       passDeps: (extra = {}) => ({
         store,
         clock,

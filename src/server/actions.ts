@@ -67,12 +67,19 @@ export async function replayEvent(ctx: ActionContext, eventId: string, target?: 
   return { ...summarise(deliveries), from: dead.length > 0 ? "dead-letters" : "event" };
 }
 
-/** Every dead letter of `target` (or of every configured target) back to pending, ids kept. */
-export async function replayDeadLetters(ctx: ActionContext, target?: string): Promise<ReplayResult> {
-  if (target) requireTarget(ctx.config, target);
+/**
+ * Every dead letter of `target` (or of every configured target) back to pending, ids kept.
+ * With `to`, the dead letters of `target` — which may be a target no longer configured (renamed
+ * or removed) — go to the configured target `to` instead.
+ */
+export async function replayDeadLetters(ctx: ActionContext, target?: string, to?: string): Promise<ReplayResult> {
+  if (to !== undefined) {
+    if (target === undefined) throw new HttpError(400, `"to" needs "target": the target whose dead letters go to "${to}"`);
+    requireTarget(ctx.config, to);
+  } else if (target) requireTarget(ctx.config, target);
   const deliveries: Delivery[] = [];
   for (const name of target ? [target] : ctx.config.targets.map((t) => t.name)) {
-    deliveries.push(...(await ctx.store.requeueDeadLetters(name)));
+    deliveries.push(...(await ctx.store.requeueDeadLetters(name, undefined, to)));
   }
   ctx.dispatcher?.enqueued(deliveries);
   return summarise(deliveries);

@@ -185,12 +185,13 @@ export function adminRoutes(ctx: ServerContext): Route[] {
     {
       method: "POST",
       pattern: /^\/api\/dead-letters\/replay$/,
-      summary: "replay every dead letter (of one target); {target?}",
+      summary: "replay every dead letter (of one target, or of a removed target to another with to); {target?, to?}",
       handle: async (request) => {
-        const body = await readJsonObject(request.req, ["target"]);
+        const body = await readJsonObject(request.req, ["target", "to"]);
         const name = optionalString(body, "target");
-        const result = await replayDeadLetters(actions(), name);
-        logAction(request, "replay-dead-letters", { target: name ?? "*", requeued: result.requeued });
+        const to = optionalString(body, "to");
+        const result = await replayDeadLetters(actions(), name, to);
+        logAction(request, "replay-dead-letters", { target: name ?? "*", to, requeued: result.requeued });
         return result;
       },
     },

@@ -188,6 +188,9 @@ export interface SnapshotStore {
 }
 
 /** Events, pending deliveries and dead letters: src/store/<backend>/outbox.ts. */
+/** The reason kept with the dead letters of a target that left the config (`deadLetterPendingExcept`). */
+export const removedTargetReason = (target: string): string => `target ${target} removed from config`;
+
 export interface Outbox {
   /** Writes events (skipping ids already present) and their pending deliveries, atomically.
    *  Returns the deliveries created (the dispatcher is told about them). */
@@ -203,12 +206,21 @@ export interface Outbox {
   ackDelivery(delivery: Delivery, log: DeliveryLogEntry): Promise<void>;
   deadLetter(delivery: Delivery, dead: Omit<DeadLetter, "seq">, log: DeliveryLogEntry): Promise<void>;
   listDeadLetters(target?: string): Promise<DeadLetter[]>;
-  /** Moves dead letters back to pending (replay); returns how many. */
-  requeueDeadLetters(target?: string, eventId?: string): Promise<Delivery[]>;
+  /**
+   * Moves dead letters back to pending (replay); returns the deliveries made. With `to`, they
+   * go to that target instead of their own (a renamed or removed target's letters).
+   */
+  requeueDeadLetters(target?: string, eventId?: string, to?: string): Promise<Delivery[]>;
   /** New pending delivery of an existing event (replay keeps the id). */
   requeueEvent(eventId: string, targets: string[], recordKey: string): Promise<Delivery[]>;
-  /** Drops pending deliveries of targets not in the list; returns count per dropped target. */
-  dropPendingExcept(targets: string[]): Promise<Record<string, number>>;
+  /**
+   * Moves the pending deliveries of targets not in the list to dead letters, with the reason
+   * `target <name> removed from config` (never dropped: `replay --dead-letters --to` sends
+   * them on); returns the count per target moved, atomically.
+   */
+  deadLetterPendingExcept(targets: string[]): Promise<Record<string, number>>;
+  /** Pending deliveries per target, for every target that has any (counted, no rows read). */
+  pendingTargets(): Promise<Record<string, number>>;
 }
 
 /** The delivery log, bounded per target: src/store/<backend>/delivery-log.ts. */

@@ -3,6 +3,7 @@ import type { Clock } from "../../src/clock.js";
 import { staleChangeMarks } from "../../src/core/page-marks.js";
 import { refKey, type RecordRef, type RecordsOrigin, type Snapshot } from "../../src/core/types.js";
 import { baselineTexts } from "../../src/store/snapshot-codec.js";
+import { removedTargetReason } from "../../src/store/store.js";
 import type {
   BudgetState,
   DeadLetter,
@@ -231,14 +232,14 @@ export class MemoryStateStore implements StateStore {
     return [...this.dead.values()].filter((d) => target === undefined || d.target === target).map(clone);
   }
 
-  async requeueDeadLetters(target?: string, eventId?: string): Promise<Delivery[]> {
+  async requeueDeadLetters(target?: string, eventId?: string, to?: string): Promise<Delivery[]> {
     this.check("requeueDeadLetters");
     const now = this.clock.now();
     const created: Delivery[] = [];
     for (const [seq, dead] of [...this.dead]) {
       if ((target !== undefined && dead.target !== target) || (eventId !== undefined && dead.eventId !== eventId)) continue;
       this.dead.delete(seq);
-      created.push(this.addPending(dead.target, dead.eventId, dead.recordKey, now));
+      created.push(this.addPending(to ?? dead.target, dead.eventId, dead.recordKey, now));
     }
     return created.map(clone);
   }
@@ -250,16 +251,24 @@ export class MemoryStateStore implements StateStore {
     return targets.map((target) => clone(this.addPending(target, eventId, recordKey, now)));
   }
 
-  async dropPendingExcept(targets: string[]): Promise<Record<string, number>> {
-    this.check("dropPendingExcept");
+  async deadLetterPendingExcept(targets: string[]): Promise<Record<string, number>> {
+    this.check("deadLetterPendingExcept");
     const keep = new Set(targets);
-    const dropped: Record<string, number> = {};
+    const at = new Date(this.clock.now()).toISOString();
+    const moved: Record<string, number> = {};
     for (const [seq, delivery] of [...this.pending]) {
       if (keep.has(delivery.target)) continue;
-      dropped[delivery.target] = (dropped[delivery.target] ?? 0) + 1;
+      moved[delivery.target] = (moved[delivery.target] ?? 0) + 1;
       this.pending.delete(seq);
+      this.dead.set(seq, { seq, target: delivery.target, eventId: delivery.eventId, recordKey: delivery.recordKey, at, attempts: delivery.attempts, reason: removedTargetReason(delivery.target) });
     }
-    return dropped;
+    return moved;
+  }
+
+  async pendingTargets(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const delivery of this.pending.values()) counts[delivery.target] = (counts[delivery.target] ?? 0) + 1;
+    return counts;
   }
 
   async appendLog(entry: DeliveryLogEntry): Promise<void> {

@@ -53,7 +53,7 @@ const COVERAGE: Coverage[] = [
 
   // Operator commands
   {
-    command: /^retrohook replay (--dead-letters \[--target NAME\]|\(--event ID \| --dead-letters \[--target NAME\]\))$|^--event ID$/,
+    command: /^retrohook replay (--dead-letters \[--target NAME\]|\(--event ID \| --dead-letters \[--target NAME( \[--to NEW\])?\]\))$|^--event ID$/,
     by: [[OPERATOR, '["replay", "--event", eventId, "-c", path]', '["replay", "--dead-letters", "-c", path]', '["replay", "--event", eventId, "--target", "erp", "-c", path]'], [STATUS, '["replay", "--dead-letters", "--target", "erp", "-c", path]']],
   },
   { command: /^retrohook reset( --source S)?$/, by: [[OPERATOR, '["reset", "--source", "legacy", "-c", path]']], note: "lifts a 401 suspension" },
@@ -80,6 +80,7 @@ const COVERAGE: Coverage[] = [
   { command: /^GET \/api$/, by: [[WALK, 'adminRequest<{ endpoints: string[] }>(base, "GET", "/api")'], ["test/server/admin.test.ts", 'daemon.api("GET", "/api")']] },
 
   // Container
+  { command: /^retrohook replay --dead-letters --target OLD --to NEW$|^--to$/, by: [["test/reliability/target-rename.test.ts", '["replay", "--dead-letters", "--target", "erp", "--to", "erp-prod", "-c", renamed]']] },
   { command: /^docker build -t retrohook \.$/, by: [[CI, "bash .ci/docker-replay.sh"], [REPLAY, "replayStage(stage, index, context, stages"], [DOCKER, '"docker build"']], note: NO_ENGINE },
   { command: /^docker run -d --name retrohook .* retrohook$/, by: [[REPLAY, "[...entryArgs, ...settings.cmd]", "FAKTUROWNIA_DOMAIN", "RETROHOOK_HEALTHCHECK_URL"], [DOCKER, "dockerRun", '"-d"']], note: NO_ENGINE },
   { command: /^docker run --rm .* retrohook validate$/, by: [[REPLAY, '[...entryArgs, "validate"]'], [DOCKER, '["validate"]']], note: NO_ENGINE },

@@ -1,4 +1,4 @@
-import { openApp } from "../../app.js";
+import { openApp, removedTargetNotice } from "../../app.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
 import { runSourcePass, type PassOutcome } from "../../pipeline/poll-pass.js";
 import { createLogger } from "../../telemetry/logger.js";
@@ -47,9 +47,13 @@ blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad 
         outcomes.push(...(await runSourcePass(deps, source, sourceConfig, mode)));
       }
       let dead = 0;
+      for (const [target, count] of Object.entries(app.removedTargets)) {
+        io.err(`${removedTargetNotice(target, count, config)}\n`);
+        dead += count;
+      }
       if (app.dispatcher) {
         const result = await app.dispatcher.runOnce();
-        dead = result.dead + result.stateErrors;
+        dead += result.dead + result.stateErrors;
         // "to retry" counts every delivery still pending (one line each below), not only those that failed just now.
         const failedNow = result.retried > 0 ? ` (${result.retried} failed in this run)` : "";
         io.err(`deliveries: ${result.delivered} delivered, ${result.pending.length} to retry${failedNow}, ${result.dead} dead-lettered\n`);

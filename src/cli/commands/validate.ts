@@ -6,6 +6,11 @@ import { idlePassCost } from "../../sources/registry.js";
 import { EXIT_FAILURE, EXIT_OK, errorMessage } from "../../errors.js";
 import { checkPostgres } from "../../store/postgres/open.js";
 import { redactStateUrl, stateBackend } from "../../store/url.js";
+import { removedTargetNotice } from "../../app.js";
+import type { Config } from "../../config/types.js";
+import { existsSync } from "node:fs";
+import { openStateStore } from "../../store/open.js";
+import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
 import { secretValues } from "../../config/secrets.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor } from "../io.js";
@@ -50,6 +55,7 @@ migrations the next start would apply, without applying them.
       io.err(`${scrubSecrets(state.error!, secretValues(config))}\n`);
       return EXIT_FAILURE;
     }
+    for (const warning of await removedTargetWarnings(config)) io.err(`warning: ${warning}\n`);
     return EXIT_OK;
   },
 };
@@ -64,6 +70,29 @@ async function stateLines(url: string): Promise<{ ok: boolean; lines: string[]; 
     return { ok: true, lines: [`state: ${shown} (PostgreSQL): answers; schema version ${status.current}; pending migrations: ${pending}`] };
   } catch (error) {
     return { ok: false, lines: [`state: ${shown} (PostgreSQL): does not answer`], error: `state: ${errorMessage(error)}` };
+  }
+}
+
+/**
+ * Pending deliveries in the state for targets this config no longer has (renamed or removed):
+ * the next `run` or `once` moves them to dead letters. Read without changing the state; a
+ * state that cannot be read is said, not an error of the config.
+ */
+async function removedTargetWarnings(config: Config): Promise<string[]> {
+  const file = stateBackend(config.state.url) === "sqlite" ? sqlitePathFromUrl(config.state.url) : undefined;
+  if (file === ":memory:" || (file !== undefined && !existsSync(file))) return [];
+  try {
+    const store = await openStateStore(config.state.url, { readOnly: true });
+    try {
+      const configured = new Set(config.targets.map((t) => t.name));
+      return Object.entries(await store.pendingTargets())
+        .filter(([target]) => !configured.has(target))
+        .map(([target, count]) => removedTargetNotice(target, count, config, true));
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    return [`could not read the state to check for pending deliveries of removed targets: ${errorMessage(error)}`];
   }
 }
 

@@ -1,5 +1,5 @@
 import { StateError } from "../../errors.js";
-import type { DeadLetter, Delivery, DeliveryLogEntry, Outbox, StoredEvent } from "../store.js";
+import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
 import { takeNumbers, type PgContext } from "./context.js";
 import type { Query } from "./db.js";
 import { appendEntries } from "./delivery-log.js";
@@ -135,7 +135,7 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
       return rows.map((r) => r.letter as DeadLetter);
     },
 
-    async requeueDeadLetters(target, eventId) {
+    async requeueDeadLetters(target, eventId, to) {
       const now = ctx.clock.now();
       return db.tx(async (q) => {
         const rows = await q(
@@ -145,7 +145,7 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
         if (rows.length === 0) return [];
         rows.sort((a, b) => ((a.target as string) < (b.target as string) ? -1 : (a.target as string) > (b.target as string) ? 1 : Number(a.seq) - Number(b.seq)));
         let seq = await takeNumbers(q, "seq", rows.length);
-        const created: Delivery[] = rows.map((r) => ({ seq: seq++, target: r.target as string, eventId: r.event_id as string, recordKey: r.record_key as string, attempts: 0, nextAttemptAt: now }));
+        const created: Delivery[] = rows.map((r) => ({ seq: seq++, target: to ?? (r.target as string), eventId: r.event_id as string, recordKey: r.record_key as string, attempts: 0, nextAttemptAt: now }));
         await insertDeliveries(q, created);
         return created;
       });
@@ -163,8 +163,23 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
       });
     },
 
-    async dropPendingExcept(targets) {
-      const rows = await db.query("WITH gone AS (DELETE FROM @.outbox WHERE NOT (target = ANY($1::text[])) RETURNING target) SELECT target, count(*) AS n FROM gone GROUP BY target", [targets]);
+    async deadLetterPendingExcept(targets) {
+      const at = new Date(ctx.clock.now()).toISOString();
+      return db.tx(async (q) => {
+        const rows = await q("DELETE FROM @.outbox WHERE NOT (target = ANY($1::text[])) RETURNING seq, target, event_id, record_key, attempts", [targets]);
+        const moved: Record<string, number> = {};
+        for (const r of rows) {
+          const target = r.target as string;
+          const letter: DeadLetter = { seq: Number(r.seq), target, eventId: r.event_id as string, recordKey: r.record_key as string, at, attempts: Number(r.attempts), reason: removedTargetReason(target) };
+          await q("INSERT INTO @.dead_letters (seq, target, event_id, record_key, letter) VALUES ($1, $2, $3, $4, $5)", [letter.seq, target, letter.eventId, letter.recordKey, JSON.stringify(letter)]);
+          moved[target] = (moved[target] ?? 0) + 1;
+        }
+        return moved;
+      });
+    },
+
+    async pendingTargets() {
+      const rows = await db.query("SELECT target, count(*) AS n FROM @.outbox GROUP BY target");
       return Object.fromEntries(rows.map((r) => [r.target as string, Number(r.n)]));
     },
 

@@ -1,6 +1,6 @@
 import { StateError } from "../../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
-import type { DeadLetter, Delivery, DeliveryLogEntry, Outbox, StoredEvent } from "../store.js";
+import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
 import { pad, settled, type SqliteContext } from "./context.js";
 import { logOps } from "./delivery-log.js";
 import type { KvOp } from "./kv.js";
@@ -28,6 +28,19 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
       return;
     }
     for (const ack of batch) ack.resolve();
+  };
+
+  /** Distinct targets with pending deliveries: one indexed seek per target, not a scan of the queue. */
+  const pendingTargetNames = (): string[] => {
+    const names: string[] = [];
+    let after = "q/";
+    for (;;) {
+      const next = kv.rangeAfter("q/", after, 1)[0];
+      if (!next) return names;
+      const target = next[0].slice(2, next[0].lastIndexOf("/"));
+      names.push(target);
+      after = `q/${target}/\uffff`;
+    }
   };
 
   const hasEvent = async (eventId: string): Promise<boolean> => kv.getRaw(`e/${eventId}`) !== undefined;
@@ -107,7 +120,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
       return kv.range(target ? `d/${target}/` : "d/").map(([, value]) => JSON.parse(value) as DeadLetter);
     },
 
-    async requeueDeadLetters(target, eventId) {
+    async requeueDeadLetters(target, eventId, to) {
       const now = ctx.clock.now();
       return kv.transaction(() => {
         let seq = Number(kv.getRaw("m/seq") ?? 0);
@@ -117,8 +130,8 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
           const dead = JSON.parse(value) as DeadLetter;
           if (eventId && dead.eventId !== eventId) continue;
           seq += 1;
-          const delivery: Delivery = { seq, target: dead.target, eventId: dead.eventId, recordKey: dead.recordKey, attempts: 0, nextAttemptAt: now };
-          ops.push({ key, delete: true }, { key: `q/${dead.target}/${pad(seq)}`, value: JSON.stringify(delivery) });
+          const delivery: Delivery = { seq, target: to ?? dead.target, eventId: dead.eventId, recordKey: dead.recordKey, attempts: 0, nextAttemptAt: now };
+          ops.push({ key, delete: true }, { key: `q/${delivery.target}/${pad(seq)}`, value: JSON.stringify(delivery) });
           created.push(delivery);
         }
         ops.push({ key: "m/seq", value: String(seq) });
@@ -141,18 +154,28 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
       });
     },
 
-    async dropPendingExcept(targets) {
+    async deadLetterPendingExcept(targets) {
       const keep = new Set(targets);
-      const dropped: Record<string, number> = {};
-      const ops: KvOp[] = [];
-      for (const key of kv.keys("q/")) {
-        const target = key.slice(2, key.lastIndexOf("/"));
-        if (keep.has(target)) continue;
-        dropped[target] = (dropped[target] ?? 0) + 1;
-        ops.push({ key, delete: true });
-      }
-      if (ops.length > 0) kv.write(ops);
-      return dropped;
+      const at = new Date(ctx.clock.now()).toISOString();
+      return kv.transaction(() => {
+        const moved: Record<string, number> = {};
+        const ops: KvOp[] = [];
+        for (const target of pendingTargetNames()) {
+          if (keep.has(target)) continue;
+          for (const [key, value] of kv.range(`q/${target}/`)) {
+            const delivery = JSON.parse(value) as Delivery;
+            const dead: DeadLetter = { seq: delivery.seq, target, eventId: delivery.eventId, recordKey: delivery.recordKey, at, attempts: delivery.attempts, reason: removedTargetReason(target) };
+            ops.push({ key, delete: true }, { key: `d/${target}/${pad(delivery.seq)}`, value: JSON.stringify(dead) });
+            moved[target] = (moved[target] ?? 0) + 1;
+          }
+        }
+        if (ops.length > 0) kv.write(ops);
+        return moved;
+      });
+    },
+
+    async pendingTargets() {
+      return Object.fromEntries(pendingTargetNames().map((target) => [target, kv.count(`q/${target}/`)]));
     },
 
     flush() {

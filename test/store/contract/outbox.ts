@@ -92,12 +92,20 @@ export function outboxContract(backend: ContractBackend): void {
       await store.close();
     });
 
-    it("drops pending deliveries of targets no longer configured", async () => {
+    it("moves pending deliveries of targets no longer configured to dead letters, replayable to another target", async () => {
       const { store } = await openFresh(backend);
       await store.enqueue([item("e1", "r1", ["a", "b", "c"]), item("e2", "r1", ["b"])]);
-      expect(await store.dropPendingExcept(["a"])).toEqual({ b: 2, c: 1 });
+      expect(await store.pendingTargets()).toEqual({ a: 1, b: 2, c: 1 });
+      expect(await store.deadLetterPendingExcept(["a"])).toEqual({ b: 2, c: 1 });
       expect((await store.listPending()).map((d) => d.target)).toEqual(["a"]);
-      expect(await store.dropPendingExcept(["a"])).toEqual({});
+      expect(await store.pendingTargets()).toEqual({ a: 1 });
+      const dead = await store.listDeadLetters("b");
+      expect(dead.map((d) => [d.eventId, d.recordKey, d.reason])).toEqual([["e1", "r1", "target b removed from config"], ["e2", "r1", "target b removed from config"]]);
+      expect(await store.deadLetterPendingExcept(["a"])).toEqual({});
+      const replayed = await store.requeueDeadLetters("b", undefined, "a");
+      expect(replayed.map((d) => [d.target, d.eventId])).toEqual([["a", "e1"], ["a", "e2"]]);
+      expect(await store.listDeadLetters("b")).toEqual([]);
+      expect(await store.pendingTargets()).toEqual({ a: 3 });
       await store.close();
     });
 
