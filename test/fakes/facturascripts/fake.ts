@@ -30,8 +30,10 @@ export interface FacturaScriptsFakeOptions {
   /**
    * Release to imitate; default "2026.6". 2026.6 answers a filter/sort on an unknown column with
    * 400 `api: fields not allowed: <f>`; 2025.81 swallows the SQL error: 200 `[]`, count 0.
+   * 2024.96 swallows it too, and answers a detail GET of a missing record with 400
+   * `record-not-found` (404 came in late 2024).
    */
-  version?: "2026.6" | "2025.81";
+  version?: "2026.6" | "2025.81" | "2024.96";
   /** Sort by primary key when no `sort` is given (master after 2026-08-05); default false = no defined order. */
   stableOrder?: boolean;
   /** Clock in epoch ms (dates, `actualizado`, log times, ban expiry); default Date.now. */
@@ -154,6 +156,7 @@ export async function startFacturaScriptsFake(options: FacturaScriptsFakeOptions
         if (param0 === "") return list(table, request.query);
         if (param0 === "schema") return schemaOf(table);
         const row = store.get(table, param0);
+        if (!row && version === "2024.96") return resourceError(400, "record-not-found");
         return row ? ok(render(table, row)) : resourceError(404, TRANSLATED.notFound);
       }
       case "POST": {

@@ -80,7 +80,7 @@ describe("preset contract: facturascripts specifics", () => {
   const RESOURCES = ["invoices", "cost_invoices", "warehouse_documents"];
   const summary = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`).sort();
 
-  async function start(options: { token?: string; keys?: Record<string, ApiKeyGrant>; version?: "2026.6" | "2025.81" } = {}) {
+  async function start(options: { token?: string; keys?: Record<string, ApiKeyGrant>; version?: "2026.6" | "2025.81" | "2024.96" } = {}) {
     const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
     fake = await startFacturaScriptsFake({ token: TOKEN, keys: options.keys, version: options.version, now: () => clock.now() });
     fake.seed("facturaclientes", 5);
@@ -120,6 +120,22 @@ describe("preset contract: facturascripts specifics", () => {
     const lists = fake.requests.filter((r) => r.method === "GET" && /^\/api\/3\/[a-z]+$/.test(r.path));
     expect(lists.length).toBeGreaterThan(10);
     expect(lists.filter((r) => !/[?&]sort%5B|[?&]sort\[/.test(r.query)).map((r) => `${r.path}${r.query}`)).toEqual([]);
+  });
+
+  it("FacturaScripts before 2025 (2024.96) answers a missing record with 400 record-not-found: a logged deletion and a reconcile both take it as not found", async () => {
+    const { fake, run } = await start({ version: "2024.96" });
+    expectOk(await run.pass());
+    const [logged, silent] = fake.all("facturaproveedores").slice(-2).map((r) => String(r.idfactura));
+    fake.remove("facturaproveedores", Number(logged));
+    const incremental = await run.pass();
+    expectOk(incremental);
+    expect(summary(incremental.events)).toEqual([`cost_invoice.deleted:${logged}`]);
+    // A reconcile that finds a record missing confirms it with the same detail GET: deleted at once, not after a second reconcile.
+    fake.remove("facturaproveedores", Number(silent));
+    const reconcile = await run.pass("reconcile");
+    expectOk(reconcile);
+    expect(summary(reconcile.events)).toEqual([`cost_invoice.deleted:${silent}`]);
+    expect(fake.requests.filter((r) => r.status === 400)).toHaveLength(2);
   });
 
   it("a key without logmessages access: one 403 and one warning for the source, never asked again, and reconciles still find edits and deletions", async () => {

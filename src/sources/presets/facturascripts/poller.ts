@@ -345,12 +345,13 @@ export class FacturaScriptsPoller extends PollerBase {
     return out;
   }
 
-  /** A logged deletion is believed once the single-record GET answers 404. */
+  /** A logged deletion is believed once the single-record GET answers "not found". */
   private async confirmDeleted(table: FsTable, ids: string[], context: PassContext): Promise<RecordRef[]> {
     const gone: RecordRef[] = [];
     for (const id of ids) {
-      const response = await this.get({ url: `/${table.table}/${encodeURIComponent(id)}`, allow: [404] }, context);
-      if (response.status === 404) gone.push({ kind: this.merged ? table.table : null, id });
+      const response = await this.get({ url: `/${table.table}/${encodeURIComponent(id)}`, allow: [404, 400] }, context);
+      if (response.status === 400 && !isNotFound(response)) throw new SourceError(`resource ${this.resource} (GET ${response.path}): HTTP 400 ${JSON.stringify(response.body).slice(0, 200)}`, "http", { status: 400, path: response.path });
+      if (isNotFound(response)) gone.push({ kind: this.merged ? table.table : null, id });
     }
     return gone;
   }
@@ -367,7 +368,7 @@ export class FacturaScriptsPoller extends PollerBase {
         continue;
       }
       const response = await this.get({ url: `/${tableOf(ref).table}/${encodeURIComponent(ref.id)}`, allow: [404, 400] }, context);
-      out.set(key, response.status === 404 ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+      out.set(key, isNotFound(response) ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
     }
     return out;
   }
@@ -441,4 +442,13 @@ function totalCount(response: HttpResponse): number | undefined {
   const header = response.headers["x-total-count"];
   const value = Number(Array.isArray(header) ? header[0] : header);
   return Number.isFinite(value) && header !== undefined ? value : undefined;
+}
+
+/**
+ * A detail GET's "record not found": 404 since late 2024; before (e.g. 2024.96) HTTP 400 with
+ * `record-not-found`. Any other 400 is not taken as proof that the record is gone.
+ */
+export function isNotFound(response: HttpResponse): boolean {
+  if (response.status === 404) return true;
+  return response.status === 400 && JSON.stringify(response.body ?? "").includes("record-not-found");
 }
