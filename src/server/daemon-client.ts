@@ -1,8 +1,6 @@
-import { existsSync } from "node:fs";
-import Database from "better-sqlite3";
 import type { Config } from "../config/types.js";
 import { errorMessage } from "../errors.js";
-import { lockPathFor, sqlitePathFromUrl } from "../store/sqlite/open.js";
+import { stateHeld } from "../store/open.js";
 import { checkServerConfig, localUrl } from "./listen.js";
 
 /**
@@ -12,24 +10,11 @@ import { checkServerConfig, localUrl } from "./listen.js";
  */
 
 /**
- * Whether another process holds the state lock, probed without taking it: a read on the lock
- * file fails with SQLITE_BUSY while the owner's exclusive transaction is open.
+ * Whether another process (a daemon) holds the state: the SQLite file's lock, or the
+ * PostgreSQL schema's advisory lock; probed without keeping it.
  */
-export function daemonHoldsState(stateUrl: string): boolean {
-  const file = sqlitePathFromUrl(stateUrl);
-  if (file === ":memory:") return false;
-  const lockFile = lockPathFor(file);
-  if (!existsSync(lockFile)) return false;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(lockFile, { readonly: true, fileMustExist: true, timeout: 0 });
-    db.prepare("SELECT count(*) FROM owner").get();
-    return false;
-  } catch (error) {
-    return (error as { code?: string }).code === "SQLITE_BUSY";
-  } finally {
-    db?.close();
-  }
+export async function daemonHoldsState(stateUrl: string): Promise<boolean> {
+  return stateHeld(stateUrl);
 }
 
 /** The admin API answered with an error status; `message` is its `error` text. */

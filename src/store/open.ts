@@ -1,6 +1,7 @@
+import { existsSync } from "node:fs";
 import type { Clock } from "../clock.js";
-import { openPostgresStore } from "./postgres/open.js";
-import { openSqliteStore } from "./sqlite/open.js";
+import { openPostgresStore, postgresStateHeld } from "./postgres/open.js";
+import { openSqliteStore, sqlitePathFromUrl, sqliteStateHeld } from "./sqlite/open.js";
 import type { StateStore } from "./store.js";
 import { stateBackend } from "./url.js";
 
@@ -15,4 +16,16 @@ export interface OpenOptions {
 /** Opens the state named by `state.url`; the URL's scheme picks the backend (src/store/<backend>/). */
 export async function openStateStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
   return stateBackend(url) === "postgres" ? openPostgresStore(url, options) : openSqliteStore(url, options);
+}
+
+/** A note when the state was never created (a SQLite file not there yet); undefined otherwise. */
+export function stateNotCreated(url: string): string | undefined {
+  if (stateBackend(url) !== "sqlite") return undefined;
+  const file = sqlitePathFromUrl(url);
+  return file !== ":memory:" && !existsSync(file) ? `no state file at ${file}` : undefined;
+}
+
+/** Whether a running retrohook holds the state (then the CLI asks its admin API). */
+export async function stateHeld(url: string): Promise<boolean> {
+  return stateBackend(url) === "postgres" ? postgresStateHeld(url) : sqliteStateHeld(url);
 }

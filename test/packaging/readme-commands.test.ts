@@ -56,6 +56,11 @@ const COVERAGE: Coverage[] = [
     command: /^retrohook replay (--dead-letters \[--target NAME\]|\(--event ID \| --dead-letters \[--target NAME( \[--to NEW\])?\]\))$|^--event ID$/,
     by: [[OPERATOR, '["replay", "--event", eventId, "-c", path]', '["replay", "--dead-letters", "-c", path]', '["replay", "--event", eventId, "--target", "erp", "-c", path]'], [STATUS, '["replay", "--dead-letters", "--target", "erp", "-c", path]']],
   },
+  {
+    command: /^retrohook migrate-state --from (sqlite:\/\/FILE --to postgres:\/\/…|sqlite:\/\/\/data\/retrohook\.sqlite --to "postgres:\/\/retrohook:\$\{PGPASSWORD\}@db:5432\/retrohook\?schema=retrohook")$/,
+    by: [["test/e2e/migrate-state.test.ts", '["migrate-state", "--from", sqliteUrl, "--to", pgUrl]']],
+    note: "a SQLite state in a temporary folder into a fresh schema of the test's PostgreSQL",
+  },
   { command: /^retrohook reset( --source S)?$/, by: [[OPERATOR, '["reset", "--source", "legacy", "-c", path]']], note: "lifts a 401 suspension" },
   {
     command: /^retrohook reset (--source S --resource R |… )--accept-deletes$|^retrohook reset --source S \[--resource R\] \[--accept-deletes\]$/,

@@ -1,5 +1,6 @@
 import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
+import { migrateStateCommand } from "./migrate-state.js";
 import { onceCommand } from "./once.js";
 import { resetCommand } from "./reset.js";
 import { resumeCommand } from "./resume.js";
@@ -11,5 +12,5 @@ import { testTargetCommand } from "./test-target.js";
 import { validateCommand } from "./validate.js";
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, schemaCommand, demoCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, schemaCommand, demoCommand, migrateStateCommand].map((command) => [command.name, command]),
 );

@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
 import type { Config } from "../../config/types.js";
 import { EXIT_OK, UsageError } from "../../errors.js";
 import { replayDeadLetters, replayEvent, type ReplayResult } from "../../server/actions.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
-import { openStateStore } from "../../store/open.js";
-import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
+import { openStateStore, stateNotCreated } from "../../store/open.js";
 import { configFor } from "../io.js";
 import type { Command } from "./command.js";
 
@@ -55,7 +53,7 @@ replay is not an error.
 };
 
 async function replay(config: Config, eventId: string | undefined, target: string | undefined, to: string | undefined): Promise<{ result: ReplayResult; daemon: boolean }> {
-  if (daemonHoldsState(config.state.url)) {
+  if (await daemonHoldsState(config.state.url)) {
     const client = new AdminClient(config);
     const body = { ...(target ? { target } : {}), ...(to ? { to } : {}) };
     const result = eventId
@@ -63,8 +61,8 @@ async function replay(config: Config, eventId: string | undefined, target: strin
       : await client.request<ReplayResult>("POST", "/api/dead-letters/replay", body);
     return { result, daemon: true };
   }
-  const file = sqlitePathFromUrl(config.state.url);
-  if (file !== ":memory:" && !existsSync(file)) throw new Error(`no state file at ${file}: nothing has run yet`);
+  const missing = stateNotCreated(config.state.url);
+  if (missing) throw new Error(`${missing}: nothing has run yet`);
   const store = await openStateStore(config.state.url);
   try {
     const context = { config, store, now: Date.now() };

@@ -25,7 +25,7 @@ admin_token), which waits for a running pass of the source to finish first.
     const { source, resource } = sourceAndResource(config, values);
     const sourceName = source.name;
     const acceptDeletes = values["accept-deletes"] === true;
-    if (daemonHoldsState(config.state.url)) {
+    if (await daemonHoldsState(config.state.url)) {
       const result = await new AdminClient(config).request<ResetActionResult>("POST", `/api/sources/${encodeURIComponent(sourceName)}/reset`, {
         ...(resource ? { resource } : {}),
         accept_deletes: acceptDeletes,

@@ -22,7 +22,7 @@ Suspensions are also tried again automatically every \`reprobe\` (default 1h), o
   async run(values, io) {
     const config = configFor(values.config as string | undefined, io);
     const { source, resource } = sourceAndResource(config, values);
-    if (daemonHoldsState(config.state.url)) {
+    if (await daemonHoldsState(config.state.url)) {
       const result = await new AdminClient(config).request<ResumeResult>("POST", `/api/sources/${encodeURIComponent(source.name)}/resume`, resource ? { resource } : {});
       io.out(`${describeResume(source.name, result)}; the daemon's next pass picks up from there\n`);
       return EXIT_OK;

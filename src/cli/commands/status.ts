@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { systemClock } from "../../clock.js";
 import { secretValues } from "../../config/secrets.js";
 import type { Config } from "../../config/types.js";
@@ -6,8 +5,7 @@ import { EXIT_OK, errorMessage } from "../../errors.js";
 import { BudgetGate } from "../../pipeline/budget.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { collectStatus, type ResourceView, type SourceView, type StatusView, type TargetView } from "../../server/views.js";
-import { openStateStore } from "../../store/open.js";
-import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
+import { openStateStore, stateNotCreated } from "../../store/open.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
 import type { Command } from "./command.js";
@@ -35,15 +33,15 @@ shows next passes and breaker state; otherwise reads the state file without chan
 };
 
 async function readStatus(config: Config, io: Io): Promise<StatusView> {
-  if (daemonHoldsState(config.state.url)) {
+  if (await daemonHoldsState(config.state.url)) {
     try {
       return await new AdminClient(config, 15_000).request<StatusView>("GET", "/api/status");
     } catch (error) {
       io.err(`note: ${errorMessage(error)}; reading the state file instead (no live schedule or breaker state)\n`);
     }
   }
-  const file = sqlitePathFromUrl(config.state.url);
-  if (file !== ":memory:" && !existsSync(file)) io.err(`note: no state file at ${file} yet: nothing has run\n`);
+  const missing = stateNotCreated(config.state.url);
+  if (missing) io.err(`note: ${missing} yet: nothing has run\n`);
   const store = await openStateStore(config.state.url, { readOnly: true });
   try {
     const clock = systemClock();

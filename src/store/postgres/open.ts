@@ -7,6 +7,7 @@ import { Db } from "./db.js";
 import { pgDeliveryLog } from "./delivery-log.js";
 import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
 import { pgOutbox } from "./outbox.js";
+import { ownerLockHeld, takeOwnerLock, type OwnerLock } from "./owner.js";
 import { pgSmallState } from "./small-state.js";
 import { pgSnapshots } from "./snapshots.js";
 import { parsePostgresUrl } from "./url.js";
@@ -19,9 +20,11 @@ import { parsePostgresUrl } from "./url.js";
  */
 export async function openPostgresStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
   const db = new Db(parsePostgresUrl(url), options.readOnly === true);
+  let owner: OwnerLock | undefined;
   try {
     await db.begin();
     await migrate(db);
+    owner = db.readOnly ? undefined : await takeOwnerLock(db);
     const epoch = await db.tx(async (q) => {
       await q("INSERT INTO @.meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING", [randomBytes(8).toString("hex")]);
       return (await q("SELECT value FROM @.meta WHERE key = 'epoch'"))[0]!.value as string;
@@ -38,10 +41,12 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
       async close() {
         await flush();
         await db.close();
+        await owner?.release();
       },
     };
   } catch (error) {
     await db.close().catch(() => undefined);
+    await owner?.release();
     throw error;
   }
 }
@@ -54,4 +59,9 @@ export async function checkPostgres(url: string): Promise<MigrationStatus> {
   } finally {
     await db.close().catch(() => undefined);
   }
+}
+
+/** Whether a running retrohook holds this state (its schema's lock). */
+export function postgresStateHeld(url: string): Promise<boolean> {
+  return ownerLockHeld(parsePostgresUrl(url));
 }

@@ -59,6 +59,27 @@ export function lockPathFor(file: string): string {
 }
 
 /**
+ * Whether another process holds the file's lock, probed without taking it: a read on the lock
+ * file fails with SQLITE_BUSY while the owner's exclusive transaction is open.
+ */
+export function sqliteStateHeld(url: string): boolean {
+  const file = sqlitePathFromUrl(url);
+  if (file === ":memory:") return false;
+  const lockFile = lockPathFor(file);
+  if (!existsSync(lockFile)) return false;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(lockFile, { readonly: true, fileMustExist: true, timeout: 0 });
+    db.prepare("SELECT count(*) FROM owner").get();
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === "SQLITE_BUSY";
+  } finally {
+    db?.close();
+  }
+}
+
+/**
  * One process owns a state file: an exclusive SQLite lock on `<real path>.lock`, released by the
  * OS on death. The lock is named after the file's resolved path, so a second path to the same
  * file (a symlinked file or folder) meets the same lock.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { StateError, StateUnavailableError } from "../../../src/errors.js";
 import { openStateStore } from "../../../src/store/open.js";
 import { Db } from "../../../src/store/postgres/db.js";
-import { checkPostgres } from "../../../src/store/postgres/open.js";
+import { checkPostgres, postgresStateHeld } from "../../../src/store/postgres/open.js";
 import { parsePostgresUrl } from "../../../src/store/postgres/url.js";
 import { redactStateUrl, stateUrlPassword } from "../../../src/store/url.js";
 import { freePort } from "../../helpers/ports.js";
@@ -16,13 +16,23 @@ const schemaOf = (url: string): string => /schema=([a-z0-9_]+)/.exec(url)![1]!;
 const tables = async (url: string): Promise<string[]> => (await sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", [schemaOf(url)])).map((r) => r.tablename as string);
 
 describe("migrations", () => {
-  it("two processes starting together apply them once", async () => {
+  it("two processes starting together apply them once; one of them owns the state", async () => {
     const url = pgServer().freshUrl();
-    const stores = await Promise.all([openStateStore(url), openStateStore(url), openStateStore(url)]);
-    expect(new Set(stores.map((s) => s.epoch)).size).toBe(1);
-    await Promise.all(stores.map((s) => s.close()));
+    const opened = await Promise.allSettled([openStateStore(url), openStateStore(url), openStateStore(url)]);
+    const owners = opened.filter((o) => o.status === "fulfilled").map((o) => o.value);
+    expect(owners).toHaveLength(1);
+    for (const o of opened) if (o.status === "rejected") expect(String(o.reason)).toMatch(/is in use by another retrohook process \(it holds the schema's lock\)/);
+    expect(await postgresStateHeld(url)).toBe(true);
+    await owners[0]!.close();
+    expect(await postgresStateHeld(url)).toBe(false);
     const applied = await sql(url, `SELECT version, name FROM "${schemaOf(url)}".schema_migrations`);
     expect(applied).toEqual([{ version: 1, name: "init" }]);
+    // A dry run reads beside the owner.
+    const owner = await openStateStore(url);
+    const dry = await openStateStore(url, { readOnly: true });
+    expect(dry.epoch).toBe(owner.epoch);
+    await dry.close();
+    await owner.close();
   });
 
   it("validate's check lists pending migrations without applying them", async () => {

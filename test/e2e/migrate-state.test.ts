@@ -1,0 +1,91 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStateStore } from "../../src/store/open.js";
+import { runCli } from "../helpers/cli.js";
+import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
+import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
+import { freePort } from "../helpers/ports.js";
+import { postgresForFile } from "../helpers/postgres.js";
+import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { tempDir } from "../helpers/tmp.js";
+
+/**
+ * Moving an installation from SQLite to PostgreSQL: events detected before the move (and not
+ * yet delivered) are delivered once after it under their ids, records known before are not
+ * announced again (no new baseline), and changes after the move are detected as usual.
+ */
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const pg = postgresForFile();
+let api: FakeRest;
+let receiver: Receiver;
+
+beforeEach(async () => {
+  api = await startFakeRest();
+  receiver = await startReceiver();
+});
+afterEach(async () => {
+  await api.close();
+  await receiver.close();
+});
+
+describe("retrohook migrate-state", () => {
+  it("moves a SQLite state into PostgreSQL: pending events delivered once after the move, no new baseline, nothing lost", async () => {
+    const dir = tempDir();
+    const sqliteUrl = `sqlite://${join(dir, "state.sqlite")}`;
+    for (let i = 0; i < 3; i += 1) api.create();
+    // Before the move the receiver is unreachable: what is detected stays pending.
+    const down = `http://127.0.0.1:${await freePort()}/hook`;
+    const before = writeConfig({ state: { url: sqliteUrl }, sources: [restSourceYaml(api.url, api.token)], targets: [{ name: "erp", url: down, secret: SECRET }] }, dir);
+    expect((await runCli(["once", "-c", before.path])).code).toBe(0); // baseline: nothing announced
+    const fresh = api.create({ name: "new" });
+    api.update(2, { status: "paid" });
+    await runCli(["once", "-c", before.path]);
+    const old = await openStateStore(sqliteUrl, { readOnly: true });
+    const pendingIds = (await old.listPending("erp")).map((d) => d.eventId);
+    const epoch = old.epoch;
+    await old.close();
+    expect(pendingIds.length).toBe(3); // created 4, updated 2, paid 2
+
+    const pgUrl = pg().freshUrl();
+    const moved = await runCli(["migrate-state", "--from", sqliteUrl, "--to", pgUrl]);
+    expect(moved.stderr).toBe("");
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toMatch(/moved .* → postgres:\/\/.*: 1 resources, 4 snapshots, .*3 events, 3 pending/);
+    expect(moved.stdout).not.toContain("retrohook-test");
+    // A second move into the same schema is refused: it holds state now.
+    const again = await runCli(["migrate-state", "--from", sqliteUrl, "--to", pgUrl]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already holds state: move into an empty schema/);
+
+    const after = writeConfig({ state: { url: pgUrl }, sources: [restSourceYaml(api.url, api.token)], targets: [{ name: "erp", url: receiver.url, secret: SECRET }] }, tempDir());
+    expect((await runCli(["once", "-c", after.path])).code).toBe(0);
+    const moved2 = await openStateStore(pgUrl, { readOnly: true });
+    expect(moved2.epoch).toBe(epoch);
+    await moved2.close();
+    const bodies = () => receiver.bodies<{ id: string; type: string; record_id: string }>();
+    expect(bodies().map((b) => b.id).sort()).toEqual([...pendingIds].sort());
+    expect(bodies().map((b) => `${b.type}:${b.record_id}`).sort()).toEqual([`item.created:${fresh.id}`, "item.paid:2", "item.updated:2"].sort());
+    for (const request of receiver.requests) verifySignature(request, SECRET);
+
+    // Detection goes on from the moved cursor and snapshots.
+    api.update(1, { name: "renamed" });
+    expect((await runCli(["once", "-c", after.path])).code).toBe(0);
+    expect(bodies().map((b) => `${b.type}:${b.record_id}`).filter((c) => !c.endsWith(`:${fresh.id}`) && !c.endsWith(":2"))).toEqual(["item.updated:1"]);
+    expect(new Set(bodies().map((b) => b.id)).size).toBe(bodies().length);
+  }, 120_000);
+
+  it("refuses a state file in use and a wrong direction", async () => {
+    const sqliteUrl = `sqlite://${join(tempDir(), "state.sqlite")}`;
+    const held = await openStateStore(sqliteUrl);
+    try {
+      const result = await runCli(["migrate-state", "--from", sqliteUrl, "--to", pg().freshUrl()]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/in use by a running retrohook: stop it first/);
+    } finally {
+      await held.close();
+    }
+    const wrong = await runCli(["migrate-state", "--from", pg().freshUrl(), "--to", sqliteUrl]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/moves a sqlite:\/\/ state into a postgres:\/\/ one/);
+  }, 60_000);
+});
