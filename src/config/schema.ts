@@ -671,7 +671,7 @@ export const serverSchema = strictObject({
   admin_token: z
     .string()
     .optional()
-    .describe("Bearer token for the admin API and UI; required when `listen` is not loopback. Empty means unset. Secret; or give `admin_token_file`."),
+    .describe("Bearer token for the admin API and UI; required when `listen` is not loopback, and then with at least 32 bytes of entropy (`openssl rand -base64 32`). Empty means unset. Secret; or give `admin_token_file`."),
   admin_token_file: secretFile("admin_token"),
 })
   .transform((server): ServerConfig => ({

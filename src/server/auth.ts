@@ -89,3 +89,47 @@ export function sameOrigin(req: IncomingMessage): boolean {
     return false;
   }
 }
+
+/**
+ * Failed `/login` attempts per client address: the first `FREE_FAILURES - 1` cost nothing, then
+ * each further failure blocks the client for 1 s, 2 s, 4 s … (at most 15 minutes), during which even
+ * the right token gets 429 — guessing cannot go on at full speed. A success forgets the client;
+ * a client not seen for an hour is forgotten; at most 10,000 clients are tracked (oldest first out).
+ */
+export class LoginThrottle {
+  static readonly FREE_FAILURES = 5;
+  static readonly MAX_BLOCK_MS = 15 * 60_000;
+  private readonly clients = new Map<string, { failures: number; blockedUntil: number; lastAt: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** Milliseconds the client must still wait (0: it may try). */
+  waitMs(client: string): number {
+    const entry = this.clients.get(client);
+    if (!entry) return 0;
+    if (this.now() - entry.lastAt > 3_600_000) {
+      this.clients.delete(client);
+      return 0;
+    }
+    return Math.max(0, entry.blockedUntil - this.now());
+  }
+
+  /** Records a wrong token; returns the failures so far and how long the client is now blocked. */
+  failed(client: string): { failures: number; blockedMs: number } {
+    const now = this.now();
+    const entry = this.clients.get(client) ?? { failures: 0, blockedUntil: 0, lastAt: now };
+    entry.failures += 1;
+    entry.lastAt = now;
+    const over = entry.failures - LoginThrottle.FREE_FAILURES;
+    const blockedMs = over >= 0 ? Math.min(LoginThrottle.MAX_BLOCK_MS, 1000 * 2 ** Math.min(over, 20)) : 0;
+    entry.blockedUntil = now + blockedMs;
+    this.clients.delete(client);
+    this.clients.set(client, entry);
+    if (this.clients.size > 10_000) this.clients.delete(this.clients.keys().next().value!);
+    return { failures: entry.failures, blockedMs };
+  }
+
+  succeeded(client: string): void {
+    this.clients.delete(client);
+  }
+}

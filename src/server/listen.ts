@@ -47,7 +47,32 @@ export function checkServerConfig(server: ServerConfig): ListenAddress {
       `server.listen is "${server.listen}", which is reachable from other machines: set server.admin_token (the admin API and web UI then need "Authorization: Bearer <token>"), or listen on 127.0.0.1`,
     );
   }
+  if (!isLoopbackHost(address.host) && server.admin_token && tokenEntropyBits(server.admin_token) < MIN_TOKEN_BITS) {
+    throw new ConfigError(
+      `server.admin_token is too weak for server.listen "${server.listen}" (reachable from other machines): it needs at least 32 bytes of entropy; generate one with: openssl rand -base64 32`,
+    );
+  }
   return address;
+}
+
+/** 32 bytes of entropy: what an admin token reachable from other machines must carry. */
+export const MIN_TOKEN_BITS = 256;
+
+/**
+ * A conservative estimate of a token's entropy in bits: its length times log2 of the alphabet
+ * its character classes span (lower, upper, digits, other), counting a character repeated in
+ * a row once and capped by its distinct characters. `openssl rand -base64 32` (44 characters)
+ * gives ~260 bits, `openssl rand -hex 32` ~330; words and short tokens fall far short.
+ */
+export function tokenEntropyBits(token: string): number {
+  let alphabet = 0;
+  if (/[a-z]/.test(token)) alphabet += 26;
+  if (/[A-Z]/.test(token)) alphabet += 26;
+  if (/[0-9]/.test(token)) alphabet += 10;
+  if (/[^a-zA-Z0-9]/.test(token)) alphabet += 33;
+  const distinct = new Set(token).size;
+  const runs = token.replace(/(.)\1+/g, "$1").length;
+  return runs * Math.log2(Math.max(2, Math.min(alphabet, distinct * 4)));
 }
 
 /** The URL a local client uses to reach the listener (`0.0.0.0` → `127.0.0.1`, `::` → `[::1]`). */

@@ -4,7 +4,7 @@ import { secretValues } from "../config/secrets.js";
 import { errorMessage } from "../errors.js";
 import { scrubSecrets } from "../telemetry/logger.js";
 import { adminRoutes, type ServerContext } from "./admin.js";
-import { AdminAuth, SESSION_COOKIE, sameOrigin } from "./auth.js";
+import { AdminAuth, LoginThrottle, SESSION_COOKIE, sameOrigin } from "./auth.js";
 import { HttpError, readBody, send, sendJson, type Scrubber } from "./http.js";
 import { checkServerConfig, localUrl, type ListenAddress } from "./listen.js";
 import { refreshGauges } from "./metrics-refresh.js";
@@ -28,6 +28,7 @@ export interface RunningServer {
 export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   const wanted = checkServerConfig(ctx.config.server);
   const auth = new AdminAuth(ctx.config.server.admin_token || undefined);
+  const logins = new LoginThrottle(() => ctx.clock.now());
   const secrets = secretValues(ctx.config);
   const scrub: Scrubber = (text) => scrubSecrets(text, secrets);
   const routes = adminRoutes(ctx);
@@ -70,12 +71,21 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
     if (path === "/login") {
       allowMethods(method, ["POST"]);
       if (!sameOrigin(req)) throw new HttpError(403, "cross-origin sign-in refused");
+      const client = req.socket.remoteAddress ?? "unknown";
+      const waitMs = logins.waitMs(client);
+      if (waitMs > 0) {
+        logger.warn({ remote: client, waitMs }, "admin sign-in refused: too many wrong tokens from this client; waiting");
+        const seconds = Math.ceil(waitMs / 1000);
+        return send(res, 429, "text/html; charset=utf-8", loginPage(`Too many wrong tokens: try again in ${seconds} s.`), scrub, { ...LOGIN_SECURITY_HEADERS, "retry-after": String(seconds) });
+      }
       const token = new URLSearchParams(await readBody(req)).get("token") ?? "";
       const session = auth.signIn(token);
       if (!session) {
-        logger.warn({ remote: req.socket.remoteAddress }, "admin sign-in refused: wrong token");
+        const { failures, blockedMs } = logins.failed(client);
+        logger.warn({ remote: client, failures, blockedMs }, "admin sign-in refused: wrong token");
         return send(res, 401, "text/html; charset=utf-8", loginPage("Wrong token."), scrub, LOGIN_SECURITY_HEADERS);
       }
+      logins.succeeded(client);
       return send(res, 303, "text/plain; charset=utf-8", "signed in\n", scrub, {
         location: "/",
         "set-cookie": `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`,

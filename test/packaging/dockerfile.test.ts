@@ -11,6 +11,9 @@ import { parse } from "yaml";
 import { commands } from "../../src/cli/commands/index.js";
 import { parseConfig } from "../../src/config/load.js";
 import { checkServerConfig, parseListen } from "../../src/server/listen.js";
+
+/** What `openssl rand -base64 32` prints (a public listener refuses weaker admin tokens). */
+const STRONG_TOKEN = "Yk3r9Qm2ZtV7pL0xW5nB8cH1sD4fG6jA2eR9uI0oP3w=";
 import { readme, readmeBlock, shellCommands } from "../helpers/readme.js";
 import { tempDir } from "../helpers/tmp.js";
 import { checkReplayable, copyOf, dockerignore, imageNodeFlags, parseDockerfile, ReplayError, runSteps, runtimeSettings, type Dockerfile } from "./dockerfile.js";
@@ -173,16 +176,19 @@ describe("the container's example config and compose.example.yaml", () => {
     let local = text;
     for (const file of secretFiles) {
       const path = join(dir, file.replace(/\//g, "_"));
-      writeFileSync(path, file.endsWith("erp_webhook_secret") ? "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n" : "token-1234\n");
+      writeFileSync(path, file.endsWith("erp_webhook_secret") ? "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n" : `${STRONG_TOKEN}\n`);
       local = local.replace(file, path);
     }
     const env = { FAKTUROWNIA_DOMAIN: "mycompany", ERP_WEBHOOK_URL: "https://erp.example/hooks" };
     const config = parseConfig(local, { path: join(dir, "config.yaml"), env });
     expect(config.state.url).toBe(raw.state.url);
-    expect(config.server.admin_token).toBe("token-1234");
+    expect(config.server.admin_token).toBe(STRONG_TOKEN);
     expect(() => checkServerConfig(config.server)).not.toThrow();
     const withoutToken = parseConfig(local.replace(/^\s*admin_token_file:.*$/m, ""), { path: join(dir, "config.yaml"), env });
     expect(() => checkServerConfig(withoutToken.server)).toThrow(/admin_token/);
+    // A public listener wants a strong token: the README's `openssl rand -base64 32`, not a word.
+    const weak = parseConfig(local, { path: join(dir, "config.yaml"), env });
+    expect(() => checkServerConfig({ ...weak.server, admin_token: "token-1234" })).toThrow(/too weak.*openssl rand -base64 32/);
   });
 
   it("compose.example.yaml mounts the config and the volume where the image wants them, provides every secret and variable, and checks health like the image", () => {

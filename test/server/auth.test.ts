@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-const ADMIN_TOKEN = "ADMIN-TOKEN-31337-zq";
+const ADMIN_TOKEN = "ADMIN-TOKEN-31337-zq-Vx8Qm2ZtR7pL0xW5nB8cH1sD4fG6j";
 
 describe("admin token", () => {
   it("`run` refuses a non-loopback listen address without admin_token: exit 2, nothing opened", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { systemClock } from "../../clock.js";
 import { StateError } from "../../errors.js";
@@ -29,6 +29,9 @@ export function sqlitePathFromUrl(url: string): string {
 
 export async function openSqliteStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
   const file = sqlitePathFromUrl(url);
+  if (file !== ":memory:" && existsSync(file) && statSync(file).isDirectory()) {
+    throw new StateError(`state file ${file} is a folder, not a file: point state.url at a file inside it (e.g. sqlite://${file.replace(/\/+$/, "")}/retrohook.sqlite)`);
+  }
   if (options.readOnly) {
     if (file === ":memory:" || !existsSync(file)) return composeStore(new SqliteKv(":memory:"), options, undefined, true);
     const source = new SqliteKv(file, { readOnly: true });
