@@ -41,5 +41,18 @@ export function secretValues(config: Config): string[] {
   visit({ sources: config.sources, targets: config.targets, server: config.server }, undefined, false);
   const statePassword = stateUrlPassword(config.state.url);
   if (statePassword) out.push(statePassword, encodeURIComponent(statePassword));
+  // A broker target's URL may carry a password (amqp://user:pass@…) or a token (nats://token@…).
+  for (const target of config.targets) out.push(...urlCredentials(target.url));
   return out.filter((value) => value.length >= 4);
+}
+
+/** The password (or lone user token) of a URL, as written and decoded. */
+function urlCredentials(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    const secret = parsed.password || (parsed.username && !parsed.password && parsed.protocol !== "http:" && parsed.protocol !== "https:" ? parsed.username : "");
+    return secret ? [secret, decodeURIComponent(secret)] : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Config, TargetConfig } from "../../src/config/types.js";
+import { sendTestEvent } from "../../src/server/actions.js";
+import { deliveryLog, targetView } from "../../src/server/views.js";
+import { harness, makeEvent, recordKeyOf, SECRET, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
+import { verifySignature } from "../helpers/receiver.js";
+
+/**
+ * The target contract, the same for every transport: per-record order, retry then success,
+ * permanent failure → dead letter with the reason, replay keeps the event id, `test-target`,
+ * and no credential of the target ever shown. Each transport's test file gives a Kit over a real
+ * broker (or receiver) it started.
+ */
+
+export interface Received {
+  id: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface Kit {
+  /** A credential that is part of the target URL: never to be shown. */
+  password: string;
+  /** The target that delivers. */
+  target(name: string): TargetConfig;
+  /** The delivering target with its credentials, pointed at a closed port: every attempt fails to connect. */
+  downTarget(name: string): TargetConfig;
+  /** A target whose every delivery fails for good (unroutable, no valid name, refused). */
+  deadTarget(name: string): TargetConfig;
+  /** What `target("erp")` delivered so far, in the order the broker holds it. */
+  received(): Promise<Received[]>;
+  /** The next attempts fail as a broker restart would make them fail; `heal` ends that. */
+  breakIt(): Promise<void>;
+  heal(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A broker-style target with the test defaults the HTTP harness uses. */
+export function brokerTarget(type: string, url: string, fields: Record<string, unknown>, name = "erp"): TargetConfig {
+  return { ...targetConfig(url), name, type, ...fields, timeout: 3_000 } as TargetConfig;
+}
+
+const S = 1000;
+const [, sqlite] = STORES.find(([name]) => name === "sqlite")!;
+
+export function targetContract(kind: string, makeKit: () => Promise<Kit>): void {
+  describe(`target contract: ${kind}`, () => {
+    let kit: Kit;
+    let h: Harness | undefined;
+
+    beforeAll(async () => {
+      kit = await makeKit();
+    }, 180_000);
+    afterAll(async () => {
+      await h?.close();
+      await kit?.close();
+    });
+
+    const open = async (targets: TargetConfig[]): Promise<Harness> => {
+      await h?.close();
+      h = await harness(sqlite, targets);
+      return h;
+    };
+    const config = (targets: TargetConfig[]): Config => ({ targets }) as unknown as Config;
+
+    it("keeps per-record order, one in flight per record, signed so consumers can verify", async () => {
+      const before = (await kit.received()).length;
+      const run = await open([{ ...kit.target("erp"), concurrency: 4 }]);
+      const events = [];
+      for (let version = 1; version <= 5; version++) {
+        for (const record of ["1", "2", "3"]) events.push({ event: makeEvent(`ord_${record}_${version}`, record), recordId: record });
+      }
+      await run.enqueue(events);
+      await run.dispatcher.start();
+      await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "all delivered");
+      const got = (await kit.received()).slice(before);
+      expect(got).toHaveLength(15);
+      for (const record of ["1", "2", "3"]) {
+        const versions = got.filter((m) => m.id.startsWith(`ord_${record}_`)).map((m) => Number(m.id.split("_")[2]));
+        expect(versions).toEqual([1, 2, 3, 4, 5]);
+      }
+      for (const message of got) {
+        expect(message.headers["webhook-id"]).toBe(message.id);
+        expect(verifySignature({ method: "POST", path: "/", headers: message.headers, body: message.body, at: 0 }, SECRET)).toMatchObject({ id: message.id });
+      }
+    }, 60_000);
+
+    it("retries while the broker is down and delivers once it is back, under the same id", async () => {
+      const run = await open([kit.target("erp")]);
+      await kit.breakIt();
+      try {
+        await run.enqueue([{ event: makeEvent("evt_retry", "9"), recordId: "9" }]);
+        await run.dispatcher.start();
+        await waitUntil(async () => (await run.store.listLog({ target: "erp" })).some((entry) => entry.outcome === "retry"), 20_000, "a retry");
+      } finally {
+        await kit.heal();
+      }
+      const [retry] = await run.store.listLog({ target: "erp" });
+      expect(retry).toMatchObject({ eventId: "evt_retry", outcome: "retry" });
+      expect(retry!.error).toBeTruthy();
+      run.clock.advance(10 * S);
+      await waitUntil(async () => (await run.store.listPending()).length === 0, 30_000, "delivered after the restart");
+      const log = await run.store.listLog({ target: "erp" });
+      expect(log.some((entry) => entry.eventId === "evt_retry" && entry.outcome === "delivered")).toBe(true);
+      expect((await kit.received()).filter((m) => m.id === "evt_retry").length).toBeGreaterThanOrEqual(1);
+    }, 120_000);
+
+    it("dead-letters a permanent failure with the reason", async () => {
+      const run = await open([kit.deadTarget("dead")]);
+      await run.enqueue([{ event: makeEvent("evt_dead", "4"), recordId: "4" }]);
+      await run.dispatcher.start();
+      await waitUntil(async () => (await run.store.listDeadLetters("dead")).length === 1, 20_000, "a dead letter");
+      const [dead] = await run.store.listDeadLetters("dead");
+      expect(dead).toMatchObject({ eventId: "evt_dead", attempts: 1 });
+      expect(dead!.reason.length).toBeGreaterThan(10);
+      if (process.env.CONTRACT_DEBUG) console.log(kind, "dead letter:", dead!.reason);
+      const [entry] = await run.store.listLog({ target: "dead" });
+      expect(entry).toMatchObject({ outcome: "dead", error: dead!.reason });
+    }, 60_000);
+
+    it("a replay goes out again under the same event id", async () => {
+      const run = await open([kit.target("erp")]);
+      await run.enqueue([{ event: makeEvent("evt_replay", "5"), recordId: "5" }]);
+      await run.dispatcher.start();
+      await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "first delivery");
+      run.dispatcher.enqueued(await run.store.requeueEvent("evt_replay", ["erp"], recordKeyOf("5")));
+      await waitUntil(async () => (await run.store.listLog({ target: "erp" })).filter((e) => e.outcome === "delivered").length === 2, 20_000, "replayed");
+      const delivered = (await run.store.listLog({ target: "erp" })).filter((e) => e.outcome === "delivered");
+      expect(delivered.map((e) => e.eventId)).toEqual(["evt_replay", "evt_replay"]);
+      const copies = (await kit.received()).filter((m) => m.body.includes("evt_replay"));
+      expect(copies.length).toBeGreaterThanOrEqual(1);
+      for (const copy of copies) expect([copy.id, copy.headers["webhook-id"]]).toEqual(["evt_replay", "evt_replay"]);
+    }, 60_000);
+
+    it("test-target sends a test message and reports what the other side said", async () => {
+      const good = kit.target("erp");
+      const bad = kit.deadTarget("dead");
+      const run = await open([good, bad]);
+      const ok = await sendTestEvent(run.dispatcher, config([good, bad]), "erp", Date.now());
+      expect(ok).toMatchObject({ ok: true });
+      expect(ok.verdict.length).toBeGreaterThan(3);
+      const refused = await sendTestEvent(run.dispatcher, config([good, bad]), "dead", Date.now());
+      expect(refused.ok).toBe(false);
+      expect(refused.verdict.length).toBeGreaterThan(10);
+      if (process.env.CONTRACT_DEBUG) console.log(kind, "test-target:", ok.verdict, "|", refused.verdict);
+      expect(await run.store.listLog({})).toHaveLength(0);
+    }, 60_000);
+
+    it("never shows the target's credentials (status, delivery log, dead letters, logs, test-target)", async () => {
+      const password = kit.password;
+      const good = kit.downTarget("erp");
+      const run = await open([good, kit.deadTarget("dead")]);
+      await run.enqueue([{ event: makeEvent("evt_secret", "6"), recordId: "6" }]);
+      await run.dispatcher.start();
+      await waitUntil(async () => (await run.store.listLog({})).some((e) => e.outcome === "retry" && e.target === "erp"), 20_000, "a failed attempt");
+      const test = await sendTestEvent(run.dispatcher, config([good]), "erp", Date.now());
+      expect(test.ok).toBe(false);
+      const seen = [
+        JSON.stringify(test),
+        JSON.stringify(await run.store.listLog({})),
+        JSON.stringify(await run.store.listDeadLetters()),
+        JSON.stringify(await run.store.listPending()),
+        JSON.stringify(await targetView({ store: run.store, now: Date.now() } as never, good, run.dispatcher.status()[0])),
+        JSON.stringify(await deliveryLog(config([good]), run.store, {})),
+        run.log.text(),
+      ].join("\n");
+      expect(seen).toContain("evt_secret");
+      expect(seen).not.toContain(password);
+    }, 60_000);
+  });
+}
