@@ -3,14 +3,19 @@ import type { TargetConfig } from "../config/types.js";
 import * as registry from "./registry.js";
 import type { TransportDefinition, TransportTarget } from "./types.js";
 
+const DEFAULT_TRANSPORT_TYPE = "http";
+
 export type { OutgoingMessage, SendResult, SendOutcome, Transport, TransportDefinition, TransportTarget } from "./types.js";
 
-const DEFINITIONS: readonly TransportDefinition[] = Object.values(registry);
+/** `http` first (the default), then by name: a module namespace's key order is not the file's. */
+const DEFINITIONS: readonly TransportDefinition[] = Object.values(registry).sort((a, b) =>
+  a.type === DEFAULT_TRANSPORT_TYPE ? -1 : b.type === DEFAULT_TRANSPORT_TYPE ? 1 : a.type.localeCompare(b.type),
+);
 
 /** The `type:` values a target may have; `http` first (the default). */
 export const TRANSPORT_TYPES = DEFINITIONS.map((definition) => definition.type) as [string, ...string[]];
 
-export const DEFAULT_TRANSPORT = "http";
+export const DEFAULT_TRANSPORT = DEFAULT_TRANSPORT_TYPE;
 
 /** The transport of a target (`http` when it has no `type`). */
 export function transportOf(target: Pick<TargetConfig, "type">): TransportDefinition {

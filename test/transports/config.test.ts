@@ -56,7 +56,7 @@ describe("target type and transport keys (checked without connecting)", () => {
     expect(message).toContain("targets[2].subject: a subject to publish to must not contain the wildcards");
     expect(message).toContain("targets[3].exchange: an exchange name may contain only");
     expect(message).toContain("targets[4].stream: has an unmatched { or }");
-    expect(message).toMatch(/targets\[5\]\.type: expected one of "http", "nats", "amqp", "redis-stream"/);
+    expect(message).toMatch(/targets\[5\]\.type: expected one of "http", "amqp", "nats", "redis-stream"/);
     expect(message).toContain("targets[6].subject: only used with type: nats");
   });
 
