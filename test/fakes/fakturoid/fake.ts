@@ -41,6 +41,8 @@ export interface FakturoidFakeOptions {
    * default agents ("node", "got (…)") are refused like a missing header; default true.
    */
   strictUserAgent?: boolean;
+  /** Records per list page; default 40 (documented). Fakturoid may change it: pollers must not rely on 40. */
+  pageSize?: number;
 }
 
 export interface FakturoidFake extends FakeServer {
@@ -233,7 +235,8 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
     const page = Math.max(1, Math.trunc(Number(query.get("page") ?? "1")) || 1);
     const listed = store.list(resource, filters);
     const rows = resource === "inventory_items" ? listed.filter((row) => (row.archived === true) === archived) : listed;
-    return { status: 200, body: rows.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE) };
+    const size = options.pageSize ?? PAGE_SIZE;
+    return { status: 200, body: rows.slice((page - 1) * size, page * size) };
   }
 
   /** Validates and converts an HTTP write body into store fields, or answers 422. */

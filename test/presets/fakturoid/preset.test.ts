@@ -32,6 +32,31 @@ const num = (value: unknown): number => Number(value);
 const statuses = (f: FakturoidFake) => f.requests.map((r) => r.status);
 
 describe("fakturoid preset", () => {
+  it("takes the page size from the responses: pages of 50 (not the documented 40) end at the short page, and an empty page ends a walk", async () => {
+    const { fake, run, clock } = await setup(["clients"], {}, { pageSize: 50 });
+    for (let i = 0; i < 95; i += 1) fake.create("subjects");
+    const pagesAsked = (page: number) => fake.requests.filter((r) => r.path === "/api/v3/accounts/acme/subjects.json" && new URLSearchParams(r.query).get("page") === String(page)).length;
+    const first = await run.pass();
+    expect(first.outcomes.every((o) => o.ok)).toBe(true);
+    expect(first.outcomes[0]!.baselined).toBe(95);
+    // Pages of 50 and 45: 45 is short for pages of 50, so page 3 is never asked for.
+    expect(pagesAsked(2)).toBeGreaterThan(0);
+    expect(pagesAsked(3)).toBe(0);
+
+    // 100 changed: pages of 50, 50, then an empty page ends the walk.
+    clock.advance(60_000);
+    for (let i = 0; i < 5; i += 1) fake.create("subjects");
+    const edited = fake.all("subjects").slice(0, 95).map((row) => String(row.id));
+    for (const id of edited) fake.update("subjects", Number(id), { name: `renamed ${id}` });
+    clock.advance(60_000);
+    const second = await run.pass();
+    expect(second.outcomes[0]!.ok).toBe(true);
+    expect(second.events).toHaveLength(100);
+    expect(pagesAsked(3)).toBeGreaterThan(0);
+    expect(pagesAsked(4)).toBe(0);
+  });
+
+
   it("a new expense, an invoice paid, an inventory move and a deleted subject each yield exactly their events", async () => {
     const { fake, run, clock } = await setup();
     const subject = fake.create("subjects");

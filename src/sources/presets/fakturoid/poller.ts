@@ -10,7 +10,10 @@ import { responseRecords } from "../../http/records.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import type { RateLimitGuard } from "./rate-limit.js";
 
-/** Fakturoid's fixed page size: no `per_page`, no total, no Link header. */
+/**
+ * Fakturoid's documented page size (no `per_page`, no total, no Link header): only a first guess.
+ * The size in use is taken from the responses (a page followed by a non-empty one was full).
+ */
 export const FAKTUROID_PAGE = 40;
 /** A walk of several pages is repeated until it shows nothing it should have seen before; at most this often. */
 const MAX_WALKS = 3;
@@ -54,6 +57,8 @@ export interface FakturoidEndpoint {
 export class FakturoidPoller extends PollerBase {
   /** Parent ids of nested records seen by this process, for deletions when no snapshot is given. */
   private readonly parents = new Map<string, string>();
+  /** The page size the responses showed (the longest page, or a page followed by a non-empty one); 40 until then. */
+  private pageSize = FAKTUROID_PAGE;
 
   constructor(
     private readonly http: HttpClient,
@@ -109,16 +114,27 @@ export class FakturoidPoller extends PollerBase {
     return { cursor: previous === undefined ? capped : Math.max(previous, capped ?? previous), complete: mode === "complete" || previous === undefined, warnings: [] };
   }
 
-  /** Every page of one walk of `url` (empty ones too), until a short page; a page repeating the one before is a loop. */
+  /**
+   * Every page of one walk of `url` (empty ones too), until an empty page or a short one; a page
+   * repeating the one before is a loop. Short means under the page size the responses showed:
+   * the longest page seen, or a page followed by a non-empty one (which was full); the
+   * documented 40 until then.
+   */
   private async *pagesOf(url: string, query: Record<string, string>, context: PassContext): AsyncGenerator<Page, void, void> {
     let lastIds = "";
+    let lastLength = 0;
     for (let page = 1; ; page += 1) {
       const answer = await this.fetchPage({ ...query, page: String(page) }, context, url);
+      const length = answer.records.length;
       const ids = answer.records.map((r) => r.id).join(",");
-      if (answer.records.length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — page ${page} of ${url} repeats page ${page - 1}`, "pagination-loop");
+      if (length > 0 && ids === lastIds) throw new SourceError(`resource ${this.resource}: pagination loop — page ${page} of ${url} repeats page ${page - 1}`, "pagination-loop");
       lastIds = ids;
       yield answer;
-      if (answer.records.length < FAKTUROID_PAGE) return;
+      if (length === 0) return;
+      if (lastLength > 0) this.pageSize = lastLength;
+      if (length > this.pageSize) this.pageSize = length;
+      lastLength = length;
+      if (length < this.pageSize) return;
       if (page >= 100_000) throw new SourceError(`resource ${this.resource}: pagination did not end`, "pagination-loop");
     }
   }
