@@ -5,7 +5,7 @@ import { routeEvent } from "./core/routing.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import type { PassDeps } from "./pipeline/poll-pass.js";
 import { createSource } from "./sources/registry.js";
-import type { Source } from "./sources/source.js";
+import type { ResourcePoller, Source } from "./sources/source.js";
 import { openStateStore } from "./store/open.js";
 import type { StateStore } from "./store/store.js";
 import { registerSecrets, type Logger } from "./telemetry/logger.js";
@@ -25,6 +25,8 @@ export interface App {
   budgets: Map<string, BudgetGate>;
   /** Pending deliveries of targets no longer configured, moved to dead letters at open (per target). */
   removedTargets: Record<string, number>;
+  /** A source's pollers by source name (the admin API's `explain` reads their rules). */
+  pollers(source: string): readonly ResourcePoller[] | undefined;
   passDeps(extra?: Partial<PassDeps>): PassDeps;
   /** Records a finished source pass in the metrics. */
   recordPass(source: string, outcomes: PassOutcome[], durationMs: number): void;
@@ -93,6 +95,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       metrics,
       budgets,
       removedTargets,
+      pollers: (name) => sources.find((s) => s.config.name === name)?.source.pollers,
       passDeps: (extra = {}) => ({
         store,
         clock,

@@ -1,5 +1,5 @@
 import { eventId } from "./event-id.js";
-import { deepEqual, fingerprintOf, previousValues, withoutFields } from "./fingerprint.js";
+import { deepEqual, fingerprintOf, getPath, previousValues, withoutFields } from "./fingerprint.js";
 import { firedTransitions, type Transition } from "./transitions.js";
 import { recordKey, refKey, type EventEnvelope, type JsonObject, type RecordRef, type Snapshot, type SourceRecord } from "./types.js";
 
@@ -45,6 +45,8 @@ export interface Detection {
   writes: SnapshotChange[];
   /** New records recorded silently (baseline). */
   baselined: number;
+  /** Records whose text changed only in `ignore_fields` (no event), with those fields: what `explain` says. */
+  ignoredOnly?: Array<{ key: string; fields: string[] }>;
 }
 
 /**
@@ -55,6 +57,7 @@ export interface Detection {
 export function detectChanges(records: readonly SourceRecord[], snapshots: Map<string, Snapshot>, rules: DetectRules, context: DetectContext): Detection {
   const events: DetectedEvent[] = [];
   const writes = new Map<string, SnapshotChange>();
+  const ignoredOnly: Array<{ key: string; fields: string[] }> = [];
   let baselined = 0;
 
   for (const record of records) {
@@ -81,9 +84,13 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
     }
 
     const fingerprint = recordFingerprint(json, record.data, rules);
-    if (stored.fingerprint === fingerprint) continue;
+    if (stored.fingerprint === fingerprint) {
+      if (rules.ignoreFields.length > 0) noteIgnored(ignoredOnly, key, JSON.parse(stored.json) as JsonObject, record.data, rules.ignoreFields);
+      continue;
+    }
     const previous = JSON.parse(stored.json) as JsonObject;
     if (deepEqual(withoutFields(previous, rules.ignoreFields), withoutFields(record.data, rules.ignoreFields))) {
+      noteIgnored(ignoredOnly, key, previous, record.data, rules.ignoreFields);
       // Same content, other key order: refresh the fingerprint silently.
       const snapshot: Snapshot = { ...stored, fingerprint, json };
       snapshots.set(key, snapshot);
@@ -96,7 +103,12 @@ export function detectChanges(records: readonly SourceRecord[], snapshots: Map<s
     snapshots.set(key, snapshot);
     writes.set(key, { kind: record.kind, id: record.id, snapshot });
   }
-  return { events, writes: [...writes.values()], baselined };
+  return { events, writes: [...writes.values()], baselined, ...(ignoredOnly.length > 0 ? { ignoredOnly } : {}) };
+}
+
+function noteIgnored(notes: Array<{ key: string; fields: string[] }>, key: string, previous: JsonObject, current: JsonObject, ignore: readonly string[]): void {
+  const fields = ignore.filter((path) => !deepEqual(getPath(previous, path), getPath(current, path)));
+  if (fields.length > 0) notes.push({ key, fields });
 }
 
 /**

@@ -54,3 +54,22 @@ export function firedTransitions(transitions: readonly Transition[], previous: J
   }
   return fired;
 }
+
+export type TransitionVerdict = "fired" | "already-true" | "not-true" | "from-mismatch" | "unchanged";
+
+/** Why a rule did or did not fire for one change (`explain`); agrees with `firedTransitions`. */
+export function transitionVerdict(transition: Transition, previous: JsonObject | undefined, current: JsonObject): TransitionVerdict {
+  if ("changed" in transition) {
+    return previous && !deepEqual(getPath(previous, transition.field), getPath(current, transition.field)) ? "fired" : "unchanged";
+  }
+  if (!holds(transition, current)) return "not-true";
+  if (!previous) return "from" in transition && transition.from !== undefined ? "from-mismatch" : "fired";
+  if (holds(transition, previous)) return "already-true";
+  if ("from" in transition && transition.from !== undefined && !valueMatches(getPath(previous, transition.field), transition.from)) return "from-mismatch";
+  return "fired";
+}
+
+/** The field(s) a rule reads, for messages. */
+export function transitionFields(transition: Transition): string[] {
+  return "anyOf" in transition ? [...new Set(transition.anyOf.map((rule) => rule.field))] : [transition.field];
+}

@@ -9,7 +9,7 @@ import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceR
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
 import type { Batch, ListMode, ListResult, ResourcePoller, Source, SourceFacts } from "../sources/source.js";
-import type { Delivery, PageMarks, ResourceId, ResourceState, StateStore, Suspension } from "../store/store.js";
+import { PASS_LISTED_LIMIT, type Delivery, type PageMarks, type PassEntry, type ResourceId, type ResourceState, type StateStore, type Suspension } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
@@ -184,6 +184,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     announceNew: firstRun ? firstPassPolicy(startPolicy(resourceConfig?.start ?? config.start, poller, config.timezone), poller, state.awaitingRecords) : () => true,
   };
   const seen = listMode === "complete" ? new Set<string>() : undefined;
+  const journal = passJournal(detectedAt, mode, listMode, firstRun);
   let probe: RecordRef | undefined;
   // Pages whose bytes were compared before, with no record changed since, are not compared
   // again (docs/decisions/0007-page-marks.md). A digest counts only under the same config and
@@ -213,6 +214,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       outcome.records += batch.records.length;
       const keys = batch.records.map(refKey);
       if (seen) for (const key of keys) seen.add(key);
+      else journal.listed(keys);
       probe ??= batch.records[0];
       const page = batch.digest === undefined ? undefined : `${pageTag}.${batch.digest}`;
       if (page) marks ??= await store.getPageMarks(id);
@@ -234,6 +236,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         } else {
           const snapshots = await readSnapshots(batch.records, keys);
           const detection = detectChanges(batch.records, snapshots, rules, context);
+          journal.ignored(detection.ignoredOnly);
           crashPoint("pass:after-detect");
           outcome.baselined += detection.baselined;
           await commit(deps, id, detection, outcome);
@@ -306,10 +309,55 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       deps.onNotice?.(`${config.name}/${poller.resource}: ${outcome.baselined} existing records recorded as baseline (no events)`);
     }
     log.info({ records: outcome.records, events: outcome.events, baselined: outcome.baselined, deleted: outcome.deleted }, "pass done");
+    await journal.write(store, id, outcome, log);
     return outcome;
   } catch (error) {
-    return failPass(deps, config, id, state, resourceHash, outcome, error, log, probed);
+    const failed = await failPass(deps, config, id, state, resourceHash, outcome, error, log, probed);
+    await journal.write(store, id, failed, log);
+    return failed;
   }
+}
+
+/** Collects what `explain` needs of one pass (bounded) and appends it to the resource's journal. */
+function passJournal(at: string, mode: PassMode, listing: ListMode, firstRun: boolean) {
+  const listed: string[] = [];
+  let listedAll = true;
+  const ignoredOnly: Record<string, string[]> = {};
+  let ignoredCount = 0;
+  return {
+    listed(keys: string[]): void {
+      for (const key of keys) {
+        if (listed.length < PASS_LISTED_LIMIT) listed.push(key);
+        else listedAll = false;
+      }
+    },
+    ignored(notes: Detection["ignoredOnly"]): void {
+      for (const note of notes ?? []) if (ignoredCount++ < PASS_LISTED_LIMIT) ignoredOnly[note.key] = note.fields;
+    },
+    async write(store: StateStore, id: ResourceId, outcome: PassOutcome, log: Logger): Promise<void> {
+      const entry: PassEntry = {
+        at,
+        mode,
+        listing: listing === "complete" ? "complete" : "incremental",
+        firstRun,
+        ok: outcome.ok,
+        ...(outcome.error ? { error: outcome.error } : {}),
+        records: outcome.records,
+        events: outcome.events,
+        baselined: outcome.baselined,
+        deleted: outcome.deleted,
+        ...(outcome.held ? { held: outcome.held } : {}),
+        ...(listing === "incremental" ? { listed, listedAll } : {}),
+        ...(ignoredCount > 0 ? { ignoredOnly } : {}),
+      };
+      try {
+        await store.appendPass(id, entry);
+      } catch (error) {
+        // The journal only explains; a pass that did its work is not failed for it.
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not add the pass to the journal");
+      }
+    },
+  };
 }
 
 async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outcome: PassOutcome): Promise<void> {

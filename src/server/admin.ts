@@ -4,6 +4,7 @@ import type { Config } from "../config/types.js";
 import type { Dispatcher } from "../delivery/dispatcher.js";
 import type { BudgetGate } from "../pipeline/budget.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
+import type { ResourcePoller } from "../sources/source.js";
 import type { StateStore } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -20,6 +21,7 @@ import {
   type ActionContext,
 } from "./actions.js";
 import { HttpError, optionalBoolean, optionalString, readJsonObject } from "./http.js";
+import { explainEventById, explainRecordAt } from "./explain.js";
 import { collectStatus, deadLetters, deliveryLog, sourceView, targetView, type StatusSources } from "./views.js";
 
 /** What the server reads and acts on: the daemon's app, plus its scheduler. */
@@ -32,6 +34,8 @@ export interface ServerContext {
   budgets: Map<string, BudgetGate>;
   dispatcher?: Dispatcher;
   scheduler?: Scheduler;
+  /** The daemon's pollers of a source (built-in transitions for `explain`). */
+  pollers?: (source: string) => readonly ResourcePoller[] | undefined;
 }
 
 export interface RouteRequest {
@@ -157,6 +161,18 @@ export function adminRoutes(ctx: ServerContext): Route[] {
           pending,
           deadLetters: (await deadLetters(ctx.store)).filter((d) => d.eventId === id),
         };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/api\/explain$/,
+      summary: "why a record fired or did not: timeline, events, routing, deliveries, reasons; ?source=&resource=&id=&kind= or ?event=",
+      handle: ({ url }) => {
+        const q = url.searchParams;
+        const explain = { config: ctx.config, store: ctx.store, now: ctx.clock.now(), budgets: ctx.budgets, ...(ctx.pollers ? { pollers: ctx.pollers } : {}) };
+        if (q.get("event")) return explainEventById(explain, q.get("event")!);
+        for (const key of ["source", "resource", "id"]) if (!q.get(key)) throw new HttpError(400, `give ?event=ID, or ?source=&resource=&id= (missing: ${key})`);
+        return explainRecordAt(explain, { source: q.get("source")!, resource: q.get("resource")!, id: q.get("id")!, kind: q.get("kind") || null });
       },
     },
     {

@@ -1,3 +1,4 @@
+import type { PassEntry } from "../core/explain.js";
 import type { EventEnvelope, RecordRef, RecordsOrigin, Snapshot } from "../core/types.js";
 
 /**
@@ -230,12 +231,30 @@ export interface DeliveryLog {
   listLog(filter: { target?: string; limit?: number }): Promise<DeliveryLogEntry[]>;
 }
 
+export type { PassEntry };
+
+/** Passes kept per resource: a day of one-minute passes. */
+export const PASS_HISTORY_LIMIT = 1440;
+/** Record keys kept per incremental pass (an idle pass lists a handful). */
+export const PASS_LISTED_LIMIT = 200;
+
+/**
+ * The pass journal, bounded per resource (`explain` reads it; docs/decisions/0010):
+ * src/store/<backend>/pass-journal.ts. `reset` keeps it: what happened before still explains.
+ */
+export interface PassJournal {
+  /** Appends a pass to the resource's journal, dropping the oldest beyond `PASS_HISTORY_LIMIT`. */
+  appendPass(id: ResourceId, entry: PassEntry): Promise<void>;
+  /** The resource's journal, oldest first. */
+  listPasses(id: ResourceId): Promise<PassEntry[]>;
+}
+
 /**
  * A backend (src/store/<backend>/) implements each concern in a file of its own and composes
  * them; test/store/contract/ is the suite every backend passes unchanged. A new method goes
  * into the interface of its concern, each backend's file for it, and the contract suite.
  */
-export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog {
+export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog, PassJournal {
   readonly epoch: string;
   readonly readOnly: boolean;
   close(): Promise<void>;

@@ -3,21 +3,23 @@ import type { Clock } from "../../src/clock.js";
 import { staleChangeMarks } from "../../src/core/page-marks.js";
 import { refKey, type RecordRef, type RecordsOrigin, type Snapshot } from "../../src/core/types.js";
 import { baselineTexts } from "../../src/store/snapshot-codec.js";
-import { removedTargetReason } from "../../src/store/store.js";
-import type {
-  BudgetState,
-  DeadLetter,
-  Delivery,
-  DeliveryLogEntry,
-  EnqueueItem,
-  PageMarks,
-  ResourceId,
-  ResourceState,
-  SnapshotWrite,
-  SourceState,
-  StateStore,
-  StoredEvent,
-  TargetState,
+import {
+  PASS_HISTORY_LIMIT,
+  removedTargetReason,
+  type BudgetState,
+  type DeadLetter,
+  type Delivery,
+  type DeliveryLogEntry,
+  type EnqueueItem,
+  type PageMarks,
+  type PassEntry,
+  type ResourceId,
+  type ResourceState,
+  type SnapshotWrite,
+  type SourceState,
+  type StateStore,
+  type StoredEvent,
+  type TargetState,
 } from "../../src/store/store.js";
 
 /**
@@ -39,6 +41,7 @@ export class MemoryStateStore implements StateStore {
   private readonly sources = new Map<string, SourceState>();
   private readonly budgets = new Map<string, BudgetState>();
   private readonly targetStates = new Map<string, TargetState>();
+  private readonly passes = new Map<string, PassEntry[]>();
   private readonly snapshots = new Map<string, Map<string, Snapshot>>();
   private writeSeq = 0;
   private readonly marks = new Map<string, PageMarks>();
@@ -291,6 +294,19 @@ export class MemoryStateStore implements StateStore {
   async putTargetState(target: string, state: TargetState): Promise<void> {
     this.check("putTargetState");
     this.targetStates.set(target, clone(state));
+  }
+
+  async appendPass(id: ResourceId, entry: PassEntry): Promise<void> {
+    this.check("appendPass");
+    const key = `${id.source}/${id.resource}`;
+    const list = this.passes.get(key) ?? [];
+    list.push(clone(entry));
+    if (list.length > PASS_HISTORY_LIMIT) list.splice(0, list.length - PASS_HISTORY_LIMIT);
+    this.passes.set(key, list);
+  }
+
+  async listPasses(id: ResourceId): Promise<PassEntry[]> {
+    return (this.passes.get(`${id.source}/${id.resource}`) ?? []).map(clone);
   }
 
   async getBudget(source: string): Promise<BudgetState | undefined> {

@@ -1,6 +1,7 @@
 import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
 import { migrateStateCommand } from "./migrate-state.js";
+import { explainCommand } from "./explain.js";
 import { onceCommand } from "./once.js";
 import { resetCommand } from "./reset.js";
 import { resumeCommand } from "./resume.js";
@@ -12,5 +13,5 @@ import { testTargetCommand } from "./test-target.js";
 import { validateCommand } from "./validate.js";
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand, statusCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, schemaCommand, demoCommand, migrateStateCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, statusCommand, explainCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, schemaCommand, demoCommand, migrateStateCommand].map((command) => [command.name, command]),
 );

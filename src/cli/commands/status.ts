@@ -1,13 +1,11 @@
-import { systemClock } from "../../clock.js";
 import { secretValues } from "../../config/secrets.js";
 import type { Config } from "../../config/types.js";
 import { EXIT_OK, errorMessage } from "../../errors.js";
-import { BudgetGate } from "../../pipeline/budget.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
 import { collectStatus, type ResourceView, type SourceView, type StatusView, type TargetView } from "../../server/views.js";
-import { openStateStore, stateNotCreated } from "../../store/open.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
+import { readStateFile } from "../state-file.js";
 import type { Command } from "./command.js";
 
 export const statusCommand: Command = {
@@ -40,16 +38,7 @@ async function readStatus(config: Config, io: Io): Promise<StatusView> {
       io.err(`note: ${errorMessage(error)}; reading the state file instead (no live schedule or breaker state)\n`);
     }
   }
-  const missing = stateNotCreated(config.state.url);
-  if (missing) io.err(`note: ${missing} yet: nothing has run\n`);
-  const store = await openStateStore(config.state.url, { readOnly: true });
-  try {
-    const clock = systemClock();
-    const budgets = new Map(config.sources.map((s) => [s.name, new BudgetGate(s, store, clock)]));
-    return await collectStatus({ config, store, now: clock.now(), budgets });
-  } finally {
-    await store.close();
-  }
+  return readStateFile(config, io, (view) => collectStatus(view));
 }
 
 /** Two readable tables: sources with their resources, then targets. */

@@ -8,6 +8,7 @@ import { pgDeliveryLog } from "./delivery-log.js";
 import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
 import { pgOutbox } from "./outbox.js";
 import { ownerLockHeld, takeOwnerLock, type OwnerLock } from "./owner.js";
+import { pgPassJournal } from "./pass-journal.js";
 import { pgSmallState } from "./small-state.js";
 import { pgSnapshots } from "./snapshots.js";
 import { parsePostgresUrl } from "./url.js";
@@ -38,6 +39,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
       ...pgSnapshots(ctx),
       ...outbox,
       ...pgDeliveryLog(ctx),
+      ...pgPassJournal(ctx),
       async close() {
         await flush();
         await db.close();

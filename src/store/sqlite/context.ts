@@ -16,6 +16,7 @@ import type { SqliteKv } from "./kv.js";
  *   e/<event id>               the event body        q/<target>/<seq>  pending delivery
  *   d/<target>/<seq>           dead letter           l/<target>/<seq>  delivery log
  *   r/<record key>/<seq>       event ids of a record (m/eseq numbers events)
+ *   h/<source>/<resource>/<seq> the pass journal (pass-journal.ts; counter m/h/<source>/<resource>)
  */
 export interface SqliteContext {
   kv: SqliteKv;

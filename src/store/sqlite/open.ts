@@ -10,6 +10,7 @@ import { newKeyv, type SqliteContext } from "./context.js";
 import { sqliteDeliveryLog } from "./delivery-log.js";
 import { createPrivateFile, SqliteKv } from "./kv.js";
 import { sqliteOutbox } from "./outbox.js";
+import { sqlitePassJournal } from "./pass-journal.js";
 import { sqliteSmallState } from "./small-state.js";
 import { sqliteSnapshots } from "./snapshots.js";
 
@@ -133,6 +134,7 @@ function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Databas
     ...sqliteSnapshots(ctx),
     ...outbox,
     ...sqliteDeliveryLog(ctx),
+    ...sqlitePassJournal(ctx),
     async close() {
       await ctx.baselines?.close();
       flush();

@@ -1,4 +1,5 @@
 import { outboxContract } from "./outbox.js";
+import { passJournalContract } from "./pass-journal.js";
 import { smallStateContract } from "./small-state.js";
 import { snapshotsContract } from "./snapshots.js";
 import type { ContractBackend } from "./backend.js";
@@ -10,4 +11,5 @@ export function stateStoreContract(backend: ContractBackend): void {
   smallStateContract(backend);
   snapshotsContract(backend);
   outboxContract(backend);
+  passJournalContract(backend);
 }

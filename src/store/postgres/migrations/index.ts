@@ -1,8 +1,12 @@
 import { sql as init } from "./0001-init.js";
+import { sql as passJournal } from "./0002-pass-journal.js";
 
 /**
  * The schema's versions, oldest first; each is applied once, in its own transaction, and
  * recorded in `schema_migrations`. Never edit one that shipped: add the next. `@.` in the SQL
  * stands for the configured schema.
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [{ version: 1, name: "init", sql: init }];
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  { version: 1, name: "init", sql: init },
+  { version: 2, name: "pass-journal", sql: passJournal },
+];
