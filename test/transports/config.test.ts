@@ -66,3 +66,17 @@ describe("target type and transport keys (checked without connecting)", () => {
 `)).toContain("targets[0].url: must not contain credentials");
   });
 });
+
+describe("the README's Targets example", () => {
+  it("loads: one target per transport", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Targets\n"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const config = parseConfig(`${SOURCE.replace("targets:\n", "")}${yaml}`, {
+      path: "/srv/retrohook/config.yaml",
+      env: { ERP_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", RABBIT_PASSWORD: "rabbit-pass" },
+    });
+    expect(config.targets.map((t) => t.type ?? "http")).toEqual(["http", "nats", "amqp", "redis-stream"]);
+  });
+});
