@@ -42,6 +42,8 @@ export interface FacturaScriptsFakeOptions {
   apiDisabled?: boolean;
   /** The installation's UTC offset for rendered dates and times; default "+01:00". */
   utcOffset?: string;
+  /** A fresh install: nine products (`CONTA*`) whose `actualizado` is empty, as the installer leaves them. Default false. */
+  freshInstall?: boolean;
 }
 
 export interface FacturaScriptsFake extends FakeServer {
@@ -109,6 +111,12 @@ export async function startFacturaScriptsFake(options: FacturaScriptsFakeOptions
   const keys: Record<string, ApiKeyGrant> = { ...options.keys, [token]: { fullaccess: true } };
   const gate = new Gatekeeper({ keys, now, disabled: () => disabled });
 
+  if (options.freshInstall) {
+    for (let i = 1; i <= 9; i += 1) {
+      const row = store.insert("productos", { referencia: `CONTA${i}`, descripcion: `Producto contable ${i}` });
+      row.actualizado = null;
+    }
+  }
   const render = (table: FsTable, row: Row): Record<string, Value> => store.render(table, row);
 
   function list(table: FsTable, query: URLSearchParams): FakeResponse {

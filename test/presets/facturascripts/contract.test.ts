@@ -122,6 +122,22 @@ describe("preset contract: facturascripts specifics", () => {
     expect(lists.filter((r) => !/[?&]sort%5B|[?&]sort\[/.test(r.query)).map((r) => `${r.path}${r.query}`)).toEqual([]);
   });
 
+  it("a fresh install's products without actualizado are not listed again by every incremental pass; a new product still is", async () => {
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
+    fake = await startFacturaScriptsFake({ token: TOKEN, freshInstall: true, now: () => clock.now() });
+    expect(fake.all("productos").filter((row) => row.actualizado === null)).toHaveLength(9);
+    const adapter = facturaScriptsAdapter();
+    run = new ContractRun(fake, adapter.config(fake, [presetResource("products")], {}) as FacturaScriptsSourceConfig, clock);
+    expectOk(await run.pass());
+    const before = fake.requests.length;
+    const idle = await run.pass();
+    expectOk(idle);
+    expect(idle.outcomes[0]!.records).toBe(0);
+    expect(fake.requests.length - before).toBe(1);
+    const product = String(fake.create("productos", { referencia: "NEW1", descripcion: "nuevo" }).idproducto);
+    expect(summary((await run.pass()).events)).toEqual([`product.created:${product}`]);
+  });
+
   it("FacturaScripts before 2025 (2024.96) answers a missing record with 400 record-not-found: a logged deletion and a reconcile both take it as not found", async () => {
     const { fake, run } = await start({ version: "2024.96" });
     expectOk(await run.pass());

@@ -252,10 +252,13 @@ export class FacturaScriptsPoller extends PollerBase {
       throw new SourceError(`resource ${this.resource} (${table.table}): listed ${seen} rows but X-Total-Count said ${expected} — a page went missing`, "incomplete");
     }
     if (last !== undefined && since === undefined) cursor.keys[table.table] = last;
-    if (table.since && highestDay) {
+    if (table.since && (highestDay || since === undefined || since === null)) {
       // A value in the future (typed by hand) must not hold back the rows created from today on.
+      // Rows that all lack the column (a fresh install's products have no `actualizado`) start
+      // the day at today's: a save stamps it, so the next passes list the rows saved from now on
+      // instead of the whole table every pass.
       const today = formatWall(context.clock.now(), this.timeZone).slice(0, 10);
-      const day = highestDay < today ? highestDay : today;
+      const day = highestDay && highestDay < today ? highestDay : today;
       cursor.since ??= {};
       if (!cursor.since[table.table] || day > cursor.since[table.table]!) cursor.since[table.table] = day;
     }
