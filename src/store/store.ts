@@ -239,7 +239,7 @@ export const PASS_HISTORY_LIMIT = 1440;
 export const PASS_LISTED_LIMIT = 200;
 
 /**
- * The pass journal, bounded per resource (`explain` reads it; docs/decisions/0010):
+ * The pass journal, bounded per resource (`explain` reads it; docs/decisions/0011):
  * src/store/<backend>/pass-journal.ts. `reset` keeps it: what happened before still explains.
  */
 export interface PassJournal {

@@ -109,6 +109,10 @@ const COVERAGE: Coverage[] = [
 
   // Maintenance and measurements
   { command: /^npx tsx scripts\/config-reference\.ts$/, by: [["test/packaging/config-reference.test.ts", "staleFiles()", "REGENERATE"]], note: "in-process: the functions the script runs; the test does not rewrite README.md" },
+  { command: /^npm run bench -- --quick$/, by: [[CI, "npm run bench -- --quick"]] },
+  { command: /^npx retrohook demo --for 60s$/, by: [["test/e2e/demo.test.ts", '["demo", "--for", "12s"']], note: "a shorter --for, the same option" },
+  { command: /^retrohook once --reconcile$/, by: [[ONCE, '["once", "--reconcile", "-c", path]']] },
+  { command: /^POST \/api\/sources\/NAME\/pass$/, by: [["test/server/admin.test.ts", 'daemon.api("POST", "/api/sources/legacy/pass"']] },
   { command: /^npm run bench$|^--quick$/, by: [[CI, "npm run bench -- --quick"]], note: "CI runs the quick sizes so the harness cannot rot; the full run measures the machine and is run by hand" },
   { command: /^npm run chaos$/, by: [[CI, "npm run chaos -- --reduced"]], note: "CI runs the reduced suite; the full run (100+ SIGKILLs, a 10-minute soak) is run by hand" },
   { command: /^npm run chaos -- --reduced$/, by: [[CI, "npm run chaos -- --reduced"]] },

@@ -6,7 +6,8 @@ import { openApp } from "../../app.js";
 import { parseConfig } from "../../config/load.js";
 import { seedDemo, simulateStep } from "../../demo/simulation.js";
 import { startDemoReceiver } from "../../demo/receiver.js";
-import { EXIT_OK } from "../../errors.js";
+import { EXIT_OK, UsageError } from "../../errors.js";
+import { parseDuration } from "../../config/duration.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
 import { startServer } from "../../server/server.js";
 import { startFakturowniaFake } from "../../simulators/fakturownia/fake.js";
@@ -16,15 +17,17 @@ import type { Command } from "./command.js";
 export const demoCommand: Command = {
   name: "demo",
   summary: "the whole pipeline against a built-in simulated vendor (no account, no config)",
-  help: `Usage: retrohook demo [--seconds N] [--data DIR]
+  help: `Usage: retrohook demo [--for DURATION] [--data DIR]
 
 Starts a simulated Fakturownia account (the shipped fake) where a bookkeeper creates, edits,
 pays and deletes documents every few seconds, a receiver that verifies each webhook's signature
 and prints it, and the daemon polling every 2 seconds with SQLite state in ./data (--data).
-Ctrl-C stops everything. --seconds N stops by itself after N seconds.
+It runs until Ctrl-C. --for 60s (or 2m, …) stops by itself after that long and prints a
+summary; --seconds N is the same as --for Ns.
 `,
-  options: { seconds: { type: "string" }, data: { type: "string" } },
+  options: { for: { type: "string" }, seconds: { type: "string" }, data: { type: "string" } },
   async run(values, io) {
+    const runFor = demoDuration(values.for as string | undefined, values.seconds as string | undefined);
     const dataDir = resolve(String(values.data ?? "data"));
     mkdirSync(dataDir, { recursive: true });
     // The simulated account is new on every start: so is the demo's state.
@@ -64,22 +67,31 @@ Ctrl-C stops everything. --seconds N stops by itself after N seconds.
         `  webhook receiver:               ${receiver.url}  (verifies every signature with standardwebhooks)`,
         `  state:                          ${resolve(dataDir, "demo.sqlite")}`,
         `  admin UI and API:               ${server.url}/  (metrics at ${server.url}/metrics)`,
-        "  the first pass records what exists; then every change below arrives as a signed webhook. Ctrl-C stops.",
+        `  the first pass records what exists; then every change below arrives as a signed webhook. ${runFor ? `Stops after ${Math.round(runFor / 1000)} s (or Ctrl-C).` : "Ctrl-C stops."}`,
         "",
       ].join("\n"),
     );
+    let changes = 0;
     const ticker = setInterval(() => {
       const action = simulateStep(fake);
-      if (action) io.out(`  · ${action}\n`);
+      if (action) {
+        changes += 1;
+        io.out(`  · ${action}\n`);
+      }
     }, 3000);
-    const seconds = values.seconds ? Number(values.seconds) : undefined;
+    const started = Date.now();
     await new Promise<void>((done) => {
       process.once("SIGINT", done);
       process.once("SIGTERM", done);
-      if (seconds && Number.isFinite(seconds)) setTimeout(done, seconds * 1000).unref();
+      if (runFor) setTimeout(done, runFor).unref();
     });
     clearInterval(ticker);
+    const pending = (await app.store.listPending()).length;
     io.out(`\nstopping: ${receiver.received} webhooks received and verified\n`);
+    io.out(
+      `summary: ran ${Math.round((Date.now() - started) / 1000)} s; ${changes} changes made in the simulated account; ${receiver.received} webhooks received and verified; ${pending} still pending. ` +
+        "Next: copy config.example.yaml to config.yaml, then retrohook validate and retrohook once --dry-run (a first pass prints nothing: it is the silent baseline).\n",
+    );
     await scheduler.stop(5000);
     await app.dispatcher?.stop(5000);
     await server.close();
@@ -89,3 +101,12 @@ Ctrl-C stops everything. --seconds N stops by itself after N seconds.
     return EXIT_OK;
   },
 };
+
+/** `--for 60s` (any config duration) or the older `--seconds N`; undefined runs until Ctrl-C. */
+function demoDuration(forText: string | undefined, seconds: string | undefined): number | undefined {
+  const text = forText ?? (seconds !== undefined ? `${seconds}s` : undefined);
+  if (text === undefined) return undefined;
+  const parsed = parseDuration(text);
+  if (!parsed.ok || parsed.value <= 0) throw new UsageError(`--for ${text}: expected a duration such as 60s or 2m`);
+  return parsed.value;
+}
