@@ -279,7 +279,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       throw new SourceError(`resource ${poller.resource}: the complete list came back empty while state holds records — treated as a source fault, not a mass deletion`, "empty");
     }
     if (mode === "reconcile" && !firstRun && seen) {
-      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome);
+      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt);
     }
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
@@ -394,6 +394,7 @@ async function reconcileDeletions(
   rules: DetectRules,
   context: Parameters<typeof detectChanges>[3],
   outcome: PassOutcome,
+  doubt?: string,
 ): Promise<void> {
   // Every record listed now has a live snapshot, so equal counts mean nothing is missing
   // (unless this pass itself deleted some: then the records are compared one by one).
@@ -428,7 +429,11 @@ async function reconcileDeletions(
     confirmed = missing.filter((ref) => answers.get(refKey(ref)) === "gone");
     undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown");
   }
-  if (undecided.length > 0) {
+  if (undecided.length > 0 && doubt) {
+    // A listing whose completeness is in doubt confirms nothing by absence; the records already
+    // missing once stay so, to be confirmed by a listing that is complete.
+    deps.logger.warn({ source: config.name, resource: poller.resource, missing: undecided.length, doubt }, "listing in doubt: no deletion confirmed by absence");
+  } else if (undecided.length > 0) {
     // Without a usable single-record GET: deleted only when missing in two consecutive reconciles.
     const before = state.missing ?? {};
     const twice = undecided.filter((ref) => before[refKey(ref)]);

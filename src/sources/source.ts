@@ -26,6 +26,11 @@ export interface ListResult {
   complete: boolean;
   /** Assumption checks that failed and made the poller fall back to a complete scan. */
   warnings: string[];
+  /**
+   * Why the listing's completeness is in doubt (a total count that disagrees…): the pipeline
+   * then confirms no deletion by absence from it.
+   */
+  doubt?: string;
 }
 
 export interface PassContext {

@@ -32,6 +32,14 @@ export interface FakeRest extends FakeServer {
   listRequests(): number;
   /** Called before a list page is served (with its `page` number): changes made here show in it. */
   onList?: (page: number) => void;
+  /** A vendor that silently serves at most this many records per page (`per_page` / `limit` clamped). */
+  maxPerPage?: number;
+  /** Send `X-Total-Count` on numbered pages (default true). */
+  totalHeader: boolean;
+  /** Added to the `X-Total-Count` it sends (a count that disagrees with the list). */
+  totalSkew: number;
+  /** Ids left out of every list but still served by the single GET. */
+  hidden: Set<number>;
 }
 
 export async function startFakeRest(options: { token?: string; now?: number; path?: string } = {}): Promise<FakeRest> {
@@ -58,7 +66,7 @@ export async function startFakeRest(options: { token?: string; now?: number; pat
     }
     if (request.path !== listPath && request.path !== "/wrapped") return { status: 404, body: { error: "no route" } };
     fake.onList?.(Number(request.query.get("page") ?? 1));
-    let list = [...items.values()];
+    let list = [...items.values()].filter((item) => !fake.hidden.has(item.id));
     const since = request.query.get("modified_since");
     if (since) list = list.filter((item) => Date.parse(item.modified_at) >= Date.parse(since));
     const idGt = request.query.get("id_gt");
@@ -72,14 +80,15 @@ export async function startFakeRest(options: { token?: string; now?: number; pat
       const next = cursor + 50 < list.length ? `/wrapped?cursor=${cursor + 50}` : null;
       return { status: 200, body: { data: pageItems, links: { next } } };
     }
+    const cap = (size: number): number => Math.min(size, fake.maxPerPage ?? size);
     if (request.query.has("offset")) {
       const offset = Number(request.query.get("offset"));
-      const limit = Number(request.query.get("limit") ?? 100);
+      const limit = cap(Number(request.query.get("limit") ?? 100));
       return { status: 200, body: list.slice(offset, offset + limit) };
     }
     const page = Number(request.query.get("page") ?? 1);
-    const perPage = Number(request.query.get("per_page") ?? 100);
-    return { status: 200, body: list.slice((page - 1) * perPage, page * perPage), headers: { "x-total-count": String(list.length) } };
+    const perPage = cap(Number(request.query.get("per_page") ?? 100));
+    return { status: 200, body: list.slice((page - 1) * perPage, page * perPage), headers: fake.totalHeader ? { "x-total-count": String(list.length + fake.totalSkew) } : {} };
   }
 
   const server = await startFakeServer(handler);
@@ -87,6 +96,9 @@ export async function startFakeRest(options: { token?: string; now?: number; pat
     items,
     token,
     unsorted: false,
+    totalHeader: true,
+    totalSkew: 0,
+    hidden: new Set<number>(),
     tick(ms = 1000) {
       now += ms;
     },

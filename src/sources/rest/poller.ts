@@ -27,6 +27,10 @@ export interface RestPollerOptions {
 
 export class RestPoller extends PollerBase {
   readonly confirmGone?: ResourcePoller["confirmGone"];
+  /** The page size the vendor really answers, when it caps `pagination.size` silently. */
+  private cappedSize?: number;
+  /** A page of `pagination.size` records was seen: the vendor honours it (no probe needed). */
+  private sizeHonoured = false;
 
   constructor(
     private readonly http: HttpClient,
@@ -83,11 +87,16 @@ export class RestPoller extends PollerBase {
   private async *scan(extra: Record<string, string>, previous: number | string | undefined, context: PassContext, future: FutureStamps): AsyncGenerator<Batch, ListResult, void> {
     let best = previous;
     const complete = Object.keys(extra).length === 0;
-    for await (const page of this.pages(extra, context, complete)) {
-      best = this.maxCursor(page.records, best, future);
-      yield page;
+    const pages = this.pages(extra, context, complete);
+    for (let step = await pages.next(); ; step = await pages.next()) {
+      if (step.done) {
+        const doubt = step.value;
+        if (doubt) context.logger.warn({ resource: this.resource, doubt }, "the listing may be incomplete; no deletion is confirmed by it");
+        return { cursor: best, complete, warnings: doubt ? [`resource ${this.resource}: ${doubt} — no deletion is confirmed by this listing`] : [], ...(doubt ? { doubt } : {}) };
+      }
+      best = this.maxCursor(step.value.records, best, future);
+      yield step.value;
     }
-    return { cursor: best, complete, warnings: [] };
   }
 
   /** Sorted by the cursor field descending: page until records are older than cursor − overlap. */
@@ -150,12 +159,12 @@ export class RestPoller extends PollerBase {
     return { cursor: storedId(after), complete: false, warnings: [] };
   }
 
-  /** Pages of records in list order, with loop detection. */
-  private async *pages(extra: Record<string, string>, context: PassContext, completeScan = false): AsyncGenerator<Batch, void, void> {
+  /** Pages of records in list order, with loop detection; returns why the listing may be incomplete. */
+  private async *pages(extra: Record<string, string>, context: PassContext, completeScan = false): AsyncGenerator<Batch, string | undefined, void> {
     const pagination = this.config.pagination;
     if (pagination.style === "none") {
       yield await this.fetchPage(extra, context);
-      return;
+      return undefined;
     }
     if (pagination.style === "next") {
       const seen = new Set<string>();
@@ -164,7 +173,7 @@ export class RestPoller extends PollerBase {
         const response = await this.get(next && !isUrl(next) && pagination.token_param ? { ...extra, [pagination.token_param]: next } : extra, context, next && isUrl(next) ? next : undefined);
         yield this.pageOf(response);
         const following = getPath(response.body as JsonObject, pagination.next);
-        if (following === undefined || following === null || following === "") return;
+        if (following === undefined || following === null || following === "") return undefined;
         next = String(following);
         if (seen.has(next)) throw new SourceError(`${this.where()}: pagination loop — next "${next.split("?")[0]}" was already visited`, "pagination-loop");
         seen.add(next);
@@ -172,29 +181,50 @@ export class RestPoller extends PollerBase {
     }
     let previousSignature = "";
     let largest = 0;
-    const queryFor = (index: number): Record<string, string> => {
+    // A vendor may cap the page size silently (asked 100, answers 50): a short page is then no
+    // end. The cap is learned (for this and later passes) from a total-count header or `next` link
+    // that disagrees, an echoed limit, or — in complete scans — a probe of the next page.
+    const sized = pagination.style === "offset" || pagination.size_param !== undefined;
+    let size = sized ? (this.cappedSize ?? pagination.size) : pagination.size;
+    let listed = 0;
+    let total: number | undefined;
+    const queryFor = (index: number, offset: number): Record<string, string> => {
       const query: Record<string, string> = { ...extra };
       if (pagination.style === "page") {
         query[pagination.page_param] = String(pagination.first_page + index);
-        if (pagination.size_param) query[pagination.size_param] = String(pagination.size);
+        if (pagination.size_param) query[pagination.size_param] = String(size);
       } else {
-        query[pagination.offset_param] = String(index * pagination.size);
-        query[pagination.limit_param] = String(pagination.size);
+        query[pagination.offset_param] = String(offset);
+        query[pagination.limit_param] = String(size);
       }
       return query;
     };
     // Complete scans read every page anyway: the next one is fetched while this one is processed.
-    const prefetch = completeScan && (pagination.style === "offset" || pagination.size_param !== undefined);
-    let next: Promise<Batch> | undefined;
+    const prefetch = completeScan && sized;
+    let next: Promise<ListedPage> | undefined;
     for (let index = 0; ; index += 1) {
-      const current = next ?? this.fetchPage(queryFor(index), context);
+      const current = next ?? this.fetchListed(queryFor(index, listed), context);
       next = undefined;
       const page = await current;
       const records = page.records;
-      if (records.length === 0) return;
-      const size = pagination.style === "page" && !pagination.size_param ? Math.max(largest, records.length) : pagination.size;
-      if (prefetch && records.length >= size) {
-        next = this.fetchPage(queryFor(index + 1), context);
+      if (index === 0) total = page.total;
+      if (records.length === 0) break;
+      if (!sized) size = Math.max(largest, records.length);
+      else if (records.length >= pagination.size) this.sizeHonoured = true;
+      if (sized && records.length < size) {
+        const capped = page.linkNext || (page.total !== undefined && listed + records.length < page.total) || (page.limit !== undefined && page.limit < size && page.limit === records.length);
+        if (capped) {
+          size = this.learnCap(records.length, context);
+        } else if (completeScan && index === 0 && !this.sizeHonoured && page.total === undefined) {
+          const probe = await this.fetchListed(queryFor(1, records.length), context);
+          if (probe.records.length > 0) {
+            size = this.learnCap(records.length, context);
+            next = Promise.resolve(probe);
+          }
+        }
+      }
+      if (prefetch && !next && records.length >= size) {
+        next = this.fetchListed(queryFor(index + 1, listed + records.length), context);
         next.catch(() => undefined); // observed when awaited; a pass abandoned early must not leave it unhandled
       }
       const signature = `${records.length}:${records[0]!.id}:${records[records.length - 1]!.id}`;
@@ -203,9 +233,29 @@ export class RestPoller extends PollerBase {
       }
       previousSignature = signature;
       largest = Math.max(largest, records.length);
-      yield page;
-      if (records.length < size) return;
+      listed += records.length;
+      yield { records: page.records, ...(page.digest !== undefined ? { digest: page.digest } : {}), ...(page.origin ? { origin: page.origin } : {}) };
+      if (records.length < size && !next) break;
     }
+    if (total !== undefined && listed < total) {
+      return `listed ${listed} records but the vendor's total count says ${total}`;
+    }
+    return undefined;
+  }
+
+  /** The vendor answers fewer records per page than `pagination.size`: pages of that many from now on. */
+  private learnCap(answered: number, context: PassContext): number {
+    if (this.cappedSize !== answered) {
+      context.logger.warn({ resource: this.resource, asked: this.config.pagination.style === "none" || this.config.pagination.style === "next" ? undefined : this.config.pagination.size, answered }, "the vendor caps the page size silently; reading pages of the size it answers (set pagination.size to it)");
+    }
+    this.cappedSize = answered;
+    return answered;
+  }
+
+  /** A page with what its response says about the list: a total count, a `next` link, the limit applied. */
+  private async fetchListed(query: Record<string, string>, context: PassContext): Promise<ListedPage> {
+    const response = await this.get(query, context);
+    return { ...this.pageOf(response), ...listFacts(response) };
   }
 
   private async fetchPage(query: Record<string, string>, context: PassContext): Promise<Batch> {
@@ -281,6 +331,36 @@ function storedId(value: bigint | unknown): number | string | undefined {
   return id <= BigInt(Number.MAX_SAFE_INTEGER) && id >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(id) : id.toString();
 }
 
+interface ListedPage extends Batch {
+  /** A total-count header (`X-Total-Count`, `X-Total`, `Total-Count`). */
+  total?: number;
+  /** A `Link: <…>; rel="next"` header. */
+  linkNext?: boolean;
+  /** The page size the vendor says it applied (`limit`, `per_page`… at the top of the body, or under `meta` / `pagination`). */
+  limit?: number;
+}
+
+const LIMIT_KEYS = ["limit", "per_page", "perPage", "page_size", "pageSize"];
+
+function listFacts(response: HttpResponse): Pick<ListedPage, "total" | "linkNext" | "limit"> {
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const count = (text: unknown): number | undefined => (typeof text === "number" && Number.isSafeInteger(text) ? text : typeof text === "string" && /^\d+$/.test(text.trim()) ? Number(text) : undefined);
+  const total = count(header("x-total-count") ?? header("x-total") ?? header("total-count"));
+  const linkNext = /rel="?next"?/i.test(header("link") ?? "");
+  let limit: number | undefined;
+  const body = response.body;
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    for (const scope of [body as JsonObject, (body as JsonObject).meta, (body as JsonObject).pagination]) {
+      if (!scope || typeof scope !== "object" || Array.isArray(scope)) continue;
+      for (const key of LIMIT_KEYS) limit ??= count(scope[key]);
+    }
+  }
+  return { ...(total !== undefined ? { total } : {}), ...(linkNext ? { linkNext } : {}), ...(limit !== undefined ? { limit } : {}) };
+}
+
 function isUrl(text: string): boolean {
   return /^https?:\/\//i.test(text) || text.startsWith("/");
 }
@@ -303,12 +383,10 @@ export async function confirmByGet(
   const probeOk = check.status >= 200 && check.status < 300 && !isNotFound(check);
   for (const ref of refs) {
     const key = `${ref.kind ?? ""}\u001f${ref.id}`;
-    if (!probeOk) {
-      out.set(key, "unknown");
-      continue;
-    }
+    // Asked even when the probe failed: a 2xx for the record always vetoes its deletion.
     const response = await http.request({ url: url(ref), allow: [404, 410] }, context.signal);
-    out.set(key, isNotFound(response) ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+    const exists = response.status >= 200 && response.status < 300 && !isNotFound(response);
+    out.set(key, exists ? "exists" : probeOk && isNotFound(response) ? "gone" : "unknown");
   }
   if (!probeOk) context.logger.warn({ status: check.status }, "single-record URL did not answer 2xx for a record that exists; deletions are not confirmed by it");
   return out;

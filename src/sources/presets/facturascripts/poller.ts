@@ -366,12 +366,9 @@ export class FacturaScriptsPoller extends PollerBase {
     const probeOk = check.status >= 200 && check.status < 300;
     for (const ref of refs) {
       const key = `${ref.kind ?? ""}\u001f${ref.id}`;
-      if (!probeOk) {
-        out.set(key, "unknown");
-        continue;
-      }
+      // Asked even when the probe failed: a 2xx for the record always vetoes its deletion.
       const response = await this.get({ url: `/${tableOf(ref).table}/${encodeURIComponent(ref.id)}`, allow: [404, 400] }, context);
-      out.set(key, isNotFound(response) ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+      out.set(key, response.status >= 200 && response.status < 300 ? "exists" : probeOk && isNotFound(response) ? "gone" : "unknown");
     }
     return out;
   }

@@ -167,8 +167,9 @@ export class FakturoidPoller extends PollerBase {
     const probeOk = probeResponse !== undefined && probeResponse.status >= 200 && probeResponse.status < 300;
     if (!probeOk) context.logger.warn({ resource: this.resource, status: probeResponse?.status }, "detail URL did not answer 2xx for a record seen in this pass; deletions are not confirmed by it");
     for (const ref of refs) {
-      const response = probeOk ? await this.detail(ref, snapshots, context) : undefined;
-      out.set(refKey(ref), response === undefined ? "unknown" : response.status === 404 ? "gone" : response.status >= 200 && response.status < 300 ? "exists" : "unknown");
+      // Asked even when the probe failed: a 2xx for the record always vetoes its deletion.
+      const response = await this.detail(ref, snapshots, context);
+      out.set(refKey(ref), response === undefined ? "unknown" : response.status >= 200 && response.status < 300 ? "exists" : probeOk && response.status === 404 ? "gone" : "unknown");
     }
     return out;
   }

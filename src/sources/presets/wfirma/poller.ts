@@ -287,8 +287,9 @@ export class WfirmaPoller extends PollerBase {
     if (probeAnswer === "missing") context.logger.warn({ resource: this.resource, probe: probe.id }, "wFirma get answered NOT FOUND for a record seen in this pass; deletions are not confirmed by it");
     for (const ref of refs) {
       const key = `${ref.kind ?? ""}\u001f${ref.id}`;
-      const answer = probeAnswer === "found" ? await get(ref) : "unusable";
-      out.set(key, answer === "found" ? "exists" : answer === "missing" ? "gone" : "unknown");
+      // Asked even when the probe was NOT FOUND: a record that answers always vetoes its deletion.
+      const answer = probeAnswer === "unusable" ? "unusable" : await get(ref);
+      out.set(key, answer === "found" ? "exists" : answer === "missing" && probeAnswer === "found" ? "gone" : "unknown");
     }
     return out;
   }
