@@ -217,7 +217,8 @@ export class RestPoller extends PollerBase {
           size = this.learnCap(records.length, context);
         } else if (completeScan && index === 0 && !this.sizeHonoured && page.total === undefined) {
           const probe = await this.fetchListed(queryFor(1, records.length), context);
-          if (probe.records.length > 0) {
+          // The same records again: the API ignores the paging parameters — the short page was the end.
+          if (probe.records.length > 0 && probe.records[0]!.id !== records[0]!.id) {
             size = this.learnCap(records.length, context);
             next = Promise.resolve(probe);
           }
