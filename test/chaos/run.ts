@@ -8,6 +8,7 @@ import { scanner } from "./lib/secrets.js";
 import { childRunner } from "./lib/once.js";
 import { adminFuzz, badConfigs, badInputRows } from "./suites/bad-input.js";
 import { crashLoop, crashLoopRows } from "./suites/crash-loop.js";
+import { postgresChaos } from "./suites/postgres.js";
 import { secretsSweep, secretsSweepRows } from "./suites/secrets.js";
 import { soak, soakRows } from "./suites/soak.js";
 import { sourceFaultRows, sourceFaults } from "./suites/source-faults.js";
@@ -15,7 +16,7 @@ import { stateFaultRows, stateFaults } from "./suites/state-faults.js";
 import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
 
 /**
- * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,soak] [-- --tsx]`
+ * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,soak] [-- --tsx]`
  *
  * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
  * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
@@ -30,6 +31,11 @@ interface Sizes {
   changes: number;
   /** Crash loops of the four vendor presets, run beside it. */
   presetKills: number;
+  /** PostgreSQL state: the crash loop's kills and changes, and database restarts under load. */
+  pgKills: number;
+  pgChanges: number;
+  pgRestarts: number;
+  pgRestartChanges: number;
   soakMs: number;
   soakBaselineMs: number;
   soakRate: number;
@@ -38,8 +44,8 @@ interface Sizes {
 }
 
 const ALL_SUBJECTS = ["rest", "fakturownia", "facturascripts", "wfirma", "fakturoid"];
-const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
-const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
+const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, pgKills: 100, pgChanges: 2000, pgRestarts: 10, pgRestartChanges: 1000, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
+const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, pgKills: 8, pgChanges: 160, pgRestarts: 3, pgRestartChanges: 120, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
 
 type Suite = (context: { sizes: Sizes; reduced: boolean; scratch: Scratch; log: Logger }) => Promise<Row[]>;
 
@@ -63,6 +69,8 @@ const SUITES: Record<string, Suite> = {
     return badInputRows(configs, await adminFuzz({ scratch, log, randomRequests: sizes.fuzzRequests }));
   },
   secrets: async ({ scratch, log }) => secretsSweepRows(await secretsSweep({ scratch, log, run: childRunner })),
+  postgres: async ({ sizes, scratch, log }) =>
+    postgresChaos({ kills: sizes.pgKills, changes: sizes.pgChanges, restarts: sizes.pgRestarts, restartChanges: sizes.pgRestartChanges, scratch, log }),
   soak: async ({ sizes, scratch, log }) => soakRows(await soak({ durationMs: sizes.soakMs, baselineMs: sizes.soakBaselineMs, rate: sizes.soakRate, scratch, log }), { checkRss: true }),
 };
 

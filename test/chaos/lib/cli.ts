@@ -151,3 +151,10 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SIGKILLs a process still running (a suite's clean-up after a failure) and waits for it. */
+export async function killLeftover(proc: CliProcess | undefined): Promise<void> {
+  if (!proc || proc.exited()) return;
+  proc.child.kill("SIGKILL");
+  await proc.done;
+}

@@ -4,13 +4,13 @@ import { stringify } from "yaml";
 import { SECRETS } from "./secrets.js";
 
 /**
- * A config file as users write it (YAML), state under `<dir>/state/` unless `stateDir` says
- * otherwise, the server on a free loopback port with an admin token.
+ * A config file as users write it (YAML), state under `<dir>/state/` unless `stateDir` (or a
+ * whole `stateUrl`, e.g. PostgreSQL) says otherwise, the server on a free loopback port with an admin token.
  */
-export function writeConfig(dir: string, config: Record<string, unknown>, options: { stateDir?: string } = {}): string {
+export function writeConfig(dir: string, config: Record<string, unknown>, options: { stateDir?: string; stateUrl?: string } = {}): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "config.yaml");
-  const state = options.stateDir ? `sqlite://${join(options.stateDir, "state.sqlite")}` : "sqlite://./state/state.sqlite";
+  const state = options.stateUrl ?? (options.stateDir ? `sqlite://${join(options.stateDir, "state.sqlite")}` : "sqlite://./state/state.sqlite");
   writeFileSync(path, stringify({ state: { url: state }, server: { listen: "127.0.0.1:0", admin_token: SECRETS.adminToken }, ...config }));
   return path;
 }

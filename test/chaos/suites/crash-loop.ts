@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startReceiver } from "../../helpers/receiver.js";
-import { sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
+import { killLeftover, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
 import { target, writeConfig } from "../lib/config.js";
 import { seededRandom, type ChangeKind, type DeliveryFigures } from "../lib/ledger.js";
 import type { Logger, Row } from "../lib/report.js";
@@ -28,6 +28,9 @@ export interface CrashLoopOptions {
   seed?: number;
   /** Share of deliveries the receiver answers 503 (default 0.1). */
   receiverFailRate?: number;
+  /** The state's URL (default a SQLite file in the scratch folder); `label` names it in the row. */
+  stateUrl?: string;
+  label?: string;
   scratch: Scratch;
   log: Logger;
 }
@@ -62,12 +65,12 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRes
     return { status: 200, body: "ok", delayMs: Math.floor(random() * 25) };
   });
   const accepted = () => receiver.requests.filter((_request, index) => !refused.has(index));
-  const dir = options.scratch.dir(`crash-${world.name}`);
+  const dir = options.scratch.dir(`crash-${world.name}${options.stateUrl ? "-postgres" : ""}`);
   const crashLog = join(dir, "crash-points.log");
   const config = writeConfig(dir, {
     sources: [world.sourceConfig(world.upstream, {})],
     targets: [target(receiver.url, { concurrency: 4 })],
-  });
+  }, options.stateUrl ? { stateUrl: options.stateUrl } : {});
   world.baseline();
   const ledger = world;
   const landed: Record<string, number> = {};
@@ -135,12 +138,9 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRes
     const exit = await stopCli(daemon);
     cleanExit = exit.code === 0;
     if (!cleanExit) unexpectedExits.push(`clean run exited with code ${exit.code}: ${exit.stderr.slice(-400)}`);
-    return { world: world.name, refused: refused.size, figures: ledger.verify(accepted(), SECRETS.webhookSecret), kills, landed, unexpectedExits, cleanExit, made: { ...ledger.made }, durationMs: Date.now() - started };
+    return { world: options.label ?? world.name, refused: refused.size, figures: ledger.verify(accepted(), SECRETS.webhookSecret), kills, landed, unexpectedExits, cleanExit, made: { ...ledger.made }, durationMs: Date.now() - started };
   } finally {
-    if (daemon && !daemon.exited()) {
-      daemon.child.kill("SIGKILL");
-      await daemon.done;
-    }
+    await killLeftover(daemon);
     await world.close();
     await receiver.close();
   }
