@@ -64,6 +64,8 @@ export function benchSource(options: SourceOptions): RestSourceConfig {
     start: options.start ?? { mode: "baseline" },
     max_response_bytes: 50 * 1024 * 1024,
     timeout: 30_000,
+    max_retry_after: 24 * 3_600_000,
+    reprobe: 3_600_000,
     resources: [resource],
   };
 }

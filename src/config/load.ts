@@ -11,13 +11,13 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from "yaml";
 import type { z } from "zod";
+import { didYouMean } from "../core/did-you-mean.js";
 import { ConfigError } from "../errors.js";
 import { formatPath, interpolate, type ConfigPath } from "./interpolate.js";
 import {
   configShellSchema,
-  didYouMean,
   FILE_KEYS,
-  PRESETS,
+  PRESET_NAMES,
   SOURCE_SCHEMAS,
   type SourceKind,
 } from "./schema.js";
@@ -301,7 +301,7 @@ function resolveFileKeys(
 // ---------------------------------------------------------------------------------------------
 // Sources: pick the schema before parsing
 
-const KIND_HINT = `"preset: ${PRESETS.join(" | ")}" for a vendor, or "type: rest" for a generic API`;
+const KIND_HINT = `"preset: ${PRESET_NAMES.join(" | ")}" for a vendor, or "type: rest" for a generic API`;
 
 function sourceKind(source: unknown, path: ConfigPath, problems: Problem[]): SourceKind | undefined {
   if (!isPlainObject(source)) {
@@ -320,15 +320,15 @@ function sourceKind(source: unknown, path: ConfigPath, problems: Problem[]): Sou
   }
   if (hasPreset) {
     const preset = source.preset;
-    if (typeof preset === "string" && (PRESETS as readonly string[]).includes(preset)) return preset as SourceKind;
-    problems.push({ path: [...path, "preset"], message: `${unknownName("preset", preset, PRESETS)}; valid presets: ${PRESETS.join(", ")} (or type: rest for a generic API)` });
+    if (typeof preset === "string" && (PRESET_NAMES as readonly string[]).includes(preset)) return preset as SourceKind;
+    problems.push({ path: [...path, "preset"], message: `${unknownName("preset", preset, PRESET_NAMES)}; valid presets: ${PRESET_NAMES.join(", ")} (or type: rest for a generic API)` });
     return undefined;
   }
   if (source.type === "rest") return "rest";
-  if (typeof source.type === "string" && (PRESETS as readonly string[]).includes(source.type)) {
+  if (typeof source.type === "string" && (PRESET_NAMES as readonly string[]).includes(source.type)) {
     problems.push({ path: [...path, "type"], message: `${source.type} is a preset: write preset: ${source.type} instead of type` });
   } else {
-    problems.push({ path: [...path, "type"], message: `${unknownName("type", source.type, ["rest"])}; the only type is "rest" (vendors use preset: ${PRESETS.join(" | ")})` });
+    problems.push({ path: [...path, "type"], message: `${unknownName("type", source.type, ["rest"])}; the only type is "rest" (vendors use preset: ${PRESET_NAMES.join(" | ")})` });
   }
   return undefined;
 }

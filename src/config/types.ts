@@ -4,7 +4,9 @@
  * Keys keep the YAML spelling (snake_case) so errors, docs and code use one vocabulary.
  */
 
-export type PresetName = "fakturownia" | "facturascripts" | "fakturoid" | "wfirma";
+import type { PresetName, PresetSourceConfig } from "../sources/presets/index.js";
+
+export type { PresetName, PresetSourceConfig };
 
 /** First run of a resource: `baseline` records silently, `backfill` emits `created` for all,
  *  `since` emits `created` for records whose `created_field` is on or after the instant. */
@@ -79,9 +81,9 @@ export interface SourceCommon {
   /** Per-request timeout, ms (default 30 s). */
   timeout: number;
   /** Longest back-off a vendor's Retry-After may impose, ms (default 24 h). */
-  max_retry_after?: number;
+  max_retry_after: number;
   /** A suspension or a denied feed is tried again (one request) after this long, ms (default 1 h). */
-  reprobe?: number;
+  reprobe: number;
 }
 
 export interface RestSourceConfig extends SourceCommon {
@@ -92,46 +94,7 @@ export interface RestSourceConfig extends SourceCommon {
   resources: RestResourceConfig[];
 }
 
-export interface FakturowniaSourceConfig extends SourceCommon {
-  preset: "fakturownia";
-  domain?: string;
-  api_token: string;
-  resources: PresetResourceConfig[];
-}
-
-export interface FacturaScriptsSourceConfig extends SourceCommon {
-  preset: "facturascripts";
-  base_url: string;
-  token: string;
-  resources: PresetResourceConfig[];
-}
-
-export interface FakturoidSourceConfig extends SourceCommon {
-  preset: "fakturoid";
-  account: string;
-  client_id: string;
-  client_secret: string;
-  user_agent: string;
-  resources: PresetResourceConfig[];
-}
-
-export interface WfirmaSourceConfig extends SourceCommon {
-  preset: "wfirma";
-  access_key?: string;
-  secret_key?: string;
-  app_key?: string;
-  /** OAuth 2 bearer token, the alternative to the three keys. */
-  oauth_token?: string;
-  company_id?: string;
-  resources: PresetResourceConfig[];
-}
-
-export type PresetSourceConfig =
-  | FakturowniaSourceConfig
-  | FacturaScriptsSourceConfig
-  | FakturoidSourceConfig
-  | WfirmaSourceConfig;
-
+/** Preset sources: their config types come from their specs' schemas (sources/presets/<vendor>/config.ts). */
 export type SourceConfig = RestSourceConfig | PresetSourceConfig;
 
 export type TargetFormat = "standard" | "cloudevents" | "fakturownia" | "facturascripts";

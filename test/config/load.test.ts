@@ -2,7 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findConfigPath, loadConfig, parseConfig } from "../../src/config/load.js";
-import { isRestSource, type Config, type FakturowniaSourceConfig, type RestSourceConfig, type WfirmaSourceConfig } from "../../src/config/types.js";
+import { isRestSource, type Config, type RestSourceConfig } from "../../src/config/types.js";
+import type { FakturowniaSourceConfig } from "../../src/sources/presets/fakturownia/config.js";
+import type { WfirmaSourceConfig } from "../../src/sources/presets/wfirma/config.js";
 import { ConfigError } from "../../src/errors.js";
 import { tempDir } from "../helpers/tmp.js";
 

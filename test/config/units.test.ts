@@ -3,7 +3,7 @@ import { cronProblem, isTimeZone } from "../../src/config/cron.js";
 import { parseByteSize, parseDuration } from "../../src/config/duration.js";
 import { formatPath, interpolate } from "../../src/config/interpolate.js";
 import { parseConfig } from "../../src/config/load.js";
-import { didYouMean } from "../../src/config/schema.js";
+import { didYouMean } from "../../src/core/did-you-mean.js";
 import { secretValues } from "../../src/config/secrets.js";
 
 describe("parseDuration", () => {

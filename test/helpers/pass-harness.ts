@@ -2,6 +2,7 @@ import { afterEach, beforeEach } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { openStateStore } from "../../src/store/open.js";
 import { startFakeRest, type FakeRest } from "./fake-rest.js";
+import { loadedRestResource, loadedSource } from "./source-config.js";
 import type { RestResourceConfig, RestSourceConfig } from "../../src/config/types.js";
 import type { EventEnvelope } from "../../src/core/types.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../src/pipeline/poll-pass.js";
@@ -9,39 +10,17 @@ import { createSource } from "../../src/sources/registry.js";
 import type { StateStore } from "../../src/store/store.js";
 import { silentLogger, type Logger } from "../../src/telemetry/logger.js";
 
+/** The `items` resource of test/helpers/fake-rest.ts (numbered pages of 100), as the loader makes it. */
 export function restResource(overrides: Partial<RestResourceConfig> = {}): RestResourceConfig {
-  return {
-    name: "items",
-    type_prefix: "item",
-    path: "/items",
-    query: {},
-    id: "id",
-    ignore_fields: [],
-    transitions: [],
-    max_delete_ratio: 0.2,
-    max_delete_min: 10,
-    pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 },
-    ...overrides,
-  };
+  return loadedRestResource({ name: "items", type_prefix: "item", path: "/items", pagination: { style: "page", size_param: "per_page" } }, overrides);
 }
 
+/** A `type: rest` source with a bearer token and a 2 s timeout, as the loader makes it. */
 export function restSource(baseUrl: string, token: string, resources: RestResourceConfig[], overrides: Partial<RestSourceConfig> = {}): RestSourceConfig {
-  return {
-    name: "legacy",
-    type: "rest",
-    base_url: baseUrl,
-    headers: { Authorization: `Bearer ${token}` },
-    query: {},
-    schedule: "*/1 * * * *",
-    reconcile: "0 */6 * * *",
-    timezone: "UTC",
-    overlap: 5 * 60_000,
-    start: { mode: "baseline" },
-    max_response_bytes: 50 * 1024 * 1024,
-    timeout: 2000,
-    resources,
-    ...overrides,
-  };
+  return loadedSource<RestSourceConfig>(
+    { name: "legacy", type: "rest", base_url: baseUrl, headers: { Authorization: `Bearer ${token}` }, timeout: "2s", resources: [{ name: "items", path: "/items" }] },
+    { resources, ...overrides },
+  );
 }
 
 /** Runs passes of one source against a store, collecting every event written to the outbox. */

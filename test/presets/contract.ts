@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
-import type { PresetResourceConfig, SourceCommon, SourceConfig } from "../../src/config/types.js";
+import type { PresetResourceConfig, RestSourceConfig, SourceCommon, SourceConfig } from "../../src/config/types.js";
 import type { EventEnvelope } from "../../src/core/types.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../src/pipeline/poll-pass.js";
 import type { Fault, FakeLogEntry, FakeRequest, FakeServer, FaultRule } from "../../src/simulators/kit.js";
@@ -11,6 +11,7 @@ import { createSource } from "../../src/sources/registry.js";
 import type { Source } from "../../src/sources/source.js";
 import type { ResourceState } from "../../src/store/store.js";
 import { MemoryStateStore } from "../helpers/memory-store.js";
+import { loadedSource } from "../helpers/source-config.js";
 
 /**
  * The preset contract: one suite every preset with a fake runs (STYLE habit 3). A preset's
@@ -124,18 +125,17 @@ export function presetResource(name: string, overrides: Partial<PresetResourceCo
 }
 
 /** The source fields every preset shares, with the loader's defaults (timeout shortened). */
+/** What every source has, as the loader makes it (a `type: rest` source parsed, its own keys left out). */
 export function commonSource(overrides: Partial<SourceCommon> = {}): SourceCommon {
-  return {
+  const { type: _type, base_url: _baseUrl, headers: _headers, query: _query, resources: _resources, ...common } = loadedSource<RestSourceConfig>({
     name: "vendor",
-    schedule: "*/1 * * * *",
-    reconcile: "0 */6 * * *",
+    type: "rest",
+    base_url: "http://127.0.0.1",
     timezone: "Europe/Warsaw",
-    overlap: 5 * 60_000,
-    start: { mode: "baseline" },
-    max_response_bytes: 50 * 1024 * 1024,
-    timeout: 5000,
-    ...overrides,
-  };
+    timeout: "5s",
+    resources: [{ name: "x", path: "/x" }],
+  });
+  return { ...common, ...overrides };
 }
 
 export interface PassResult {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
 import { renderStatus } from "../../../src/cli/commands/status.js";
-import type { Config, FacturaScriptsSourceConfig } from "../../../src/config/types.js";
+import type { Config } from "../../../src/config/types.js";
+import type { FacturaScriptsSourceConfig } from "../../../src/sources/presets/facturascripts/config.js";
 import type { EventEnvelope } from "../../../src/core/types.js";
 import { collectStatus } from "../../../src/server/views.js";
 import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../fakes/facturascripts/fake.js";

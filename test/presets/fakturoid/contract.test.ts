@@ -1,4 +1,4 @@
-import type { FakturoidSourceConfig } from "../../../src/config/types.js";
+import type { FakturoidSourceConfig } from "../../../src/sources/presets/fakturoid/config.js";
 import { startFakturoidFake, type FakturoidFake } from "../../fakes/fakturoid/fake.js";
 import { commonSource, presetContract, type RequestLine } from "../contract.js";
 

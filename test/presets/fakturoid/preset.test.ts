@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
-import type { FakturoidSourceConfig } from "../../../src/config/types.js";
+import type { FakturoidSourceConfig } from "../../../src/sources/presets/fakturoid/config.js";
 import type { Snapshot } from "../../../src/core/types.js";
 import { createSource } from "../../../src/sources/registry.js";
 import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } from "../../fakes/fakturoid/fake.js";

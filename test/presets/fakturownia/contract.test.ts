@@ -1,4 +1,4 @@
-import type { FakturowniaSourceConfig } from "../../../src/config/types.js";
+import type { FakturowniaSourceConfig } from "../../../src/sources/presets/fakturownia/config.js";
 import { startFakturowniaFake, type FakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
 import { commonSource, presetContract, type RequestLine } from "../contract.js";
 

@@ -1,4 +1,4 @@
-import type { WfirmaSourceConfig } from "../../../src/config/types.js";
+import type { WfirmaSourceConfig } from "../../../src/sources/presets/wfirma/config.js";
 import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 import { commonSource, presetContract, type RequestLine } from "../contract.js";
 

@@ -1,5 +1,6 @@
 import { ManualClock } from "../../../src/clock.js";
-import type { PresetResourceConfig, SourceConfig, WfirmaSourceConfig } from "../../../src/config/types.js";
+import type { SourceConfig } from "../../../src/config/types.js";
+import type { WfirmaSourceConfig } from "../../../src/sources/presets/wfirma/config.js";
 import type { EventEnvelope } from "../../../src/core/types.js";
 import type { BudgetGate } from "../../../src/pipeline/budget.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../../src/pipeline/poll-pass.js";
@@ -8,30 +9,13 @@ import type { Source } from "../../../src/sources/source.js";
 import type { StateStore } from "../../../src/store/store.js";
 import { silentLogger, type Logger } from "../../../src/telemetry/logger.js";
 import { MemoryStateStore } from "../../helpers/memory-store.js";
+import { loadedSource } from "../../helpers/source-config.js";
 import type { FakeRequest, FakeServer } from "../../../src/simulators/kit.js";
 
-export function presetResource(name: string, overrides: Partial<PresetResourceConfig> = {}): PresetResourceConfig {
-  return { name, ignore_fields: [], transitions: [], max_delete_ratio: 0.2, max_delete_min: 10, ...overrides };
-}
+export { loadedPresetResource as presetResource } from "../../helpers/source-config.js";
 
 export function wfirmaConfig(baseUrl: string, resources: string[], overrides: Partial<WfirmaSourceConfig> = {}): WfirmaSourceConfig {
-  return {
-    name: "wfirma",
-    preset: "wfirma",
-    base_url: baseUrl,
-    access_key: "ak",
-    secret_key: "sk",
-    app_key: "app",
-    schedule: "*/1 * * * *",
-    reconcile: "0 */6 * * *",
-    timezone: "Europe/Warsaw",
-    overlap: 5 * 60_000,
-    start: { mode: "baseline" },
-    max_response_bytes: 50 * 1024 * 1024,
-    timeout: 5000,
-    resources: resources.map((name) => presetResource(name)),
-    ...overrides,
-  };
+  return loadedSource<WfirmaSourceConfig>({ name: "wfirma", preset: "wfirma", base_url: baseUrl, access_key: "ak", secret_key: "sk", app_key: "app", timezone: "Europe/Warsaw", timeout: "5s", resources }, overrides);
 }
 
 export interface Runner {

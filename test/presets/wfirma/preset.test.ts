@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
-import type { WfirmaSourceConfig } from "../../../src/config/types.js";
+import type { WfirmaSourceConfig } from "../../../src/sources/presets/wfirma/config.js";
 import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 import { WFIRMA_WAREHOUSE_MODULES, wfirmaIdlePassCost } from "../../../src/sources/presets/wfirma/index.js";
 import { beforeServing, runner, summary, wfirmaConfig, type Runner } from "./harness.js";

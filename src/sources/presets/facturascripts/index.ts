@@ -1,8 +1,9 @@
-import type { FacturaScriptsSourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
 import { SourceError } from "../../errors.js";
 import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
+import { facturascriptsSource, RESOURCES, SECRET_KEYS, type FacturaScriptsSourceConfig } from "./config.js";
+import { definePreset } from "../spec.js";
 import { FacturaScriptsPoller, FsSourceGate, type FsTable } from "./poller.js";
 
 /** Canonical resources → FacturaScripts tables (plural model names). */
@@ -21,7 +22,6 @@ const TABLES: Record<string, FsTable[]> = {
   products: [{ table: "productos", pk: "idproducto", since: "actualizado" }],
 };
 
-export const FACTURASCRIPTS_RESOURCES = Object.keys(TABLES);
 
 /** Requests of one idle incremental pass: per table, new rows, plus its audit log and payments feeds. */
 export function facturaScriptsIdlePassCost(config: Pick<FacturaScriptsSourceConfig, "resources">): number {
@@ -58,3 +58,13 @@ export function createFacturaScriptsSource(config: FacturaScriptsSourceConfig, d
   );
   return { name: config.name, http, pollers, close: () => http.close() };
 }
+
+/** The `preset: facturascripts` spec: config schema, resources, secret keys, idle-pass cost and the factory. */
+export const facturascriptsPreset = definePreset({
+  name: "facturascripts",
+  schema: facturascriptsSource,
+  resources: RESOURCES,
+  secretKeys: SECRET_KEYS,
+  idlePassCost: facturaScriptsIdlePassCost,
+  create: createFacturaScriptsSource,
+});

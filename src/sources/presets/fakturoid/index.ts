@@ -1,7 +1,8 @@
-import type { FakturoidSourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
+import { fakturoidSource, RESOURCES, SECRET_KEYS, type FakturoidSourceConfig } from "./config.js";
+import { definePreset } from "../spec.js";
 import { FakturoidPoller, type FakturoidEndpoint } from "./poller.js";
 import { RateLimitGuard } from "./rate-limit.js";
 import { FakturoidTokens } from "./token.js";
@@ -16,7 +17,6 @@ const ENDPOINTS: Record<string, FakturoidEndpoint> = {
   warehouse_documents: { list: "/inventory_moves.json", detail: "/inventory_items/{parent}/inventory_moves/{id}.json", parentField: "inventory_item_id" },
 };
 
-export const FAKTUROID_RESOURCES = Object.keys(ENDPOINTS);
 
 /** Invoices and expenses: `status` becomes `paid` (built-in), or `overdue`. */
 const DOCUMENT_TRANSITIONS: Transition[] = [
@@ -65,7 +65,7 @@ export function createFakturoidSource(config: FakturoidSourceConfig, deps: Sourc
   });
   const pollers = config.resources.map((resource) => {
     const endpoint = ENDPOINTS[resource.name];
-    if (!endpoint) throw new Error(`source ${config.name}: fakturoid has no resource "${resource.name}" (supported: ${FAKTUROID_RESOURCES.join(", ")})`);
+    if (!endpoint) throw new Error(`source ${config.name}: fakturoid has no resource "${resource.name}" (supported: ${RESOURCES.join(", ")})`);
     const documents = resource.name === "invoices" || resource.name === "cost_invoices";
     return new FakturoidPoller(http, guard, resource, endpoint, config, documents ? DOCUMENT_TRANSITIONS : []);
   });
@@ -79,3 +79,13 @@ export function createFakturoidSource(config: FakturoidSourceConfig, deps: Sourc
     },
   };
 }
+
+/** The `preset: fakturoid` spec: config schema, resources, secret keys, idle-pass cost and the factory. */
+export const fakturoidPreset = definePreset({
+  name: "fakturoid",
+  schema: fakturoidSource,
+  resources: RESOURCES,
+  secretKeys: SECRET_KEYS,
+  idlePassCost: fakturoidIdlePassCost,
+  create: createFakturoidSource,
+});

@@ -1,5 +1,5 @@
 import { PollerBase } from "../../poller-base.js";
-import type { FakturoidSourceConfig, PresetResourceConfig } from "../../../config/types.js";
+import type { PresetResourceConfig } from "../../../config/types.js";
 import { formatIsoWithOffset, parseInstant } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, Snapshot, SourceRecord } from "../../../core/types.js";
@@ -9,6 +9,7 @@ import type { HttpClient, HttpResponse } from "../../http/client.js";
 import { responseRecords } from "../../http/records.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import type { RateLimitGuard } from "./rate-limit.js";
+import type { FakturoidSourceConfig } from "./config.js";
 
 /**
  * Fakturoid's documented page size (no `per_page`, no total, no Link header): only a first guess.

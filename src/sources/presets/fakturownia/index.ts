@@ -1,7 +1,9 @@
-import type { FakturowniaSourceConfig, RestResourceConfig } from "../../../config/types.js";
+import type { RestResourceConfig } from "../../../config/types.js";
 import type { JsonObject } from "../../../core/types.js";
 import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
+import { fakturowniaSource, RESOURCES, SECRET_KEYS, type FakturowniaSourceConfig } from "./config.js";
+import { definePreset } from "../spec.js";
 import { RestPoller } from "../../rest/poller.js";
 
 /**
@@ -21,7 +23,6 @@ const ENDPOINTS: Record<string, { path: string; get: string; query?: Record<stri
   products: { path: "/products.json", get: "/products/{id}.json" },
 };
 
-export const FAKTUROWNIA_RESOURCES = Object.keys(ENDPOINTS);
 
 /** `mycompany` → https://mycompany.fakturownia.pl; a full host is used as it is. */
 export function fakturowniaBaseUrl(config: Pick<FakturowniaSourceConfig, "base_url" | "domain">): string {
@@ -67,3 +68,12 @@ export function createFakturowniaSource(config: FakturowniaSourceConfig, deps: S
   });
   return { name: config.name, http, pollers, close: () => http.close() };
 }
+
+/** The `preset: fakturownia` spec: config schema, resources, secret keys and the factory. */
+export const fakturowniaPreset = definePreset({
+  name: "fakturownia",
+  schema: fakturowniaSource,
+  resources: RESOURCES,
+  secretKeys: SECRET_KEYS,
+  create: createFakturowniaSource,
+});

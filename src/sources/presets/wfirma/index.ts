@@ -1,7 +1,8 @@
-import type { WfirmaSourceConfig } from "../../../config/types.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { SourceDeps } from "../../deps.js";
 import type { Source } from "../../source.js";
+import { wfirmaSource, RESOURCES, SECRET_KEYS, type WfirmaSourceConfig } from "./config.js";
+import { definePreset } from "../spec.js";
 import { WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import { WfirmaPoller } from "./poller.js";
 
@@ -20,7 +21,6 @@ const MODULES: Record<string, WfirmaModuleSpec[]> = {
   warehouse_documents: WFIRMA_WAREHOUSE_MODULES.map((module) => ({ module, branch: "warehouse_documents", singular: "warehouse_document" })),
 };
 
-export const WFIRMA_RESOURCES = Object.keys(MODULES);
 
 /** Paid: `paymentstate` becomes `paid`, or `remaining` reaches 0 (numeric strings compare as numbers). */
 const PAID: Transition[] = [{ event: "paid", anyOf: [{ field: "paymentstate", to: "paid" }, { field: "remaining", to: 0 }] }];
@@ -57,9 +57,19 @@ export function createWfirmaSource(config: WfirmaSourceConfig, deps: SourceDeps)
   const api = new WfirmaApi(http, deps.clock, deps.logger);
   const pollers = config.resources.map((resource) => {
     const modules = MODULES[resource.name];
-    if (!modules) throw new Error(`source ${config.name}: wfirma has no resource "${resource.name}" (supported: ${WFIRMA_RESOURCES.join(", ")})`);
+    if (!modules) throw new Error(`source ${config.name}: wfirma has no resource "${resource.name}" (supported: ${RESOURCES.join(", ")})`);
     const money = resource.name === "invoices" || resource.name === "cost_invoices";
     return new WfirmaPoller(api, resource, modules, config, money ? PAID : []);
   });
   return { name: config.name, http, pollers, close: () => http.close() };
 }
+
+/** The `preset: wfirma` spec: config schema, resources, secret keys, idle-pass cost and the factory. */
+export const wfirmaPreset = definePreset({
+  name: "wfirma",
+  schema: wfirmaSource,
+  resources: RESOURCES,
+  secretKeys: SECRET_KEYS,
+  idlePassCost: wfirmaIdlePassCost,
+  create: createWfirmaSource,
+});

@@ -1,5 +1,5 @@
 import { PollerBase } from "../../poller-base.js";
-import type { PresetResourceConfig, WfirmaSourceConfig } from "../../../config/types.js";
+import type { PresetResourceConfig } from "../../../config/types.js";
 import { formatWall, parseInstant } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
@@ -8,6 +8,7 @@ import { FutureStamps, stuckCursorWarning } from "../../future-stamps.js";
 import { isInexact } from "../../http/json-body.js";
 import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
+import type { WfirmaSourceConfig } from "./config.js";
 
 /** The poller's cursor: the highest `modified` (ms) seen per module, and of the payments followed. */
 interface WfirmaCursor {

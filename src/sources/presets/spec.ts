@@ -1,0 +1,36 @@
+import type { z } from "zod";
+import type { ResourceCommon } from "../../config/types.js";
+import type { CanonicalResource } from "../../core/naming.js";
+import type { SourceDeps } from "../deps.js";
+import type { Source } from "../source.js";
+
+/** What the config schema of a preset parses to, at least. */
+export interface PresetConfigBase<N extends string = string> {
+  name: string;
+  preset: N;
+  resources: ResourceCommon[];
+}
+
+/**
+ * Everything retrohook knows about a preset, in one value: the config schema (zod, every key
+ * `.describe()`d: the user documentation), the resources it supports, its secret keys (each may
+ * be given as `K_file`), the requests an idle pass costs (budget planning) and the factory of
+ * its pollers. `sources/presets/index.ts` lists the specs; the config schema, the loader and the
+ * source registry read everything from that list.
+ */
+export interface PresetSpec<N extends string = string, S extends z.ZodType<PresetConfigBase<N>> = z.ZodType<PresetConfigBase<N>>> {
+  name: N;
+  schema: S;
+  /** Canonical resources, in a stable order (the default `resources:`). */
+  resources: readonly [CanonicalResource, ...CanonicalResource[]];
+  /** Keys `K` that may be given as `K_file`. */
+  secretKeys: readonly string[];
+  /** Requests an idle incremental pass costs; default one per resource. */
+  idlePassCost?(config: z.output<S>, passIntervalMs: number): number;
+  create(config: z.output<S>, deps: SourceDeps): Source;
+}
+
+/** Checks a spec's parts against each other (the schema's output is what `create` takes). */
+export function definePreset<N extends string, S extends z.ZodType<PresetConfigBase<N>>>(spec: PresetSpec<N, S>): PresetSpec<N, S> {
+  return spec;
+}
