@@ -85,10 +85,12 @@ export function benchTarget(url: string): TargetConfig {
   };
 }
 
+/** `stateFile` is a SQLite file, or a whole state URL (`postgres://…`). */
 export function benchConfig(stateFile: string, sources: RestSourceConfig[], targets: TargetConfig[]): Config {
+  const url = /^[a-z]+:\/\//.test(stateFile) ? stateFile : `sqlite://${stateFile}`;
   return {
-    path: `${stateFile}.yaml`,
-    state: { url: `sqlite://${stateFile}` },
+    path: `${url.startsWith("sqlite://") ? stateFile : "postgres-state"}.yaml`,
+    state: { url },
     server: { listen: "127.0.0.1:0" },
     sources,
     targets,

@@ -11,6 +11,7 @@ import { deliverScenario } from "./scenarios/deliver.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { manySourcesScenario } from "./scenarios/many-sources.js";
 import { passScenarios } from "./scenarios/passes.js";
+import { postgresScenario } from "./scenarios/postgres.js";
 
 /**
  * `npm run bench [-- --quick] [-- --only=passes,deliver,latency,many] [-- --keep] [-- --tsx] [-- --build=DIR]`
@@ -32,6 +33,7 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
   deliver: deliverScenario,
   latency: latencyScenario,
   many: manySourcesScenario,
+  postgres: postgresScenario,
 };
 
 async function main(): Promise<number> {
