@@ -1,4 +1,4 @@
-/** Exit codes of the CLI (DESIGN.md, "CLI"). */
+/** Exit codes of the CLI (README, "Command line"). */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

@@ -51,7 +51,7 @@ const BYTE_UNITS: Record<string, number> = {
 
 export const BYTE_SIZE_HINT = 'a number of bytes or a size like "512KB", "50MB", "1GB" (binary: 1 MB = 1,048,576 bytes)';
 
-/** `"50MB"` → 52,428,800 (units are binary, as the 50 MB default in DESIGN.md). */
+/** `"50MB"` → 52,428,800 (units are binary: the 50 MB default is 50 MiB). */
 export function parseByteSize(input: string | number): Parsed<number> {
   if (typeof input === "number") {
     if (!Number.isInteger(input) || input <= 0) return { ok: false, problem: `must be a positive whole number of bytes` };

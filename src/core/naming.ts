@@ -1,4 +1,4 @@
-/** The canonical resource names of DESIGN.md and their singular event prefixes. */
+/** The canonical resource names (README, "Events") and their singular event prefixes. */
 export const CANONICAL_RESOURCES = {
   invoices: "invoice",
   cost_invoices: "cost_invoice",

@@ -52,7 +52,7 @@ export interface RecordsOrigin {
   path?: string;
 }
 
-/** The standard envelope (DESIGN.md, "Event envelope"). Its JSON is the body, fixed at detection. */
+/** The standard envelope (README, "Events"). Its JSON is the body, fixed at detection. */
 export interface EventEnvelope {
   id: string;
   type: string;

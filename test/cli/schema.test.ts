@@ -59,7 +59,7 @@ describe("retrohook schema", () => {
     expect(problems, `files the schema rejects:\n${problems.join("\n")}`).toEqual([]);
     expect(files.length).toBeGreaterThanOrEqual(existsSync(join(ROOT, "config.example.yaml")) ? 1 : 0);
 
-    // The DESIGN.md sample, as a user would write it, and a config that is wrong where the schema can tell.
+    // The contract's config sample (fixtures/design-sample.yaml), as a user would write it, and a config that is wrong where the schema can tell.
     const sample = readFileSync(fileURLToPath(new URL("./fixtures/design-sample.yaml", import.meta.url)), "utf8");
     expect(validate(parse(sample)), JSON.stringify(validate.errors, null, 2)).toBe(true);
     expect(validate({ sources: [{ name: "x", preset: "nosuchvendor" }] })).toBe(false);

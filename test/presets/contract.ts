@@ -14,7 +14,7 @@ import { MemoryStateStore } from "../helpers/memory-store.js";
 import { loadedSource } from "../helpers/source-config.js";
 
 /**
- * The preset contract: one suite every preset with a fake runs (STYLE habit 3). A preset's
+ * The preset contract: one suite every preset with a fake runs. A preset's
  * `contract.test.ts` calls `presetContract(adapter)`; the adapter starts the vendor's fake,
  * writes the preset's config, mutates one record of one resource (create, update, pay, delete),
  * and says which requests are list pages, second pages and single-record GETs so faults can be

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * Mounts for the state faults (PITFALLS: root writes 0444 files, so "read-only" needs a read-only
+ * Mounts for the state faults (root writes 0444 files, so "read-only" needs a read-only
  * mount and "disk full" a small tmpfs). Needs root with CAP_SYS_ADMIN; `mountSupport` says
  * whether this machine allows it, and why not.
  */

@@ -12,7 +12,7 @@ export { FsDeleteRefusedError, FsDuplicateError, FsNotFoundError } from "./store
 export { FsSaveError } from "./values.js";
 
 /**
- * A faithful FacturaScripts REST API double (see shared/apis/facturascripts.md): `/api/3/...`
+ * A faithful FacturaScripts REST API double (see README, "Vendors"): `/api/3/...`
  * behind ApiController's gatekeeper (409/429/401/403/400 as `{"status":"error","message"}`),
  * APIModel resources (bare arrays + `X-Total-Count`, filters, sorts, limit/offset, form-encoded
  * writes answering `{"ok","data"}`, resource errors as `{"error"}` in Spanish), the

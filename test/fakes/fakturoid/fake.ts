@@ -8,7 +8,7 @@ export type { FakturoidRecord, FakturoidResource } from "./records.js";
 export type { FakturoidListOrder } from "./store.js";
 
 /**
- * A faithful Fakturoid API v3 double (see shared/apis/fakturoid.md): client-credentials
+ * A faithful Fakturoid API v3 double (see docs/vendors/fakturoid.md): client-credentials
  * tokens that expire on the injected clock, mandatory User-Agent, `/api/v3/accounts/{slug}`
  * JSON resources paged at 40 in no documented order, rate-limit headers on every response
  * and 429 when the window is spent. 503/5xx/resets come from the kit's `injectFault`.

@@ -18,7 +18,7 @@ import { parseXml, renderXml } from "./xml.js";
 export type { WfirmaModule, WfirmaRecord, WfirmaValue } from "./records.js";
 
 /**
- * A faithful wFirma API v2 double (see shared/apis/wfirma.md): `/{module}/{action}[/{id}]`,
+ * A faithful wFirma API v2 double (see docs/vendors/wfirma.md): `/{module}/{action}[/{id}]`,
  * errors in the body with HTTP 200, numbered-object JSON with string scalars, SQL-like `find`.
  * Real 429/5xx/HTML replies come from the kit's `injectFault`. Webhooks are not emitted.
  *

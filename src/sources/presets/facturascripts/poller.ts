@@ -126,7 +126,7 @@ const PAGE = 200;
  * new rows by serial id (`filter[pk_gt]`, sorted, key-paged), updates and deletions from the
  * `logmessages` audit feed by id for models that log, and new payment rows by `idpago` (then the
  * paid invoice is fetched so `paid` fires at once). Reconcile is the safety net and the only way
- * to see changes of models that do not log. Facts: shared/apis/facturascripts.md.
+ * to see changes of models that do not log. Facts: README, "Vendors".
  */
 export class FacturaScriptsPoller extends PollerBase {
 

@@ -42,7 +42,7 @@ export function fakturoidApiRoot(config: Pick<FakturoidSourceConfig, "base_url">
 
 /**
  * Fakturoid (API v3): OAuth 2 client credentials, a mandatory `User-Agent` on every request
- * (token requests included), rate-limit headers obeyed. Facts: shared/apis/fakturoid.md.
+ * (token requests included), rate-limit headers obeyed. Facts: docs/vendors/fakturoid.md.
  */
 export function createFakturoidSource(config: FakturoidSourceConfig, deps: SourceDeps): Source {
   if (!USER_AGENT_FORM.test(config.user_agent)) {

@@ -11,7 +11,7 @@ import { RestPoller } from "../../rest/poller.js";
  * paged by `page`/`per_page` (max 100); no "changed since" filter, so incremental passes sort by
  * `updated_at` descending and page back to the cursor (the order is checked; a list that is not
  * sorted falls back to a complete scan). `period=all` always, or records older than 12 months
- * silently vanish. Facts: shared/apis/fakturownia.md.
+ * silently vanish. Facts: README, "Vendors".
  */
 const ENDPOINTS: Record<string, { path: string; get: string; query?: Record<string, string> }> = {
   invoices: { path: "/invoices.json", get: "/invoices/{id}.json" },

@@ -10,7 +10,7 @@ import type { HttpClient } from "../../http/client.js";
  * error the pipeline understands: `AUTH` suspends the source, `ACCESS DENIED` / `DENIED SCOPE
  * REQUESTED` suspend the resource, the "wait" and limit codes back off (persisted by the pass),
  * and `NOT FOUND` (also as the localized Polish sentence) is an answer, not an error.
- * Facts: shared/apis/wfirma.md.
+ * Facts: docs/vendors/wfirma.md.
  */
 
 /** How long each vendor "wait" answer keeps this source quiet. */

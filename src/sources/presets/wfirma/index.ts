@@ -41,7 +41,7 @@ export function wfirmaBaseUrl(config: Pick<WfirmaSourceConfig, "base_url">): str
 /**
  * wFirma (api2.wfirma.pl): `POST {module}/find?inputFormat=json&outputFormat=json&company_id=…`,
  * authenticated by the `accessKey` / `secretKey` / `appKey` headers, or by `Authorization:
- * Bearer` plus `oauth_version=2`. Facts: shared/apis/wfirma.md.
+ * Bearer` plus `oauth_version=2`. Facts: docs/vendors/wfirma.md.
  */
 export function createWfirmaSource(config: WfirmaSourceConfig, deps: SourceDeps): Source {
   const query: Record<string, string> = { inputFormat: "json", outputFormat: "json" };
