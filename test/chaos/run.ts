@@ -7,6 +7,7 @@ import { Scratch } from "./lib/scratch.js";
 import { scanner } from "./lib/secrets.js";
 import { childRunner } from "./lib/once.js";
 import { adminFuzz, badConfigs, badInputRows } from "./suites/bad-input.js";
+import { brokerRestartRows, brokerRestarts } from "./suites/broker-restarts.js";
 import { crashLoop, crashLoopRows } from "./suites/crash-loop.js";
 import { postgresChaos } from "./suites/postgres.js";
 import { secretsSweep, secretsSweepRows } from "./suites/secrets.js";
@@ -16,7 +17,8 @@ import { stateFaultRows, stateFaults } from "./suites/state-faults.js";
 import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
 
 /**
- * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,soak] [-- --tsx]`
+ * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,broker,soak] [-- --tsx]`
+>>>>>>> c305021 (Chaos: a broker row per transport (SIGKILL + restart 5x while 1,000 events flow; reduced 2x/200): lost, duplicates under another id and per-record order violations counted by a consumer)
  *
  * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
  * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
@@ -69,8 +71,16 @@ const SUITES: Record<string, Suite> = {
     return badInputRows(configs, await adminFuzz({ scratch, log, randomRequests: sizes.fuzzRequests }));
   },
   secrets: async ({ scratch, log }) => secretsSweepRows(await secretsSweep({ scratch, log, run: childRunner })),
+<<<<<<< HEAD
   postgres: async ({ sizes, scratch, log }) =>
     postgresChaos({ kills: sizes.pgKills, changes: sizes.pgChanges, restarts: sizes.pgRestarts, restartChanges: sizes.pgRestartChanges, scratch, log }),
+  broker: async ({ reduced, log }) => {
+    const restarts = reduced ? 2 : 5;
+    const events = reduced ? 200 : 1000;
+    const results = [];
+    for (const kind of ["nats", "redis-stream", "amqp"] as const) results.push(await brokerRestarts({ kind, events, restarts, log }));
+    return brokerRestartRows(results, restarts);
+  },
   soak: async ({ sizes, scratch, log }) => soakRows(await soak({ durationMs: sizes.soakMs, baselineMs: sizes.soakBaselineMs, rate: sizes.soakRate, scratch, log }), { checkRss: true }),
 };
 
