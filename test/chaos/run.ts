@@ -18,7 +18,6 @@ import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
 
 /**
  * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,broker,soak] [-- --tsx]`
->>>>>>> c305021 (Chaos: a broker row per transport (SIGKILL + restart 5x while 1,000 events flow; reduced 2x/200): lost, duplicates under another id and per-record order violations counted by a consumer)
  *
  * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
  * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
@@ -71,7 +70,6 @@ const SUITES: Record<string, Suite> = {
     return badInputRows(configs, await adminFuzz({ scratch, log, randomRequests: sizes.fuzzRequests }));
   },
   secrets: async ({ scratch, log }) => secretsSweepRows(await secretsSweep({ scratch, log, run: childRunner })),
-<<<<<<< HEAD
   postgres: async ({ sizes, scratch, log }) =>
     postgresChaos({ kills: sizes.pgKills, changes: sizes.pgChanges, restarts: sizes.pgRestarts, restartChanges: sizes.pgRestartChanges, scratch, log }),
   broker: async ({ reduced, log }) => {
