@@ -46,7 +46,7 @@ export function renderStatus(view: StatusView): string {
   const lines: string[] = [];
   const sourceRows: string[][] = [["SOURCE / RESOURCE", "STATUS", "CURSOR", "LAST PASS", "RECORDS", "SUSPENDED", "HELD DELETIONS", "NEXT PASS / LAST ERROR"]];
   for (const source of view.sources) {
-    sourceRows.push([source.name, source.health, "", time(source.lastPassAt), "", source.suspended ? `since ${source.suspended.at}` : "-", "", sourceNote(source)]);
+    sourceRows.push([source.name, source.health, "", time(source.lastPassAt), "", source.suspended ? `since ${source.suspended.at} (lift: retrohook resume --source ${source.name})` : "-", "", sourceNote(source)]);
     for (const resource of source.resources) {
       sourceRows.push([
         `  ${resource.name}`,
@@ -54,7 +54,7 @@ export function renderStatus(view: StatusView): string {
         cursorText(resource.cursor),
         time(resource.lastPassAt),
         String(resource.records),
-        resource.suspended ? `since ${resource.suspended.at}` : "-",
+        resource.suspended ? `since ${resource.suspended.at} (lift: retrohook resume --source ${source.name} --resource ${resource.name})` : "-",
         resource.heldDeletions ? `${resource.heldDeletions.count} since ${resource.heldDeletions.at}` : resource.awaitingConfirmation ? `${resource.awaitingConfirmation} awaiting confirmation` : "-",
         resource.lastError ? clip(resource.lastError.message, 100) : resource.waiting ? "waiting for a first non-empty listing (no baseline yet)" : "",
       ]);
