@@ -19,6 +19,9 @@ export interface Interpolated {
   /** Paths (see `formatPath`) whose whole value was one `${VAR}`: the loader may turn these
    *  into the number or boolean the schema wants. */
   wholeVariablePaths: Set<string>;
+  /** Every value taken from the environment (not a `:-default` written in the file): secrets,
+   *  wherever they land (a query value, a path, a URL, a header). */
+  fromEnvironment: Set<string>;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -38,11 +41,12 @@ export function formatPath(path: ConfigPath): string {
 export function interpolate(value: unknown, env: NodeJS.ProcessEnv): Interpolated {
   const issues: PathIssue[] = [];
   const wholeVariablePaths = new Set<string>();
+  const fromEnvironment = new Set<string>();
 
   const visit = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === "string") {
       if (WHOLE.test(node)) wholeVariablePaths.add(formatPath(path));
-      return substitute(node, env, (message) => issues.push({ path, message }), secretKeyOf(path));
+      return substitute(node, env, (message) => issues.push({ path, message }), secretKeyOf(path), (found) => fromEnvironment.add(found));
     }
     if (Array.isArray(node)) return node.map((item, index) => visit(item, [...path, index]));
     if (node !== null && typeof node === "object") {
@@ -53,11 +57,11 @@ export function interpolate(value: unknown, env: NodeJS.ProcessEnv): Interpolate
     return node;
   };
 
-  return { value: visit(value, []), issues, wholeVariablePaths };
+  return { value: visit(value, []), issues, wholeVariablePaths, fromEnvironment };
 }
 
 /** Substitutes one string. Problems are reported by variable name only, never by value. */
-export function substitute(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void, secretKey?: string): string {
+export function substitute(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void, secretKey?: string, taken: (value: string) => void = () => undefined): string {
   let out = "";
   let index = 0;
   while (index < text.length) {
@@ -92,7 +96,10 @@ export function substitute(text: string, env: NodeJS.ProcessEnv, report: (messag
       continue;
     }
     const found = env[name];
-    if (found !== undefined && !(fallback !== undefined && found === "")) out += found;
+    if (found !== undefined && !(fallback !== undefined && found === "")) {
+      out += found;
+      taken(found);
+    }
     else if (fallback !== undefined) out += fallback;
     else report(unsetVariable(name, secretKey));
   }

@@ -96,12 +96,12 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
   // Paths whose value is already reported as unusable: their schema errors would be noise.
   const blocked: ConfigPath[] = interpolated.issues.map((issue) => issue.path);
 
-  resolveFileKeys(data.server, FILE_KEYS.server, ["server"], folder, problems, blocked);
-  resolveFileKeys(data.state, FILE_KEYS.state, ["state"], folder, problems, blocked);
+  resolveFileKeys(data.server, FILE_KEYS.server, ["server"], folder, problems, blocked, interpolated.fromEnvironment);
+  resolveFileKeys(data.state, FILE_KEYS.state, ["state"], folder, problems, blocked, interpolated.fromEnvironment);
   if (Array.isArray(data.targets)) {
     data.targets.forEach((target: unknown, index) => {
-      resolveFileKeys(target, FILE_KEYS.target, ["targets", index], folder, problems, blocked);
-      if (isPlainObject(target)) resolveFileKeys(target.tls, FILE_KEYS.tls, ["targets", index, "tls"], folder, problems, blocked);
+      resolveFileKeys(target, FILE_KEYS.target, ["targets", index], folder, problems, blocked, interpolated.fromEnvironment);
+      if (isPlainObject(target)) resolveFileKeys(target.tls, FILE_KEYS.tls, ["targets", index, "tls"], folder, problems, blocked, interpolated.fromEnvironment);
     });
   }
 
@@ -113,7 +113,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
       const path = ["sources", index];
       const kind = sourceKind(source, path, problems);
       if (kind === undefined) return;
-      resolveFileKeys(source, FILE_KEYS[kind], path, folder, problems, blocked);
+      resolveFileKeys(source, FILE_KEYS[kind], path, folder, problems, blocked, interpolated.fromEnvironment);
       const parsed = parseWith<z.ZodType<SourceConfig>>(SOURCE_SCHEMAS[kind], source, path, whole, problems);
       if (parsed) sources.push(parsed);
     });
@@ -129,13 +129,16 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
     throw configError(file, describeAll(reported, doc, lineCounter));
   }
 
-  return {
+  const config: Config = {
     path: file,
     state: { url: resolveStateUrl(shell.state.url, folder) },
     server: shell.server,
     sources,
     targets: shell.targets,
   };
+  // Not enumerable: the config's own fields stay what the file says (printing, comparing).
+  Object.defineProperty(config, "secrets", { value: [...interpolated.fromEnvironment], enumerable: false });
+  return config;
 }
 
 /**
@@ -273,6 +276,7 @@ function resolveFileKeys(
   folder: string,
   problems: Problem[],
   blocked: ConfigPath[],
+  secrets: Set<string>,
 ): void {
   if (!isPlainObject(holder)) return;
   for (const key of keys) {
@@ -289,6 +293,7 @@ function resolveFileKeys(
     const absolute = resolve(folder, file);
     try {
       holder[key] = readFileSync(absolute, "utf8").replace(/[\r\n]+$/, "");
+      secrets.add(holder[key] as string);
       delete holder[fileKey];
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "unreadable";

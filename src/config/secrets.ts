@@ -1,10 +1,35 @@
 import { stateUrlPassword } from "../store/url.js";
 import type { Config } from "./types.js";
 
-const SECRET_KEYS = new Set(["api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "secret", "admin_token"]);
+const SECRET_KEYS = new Set([
+  "api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "secret", "admin_token",
+  // Names vendors give keys in query strings and bodies (a `rest` source's `query: {key: …}`).
+  "key", "api_key", "apikey", "appid", "app_id", "private_token", "access_token", "auth_token", "signature", "sig", "password", "passwd",
+]);
 
 /** Headers that describe the request, never credentials: scrubbing their values would only blank words. */
 const PLAIN_HEADERS = new Set(["accept", "accept-encoding", "accept-language", "content-type", "user-agent", "cache-control"]);
+
+/**
+ * A value from `${VAR}` or a `*_file`, as it may appear in text: itself (URL-encoded too) and,
+ * when it is a URL, its path and each query value (they carry tokens: Slack's
+ * `/services/T/B/X`, Telegram's `/bot<token>/`), so a log of the path alone is scrubbed too.
+ * Words any text holds (`true`, short numbers) are left out: scrubbing them would only blank text.
+ */
+function secretForms(value: string): string[] {
+  if (/^(true|false|yes|no|null)$/i.test(value) || /^\d{1,5}$/.test(value)) return [];
+  const forms = [value, encodeURIComponent(value)];
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    try {
+      const url = new URL(value);
+      if (url.pathname.length > 1) forms.push(url.pathname, ...url.pathname.split("/").filter((segment) => segment.length >= 8));
+      for (const query of url.searchParams.values()) forms.push(query, encodeURIComponent(query));
+    } catch {
+      // not a URL after all: the value itself is enough
+    }
+  }
+  return forms;
+}
 
 /** Whether a config path holds a secret: a secret key, or a header value other than the plain ones. */
 export function isSecretPath(path: ReadonlyArray<string | number>): boolean {
@@ -39,6 +64,7 @@ export function secretValues(config: Config): string[] {
     }
   };
   visit({ sources: config.sources, targets: config.targets, server: config.server }, undefined, false);
+  for (const value of config.secrets ?? []) out.push(...secretForms(value));
   const statePassword = stateUrlPassword(config.state.url);
   if (statePassword) out.push(statePassword, encodeURIComponent(statePassword));
   // A broker target's URL may carry a password (amqp://user:pass@…) or a token (nats://token@…).

@@ -138,6 +138,8 @@ export interface Config {
   server: ServerConfig;
   sources: SourceConfig[];
   targets: TargetConfig[];
+  /** Values that came from `${VAR}` or a `*_file`: secrets wherever they land (see config/secrets.ts). */
+  secrets?: string[];
 }
 
 export function isRestSource(source: SourceConfig): source is RestSourceConfig {

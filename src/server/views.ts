@@ -1,3 +1,4 @@
+import { redactedUrl } from "../telemetry/logger.js";
 import type { Config, SourceConfig, TargetConfig } from "../config/types.js";
 import { isRestSource } from "../config/types.js";
 import { parseRefKey, type RecordRef } from "../core/types.js";
@@ -307,9 +308,9 @@ function suspensionView(suspension: Suspension | undefined): SuspensionView | nu
   return { at: suspension.at, reason: suspension.reason, ...(suspension.until ? { until: suspension.until } : {}) };
 }
 
-/** Where a target's deliveries go, without credentials: the transport says. */
+/** Where a target's deliveries go, without credentials (the transport says), the path redacted. */
 function destinationOf(target: TargetConfig): string {
-  return transportOf(target).destination(asTransportTarget(target));
+  return redactedUrl(transportOf(target).destination(asTransportTarget(target)));
 }
 
 function latest(values: Array<string | null | undefined>): string | null {

@@ -3,12 +3,28 @@ import pretty from "pino-pretty";
 
 export type { Logger };
 
-const SECRET_QUERY = /([?&](?:api_token|token|access_token|key|secret|password|apikey|api_key|client_secret|oauth_token)=)[^&#\s"']*/gi;
+const SECRET_QUERY = /([?&](?:api_token|token|access_token|auth_token|private_token|key|secret|password|passwd|apikey|api_key|appid|app_id|signature|sig|client_secret|oauth_token)=)[^&#\s"']*/gi;
 const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']+@/gi;
 
 /** Removes credentials from URLs inside any string (query tokens, user:pass@). */
 export function scrubUrl(text: string): string {
   return text.replace(USERINFO, "$1***@").replace(SECRET_QUERY, "$1***");
+}
+
+/**
+ * A target URL as `validate`, `status`, the admin API and the UI show it: the origin and a
+ * redacted path (`https://hooks.slack.com/…`), since paths and queries often carry tokens
+ * (Slack's `/services/T/B/X`, Telegram's `/bot<token>/`). Text that is not a URL is kept.
+ */
+export function redactedUrl(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  try {
+    const url = new URL(text);
+    const hidden = url.pathname.length > 1 || url.search !== "";
+    return `${url.protocol}//${url.host}${hidden ? "/…" : url.pathname}`;
+  } catch {
+    return scrubUrl(text);
+  }
 }
 
 /** Replaces every occurrence of the given secret values in a string. */
@@ -49,11 +65,12 @@ export function logFormat(env: NodeJS.ProcessEnv = process.env, terminal = proce
  * thread, not its worker transport). Level from `RETROHOOK_LOG_LEVEL` (default `info`). Every
  * string leaving is scrubbed of registered secrets and URL credentials, before formatting.
  */
-export function createLogger(options: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; format?: LogFormat; destination?: pino.DestinationStream } = {}): Logger {
   const destination =
-    (options.format ?? logFormat()) === "pretty"
+    options.destination ??
+    ((options.format ?? logFormat()) === "pretty"
       ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "name" })
-      : pino.destination({ fd: 2, sync: true });
+      : pino.destination({ fd: 2, sync: true }));
   return pino(
     {
       name: options.name ?? "retrohook",

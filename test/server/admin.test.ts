@@ -1,3 +1,4 @@
+import { redactedUrl } from "../../src/telemetry/logger.js";
 import { request } from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { restSourceYaml } from "../helpers/config-file.js";
@@ -81,7 +82,7 @@ describe("admin API", () => {
 
     const all = (await daemon.api<Array<Record<string, unknown>>>("GET", "/api/log")).body;
     expect(all).toHaveLength(4);
-    expect(all[0]).toMatchObject({ target: "erp", attempt: 1, request: { method: "POST", url: erp.url, format: "standard" } });
+    expect(all[0]).toMatchObject({ target: "erp", attempt: 1, request: { method: "POST", url: redactedUrl(erp.url), format: "standard" } });
     const dead = (await daemon.api<Array<{ eventType: string; status: number; error: string }>>("GET", "/api/log?status=dead")).body;
     expect(dead.map((e) => e.eventType)).toEqual(["item.created", "item.created"]);
     expect(dead[0]).toMatchObject({ status: 400, error: expect.stringMatching(/HTTP 400/) });

@@ -44,10 +44,10 @@ export async function adminRequest<T = unknown>(baseUrl: string, method: string,
  * scheduler (cron jobs that never fire, plus the start-up pass), dispatcher and server on
  * 127.0.0.1 port 0.
  */
-export async function startDaemon(config: Record<string, unknown>, options: { logger?: Logger; dir?: string } = {}): Promise<Daemon> {
+export async function startDaemon(config: Record<string, unknown>, options: { logger?: Logger; dir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Daemon> {
   const dir = options.dir ?? tempDir();
   const yaml = stringify({ state: { url: "sqlite://./state.sqlite" }, server: { listen: "127.0.0.1:0" }, ...config });
-  const parsed = parseConfig(yaml, { path: join(dir, "config.yaml"), env: {} });
+  const parsed = parseConfig(yaml, { path: join(dir, "config.yaml"), env: options.env ?? {} });
   const logger = options.logger ?? silentLogger();
   const app = await openApp(parsed, { logger });
   const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));

@@ -119,7 +119,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web UI in headless Chromium", () => {
     await expect.poll(() => rows.count()).toBe(1);
     await rows.first().click();
     const detail = page.locator("#log tr.detail");
-    await expect.poll(() => detail.textContent()).toMatch(/Request.*POST.*\/hooks.*webhook-id.*Response.*HTTP 400.*rejected by the receiver/s);
+    await expect.poll(() => detail.textContent()).toMatch(/Request.*POST.*127\.0\.0\.1:\d+\/….*webhook-id.*Response.*HTTP 400.*rejected by the receiver/s);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "ui-log.png"), fullPage: true });
 

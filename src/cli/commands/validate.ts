@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { openStateStore } from "../../store/open.js";
 import { sqlitePathFromUrl } from "../../store/sqlite/open.js";
 import { secretValues } from "../../config/secrets.js";
-import { scrubSecrets } from "../../telemetry/logger.js";
+import { redactedUrl, scrubSecrets } from "../../telemetry/logger.js";
 import { configFor } from "../io.js";
 import type { Command } from "./command.js";
 
@@ -48,7 +48,7 @@ migrations the next start would apply, without applying them.
     }
     lines.push("", `targets (${config.targets.length}):`);
     for (const target of config.targets) {
-      lines.push(`  ${target.name} → ${target.url} (format ${target.format}${target.secret ? ", signed" : ", unsigned"}; events ${target.events?.join(", ") ?? "all"}; sources ${target.sources?.join(", ") ?? "all"})`);
+      lines.push(`  ${target.name} → ${redactedUrl(target.url)} (format ${target.format}${target.secret ? ", signed" : ", unsigned"}; events ${target.events?.join(", ") ?? "all"}; sources ${target.sources?.join(", ") ?? "all"})`);
     }
     io.out(`${scrubSecrets(lines.join("\n"), secretValues(config))}\n`);
     if (!state.ok) {
