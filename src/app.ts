@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "./clock.js";
 import { secretValues } from "./config/secrets.js";
 import type { Config, SourceConfig } from "./config/types.js";
-import { routeEvent } from "./core/routing.js";
+import { routeWithExpressions } from "./core/routing.js";
 import { Dispatcher } from "./delivery/dispatcher.js";
 import type { PassDeps } from "./pipeline/poll-pass.js";
 import { createSource } from "./sources/registry.js";
@@ -100,10 +100,14 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
         store,
         clock,
         logger,
-        route: (envelope) => routeEvent(envelope, config.targets),
+        route: (envelope) => routeWithExpressions(envelope, config.targets),
         onEnqueued: (deliveries) => dispatcher?.enqueued(deliveries),
         budgets,
         ...extra,
+        onRouting: (outcomes) => {
+          for (const { target, outcome } of outcomes) metrics.deliveries.inc({ target, outcome });
+          extra.onRouting?.(outcomes);
+        },
         onEvents: (events) => {
           for (const event of events) metrics.eventsDetected.inc({ source: event.source, resource: event.resource ?? "", type: event.type });
           extra.onEvents?.(events);

@@ -13,6 +13,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import type { z } from "zod";
 import { didYouMean } from "../core/did-you-mean.js";
 import { ConfigError } from "../errors.js";
+import { resolveTargetExpressions } from "./expressions.js";
 import { formatPath, interpolate, type ConfigPath } from "./interpolate.js";
 import {
   configShellSchema,
@@ -120,6 +121,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
   }
 
   checkNames(data, problems);
+  if (shell) problems.push(...resolveTargetExpressions(data.targets, shell.targets, shell));
 
   const reported = [
     ...interpolated.issues,

@@ -96,6 +96,12 @@ export const targetSchema = strictObject({
   api_token: secret("Only for format fakturownia: the token echoed in the body, as Fakturownia's own webhooks do. Never the source's token.", "api_token").optional(),
   api_token_file: secretFile("api_token"),
   locale: z.string().min(1, "must not be empty").optional().describe('Only for format fakturownia: `locale` in the body. Default "pl".'),
+  filter: expressionField(
+    'JSONata over the event envelope, run when an event is routed to this target: `true` sends it, `false` (or no match) records it as `filtered`. E.g. `data.object.currency = "PLN"`. Default: no filter.',
+  ),
+  transform: expressionField(
+    "JSONata over the event envelope whose result (any JSON value) is the body sent, built when the event is routed and kept for every retry and replay. Only with format standard. Default: the format's body.",
+  ),
 })
   .superRefine((target, ctx) => {
     for (const field of TRANSPORT_FIELDS) {
@@ -105,6 +111,9 @@ export const targetSchema = strictObject({
     }
     for (const problem of transportOf(target).check({ ...target, headers: target.headers } as TransportTarget)) {
       ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+    }
+    if (target.transform !== undefined && target.format !== "standard") {
+      ctx.addIssue({ code: "custom", path: ["transform"], message: `a transform builds the body itself; it cannot be combined with format ${target.format} (leave format out)` });
     }
     if (target.format !== "fakturownia") {
       for (const key of ["api_token", "locale"] as const) {
@@ -119,7 +128,8 @@ export const targetSchema = strictObject({
     }
   })
   .transform(
-    ({ type, ...target }): TargetConfig => ({
+    // `filter` and `transform` are resolved and compiled by the loader (named expressions, limits).
+    ({ type, filter: _filter, transform: _transform, ...target }): TargetConfig => ({
       // `http` is the default: an HTTP target's loaded config has no `type`, as before there were others.
       ...(type !== DEFAULT_TRANSPORT ? { type } : {}),
       ...withoutFileKeys(target),
@@ -127,6 +137,32 @@ export const targetSchema = strictObject({
     }),
   )
   .describe("Where events are delivered: a webhook receiver or a message broker.");
+
+/** A target's `filter` / `transform`: inline JSONata, or `{use: NAME}` of a top-level expression. */
+function expressionField(description: string) {
+  return z
+    .union(
+      [
+        z.string().trim().min(1, "must not be empty"),
+        strictObject({ use: nameString().describe("Name of an expression under the top-level `expressions`.") }),
+      ],
+      { error: "expected a JSONata expression (text), or {use: NAME} naming one under `expressions`" },
+    )
+    .optional()
+    .describe(description);
+}
+
+export const expressionsSchema = z
+  .record(nameString(), z.string().trim().min(1, "must not be empty"), { error: "expected a mapping of names to JSONata expressions" })
+  .optional()
+  .describe("Named JSONata expressions, reusable by several targets as `filter: {use: NAME}` or `transform: {use: NAME}`.");
+
+export const expressionLimitsSchema = strictObject({
+  timeout: duration("250ms").describe(`Longest one evaluation may run before it is stopped and its delivery dead-lettered; ${DURATION_HINT}. Default 250ms.`),
+  max_bytes: byteSize("1MB").describe(`Largest transform result (as JSON); ${BYTE_SIZE_HINT}. Larger results dead-letter their delivery. Default 1MB.`),
+})
+  .prefault({})
+  .describe("Limits of every filter and transform evaluation.");
 
 const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
@@ -183,6 +219,8 @@ export const configShellSchema = strictObject({
     .array(z.unknown(), { error: (issue) => (issue.input === undefined ? "required: list at least one source" : "expected a list of sources") })
     .min(1, "list at least one source"),
   targets: targetsSchema,
+  expressions: expressionsSchema,
+  expression_limits: expressionLimitsSchema,
 });
 
 /** The whole input document, for the JSON Schema export. */
@@ -194,4 +232,6 @@ export const configInputSchema = strictObject({
     .min(1)
     .describe(`What to poll: preset sources (\`preset: ${PRESET_NAMES.join("|")}\`) or generic ones (\`type: rest\`).`),
   targets: targetsSchema,
+  expressions: expressionsSchema,
+  expression_limits: expressionLimitsSchema,
 }).describe("retrohook configuration: sources to poll, targets to deliver webhooks to.");

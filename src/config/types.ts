@@ -124,6 +124,18 @@ export interface TargetConfig {
   api_token?: string;
   /** Only for format `fakturownia`. */
   locale?: string;
+  /** JSONata over the envelope, run when an event is routed here: false filters it out. */
+  filter?: TargetExpression;
+  /** JSONata over the envelope, run when an event is routed here: its result is the body. */
+  transform?: TargetExpression;
+}
+
+/** A target's `filter` or `transform`, compiled when the config was loaded. */
+export interface TargetExpression {
+  text: string;
+  /** Where it is written, for messages: `expressions.big_costs` or `targets[1].filter`. */
+  label: string;
+  limits: { timeoutMs: number; maxBytes: number };
 }
 
 export interface ServerConfig {

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import { breakerFailure, breakerSuccess, type BreakerOptions } from "../core/breaker.js";
 import { boundRetryAfter, DEFAULT_MAX_RETRY_AFTER_MS, formatDuration, planRetry } from "../core/retry-policy.js";
+import { applyTargetExpressions, hasExpressions } from "../core/routing.js";
 import { errorMessage } from "../errors.js";
 import type { Delivery, DeliveryLogEntry, StateStore, StoredEvent } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -67,7 +68,7 @@ export class Attempts {
     const delivery = entry.delivery;
     let event: StoredEvent | undefined;
     try {
-      event = await store.getEvent(delivery.eventId);
+      event = await store.getEvent(delivery.eventId, target.name);
     } catch (error) {
       this.stateFailure(lane, entry, "reading the event", error);
       return;
@@ -75,6 +76,10 @@ export class Attempts {
     if (!event) {
       await this.deadLetter(lane, entry, { reason: "event missing from state", attempt: delivery.attempts, eventType: "unknown", latencyMs: 0 });
       return;
+    }
+    if (event.fixed === undefined && hasExpressions(target)) {
+      event = await this.routeNow(lane, entry, event);
+      if (!event) return;
     }
     entry.deadline = Date.parse(event.envelope.detected_at) + target.retry.max_age;
     const message = this.message(lane, event);
@@ -162,6 +167,46 @@ export class Attempts {
       { target: target.name, eventId: delivery.eventId, attempt, reason: result.reason, nextAttemptAt: new Date(plan.nextAttemptAt).toISOString() },
       "delivery failed, will retry",
     );
+  }
+
+  /**
+   * A delivery with no body fixed for its target, which now has a filter or transform (a
+   * replayed dead letter whose expression failed, a replay to a target that filtered the event
+   * out, a delivery queued before the expression was added): routed through them now, and the
+   * body kept so later attempts send the same bytes. Undefined when the delivery is settled here.
+   */
+  private async routeNow(lane: TargetLane, entry: Entry, event: StoredEvent): Promise<StoredEvent | undefined> {
+    const { store, clock } = this.ctx;
+    const delivery = entry.delivery;
+    const verdict = await applyTargetExpressions(lane.target, event.envelope);
+    if (verdict.outcome === "failed") {
+      await this.deadLetter(lane, entry, { reason: verdict.reason, attempt: delivery.attempts, eventType: event.envelope.type, latencyMs: 0 });
+      return undefined;
+    }
+    try {
+      if (verdict.outcome === "filtered") {
+        const log: DeliveryLogEntry = {
+          at: new Date(clock.now()).toISOString(),
+          target: lane.name,
+          eventId: delivery.eventId,
+          eventType: event.envelope.type,
+          recordKey: delivery.recordKey,
+          attempt: delivery.attempts,
+          outcome: "filtered",
+          latencyMs: 0,
+        };
+        await store.ackDelivery(delivery, log);
+        lane.release(entry, "done");
+        this.report(log);
+        return undefined;
+      }
+      const fixed = verdict.body ?? "";
+      await store.putFixedBody(delivery.eventId, lane.name, fixed);
+      return { ...event, fixed };
+    } catch (error) {
+      this.stateFailure(lane, entry, "recording what the target's expressions decided", error);
+      return undefined;
+    }
   }
 
   /** Moves the delivery to the dead letters, keeping the reason and the last answer; the record's next delivery may go. */

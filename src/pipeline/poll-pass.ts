@@ -14,6 +14,7 @@ import { scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/fault-injection.js";
+import { routeEvents, routingOutcomes, type RouteEvent, type RoutingOutcome } from "./route-events.js";
 
 export type PassMode = "incremental" | "reconcile";
 
@@ -21,8 +22,10 @@ export interface PassDeps {
   store: StateStore;
   clock: Clock;
   logger: Logger;
-  /** Target names an event goes to (fixed when it is written to the outbox). */
-  route: (envelope: EventEnvelope) => string[];
+  /** Target names an event goes to, or its full routing (fixed when it is written to the outbox). */
+  route: RouteEvent;
+  /** Targets routing filtered out or dead-lettered (an expression failed), per outbox write. */
+  onRouting?: (outcomes: RoutingOutcome[]) => void;
   /** Called with the deliveries each outbox write created (wakes the dispatcher). */
   onEnqueued?: (deliveries: Delivery[]) => void;
   /** Called with every event newly written to the outbox, in order (dry-run prints them). */
@@ -362,13 +365,13 @@ function passJournal(at: string, mode: PassMode, listing: ListMode, firstRun: bo
 
 async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outcome: PassOutcome): Promise<void> {
   if (detection.events.length > 0) {
-    const items = detection.events.map((event) => ({
-      event: { envelope: event.envelope, body: JSON.stringify(event.envelope) },
-      recordKey: event.recordKey,
-      targets: deps.route(event.envelope),
-    }));
+    const items = await routeEvents(detection.events, deps.route);
     const deliveries = await deps.store.enqueue(items);
     crashPoint("pass:after-outbox");
+    if (deps.onRouting) {
+      const outcomes = routingOutcomes(items);
+      if (outcomes.length > 0) deps.onRouting(outcomes);
+    }
     outcome.events += detection.events.length;
     deps.onEvents?.(detection.events.map((e) => e.envelope));
     if (deliveries.length > 0) deps.onEnqueued?.(deliveries);

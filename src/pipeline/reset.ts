@@ -1,8 +1,9 @@
 import type { SourceConfig } from "../config/types.js";
 import { detectDeletions } from "../core/detect.js";
 import { typePrefixFor } from "../core/naming.js";
-import { refKey, type EventEnvelope } from "../core/types.js";
+import { refKey } from "../core/types.js";
 import type { Delivery, StateStore } from "../store/store.js";
+import { routeEvents, type RouteEvent } from "./route-events.js";
 
 export interface ResetResult {
   resources: string[];
@@ -21,7 +22,7 @@ export async function resetResources(
   store: StateStore,
   source: SourceConfig,
   resource: string | undefined,
-  options: { acceptDeletes: boolean; now: number; route: (envelope: EventEnvelope) => string[] },
+  options: { acceptDeletes: boolean; now: number; route: RouteEvent },
 ): Promise<ResetResult> {
   const names = resource ? [resource] : source.resources.map((r) => r.name);
   const result: ResetResult = { resources: names, released: 0, deliveries: [] };
@@ -41,9 +42,7 @@ export async function resetResources(
     const config = source.resources.find((r) => r.name === name);
     const rules = { source: source.name, resource: name, typePrefix: typePrefixFor(name, config?.type_prefix), ignoreFields: config?.ignore_fields ?? [], transitions: [] };
     const detection = detectDeletions(gone, rules, { epoch: store.epoch, generation: state.generation, detectedAt: new Date(options.now).toISOString(), announceNew: () => true });
-    const deliveries = await store.enqueue(
-      detection.events.map((event) => ({ event: { envelope: event.envelope, body: JSON.stringify(event.envelope) }, recordKey: event.recordKey, targets: options.route(event.envelope) })),
-    );
+    const deliveries = await store.enqueue(await routeEvents(detection.events, options.route));
     await store.putSnapshots(id, detection.writes);
     delete state.held;
     delete state.missing;

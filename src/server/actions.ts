@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config/types.js";
-import { routeEvent } from "../core/routing.js";
+import { routeEvent, routeWithExpressions } from "../core/routing.js";
 import { recordKey, refKey, type EventEnvelope, type JsonObject } from "../core/types.js";
 import type { Dispatcher } from "../delivery/dispatcher.js";
 import { resetResources } from "../pipeline/reset.js";
@@ -112,10 +112,9 @@ export interface TestResult {
   responseBody: string;
 }
 
-/** One signed `retrohook.test` POST straight to a target (outside the outbox, even when it is paused). */
-export async function sendTestEvent(dispatcher: Dispatcher, config: Config, target: string, now: number): Promise<TestResult> {
+/** One signed `retrohook.test` POST (or `event`) straight to a target (outside the outbox, even when it is paused). */
+export async function sendTestEvent(dispatcher: Dispatcher, config: Config, target: string, now: number, event: StoredEvent = testEvent(now)): Promise<TestResult> {
   requireTarget(config, target);
-  const event = testEvent(now);
   const { result, verdict } = await dispatcher.sendTest(target, event);
   const ok = result.outcome === "delivered";
   return { target, eventId: event.envelope.id, ok, status: result.status ?? null, latencyMs: result.latencyMs, verdict: verdict.reason, responseBody: result.response ?? "" };
@@ -194,7 +193,7 @@ export async function resetSource(ctx: ActionContext, name: string, resource: st
     throw new HttpError(404, `source "${name}" has no resource "${resource}" (configured: ${source.resources.map((r) => r.name).join(", ")})`);
   }
   await passFinished(ctx.scheduler, name, RESET_WAIT_MS);
-  const result = await resetResources(ctx.store, source, resource, { acceptDeletes, now: ctx.now, route: (e) => routeEvent(e, ctx.config.targets) });
+  const result = await resetResources(ctx.store, source, resource, { acceptDeletes, now: ctx.now, route: (e) => routeWithExpressions(e, ctx.config.targets) });
   ctx.dispatcher?.enqueued(result.deliveries);
   return { source: name, resources: result.resources, released: result.released, acceptDeletes };
 }

@@ -87,6 +87,12 @@ export interface StoredEvent {
   envelope: EventEnvelope;
   /** The exact standard body (JSON of `envelope`), fixed at detection. */
   body: string;
+  /**
+   * Only from `getEvent(id, target)`: what routing fixed for that target when it had a filter or
+   * transform — the transformed body, or "" when the event passed a filter and goes in the
+   * target's format. Undefined: routed to the target without expressions.
+   */
+  fixed?: string;
 }
 
 export interface DeadLetter {
@@ -108,7 +114,8 @@ export interface DeliveryLogEntry {
   eventType: string;
   recordKey: string;
   attempt: number;
-  outcome: "delivered" | "retry" | "dead" | "failed";
+  /** `filtered`: the target's filter said no when the event was routed; nothing is sent. */
+  outcome: "delivered" | "retry" | "dead" | "failed" | "filtered";
   status?: number;
   latencyMs: number;
   error?: string;
@@ -119,6 +126,12 @@ export interface EnqueueItem {
   recordKey: string;
   /** Targets this event is routed to (fixed at write time). */
   targets: string[];
+  /** Per target with a filter or transform: its fixed body ("" = the target's format), kept with the event. */
+  fixed?: Record<string, string>;
+  /** Targets whose filter said no: a `filtered` delivery log entry each, no delivery. */
+  filtered?: string[];
+  /** Targets whose filter or transform failed: a dead letter each (attempts 0) with the reason. */
+  failed?: Record<string, string>;
 }
 
 export interface SnapshotWrite extends RecordRef {
@@ -196,7 +209,10 @@ export interface Outbox {
   /** Writes events (skipping ids already present) and their pending deliveries, atomically.
    *  Returns the deliveries created (the dispatcher is told about them). */
   enqueue(items: EnqueueItem[]): Promise<Delivery[]>;
-  getEvent(eventId: string): Promise<StoredEvent | undefined>;
+  /** The event; with `target`, also what routing fixed for that target (`fixed`). */
+  getEvent(eventId: string, target?: string): Promise<StoredEvent | undefined>;
+  /** Fixes the body of an event for a target (a replay routed again through its expressions). */
+  putFixedBody(eventId: string, target: string, body: string): Promise<void>;
   /** Ids of the events detected for one record, oldest first (the record view: why something fired). */
   listEventIdsForRecord(recordKey: string, limit?: number): Promise<string[]>;
   hasEvent(eventId: string): Promise<boolean>;

@@ -3,6 +3,7 @@ import type { Clock } from "../../src/clock.js";
 import { staleChangeMarks } from "../../src/core/page-marks.js";
 import { refKey, type RecordRef, type RecordsOrigin, type Snapshot } from "../../src/core/types.js";
 import { baselineTexts } from "../../src/store/snapshot-codec.js";
+import { routingRecords } from "../../src/store/routing-records.js";
 import {
   PASS_HISTORY_LIMIT,
   removedTargetReason,
@@ -33,6 +34,7 @@ export class MemoryStateStore implements StateStore {
   readonly readOnly = false;
   private seq = 0;
   private readonly events = new Map<string, string>();
+  private readonly fixed = new Map<string, string>();
   private readonly byRecord = new Map<string, string[]>();
   private readonly pending = new Map<number, Delivery>();
   private readonly dead = new Map<number, DeadLetter>();
@@ -180,6 +182,14 @@ export class MemoryStateStore implements StateStore {
       this.events.set(id, item.event.body);
       this.byRecord.set(item.recordKey, [...(this.byRecord.get(item.recordKey) ?? []), id]);
       for (const target of item.targets) created.push(this.addPending(target, id, item.recordKey, now));
+      for (const [target, body] of Object.entries(item.fixed ?? {})) this.fixed.set(`${target}/${id}`, body);
+      for (const { log, dead } of routingRecords([item], now)) {
+        if (dead) {
+          this.seq += 1;
+          this.dead.set(this.seq, { ...dead, seq: this.seq });
+        }
+        this.log.push(log);
+      }
     }
     return created.map(clone);
   }
@@ -191,10 +201,19 @@ export class MemoryStateStore implements StateStore {
     return delivery;
   }
 
-  async getEvent(eventId: string): Promise<StoredEvent | undefined> {
+  async getEvent(eventId: string, target?: string): Promise<StoredEvent | undefined> {
     this.check("getEvent");
     const body = this.events.get(eventId);
-    return body === undefined ? undefined : { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+    if (body === undefined) return undefined;
+    const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+    const fixed = target === undefined ? undefined : this.fixed.get(`${target}/${eventId}`);
+    if (fixed !== undefined) event.fixed = fixed;
+    return event;
+  }
+
+  async putFixedBody(eventId: string, target: string, body: string): Promise<void> {
+    this.check("putFixedBody");
+    this.fixed.set(`${target}/${eventId}`, body);
   }
 
   async hasEvent(eventId: string): Promise<boolean> {

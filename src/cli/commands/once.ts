@@ -1,4 +1,7 @@
 import { openApp, removedTargetNotice } from "../../app.js";
+import type { TargetConfig } from "../../config/types.js";
+import { routeWithExpressions, type Routing } from "../../core/routing.js";
+import type { EventEnvelope } from "../../core/types.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "../../errors.js";
 import { runSourcePass, type PassOutcome } from "../../pipeline/poll-pass.js";
 import { createLogger } from "../../telemetry/logger.js";
@@ -17,7 +20,10 @@ for a later retry. Pending retries are listed on stderr with their next attempt 
   --source NAME   only this source
   --reconcile     a complete reconcile pass (the only kind that can find deletions)
   --dry-run       print one standard envelope per line on stdout, exactly as a standard
-                  target would receive it; state is opened read-only and never created
+                  target would receive it; state is opened read-only and never created.
+                  On stderr after each event: per target, whether it passes the target's
+                  filter, is filtered out, fails (filter or transform, with the reason) or
+                  is not subscribed
 
 Exit 0 when every pass succeeded and nothing was dead-lettered; 1 when a pass failed or was
 blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad usage or config.
@@ -39,16 +45,38 @@ blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad 
     const app = await openApp(config, { logger, readOnly: dryRun, only: only ? [only] : undefined });
     try {
       const outcomes: PassOutcome[] = [];
+      let routingDead = 0;
+      const verdicts = new Map<string, Routing>();
       const deps = app.passDeps({
-        onEvents: dryRun ? (events) => events.forEach((event) => io.out(`${JSON.stringify(event)}\n`)) : undefined,
+        onEvents: dryRun
+          ? (events) =>
+              events.forEach((event) => {
+                io.out(`${JSON.stringify(event)}\n`);
+                if (config.targets.length > 0) io.err(`${dryRunVerdicts(event, verdicts.get(event.id), config.targets)}\n`);
+                verdicts.delete(event.id);
+              })
+          : undefined,
         onNotice: dryRun ? (message) => io.err(`${message}\n`) : undefined,
+        onRouting: (routed) => (routingDead += routed.filter((o) => o.outcome === "dead").length),
+        ...(dryRun
+          ? {
+              route: async (envelope: EventEnvelope) => {
+                const routing = await routeWithExpressions(envelope, config.targets);
+                verdicts.set(envelope.id, routing);
+                return routing;
+              },
+            }
+          : {}),
       });
       for (const { config: sourceConfig, source } of app.sources) {
         outcomes.push(...(await runSourcePass(deps, source, sourceConfig, mode)));
       }
-      let dead = 0;
+      let dead = routingDead;
+      if (routingDead > 0) io.err(`routing: ${routingDead} deliveries dead-lettered because a target's filter or transform failed
+`);
       for (const [target, count] of Object.entries(app.removedTargets)) {
-        io.err(`${removedTargetNotice(target, count, config)}\n`);
+        io.err(`${removedTargetNotice(target, count, config)}
+`);
         dead += count;
       }
       if (app.dispatcher) {
@@ -67,6 +95,23 @@ blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad 
     }
   },
 };
+
+/**
+ * `--dry-run`, on stderr after each envelope: per configured target, whether the event would
+ * be sent (`passes`), filtered out, fail its filter or transform (with the reason), or is not
+ * for the target (`events` / `sources`).
+ */
+export function dryRunVerdicts(event: EventEnvelope, routing: Routing | undefined, targets: readonly TargetConfig[]): string {
+  const parts = targets.map((target) => {
+    if (!routing) return `${target.name} ?`;
+    if (routing.targets.includes(target.name)) return `${target.name} passes`;
+    if (routing.filtered.includes(target.name)) return `${target.name} filtered`;
+    const failed = routing.failed[target.name];
+    if (failed !== undefined) return `${target.name} fails (${failed})`;
+    return `${target.name} not subscribed`;
+  });
+  return `  ${event.id} ${event.type}: ${parts.join(", ")}`;
+}
 
 /** One line per resource on stderr; true when every pass succeeded. */
 function report(outcomes: PassOutcome[], io: Io): boolean {

@@ -1,4 +1,4 @@
-import { routeEvent } from "../../core/routing.js";
+import { routeWithExpressions } from "../../core/routing.js";
 import { EXIT_OK, UsageError } from "../../errors.js";
 import { resetResources } from "../../pipeline/reset.js";
 import type { ResetActionResult } from "../../server/actions.js";
@@ -39,7 +39,7 @@ admin_token), which waits for a running pass of the source to finish first.
     }
     const store = await openStateStore(config.state.url);
     try {
-      const result = await resetResources(store, source, resource, { acceptDeletes, now: Date.now(), route: (e) => routeEvent(e, config.targets) });
+      const result = await resetResources(store, source, resource, { acceptDeletes, now: Date.now(), route: (e) => routeWithExpressions(e, config.targets) });
       io.out(
         acceptDeletes
           ? `released ${result.released} held deletions of ${sourceName}/${result.resources.join(", ")}; they are delivered by the running daemon or the next once/run\n`

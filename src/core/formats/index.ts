@@ -10,6 +10,7 @@ export { typeSingular, DEFAULT_FAKTUROWNIA_LOCALE } from "./fakturownia.js";
 
 /** The body of one event for one target. Deterministic: the same event and target give the same bytes. */
 export function renderBody(format: TargetFormat, event: RenderableEvent, target: FormatTarget): RenderedBody {
+  if (event.fixed) return { body: event.fixed, contentType: "application/json", extraHeaders: {} };
   switch (format) {
     case "standard":
       return renderStandard(event);

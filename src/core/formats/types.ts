@@ -5,6 +5,8 @@ import type { EventEnvelope } from "../types.js";
 export interface RenderableEvent {
   envelope: EventEnvelope;
   body: string;
+  /** The body the target's transform built when the event was routed: sent as is, whatever the format. */
+  fixed?: string;
 }
 
 /** What a format puts on the wire, besides the Standard Webhooks headers every format gets. */

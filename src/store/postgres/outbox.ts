@@ -1,4 +1,5 @@
 import { StateError } from "../../errors.js";
+import { routingRecords } from "../routing-records.js";
 import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
 import { takeNumbers, type PgContext } from "./context.js";
 import type { Query } from "./db.js";
@@ -75,7 +76,9 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
           fresh.push(item);
         }
         if (fresh.length === 0) return [];
-        const deliveryCount = fresh.reduce((n, item) => n + item.targets.length, 0);
+        const records = routingRecords(fresh, now);
+        const deadCount = records.filter((r) => r.dead).length;
+        const deliveryCount = fresh.reduce((n, item) => n + item.targets.length, 0) + deadCount;
         let eventN = await takeNumbers(q, "eseq", fresh.length);
         let seq = deliveryCount > 0 ? await takeNumbers(q, "seq", deliveryCount) : 0;
         const created: Delivery[] = [];
@@ -86,15 +89,36 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
         }
         await q("INSERT INTO @.events (id, record_key, n, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])", [fresh.map((i) => i.event.envelope.id), fresh.map((i) => i.recordKey), ns, fresh.map((i) => i.event.body)]);
         await insertDeliveries(q, created);
+        const fixed = fresh.flatMap((item) => Object.entries(item.fixed ?? {}).map(([target, body]) => ({ eventId: item.event.envelope.id, target, body })));
+        if (fixed.length > 0) {
+          await q("INSERT INTO @.fixed_bodies (event_id, target, body) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])", [fixed.map((f) => f.eventId), fixed.map((f) => f.target), fixed.map((f) => f.body)]);
+        }
+        // Targets whose filter said no or whose expression failed: log entries and dead letters.
+        for (const { dead } of records) {
+          if (!dead) continue;
+          const deadSeq = seq++;
+          await q("INSERT INTO @.dead_letters (seq, target, event_id, record_key, letter) VALUES ($1, $2, $3, $4, $5)", [deadSeq, dead.target, dead.eventId, dead.recordKey, JSON.stringify({ ...dead, seq: deadSeq })]);
+        }
+        if (records.length > 0) await appendEntries(ctx, q, records.map((r) => r.log));
         return created;
       }, "store:enqueue-before-commit");
     },
 
-    async getEvent(eventId) {
-      const row = (await db.query("SELECT body FROM @.events WHERE id = $1", [eventId]))[0];
+    async getEvent(eventId, target) {
+      const row = (
+        target === undefined
+          ? await db.query("SELECT body FROM @.events WHERE id = $1", [eventId])
+          : await db.query("SELECT e.body, f.body AS fixed FROM @.events e LEFT JOIN @.fixed_bodies f ON f.event_id = e.id AND f.target = $2 WHERE e.id = $1", [eventId, target])
+      )[0];
       if (!row) return undefined;
       const body = row.body as string;
-      return { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+      const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+      if (typeof row.fixed === "string") event.fixed = row.fixed;
+      return event;
+    },
+
+    async putFixedBody(eventId, target, body) {
+      await db.query("INSERT INTO @.fixed_bodies (event_id, target, body) VALUES ($1, $2, $3) ON CONFLICT (event_id, target) DO UPDATE SET body = excluded.body", [eventId, target, body]);
     },
 
     async listEventIdsForRecord(recordKey, limit = 1000) {

@@ -1,6 +1,7 @@
 import { StateError } from "../../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
-import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
+import { routingRecords } from "../routing-records.js";
+import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type EnqueueItem, type Outbox, type StoredEvent } from "../store.js";
 import { pad, settled, type SqliteContext } from "./context.js";
 import { logOps } from "./delivery-log.js";
 import type { KvOp } from "./kv.js";
@@ -10,7 +11,11 @@ export interface SqliteOutbox extends Outbox {
   flush(): void;
 }
 
-/** Events (`e/`), the record index (`r/`), pending deliveries (`q/`) and dead letters (`d/`); `m/seq` numbers deliveries. */
+/**
+ * Events (`e/`), the record index (`r/`), pending deliveries (`q/`), dead letters (`d/`) and the
+ * bodies targets' filters and transforms fixed (`o/<target>/<event id>`, "" = the target's
+ * format); `m/seq` numbers deliveries.
+ */
 export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
   const { kv } = ctx;
   let acks: Array<{ delivery: Delivery; log: DeliveryLogEntry; resolve: () => void; reject: (error: unknown) => void }> = [];
@@ -55,6 +60,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
         const created: Delivery[] = [];
         const ops: KvOp[] = [];
         const seen = new Set<string>();
+        const routed: EnqueueItem[] = [];
         for (const item of items) {
           const id = item.event.envelope.id;
           if (seen.has(id) || kv.getRaw(`e/${id}`) !== undefined) continue;
@@ -67,17 +73,35 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
             ops.push({ key: `q/${target}/${pad(seq)}`, value: JSON.stringify(delivery) });
             created.push(delivery);
           }
+          for (const [target, body] of Object.entries(item.fixed ?? {})) ops.push({ key: `o/${target}/${id}`, value: body });
+          routed.push(item);
+        }
+        // Targets whose filter said no or whose expression failed: log entries and dead letters.
+        const records = routingRecords(routed, now);
+        for (const { dead } of records) {
+          if (!dead) continue;
+          seq += 1;
+          ops.push({ key: `d/${dead.target}/${pad(seq)}`, value: JSON.stringify({ ...dead, seq }) });
         }
         ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
         kv.write(ops);
+        for (const { log } of records) kv.write(logOps(ctx, log));
         crashPoint("store:enqueue-before-commit");
         return created;
       });
     },
 
-    async getEvent(eventId) {
+    async getEvent(eventId, target) {
       const body = kv.getRaw(`e/${eventId}`);
-      return body === undefined ? undefined : { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+      if (body === undefined) return undefined;
+      const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+      const fixed = target === undefined ? undefined : kv.getRaw(`o/${target}/${eventId}`);
+      if (fixed !== undefined) event.fixed = fixed;
+      return event;
+    },
+
+    async putFixedBody(eventId, target, body) {
+      kv.write([{ key: `o/${target}/${eventId}`, value: body }]);
     },
 
     async listEventIdsForRecord(recordKey, limit = 1000) {

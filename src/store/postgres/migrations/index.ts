@@ -1,5 +1,6 @@
 import { sql as init } from "./0001-init.js";
 import { sql as passJournal } from "./0002-pass-journal.js";
+import { sql as fixedBodies } from "./0003-fixed-bodies.js";
 
 /**
  * The schema's versions, oldest first; each is applied once, in its own transaction, and
@@ -9,4 +10,5 @@ import { sql as passJournal } from "./0002-pass-journal.js";
 export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
   { version: 1, name: "init", sql: init },
   { version: 2, name: "pass-journal", sql: passJournal },
+  { version: 3, name: "fixed-bodies", sql: fixedBodies },
 ];
