@@ -91,6 +91,8 @@ async function evaluate(text: string, input: unknown, limits: ExpressionLimits):
 function runtimeMessage(error: JsonataError, limits: ExpressionLimits): string {
   if (error.code === "D1012") return `ran longer than the ${limits.timeoutMs} ms limit (stopped)`;
   if (error.code === "D1011") return `recursed deeper than ${MAX_DEPTH} levels (stopped); write recursive functions tail-recursively`;
+  // `$error("…")`: the expression's own message says it all.
+  if (error.code === "D3137" && error.message) return error.message;
   const where = typeof error.position === "number" ? ` at character ${error.position}` : "";
   return `${error.message ?? String(error)}${error.code ? ` (${error.code}${where})` : where}`;
 }

@@ -174,7 +174,8 @@ export async function targetView(input: StatusSources, target: TargetConfig, liv
   const first = pending[0];
   const firstEvent = first ? await store.getEvent(first.eventId) : undefined;
   const dead = await store.listDeadLetters(target.name);
-  const [last] = await store.listLog({ target: target.name, limit: 1 });
+  // The last attempt to send: `filtered` entries are routing's decisions, not attempts.
+  const last = (await store.listLog({ target: target.name, limit: 50 })).find((entry) => entry.outcome !== "filtered");
   const paused = live ? (live.paused ?? null) : ((await store.getTargetState(target.name))?.paused ?? null);
   const breaker = live?.breaker;
   const view: TargetView = {
@@ -233,7 +234,7 @@ export interface LogFilter {
   target?: string;
   /** Exact event type, or a glob with `*` (`item.*`). */
   type?: string;
-  /** An outcome (`delivered`, `retry`, `dead`, `failed`) or an HTTP status. */
+  /** An outcome (`delivered`, `retry`, `dead`, `failed`, `filtered`) or an HTTP status. */
   status?: string;
   /** A record id, `kind:id` or `source/resource/id`. */
   record?: string;

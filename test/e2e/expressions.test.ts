@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { openStateStore } from "../../src/store/open.js";
@@ -71,6 +73,7 @@ describe("filter and transform per target", () => {
     expect(byId(receivers.listed)).toEqual(envelopes.map((e) => [e.id, JSON.stringify([e.data.object.id, e.data.object.name])]));
     expect(byId(receivers.text)).toEqual(envelopes.map((e) => [e.id, JSON.stringify(`cost ${e.data.object.name}`)]));
     for (const request of receivers.shaped.requests) expect(request.headers["content-type"]).toMatch(/^application\/json/);
+    expect(result.stderr).toMatch(/routing: 6 deliveries dead-lettered because a target's filter or transform failed/);
     expect(receivers.broken.requests).toHaveLength(0);
     expect(receivers.slow.requests).toHaveLength(0);
     expect(receivers.huge.requests).toHaveLength(0);
@@ -96,7 +99,7 @@ describe("filter and transform per target", () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000);
 
   it("a replay sends the same bytes after the expression changed; a dead letter whose expression failed is routed again through the fixed one", async () => {
     api.create({ name: "Alpha", amount: "10.00" });
@@ -128,7 +131,58 @@ describe("filter and transform per target", () => {
     // Nothing was ever fixed for `fixme` (its transform failed): the replay used today's expression.
     expect(receivers.broken.requests.map((r) => JSON.parse(r.body))).toEqual([{ fixed: "Alpha" }]);
     verifySignature(receivers.broken.requests[0]!, SECRET);
-  });
+  }, 120_000);
+
+  it("once --dry-run prints per target whether each event passes; stdout keeps only the envelopes", async () => {
+    api.create({ name: "Big", amount: "12500.00" });
+    const { path, dir } = writeConfig({
+      sources: [source()],
+      targets: [
+        { name: "big", url: receivers.big.url, filter: "$number(data.object.amount) > 1000" },
+        { name: "small", url: receivers.plain.url, filter: "$number(data.object.amount) < 1000" },
+        { name: "broken", url: receivers.broken.url, transform: '$error("no shape")' },
+        { name: "others", url: receivers.text.url, events: ["invoice.*"] },
+      ],
+    });
+    const result = await runCli(["once", "--dry-run", "-c", path]);
+    expect(result.code, result.stderr).toBe(1);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const envelope = JSON.parse(lines[0]!) as { id: string };
+    expect(result.stderr).toContain(`  ${envelope.id} cost_invoice.created: big passes, small filtered, broken fails (transform targets[2].transform failed on legacy/items/1 (event ${envelope.id}): no shape), others not subscribed`);
+    for (const receiver of Object.values(receivers)) expect(receiver.requests).toHaveLength(0);
+    expect(existsSync(join(dir, "data"))).toBe(false);
+  }, 120_000);
+
+  it("test-target --sample and --event show the filter's verdict and the body, and send only what passes", async () => {
+    api.create({ name: "Alpha", amount: "50.00" });
+    const { path } = writeConfig({
+      sources: [source()],
+      targets: [
+        { name: "slack", url: receivers.shaped.url, secret: SECRET, events: ["cost_invoice.*"], filter: "$number(data.object.price_gross ? data.object.price_gross : data.object.amount) > 100", transform: '{"text": "Cost invoice " & (data.object.number ? data.object.number : data.object.name)}' },
+      ],
+    });
+    const sample = await runCli(["test-target", "slack", "--sample", "cost_invoice.paid", "-c", path]);
+    expect(sample.code, sample.stderr).toBe(0);
+    expect(sample.stdout).toMatch(/^slack: event evt_test_[0-9a-f]+ \(cost_invoice\.paid from legacy\)\n  subscribed: yes\n  filter \(targets\[0\]\.filter\): passes\n  body \(transform targets\[0\]\.transform\):\n  \{"text":"Cost invoice FV 1\/2026"\}\nslack: HTTP 200 in \d+ ms/);
+    expect(receivers.shaped.requests).toHaveLength(1);
+    verifySignature(receivers.shaped.requests[0]!, SECRET);
+    expect(receivers.shaped.requests[0]!.body).toBe('{"text":"Cost invoice FV 1/2026"}');
+
+    expect((await runCli(["once", "-c", path])).code).toBe(0); // filtered out: 50 is not above 100
+    expect(receivers.shaped.requests).toHaveLength(1);
+    const store = await stateOf(path);
+    const [entry] = await store.listLog({ target: "slack" });
+    await store.close();
+    expect(entry?.outcome).toBe("filtered");
+    const stored = await runCli(["test-target", "slack", "--event", entry!.eventId, "-c", path]);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stdout).toContain("filter (targets[0].filter): filtered out — nothing would be sent");
+    expect(receivers.shaped.requests).toHaveLength(1);
+    const unknown = await runCli(["test-target", "slack", "--event", "evt_nope", "-c", path]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no event evt_nope in state");
+  }, 180_000);
 });
 
 describe("expression syntax errors", () => {
@@ -149,7 +203,7 @@ describe("expression syntax errors", () => {
     expect(result.stderr).toMatch(/targets\[1\]\.transform: JSONata syntax error at line 1, column 22 of the expression: .*\(line \d+, column \d+\)/);
     expect(result.stderr).toMatch(/expressions\.shape: JSONata syntax error at line 4, column 1 of the expression/);
     expect(result.stderr).toMatch(/targets\[3\]\.transform\.use: no expression named "nope" under expressions \(defined: shape\)/);
-  });
+  }, 60_000);
 
   it("a transform with a format other than standard is a config error", async () => {
     const { path } = writeConfig({
@@ -159,5 +213,5 @@ describe("expression syntax errors", () => {
     const result = await runCli(["validate", "-c", path]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/targets\[0\]\.transform: a transform builds the body itself; it cannot be combined with format cloudevents/);
-  });
+  }, 60_000);
 });

@@ -48,7 +48,7 @@ migrations the next start would apply, without applying them.
     }
     lines.push("", `targets (${config.targets.length}):`);
     for (const target of config.targets) {
-      lines.push(`  ${target.name} → ${redactedUrl(target.url)} (format ${target.format}${target.secret ? ", signed" : ", unsigned"}; events ${target.events?.join(", ") ?? "all"}; sources ${target.sources?.join(", ") ?? "all"})`);
+      lines.push(`  ${target.name} → ${redactedUrl(target.url)} (format ${target.format}${target.secret ? ", signed" : ", unsigned"}; events ${target.events?.join(", ") ?? "all"}; sources ${target.sources?.join(", ") ?? "all"}${target.filter ? `; filter ${target.filter.label}` : ""}${target.transform ? `; transform ${target.transform.label}` : ""})`);
     }
     io.out(`${scrubSecrets(lines.join("\n"), secretValues(config))}\n`);
     if (!state.ok) {
