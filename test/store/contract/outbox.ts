@@ -20,6 +20,33 @@ export function outboxContract(backend: ContractBackend): void {
       await store.close();
     });
 
+    it("keeps what targets' filters and transforms decided, with the event, in the same write", async () => {
+      const { store, reopen } = await openFresh(backend, { clock: fixedClock(5_000) });
+      const routed = { ...item("e1", "r1", ["shaped", "passed", "plain"]), fixed: { shaped: '{"n":1}', passed: "" }, filtered: ["picky"], failed: { broken: "transform expressions.x failed on s/invoices/1 (event e1): boom" } };
+      const created = await store.enqueue([routed, item("e2", "r2", ["shaped"])]);
+      expect(created.map((d) => [d.target, d.eventId])).toEqual([["shaped", "e1"], ["passed", "e1"], ["plain", "e1"], ["shaped", "e2"]]);
+      await store.close();
+      const again = await reopen();
+      expect((await again.getEvent("e1", "shaped"))?.fixed).toBe('{"n":1}');
+      expect((await again.getEvent("e1", "passed"))?.fixed).toBe("");
+      expect((await again.getEvent("e1", "plain"))?.fixed).toBeUndefined();
+      expect((await again.getEvent("e1"))?.fixed).toBeUndefined();
+      expect((await again.getEvent("e2", "shaped"))?.fixed).toBeUndefined();
+      expect((await again.getEvent("e1", "shaped"))?.body).toBe(routed.event.body);
+      const [dead] = await again.listDeadLetters("broken");
+      expect(dead).toMatchObject({ target: "broken", eventId: "e1", recordKey: "r1", attempts: 0, reason: routed.failed.broken });
+      expect(dead!.seq).toBeGreaterThan(0);
+      expect(await again.listLog({ target: "picky" })).toEqual([
+        { at: new Date(5_000).toISOString(), target: "picky", eventId: "e1", eventType: "invoice.created", recordKey: "r1", attempt: 0, outcome: "filtered", latencyMs: 0 },
+      ]);
+      expect((await again.listLog({ target: "broken" })).map((l) => [l.outcome, l.error])).toEqual([["dead", routed.failed.broken]]);
+      // A replayed dead letter keeps the event; a body fixed later is kept like one fixed at routing.
+      const [requeued] = await again.requeueDeadLetters("broken");
+      await again.putFixedBody("e1", "broken", '"fixed"');
+      expect((await again.getEvent(requeued!.eventId, "broken"))?.fixed).toBe('"fixed"');
+      await again.close();
+    });
+
     it("an event routed to no target is stored with no delivery", async () => {
       const { store } = await openFresh(backend);
       expect(await store.enqueue([item("e1", "r1", [])])).toEqual([]);
