@@ -8,13 +8,14 @@ import { childStarter, FULL, QUICK, runJob, type Bench } from "./context.js";
 import { table, withReadmeTable, type Row } from "./report.js";
 import type { Child } from "./rpc.js";
 import { deliverScenario } from "./scenarios/deliver.js";
+import { expressionsScenario } from "./scenarios/expressions.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { manySourcesScenario } from "./scenarios/many-sources.js";
 import { passScenarios } from "./scenarios/passes.js";
 import { postgresScenario } from "./scenarios/postgres.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=passes,deliver,latency,many] [-- --keep] [-- --tsx] [-- --build=DIR]`
+ * `npm run bench [-- --quick] [-- --only=passes,deliver,expressions,latency,many] [-- --keep] [-- --tsx] [-- --build=DIR]`
  *
  * Starts the fake API and the receiver in their own processes on 127.0.0.1, runs each scenario
  * (retrohook and its floor in fresh child processes, as built JS — `--tsx` runs the sources
@@ -31,6 +32,7 @@ import { postgresScenario } from "./scenarios/postgres.js";
 const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
   passes: passScenarios,
   deliver: deliverScenario,
+  expressions: expressionsScenario,
   latency: latencyScenario,
   many: manySourcesScenario,
   postgres: postgresScenario,

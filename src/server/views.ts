@@ -90,6 +90,11 @@ export interface TargetView {
   /** Live breaker state (only while the daemon runs). */
   breaker: { status: "closed" | "open"; failures: number; reason?: string; openedAt?: string; probeAt?: string } | null;
   lastAttempt: { at: string; outcome: string; status: number | null; error: string | null; eventId: string; eventType: string } | null;
+  /** Where the target's filter and transform are written (`expressions.NAME`, `targets[i].filter`), or null. */
+  filter: string | null;
+  transform: string | null;
+  /** Events its filter turned away, among the delivery log entries kept. */
+  filtered: number;
 }
 
 export interface StatusView {
@@ -175,7 +180,8 @@ export async function targetView(input: StatusSources, target: TargetConfig, liv
   const firstEvent = first ? await store.getEvent(first.eventId) : undefined;
   const dead = await store.listDeadLetters(target.name);
   // The last attempt to send: `filtered` entries are routing's decisions, not attempts.
-  const last = (await store.listLog({ target: target.name, limit: 50 })).find((entry) => entry.outcome !== "filtered");
+  const log = target.filter ? await store.listLog({ target: target.name, limit: Number.MAX_SAFE_INTEGER }) : await store.listLog({ target: target.name, limit: 50 });
+  const last = log.find((entry) => entry.outcome !== "filtered");
   const paused = live ? (live.paused ?? null) : ((await store.getTargetState(target.name))?.paused ?? null);
   const breaker = live?.breaker;
   const view: TargetView = {
@@ -202,6 +208,9 @@ export async function targetView(input: StatusSources, target: TargetConfig, liv
     lastAttempt: last
       ? { at: last.at, outcome: last.outcome, status: last.status ?? null, error: last.error ?? null, eventId: last.eventId, eventType: last.eventType }
       : null,
+    filter: target.filter?.label ?? null,
+    transform: target.transform?.label ?? null,
+    filtered: log.filter((entry) => entry.outcome === "filtered").length,
   };
   view.health = view.paused ? "paused" : view.breaker?.status === "open" || (view.lastAttempt && view.lastAttempt.outcome !== "delivered") ? "failing" : view.pending > 0 ? "pending" : "ok";
   return view;

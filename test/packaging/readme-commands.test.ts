@@ -80,6 +80,10 @@ const COVERAGE: Coverage[] = [
   { command: /^retrohook status \[--json\]$/, by: [[STATUS, '["status", "-c", path]', '["status", "--json", "-c", path]']] },
   { command: /^retrohook once --dry-run$/, by: [[ONCE, '["once", "--dry-run", "-c", path]']] },
   { command: /^retrohook once \[--source NAME\] \[--reconcile\] \[--dry-run\]$/, by: [[OPERATOR, '["once", "--source", "legacy", "-c", path]'], [ONCE, '["once", "--reconcile", "-c", path]', '["once", "--dry-run", "-c", path]']] },
+  {
+    command: /^retrohook test-target NAME --sample cost_invoice\.paid$/,
+    by: [["test/e2e/expressions.test.ts", '["test-target", "slack", "--sample", "cost_invoice.paid", "-c", path]', '["test-target", "slack", "--event", entry!.eventId, "-c", path]']],
+  },
   { command: /^retrohook test-target NAME$/, by: [[WALK, 'cli(["test-target", "erp"], env)'], [OPERATOR, 'testTargetCommand.run({ config: path }, ok, ["erp"])']] },
   { command: /^retrohook schema$/, by: [["test/cli/schema.test.ts", 'runCli(["schema"]']] },
   { command: /^retrohook schema > retrohook\.schema\.json$/, by: [[WALK, 'cli(["schema"])', 'writeFileSync(join(dir, "retrohook.schema.json"), schema.stdout)']], note: "the redirect done by the test; the README's config is then checked against that file" },

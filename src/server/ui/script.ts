@@ -146,12 +146,16 @@ export const APP_JS = `"use strict";
         return h("tr", { class: "target", "data-target": target.name }, [
           h("td", {}, h("strong", { text: target.name })),
           h("td", {}, badge(target.health)),
-          h("td", { class: "mono", text: target.url }),
+          h("td", {}, [
+            h("span", { class: "mono", text: target.url }),
+            target.filter || target.transform ? h("div", { class: "muted", "data-expressions": "", text: [target.filter ? "filter " + target.filter : "", target.transform ? "transform " + target.transform : ""].filter(Boolean).join(" · ") }) : null,
+          ]),
           h("td", { "data-pending": target.pending, text: target.pending + " pending" + (target.inFlight ? ", " + target.inFlight + " in flight" : "") }),
           h("td", {}, target.oldestPending ? h("span", { text: "oldest " + target.oldestPending.ageSeconds + " s" }) : h("span", { class: "muted", text: "—" })),
           h("td", {}, target.deadLetters ? h("a", { href: "#/dead?target=" + encodeURIComponent(target.name), "data-dead": target.deadLetters, text: target.deadLetters + " dead" }) : h("span", { "data-dead": 0, class: "muted", text: "0 dead" })),
           h("td", { class: last && last.outcome !== "delivered" ? "error" : "" }, [
             last ? when(last.at) : null, " ", h("span", { text: short(lastText, 140) }),
+            target.filtered ? h("div", {}, h("a", { href: "#/log?target=" + encodeURIComponent(target.name) + "&status=filtered", "data-filtered": target.filtered, text: target.filtered + " filtered out (recent log)" })) : null,
             target.paused ? h("div", { class: "muted", text: target.paused.reason + " since " + target.paused.at }) : null,
             target.breaker && target.breaker.status === "open" ? h("div", { class: "error", text: "breaker open: " + target.breaker.reason + "; next probe " + ago(target.breaker.probeAt) }) : null,
           ]),
@@ -190,7 +194,7 @@ export const APP_JS = `"use strict";
         return h("option", { value: name, selected: params.get("target") === name, text: name });
       })))]),
       h("label", {}, ["type ", h("input", { name: "type", placeholder: "item.* or item.paid", value: params.get("type") || "" })]),
-      h("label", {}, ["status ", h("select", { name: "status" }, ["", "delivered", "retry", "dead", "failed"].map(function (value) {
+      h("label", {}, ["status ", h("select", { name: "status" }, ["", "delivered", "retry", "dead", "failed", "filtered"].map(function (value) {
         return h("option", { value: value, selected: (params.get("status") || "") === value, text: value || "any" });
       }))]),
       h("label", {}, ["record ", h("input", { name: "record", placeholder: "id or source/resource/id", value: params.get("record") || "" })]),

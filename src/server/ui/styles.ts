@@ -25,6 +25,7 @@ td.actions, p.actions { white-space: nowrap; }
 .b-failing, .b-dead, .b-failed { background: var(--bad); }
 .b-suspended, .b-backoff, .b-held { background: var(--warn); }
 .b-paused { background: #57606a; }
+.b-filtered { background: #8c959f; }
 button { font: inherit; font-size: 12px; padding: 3px 10px; margin: 0 4px 2px 0; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
 button:hover { background: var(--bg); border-color: #afb8c1; }
 button:disabled { opacity: .5; cursor: wait; }
