@@ -164,7 +164,7 @@ describe("filter and transform per target", () => {
     });
     const sample = await runCli(["test-target", "slack", "--sample", "cost_invoice.paid", "-c", path]);
     expect(sample.code, sample.stderr).toBe(0);
-    expect(sample.stdout).toMatch(/^slack: event evt_test_[0-9a-f]+ \(cost_invoice\.paid from legacy\)\n  subscribed: yes\n  filter \(targets\[0\]\.filter\): passes\n  body \(transform targets\[0\]\.transform\):\n  \{"text":"Cost invoice FV 1\/2026"\}\nslack: HTTP 200 in \d+ ms/);
+    expect(sample.stdout).toMatch(/^slack: event evt_test_[0-9a-f]+ \(cost_invoice\.paid from legacy\)\n {2}subscribed: yes\n {2}filter \(targets\[0\]\.filter\): passes\n {2}body \(transform targets\[0\]\.transform\):\n {2}\{"text":"Cost invoice FV 1\/2026"\}\nslack: HTTP 200 in \d+ ms/);
     expect(receivers.shaped.requests).toHaveLength(1);
     verifySignature(receivers.shaped.requests[0]!, SECRET);
     expect(receivers.shaped.requests[0]!.body).toBe('{"text":"Cost invoice FV 1/2026"}');
