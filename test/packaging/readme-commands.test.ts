@@ -81,7 +81,7 @@ const COVERAGE: Coverage[] = [
   { command: /^retrohook once --dry-run$/, by: [[ONCE, '["once", "--dry-run", "-c", path]']] },
   { command: /^retrohook once \[--source NAME\] \[--reconcile\] \[--dry-run\]$/, by: [[OPERATOR, '["once", "--source", "legacy", "-c", path]'], [ONCE, '["once", "--reconcile", "-c", path]', '["once", "--dry-run", "-c", path]']] },
   {
-    command: /^retrohook test-target NAME --sample cost_invoice\.paid$/,
+    command: /^retrohook test-target NAME --sample cost_invoice\.paid$|^--sample TYPE$/,
     by: [["test/e2e/expressions.test.ts", '["test-target", "slack", "--sample", "cost_invoice.paid", "-c", path]', '["test-target", "slack", "--event", entry!.eventId, "-c", path]']],
   },
   { command: /^retrohook test-target NAME$/, by: [[WALK, 'cli(["test-target", "erp"], env)'], [OPERATOR, 'testTargetCommand.run({ config: path }, ok, ["erp"])']] },
