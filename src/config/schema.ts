@@ -13,8 +13,8 @@ import { z } from "zod";
 import { PRESET_NAMES, PRESETS, type PresetName } from "../sources/presets/index.js";
 import { restSource } from "../sources/rest/config.js";
 import { DEFAULT_TRANSPORT, TRANSPORT_TYPES, transportFields, transportOf, type TransportTarget } from "../transports/index.js";
-import { DURATION_HINT } from "./duration.js";
-import { duration, nameString, secret, secretFile, stringMap, strictObject, withoutFileKeys } from "./fields.js";
+import { BYTE_SIZE_HINT, DURATION_HINT } from "./duration.js";
+import { byteSize, duration, nameString, secret, secretFile, stringMap, strictObject, withoutFileKeys } from "./fields.js";
 import type { ServerConfig, SourceConfig, TargetConfig, TargetFormat } from "./types.js";
 
 export { PRESET_NAMES };
