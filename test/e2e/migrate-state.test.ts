@@ -41,7 +41,9 @@ describe("retrohook migrate-state", () => {
     api.update(2, { status: "paid" });
     await runCli(["once", "-c", before.path]);
     const old = await openStateStore(sqliteUrl, { readOnly: true });
-    const pendingIds = (await old.listPending("erp")).map((d) => d.eventId);
+    const pending = await old.listPending("erp");
+    const pendingIds = pending.map((d) => d.eventId);
+    const dueBy = Math.max(...pending.map((d) => d.nextAttemptAt));
     const epoch = old.epoch;
     await old.close();
     expect(pendingIds.length).toBe(3); // created 4, updated 2, paid 2
@@ -57,6 +59,8 @@ describe("retrohook migrate-state", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds state: move into an empty schema/);
 
+    // `once` attempts only what is due: wait out the first retry delay of the attempts that failed before the move.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueBy - Date.now() + 200)));
     const after = writeConfig({ state: { url: pgUrl }, sources: [restSourceYaml(api.url, api.token)], targets: [{ name: "erp", url: receiver.url, secret: SECRET }] }, tempDir());
     expect((await runCli(["once", "-c", after.path])).code).toBe(0);
     const moved2 = await openStateStore(pgUrl, { readOnly: true });

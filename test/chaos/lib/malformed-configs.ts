@@ -91,5 +91,5 @@ export const MALFORMED_CONFIGS: MalformedConfig[] = [
   { name: "target concurrency zero", yaml: `${sources(fakturownia())}${target("concurrency: 0")}`, path: "targets[0].concurrency" },
   { name: "tls ca that is not PEM", yaml: `${sources(fakturownia())}${target(`tls: { ca: ${SECRETS.adminToken} }`)}`, path: "targets[0].tls.ca" },
   { name: "server listen without port", yaml: `server: { listen: localhost }\n${sources(fakturownia())}`, path: "server.listen" },
-  { name: "state url of an unsupported store", yaml: `state: { url: "postgres://u:${S}@db/x" }\n${sources(fakturownia())}`, path: "state.url" },
+  { name: "state url of an unsupported store", yaml: `state: { url: "mysql://u:${S}@db/x" }\n${sources(fakturownia())}`, path: "state.url" },
 ];
