@@ -137,6 +137,8 @@ function leakRow(): Row {
 
 main().then(
   (code) => {
+    // Exit with the verdict now: a failed row left to a natural exit was reported as exit 0.
+    if (code !== 0) process.exit(code);
     process.exitCode = code;
   },
   (error: unknown) => {
