@@ -9,7 +9,7 @@ import type { PassMode, PassOutcome } from "../pipeline/poll-pass.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
 import type { Delivery, StateStore, StoredEvent } from "../store/store.js";
 import { HttpError } from "./http.js";
-import { deliveryLog, type LogEntryView } from "./views.js";
+import { deliveryLog, type LogEntryView } from "./read-model.js";
 
 /**
  * The operator's actions, shared by the admin API (inside the daemon, with its dispatcher) and

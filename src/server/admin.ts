@@ -22,7 +22,7 @@ import {
 } from "./actions.js";
 import { HttpError, optionalBoolean, optionalString, readJsonObject } from "./http.js";
 import { explainEventById, explainRecordAt } from "./explain.js";
-import { collectStatus, deadLetters, deliveryLog, sourceView, targetView, type StatusSources } from "./views.js";
+import { collectStatus, deadLetters, deliveryLog, sourceView, targetView, type StatusSources } from "./read-model.js";
 
 /** What the server reads and acts on: the daemon's app, plus its scheduler. */
 export interface ServerContext {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderStatus } from "../../src/cli/commands/status.js";
-import type { ResourceView, SourceView, StatusView } from "../../src/server/views.js";
+import type { ResourceView, SourceView, StatusView } from "../../src/server/read-model.js";
 
 const resource = (overrides: Partial<ResourceView>): ResourceView => ({
   name: "invoices",

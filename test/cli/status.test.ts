@@ -4,7 +4,7 @@ import { runCli, startCli, waitFor } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import type { StatusView } from "../../src/server/views.js";
+import type { StatusView } from "../../src/server/read-model.js";
 
 const ADMIN_TOKEN = "cli-admin-token-2468";
 

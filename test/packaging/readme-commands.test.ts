@@ -68,14 +68,14 @@ const COVERAGE: Coverage[] = [
   },
   {
     command: /^retrohook resume( --source S( --resource R| \[--resource R\])?)?$/,
-    by: [["test/presets/facturascripts/permissions.test.ts", '["resume", "--source", "erp", "-c", path]', '["resume", "--source", "erp", "--resource", "cost_invoices", "-c", path]']],
+    by: [["test/sources/presets/facturascripts/permissions.test.ts", '["resume", "--source", "erp", "-c", path]', '["resume", "--source", "erp", "--resource", "cost_invoices", "-c", path]']],
     note: "after a denied payment feed and a suspended resource",
   },
-  { command: /^retrohook validate$/, by: [[OPERATOR, 'main(["validate"], fromEnv)'], ["test/presets/fakturoid/cli.test.ts", 'runCli(["validate", "-c", path]', "permits one pass every"], [WALK, "permits one pass every"]] },
+  { command: /^retrohook validate$/, by: [[OPERATOR, 'main(["validate"], fromEnv)'], ["test/sources/presets/fakturoid/cli.test.ts", 'runCli(["validate", "-c", path]', "permits one pass every"], [WALK, "permits one pass every"]] },
   { command: /^retrohook status$/, by: [[WALK, 'cli(["status"], env)'], [STATUS, '["status", "-c", path]']], note: "with the default ./config.yaml, through the running daemon" },
   {
     command: /^retrohook explain (SOURCE\/RESOURCE\/RECORD_ID|--event ID) \[--json\]$|^retrohook explain (fakturownia\/invoices\/123|SOURCE\/RESOURCE\/RECORD_ID)$|^--json$/,
-    by: [["test/explain/explain-cli.test.ts", '["explain", "legacy/items/1", "-c", path]', '["explain", "legacy/items/1", "--json", "-c", path]', '["explain", "--event", paidId, "-c", path]']],
+    by: [["test/cli/explain.test.ts", '["explain", "legacy/items/1", "-c", path]', '["explain", "legacy/items/1", "--json", "-c", path]', '["explain", "--event", paidId, "-c", path]']],
   },
   { command: /^retrohook status \[--json\]$/, by: [[STATUS, '["status", "-c", path]', '["status", "--json", "-c", path]']] },
   { command: /^retrohook once --dry-run$/, by: [[ONCE, '["once", "--dry-run", "-c", path]']] },
@@ -90,7 +90,7 @@ const COVERAGE: Coverage[] = [
   { command: /^retrohook demo$/, by: [["test/e2e/demo.test.ts", 'runCli(["demo", "--seconds", "30"'], [WALK, 'startCli(["demo"]']] },
   { command: /^-c\/--config FILE$/, by: [[OPERATOR, 'main(["validate", "--config", path], long)', "RETROHOOK_CONFIG: path"], [WALK, '"-c", "config.yaml"']] },
   { command: /^--help$/, by: [[OPERATOR, 'main([name, "--help"], io)', 'main(["--help"], top)']] },
-  { command: /^GET \/api\/explain\?source=&resource=&id=$/, by: [["test/explain/explain-cli.test.ts", '"/api/explain?source=legacy&resource=items&id=1"', "/api/explain?event="]] },
+  { command: /^GET \/api\/explain\?source=&resource=&id=$/, by: [["test/cli/explain.test.ts", '"/api/explain?source=legacy&resource=items&id=1"', "/api/explain?event="]] },
   { command: /^GET \/api$/, by: [[WALK, 'adminRequest<{ endpoints: string[] }>(base, "GET", "/api")'], ["test/server/admin.test.ts", 'daemon.api("GET", "/api")']] },
 
   // Container

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { collectStatus } from "../../src/server/views.js";
+import { collectStatus } from "../../src/server/read-model.js";
 import type { Config } from "../../src/config/types.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { ManualClock } from "../../src/clock.js";

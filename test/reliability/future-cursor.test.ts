@@ -4,7 +4,7 @@ import { startWfirmaFake, type WfirmaFake } from "../fakes/wfirma/fake.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { MemoryStateStore } from "../helpers/memory-store.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
-import { runner, summary, wfirmaConfig } from "../presets/wfirma/harness.js";
+import { runner, summary, wfirmaConfig } from "../sources/presets/wfirma/harness.js";
 
 /**
  * Issue 27, item 4: one record stamped `2099-01-01` must not freeze the cursor in the future

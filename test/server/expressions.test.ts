@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { LogEntryView, StatusView } from "../../src/server/views.js";
+import type { LogEntryView, StatusView } from "../../src/server/read-model.js";
 import { restSourceYaml } from "../helpers/config-file.js";
 import { startFakeRest } from "../helpers/fake-rest.js";
 import { startReceiver } from "../helpers/receiver.js";

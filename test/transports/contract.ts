@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config, TargetConfig } from "../../src/config/types.js";
 import { sendTestEvent } from "../../src/server/actions.js";
-import { deliveryLog, targetView } from "../../src/server/views.js";
+import { deliveryLog, targetView } from "../../src/server/read-model.js";
 import { harness, makeEvent, recordKeyOf, SECRET, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
 import { verifySignature } from "../helpers/receiver.js";
 

@@ -2,7 +2,7 @@ import { secretValues } from "../../config/secrets.js";
 import type { Config } from "../../config/types.js";
 import { EXIT_OK, errorMessage } from "../../errors.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
-import { collectStatus, type ResourceView, type SourceView, type StatusView, type TargetView } from "../../server/views.js";
+import { collectStatus, type ResourceView, type SourceView, type StatusView, type TargetView } from "../../server/read-model.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
 import { readStateFile } from "../state-file.js";

@@ -1,0 +1,79 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { restSourceYaml } from "../../helpers/config-file.js";
+import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
+import { startReceiver, type Receiver } from "../../helpers/receiver.js";
+import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
+
+/** Filtered events in the web UI: per target, and in the delivery log. */
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts", import.meta.url));
+
+let api: FakeRest;
+let big: Receiver;
+let daemon: Daemon;
+let browser: BrowserContext;
+let page: Page;
+let profile: string | undefined;
+
+beforeAll(async () => {
+  api = await startFakeRest();
+  big = await startReceiver();
+  api.create({ name: "Large", amount: "5000.00" });
+  api.create({ name: "Small", amount: "20.00" });
+  api.create({ name: "Tiny", amount: "3.00" });
+  daemon = await startDaemon({
+    sources: [restSourceYaml(api.url, api.token, { schedule: NEVER, reconcile: NEVER, start: "backfill" })],
+    expressions: { large: "$number(data.object.amount) >= 1000" },
+    targets: [{ name: "big", url: big.url, filter: { use: "large" }, transform: '{"name": data.object.name}' }],
+  });
+  await eventually(async () => big.requests.length === 1 && (await daemon.app.store.listPending()).length === 0, "the large one delivered");
+  // Removed after the browser closes (a test's temporary folders go after each test, while Chromium still writes).
+  profile = mkdtempSync(join(tmpdir(), "retrohook-chromium-"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    viewport: { width: 1400, height: 900 },
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(10_000);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await daemon?.stop();
+  await api?.close();
+  await big?.close();
+});
+
+describe.skipIf(!existsSync(CHROMIUM))("filtered events in the web UI (headless Chromium)", () => {
+  it("shows a target's filter and transform, how many events it filtered out, and lists them in the log", async () => {
+    await page.goto(`${daemon.url}/`);
+    const row = page.locator('#targets tr[data-target="big"]');
+    await expect.poll(() => row.locator("[data-health]").textContent()).toBe("ok");
+    expect(await row.locator("[data-expressions]").textContent()).toBe("filter expressions.large · transform targets[0].transform");
+    const link = row.locator("[data-filtered]");
+    expect(await link.textContent()).toBe("2 filtered out (recent log)");
+    await link.click();
+
+    const rows = page.locator("#log tbody tr.clickable");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await page.locator("form.filters select[name=status]").inputValue()).toBe("filtered");
+    for (const badge of await rows.locator("[data-health]").allTextContents()) expect(badge).toBe("filtered");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "ui-filtered.png"), fullPage: true });
+
+    // All outcomes: the delivered one beside the two filtered ones.
+    await page.locator("form.filters select[name=status]").selectOption("");
+    await page.locator("form.filters button[type=submit]").click();
+    await expect.poll(() => rows.count()).toBe(3);
+    expect((await rows.locator("[data-health]").allTextContents()).sort()).toEqual(["delivered", "filtered", "filtered"]);
+  });
+});
