@@ -47,6 +47,8 @@ export interface PassEntry {
   listing: "complete" | "incremental";
   /** The resource's first complete pass (the silent baseline, unless `start` says otherwise). */
   firstRun: boolean;
+  /** A first listing that came back empty: no baseline was recorded, the resource waits for records. */
+  awaiting?: boolean;
   ok: boolean;
   error?: string;
   records: number;
@@ -150,7 +152,7 @@ export interface ExplainedEvent {
 }
 
 export type TimelineItem =
-  | { at: string; kind: "pass"; mode: string; listing: string; ok: boolean; firstRun: boolean; saw: "complete listing" | "listed"; error?: string; ignoredFields?: string[] }
+  | { at: string; kind: "pass"; mode: string; listing: string; ok: boolean; firstRun: boolean; awaiting?: boolean; saw: "complete listing" | "listed"; error?: string; ignoredFields?: string[] }
   | { at: string; kind: "event"; event: ExplainedEvent };
 
 export interface ExplainView {
@@ -172,7 +174,7 @@ export function explainRecord(input: ExplainInput): ExplainView {
 
   // Passes that saw the record: incremental ones that listed it; complete ones while it was live.
   const firstListed = input.passes.find((pass) => sawByListing(pass, input.refKey));
-  const firstRunPass = input.passes.find((pass) => pass.firstRun && pass.ok);
+  const firstRunPass = input.passes.find((pass) => pass.firstRun && pass.ok && !pass.awaiting);
   const baselined = input.snapshot !== null && createdAt === null && events.every((e) => !e.pruned);
   const from = createdAt ?? (baselined ? firstRunPass?.at ?? firstListed?.at ?? null : firstListed?.at ?? null);
   const sightings: TimelineItem[] = [];
@@ -248,9 +250,12 @@ function reasons(input: ExplainInput, events: ExplainedEvent[], facts: Facts): W
   }
   if (input.snapshot === null && events.length === 0) {
     const last = input.passes[input.passes.length - 1];
+    const waiting = last?.awaiting ? input.passes.find((pass) => pass.awaiting) : undefined;
     out.push({
       reason: "unknown-record",
-      text: last
+      text: waiting
+        ? `every listing of this resource has come back empty since ${waiting.at} (${input.passes.filter((pass) => pass.awaiting).length} passes): no baseline is recorded until a listing returns records`
+        : last
         ? `no pass has listed this record (${input.passes.length} passes in the journal since ${input.passes[0]!.at}): check the id${input.kind ? ", the kind" : ""} and the resource; an incremental pass only lists records the vendor reports changed, a reconcile lists all (last reconcile: ${input.lastReconcileAt ?? "never"})`
         : "no pass has run for this resource yet",
     });

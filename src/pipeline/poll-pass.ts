@@ -298,6 +298,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       delete state.lastError;
       await store.putResourceState(id, state);
       log.info("first listing empty: waiting for a first non-empty listing before recording the baseline");
+      await journal.write(store, id, outcome, log, { awaiting: true });
       return outcome;
     }
     delete state.awaitingRecords;
@@ -337,12 +338,13 @@ function passJournal(at: string, mode: PassMode, listing: ListMode, firstRun: bo
     ignored(notes: Detection["ignoredOnly"]): void {
       for (const note of notes ?? []) if (ignoredCount++ < PASS_LISTED_LIMIT) ignoredOnly[note.key] = note.fields;
     },
-    async write(store: StateStore, id: ResourceId, outcome: PassOutcome, log: Logger): Promise<void> {
+    async write(store: StateStore, id: ResourceId, outcome: PassOutcome, log: Logger, extra: { awaiting?: boolean } = {}): Promise<void> {
       const entry: PassEntry = {
         at,
         mode,
         listing: listing === "complete" ? "complete" : "incremental",
         firstRun,
+        ...(extra.awaiting ? { awaiting: true } : {}),
         ok: outcome.ok,
         ...(outcome.error ? { error: outcome.error } : {}),
         records: outcome.records,

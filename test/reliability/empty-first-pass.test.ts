@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { explainRecordAt } from "../../src/server/explain.js";
 import { collectStatus } from "../../src/server/read-model.js";
 import type { Config } from "../../src/config/types.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
@@ -58,5 +59,31 @@ describe("an empty first pass", () => {
     const second = await run.pass();
     expect(second.outcomes[0]).toMatchObject({ ok: true, baselined: 30, events: 0 });
     expect(api.requests.at(-1)!.query).not.toContain("modified_since");
+  });
+});
+
+describe("an empty first pass in the pass journal", () => {
+  it("is journaled (explain lists it) and is not taken for the baseline pass", async () => {
+    const config = restSource(api.url, api.token, [resource]);
+    const run = passRunner(() => store, config);
+    expect((await run.pass()).outcomes[0]).toMatchObject({ ok: true, records: 0 });
+    const id = { source: "legacy", resource: "items" };
+    const first = await store.listPasses(id);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ firstRun: true, ok: true, records: 0, awaiting: true });
+    const waiting = await explainRecordAt({ config: { sources: [config], targets: [] } as unknown as Config, store, now: Date.now() }, { source: "legacy", resource: "items", id: "1" });
+    expect(waiting.journal.passes).toBe(1);
+    expect(waiting.whyNot.map((w) => w.text).join("\n")).toMatch(/come back empty since .*no baseline is recorded/);
+
+    api.seed(3);
+    run.clock.advance(60_000);
+    await run.pass();
+    const passes = await store.listPasses(id);
+    expect(passes.map((p) => Boolean(p.awaiting))).toEqual([true, false]);
+    const view = await explainRecordAt({ config: { sources: [config], targets: [] } as unknown as Config, store, now: Date.now() }, { source: "legacy", resource: "items", id: "1" });
+    const baseline = view.whyNot.find((w) => w.reason === "baseline");
+    // The baseline is the pass that saw records, not the empty one before it.
+    expect(baseline?.text).toContain(passes[1]!.at);
+    expect(baseline?.text).not.toContain(passes[0]!.at);
   });
 });
