@@ -180,10 +180,15 @@ export const serverSchema = strictObject({
     .optional()
     .describe("Bearer token for the admin API and UI; required when `listen` is not loopback, and then with at least 32 bytes of entropy (`openssl rand -base64 32`). Empty means unset. Secret; or give `admin_token_file`."),
   admin_token_file: secretFile("admin_token"),
+  metrics_public: z
+    .boolean()
+    .default(false)
+    .describe("Serve /metrics without the admin token when `listen` is not loopback (on loopback it never needs one). Default false: off loopback a scraper sends `Authorization: Bearer <admin_token>`."),
 })
   .transform((server): ServerConfig => ({
     listen: server.listen,
     ...(server.admin_token ? { admin_token: server.admin_token } : {}),
+    ...(server.metrics_public ? { metrics_public: true } : {}),
   }))
   .prefault({})
   .describe("The HTTP server: /healthz, /metrics, admin API and UI.");

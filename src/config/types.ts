@@ -141,6 +141,8 @@ export interface TargetExpression {
 export interface ServerConfig {
   listen: string;
   admin_token?: string;
+  /** `/metrics` without the admin token even when `listen` is not loopback. */
+  metrics_public?: boolean;
 }
 
 export interface Config {

@@ -17,17 +17,19 @@ export interface GaugeSources {
  * Sets the gauges that describe state rather than count happenings, just before a scrape:
  * outbox depth, oldest pending age, dead letters and pauses per target; budget, suspensions
  * and the last successful pass per source and resource (from state, so they survive restarts).
+ * The queue's figures are kept counts (`store.queueGauges`): a scrape costs the same with 10 or
+ * 100,000 deliveries pending.
  */
 export async function refreshGauges(input: GaugeSources): Promise<void> {
   const { config, store, metrics, now } = input;
   const live = input.dispatcher?.status();
   for (const target of config.targets) {
     const labels = { target: target.name };
-    const pending = await store.listPending(target.name);
-    metrics.outboxDepth.set(labels, pending.length);
-    const oldest = pending[0] ? await store.getEvent(pending[0].eventId) : undefined;
+    const queue = await store.queueGauges(target.name);
+    metrics.outboxDepth.set(labels, queue.pending);
+    const oldest = queue.oldestPendingEventId ? await store.getEvent(queue.oldestPendingEventId) : undefined;
     metrics.oldestPending.set(labels, oldest ? Math.max(0, (now - Date.parse(oldest.envelope.detected_at)) / 1000) : 0);
-    metrics.deadLetters.set(labels, (await store.listDeadLetters(target.name)).length);
+    metrics.deadLetters.set(labels, queue.deadLetters);
     const status = live?.find((t) => t.name === target.name);
     const operatorPaused = status ? status.paused !== undefined : (await store.getTargetState(target.name))?.paused !== undefined;
     metrics.breakerOpen.set({ target: target.name, by: "operator" }, operatorPaused ? 1 : 0);

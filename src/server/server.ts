@@ -6,7 +6,7 @@ import { scrubSecrets } from "../telemetry/logger.js";
 import { adminRoutes, type ServerContext } from "./admin.js";
 import { AdminAuth, LoginThrottle, SESSION_COOKIE, sameOrigin } from "./auth.js";
 import { HttpError, readBody, send, sendJson, type Scrubber } from "./http.js";
-import { checkServerConfig, localUrl, type ListenAddress } from "./listen.js";
+import { checkServerConfig, isLoopbackHost, localUrl, type ListenAddress } from "./listen.js";
 import { refreshGauges } from "./metrics-refresh.js";
 import { LOGIN_SECURITY_HEADERS, UI_SECURITY_HEADERS, loginPage, uiAsset } from "./ui/assets.js";
 
@@ -20,7 +20,8 @@ export interface RunningServer {
 }
 
 /**
- * The operations server on `server.listen`: `/healthz`, `/readyz` and `/metrics` for anyone;
+ * The operations server on `server.listen`: `/healthz` and `/readyz` for anyone, `/metrics` too
+ * on loopback (off loopback it needs the admin token unless `server.metrics_public`);
  * the admin API (`/api/…`) and the web UI (`/`) behind `admin_token` when one is set — and one
  * must be set when the address is not loopback (a `ConfigError` otherwise, before binding).
  * Every answer is scrubbed of the config's secrets.
@@ -33,6 +34,8 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   const scrub: Scrubber = (text) => scrubSecrets(text, secrets);
   const routes = adminRoutes(ctx);
   const logger = ctx.logger.child({ component: "server" });
+  const metricsNeedToken = !isLoopbackHost(wanted.host) && !ctx.config.server.metrics_public;
+  const scrapes = coalesced(() => refreshGauges({ ...ctx, now: ctx.clock.now() }));
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -64,7 +67,14 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
         const ready = Object.values(checks).every(Boolean);
         return sendJson(res, ready ? 200 : 503, { ready, checks }, scrub);
       }
-      await refreshGauges({ ...ctx, now: ctx.clock.now() });
+      if (metricsNeedToken) {
+        const allowed = auth.check(req);
+        if (!allowed.ok) {
+          logger.warn({ method, path, remote: req.socket.remoteAddress, reason: allowed.reason }, "metrics request refused");
+          throw new HttpError(401, `${allowed.reason}; /metrics needs the admin token when server.listen is reachable from other machines (or set server.metrics_public: true)`, { "www-authenticate": 'Bearer realm="retrohook"' });
+        }
+      }
+      await scrapes.refresh();
       return send(res, 200, ctx.metrics.registry.contentType, await ctx.metrics.registry.metrics(), scrub);
     }
 
@@ -138,6 +148,32 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * Scrapes that arrive while the gauges are being refreshed share that refresh (and one more
+ * after it, for those that came late), so any number of scrapers cost at most two refreshes at a time.
+ */
+function coalesced(refresh: () => Promise<void>): { refresh(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = (): Promise<void> => {
+    const run = refresh().finally(() => {
+      if (running === run) running = undefined;
+    });
+    running = run;
+    return run;
+  };
+  return {
+    refresh() {
+      if (!running) return start();
+      next ??= running.catch(() => undefined).then(() => {
+        next = undefined;
+        return start();
+      });
+      return next;
+    },
   };
 }
 

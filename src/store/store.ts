@@ -238,6 +238,18 @@ export interface Outbox {
   deadLetterPendingExcept(targets: string[]): Promise<Record<string, number>>;
   /** Pending deliveries per target, for every target that has any (counted, no rows read). */
   pendingTargets(): Promise<Record<string, number>>;
+  /**
+   * A target's pending and dead-letter counts and its oldest pending delivery, for `/metrics`:
+   * kept counts and one indexed seek, so the cost does not grow with the queue.
+   */
+  queueGauges(target: string): Promise<QueueGauges>;
+}
+
+export interface QueueGauges {
+  pending: number;
+  deadLetters: number;
+  /** The event of the pending delivery with the lowest `seq`. */
+  oldestPendingEventId?: string;
 }
 
 /** The delivery log, bounded per target: src/store/<backend>/delivery-log.ts. */

@@ -10,6 +10,7 @@ import {
   type BudgetState,
   type DeadLetter,
   type Delivery,
+  type QueueGauges,
   type DeliveryLogEntry,
   type EnqueueItem,
   type PageMarks,
@@ -291,6 +292,12 @@ export class MemoryStateStore implements StateStore {
     const counts: Record<string, number> = {};
     for (const delivery of this.pending.values()) counts[delivery.target] = (counts[delivery.target] ?? 0) + 1;
     return counts;
+  }
+
+  async queueGauges(target: string): Promise<QueueGauges> {
+    const pending = [...this.pending.values()].filter((d) => d.target === target).sort((a, b) => a.seq - b.seq);
+    const deadLetters = [...this.dead.values()].filter((d) => d.target === target).length;
+    return { pending: pending.length, deadLetters, ...(pending[0] ? { oldestPendingEventId: pending[0].eventId } : {}) };
   }
 
   async appendLog(entry: DeliveryLogEntry): Promise<void> {

@@ -207,6 +207,17 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
       return Object.fromEntries(rows.map((r) => [r.target as string, Number(r.n)]));
     },
 
+    /** Counted by the database on the (target, seq) indexes: one round trip, nothing read into the process. */
+    async queueGauges(target) {
+      const row = (
+        await db.query(
+          "SELECT (SELECT count(*) FROM @.outbox WHERE target = $1) AS pending, (SELECT count(*) FROM @.dead_letters WHERE target = $1) AS dead, (SELECT event_id FROM @.outbox WHERE target = $1 ORDER BY seq LIMIT 1) AS oldest",
+          [target],
+        )
+      )[0];
+      return { pending: Number(row?.pending ?? 0), deadLetters: Number(row?.dead ?? 0), ...(typeof row?.oldest === "string" ? { oldestPendingEventId: row.oldest } : {}) };
+    },
+
     async flush() {
       await committing;
     },

@@ -27,6 +27,8 @@ export interface SqliteContext {
   logLimit: number;
   /** The snapshot write sequence (`m/wseq`); one process owns the file, so it is kept here too. */
   writeSeq: number;
+  /** Whether `kv_counts` keeps the queue's counts (outbox.ts `installQueueCounts`). */
+  queueCounts: boolean;
   /** Writes large silent baselines on a thread of its own (not for in-memory files). */
   baselines: BaselineWriter | undefined;
 }
@@ -38,7 +40,7 @@ export async function settled(ctx: SqliteContext, id?: ResourceId): Promise<void
 
 export const prefixOf = (id: ResourceId): string => `${id.source}/${id.resource}/`;
 
-const SEQ_WIDTH = 12;
+export const SEQ_WIDTH = 12;
 export const pad = (n: number): string => String(n).padStart(SEQ_WIDTH, "0");
 
 export function newKeyv(kv: SqliteKv): Keyv {

@@ -9,7 +9,7 @@ import { BaselineWriter } from "./baseline-writer.js";
 import { newKeyv, type SqliteContext } from "./context.js";
 import { sqliteDeliveryLog } from "./delivery-log.js";
 import { createPrivateFile, SqliteKv } from "./kv.js";
-import { sqliteOutbox } from "./outbox.js";
+import { installQueueCounts, sqliteOutbox } from "./outbox.js";
 import { sqlitePassJournal } from "./pass-journal.js";
 import { sqliteSmallState } from "./small-state.js";
 import { sqliteSnapshots } from "./snapshots.js";
@@ -124,6 +124,7 @@ function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Databas
     clock: options.clock ?? systemClock(),
     logLimit: options.logLimit ?? 1000,
     writeSeq: Number(kv.getRaw("m/wseq") ?? 0),
+    queueCounts: installQueueCounts(kv),
     baselines: kv.file === ":memory:" || readOnly ? undefined : new BaselineWriter(kv.file),
   };
   const { flush, ...outbox } = sqliteOutbox(ctx);

@@ -2,9 +2,34 @@ import { StateError } from "../../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
 import { routingRecords } from "../routing-records.js";
 import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type EnqueueItem, type Outbox, type StoredEvent } from "../store.js";
-import { pad, settled, type SqliteContext } from "./context.js";
+import { pad, SEQ_WIDTH, settled, type SqliteContext } from "./context.js";
 import { logOps } from "./delivery-log.js";
-import type { KvOp } from "./kv.js";
+import type { KvOp, SqliteKv } from "./kv.js";
+
+/**
+ * Kept counts of pending deliveries (`q/<target>/`) and dead letters (`d/<target>/`) in
+ * `kv_counts`, maintained by triggers inside every transaction that adds or removes one, so
+ * `/metrics` reads two rows instead of counting the queue. Installed (and filled from the rows
+ * already there) once per file, in one transaction; false when the file cannot take it (read-only).
+ */
+export function installQueueCounts(kv: SqliteKv): boolean {
+  const db = kv.db;
+  const exists = (name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(name) !== undefined;
+  if (exists("kv_counts_delete")) return true;
+  if (db.readonly) return false;
+  const counted = (key: string): string => `((${key} >= 'q/' AND ${key} < 'q0') OR (${key} >= 'd/' AND ${key} < 'd0'))`;
+  const prefix = (key: string): string => `substr(${key}, 1, length(${key}) - ${SEQ_WIDTH})`;
+  db.transaction(() => {
+    db.exec("DROP TABLE IF EXISTS kv_counts");
+    db.exec("CREATE TABLE kv_counts (prefix TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+    db.exec(`INSERT INTO kv_counts (prefix, n) SELECT ${prefix("key")}, count(*) FROM kv WHERE ${counted("key")} GROUP BY 1`);
+    db.exec(`CREATE TRIGGER kv_counts_insert AFTER INSERT ON kv WHEN ${counted("new.key")} BEGIN
+      INSERT INTO kv_counts (prefix, n) VALUES (${prefix("new.key")}, 1) ON CONFLICT(prefix) DO UPDATE SET n = n + 1; END`);
+    db.exec(`CREATE TRIGGER kv_counts_delete AFTER DELETE ON kv WHEN ${counted("old.key")} BEGIN
+      UPDATE kv_counts SET n = n - 1 WHERE prefix = ${prefix("old.key")}; END`);
+  })();
+  return true;
+}
 
 /** The outbox with what `close` must do: commit acks still batched. */
 export interface SqliteOutbox extends Outbox {
@@ -47,6 +72,8 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
       after = `q/${target}/\uffff`;
     }
   };
+
+  const keptCount = ctx.queueCounts ? kv.db.prepare<[string], number>("SELECT n FROM kv_counts WHERE prefix = ?").pluck() : undefined;
 
   const hasEvent = async (eventId: string): Promise<boolean> => kv.getRaw(`e/${eventId}`) !== undefined;
 
@@ -200,6 +227,13 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
 
     async pendingTargets() {
       return Object.fromEntries(pendingTargetNames().map((target) => [target, kv.count(`q/${target}/`)]));
+    },
+
+    async queueGauges(target) {
+      const counted = (prefix: string): number => (keptCount ? Number(keptCount.get(prefix) ?? 0) : kv.count(prefix));
+      const oldest = kv.rangeAfter(`q/${target}/`, `q/${target}/`, 1)[0];
+      const pending = counted(`q/${target}/`);
+      return { pending, deadLetters: counted(`d/${target}/`), ...(oldest ? { oldestPendingEventId: (JSON.parse(oldest[1]) as Delivery).eventId } : {}) };
     },
 
     flush() {

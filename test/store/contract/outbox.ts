@@ -136,6 +136,38 @@ export function outboxContract(backend: ContractBackend): void {
       await store.close();
     });
 
+    it("keeps each target's pending and dead-letter counts and oldest pending event through every outbox change (queueGauges)", async () => {
+      const { store, reopen } = await openFresh(backend);
+      const counted = async (target: string) => {
+        const pending = await store.listPending(target);
+        return { pending: pending.length, deadLetters: (await store.listDeadLetters(target)).length, ...(pending[0] ? { oldestPendingEventId: pending[0].eventId } : {}) };
+      };
+      const check = async () => {
+        for (const target of ["a", "b", "c", "broken"]) expect(await store.queueGauges(target), target).toEqual(await counted(target));
+      };
+      expect(await store.queueGauges("a")).toEqual({ pending: 0, deadLetters: 0 });
+      const created = await store.enqueue([item("e1", "r1", ["a", "b"]), item("e2", "r2", ["a", "c"]), { ...item("e3", "r3", ["a"]), failed: { broken: "transform failed" } }]);
+      await check();
+      expect(await store.queueGauges("a")).toEqual({ pending: 3, deadLetters: 0, oldestPendingEventId: "e1" });
+      await store.ackDelivery(created[0]!, logEntry("a", "e1"));
+      await store.updateDelivery({ ...created[2]!, attempts: 1, nextAttemptAt: 9 });
+      await store.deadLetter(created[2]!, { target: "a", eventId: "e2", recordKey: "r2", at: "2026-11-23T10:00:00.000Z", attempts: 1, reason: "gone" }, logEntry("a", "e2", "dead"));
+      await check();
+      expect(await store.queueGauges("a")).toEqual({ pending: 1, deadLetters: 1, oldestPendingEventId: "e3" });
+      await store.requeueDeadLetters("a", undefined, "b");
+      await store.requeueEvent("e1", ["c"], "r1");
+      await check();
+      await store.deadLetterPendingExcept(["a"]);
+      await check();
+      expect(await store.queueGauges("b")).toEqual({ pending: 0, deadLetters: 2 });
+      const before = await Promise.all(["a", "b", "c"].map((target) => store.queueGauges(target)));
+      await store.close();
+      const again = await reopen();
+      expect(await Promise.all(["a", "b", "c"].map((target) => again.queueGauges(target)))).toEqual(before);
+      expect(await again.queueGauges("c")).toEqual({ pending: 0, deadLetters: 2 });
+      await again.close();
+    });
+
     it("lists every event of a record, oldest first, only that record's, the newest `limit`", async () => {
       const { store } = await openFresh(backend);
       await store.enqueue([item("e1", "s/r/\u001f1", []), item("e2", "s/r/\u001f12", ["a"]), item("e3", "s/r/\u001f1", ["a"])]);
