@@ -13,32 +13,44 @@ import { round } from "../report.js";
  * GETs with one keep-alive agent per source.
  */
 
-const RECORDS = 20;
-const SPACING_MS = 60_000;
-const TOLERANCE_MS = 1_000;
+export const RECORDS = 20;
+export const SPACING_MS = 60_000;
+export const TOLERANCE_MS = 1_000;
 
-interface Usage {
+export interface Usage {
   cpuMs: number;
   wallMs: number;
   maxRssMb: number;
   peak: { rssMb: number; heapTotalMb: number; heapUsedMb: number; externalMb: number };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Ticks of a seconds-period cron in (from, to]. */
-function ticksBetween(periodMs: number, from: number, to: number): number[] {
+export function ticksBetween(periodMs: number, from: number, to: number): number[] {
   const out: number[] = [];
   for (let t = Math.floor(from / periodMs) * periodMs + periodMs; t <= to; t += periodMs) out.push(t);
   return out;
 }
 
-function missedTicks(startsBySource: number[][], ticks: number[]): number {
+export function missedTicks(startsBySource: number[][], ticks: number[]): number {
   let missed = 0;
   for (const starts of startsBySource) {
     for (const tick of ticks) if (!starts.some((s) => s >= tick && s < tick + TOLERANCE_MS)) missed += 1;
   }
   return missed;
+}
+
+/** Passes by source, in start order, and how many started before the previous pass of their source ended. */
+export function passesBySource(names: string[], passes: PassNote[]): { bySource: Map<string, PassNote[]>; overlaps: number } {
+  const bySource = new Map<string, PassNote[]>(names.map((name) => [name, []]));
+  for (const pass of passes) bySource.get(pass.source)?.push(pass);
+  let overlaps = 0;
+  for (const list of bySource.values()) {
+    list.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < list.length; i += 1) if (list[i]!.start < list[i - 1]!.start + list[i - 1]!.ms) overlaps += 1;
+  }
+  return { bySource, overlaps };
 }
 
 export async function manySourcesScenario(bench: Bench): Promise<void> {
@@ -82,13 +94,7 @@ export async function manySourcesScenario(bench: Bench): Promise<void> {
   const end = before.startedAt + sizes.manyDurationMs;
   const failed = passes.filter((p) => !p.ok);
   if (failed.length > 0) throw new Error(`harness check failed: ${failed.length} passes failed, e.g. ${failed[0]!.error}`);
-  const bySource = new Map<string, PassNote[]>(sources.map((s) => [s.name, []]));
-  for (const pass of passes) bySource.get(pass.source)?.push(pass);
-  let overlaps = 0;
-  for (const list of bySource.values()) {
-    list.sort((a, b) => a.start - b.start);
-    for (let i = 1; i < list.length; i += 1) if (list[i]!.start < list[i - 1]!.start + list[i - 1]!.ms) overlaps += 1;
-  }
+  const { bySource, overlaps } = passesBySource(sources.map((s) => s.name), passes);
   const ticks = ticksBetween(sizes.manyPeriodMs, before.startedAt, end);
   const missed = missedTicks([...bySource.values()].map((list) => list.map((p) => p.start)), ticks);
   const lateness = passes.filter((p) => p.start > before.startedAt + 5).map((p) => p.start % sizes.manyPeriodMs);

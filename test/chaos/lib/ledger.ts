@@ -43,6 +43,11 @@ export interface DeliveryFigures {
   problems: string[];
 }
 
+/** Figures with every count at 0. */
+export function emptyFigures(requests: number): DeliveryFigures {
+  return { requests, distinctEvents: 0, duplicates: 0, splitIds: 0, badSignatures: 0, idMismatches: 0, inconsistent: 0, orderViolations: 0, finalStates: 0, delivered: 0, lost: 0, unobservable: 0, falseDeletes: 0, problems: [] };
+}
+
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
@@ -122,22 +127,7 @@ export class Ledger {
 
   /** Checks everything `requests` holds against the history. `secret` verifies signatures. */
   verify(requests: readonly ReceivedRequest[], secret: string): DeliveryFigures {
-    const figures: DeliveryFigures = {
-      requests: requests.length,
-      distinctEvents: 0,
-      duplicates: 0,
-      splitIds: 0,
-      badSignatures: 0,
-      idMismatches: 0,
-      inconsistent: 0,
-      orderViolations: 0,
-      finalStates: 0,
-      delivered: 0,
-      lost: 0,
-      unobservable: 0,
-      falseDeletes: 0,
-      problems: [],
-    };
+    const figures = emptyFigures(requests.length);
     const problem = (text: string): void => {
       if (figures.problems.length < 20) figures.problems.push(text);
     };

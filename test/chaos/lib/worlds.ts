@@ -4,7 +4,7 @@ import { startFakturowniaFake } from "../../../src/simulators/fakturownia/fake.j
 import { startWfirmaFake } from "../../fakes/wfirma/fake.js";
 import { startFakeRest } from "../../helpers/fake-rest.js";
 import { verifySignature, type ReceivedRequest } from "../../helpers/receiver.js";
-import { canonical, Ledger, tallyFinalStates, type ChangeKind, type DeliveryFigures } from "./ledger.js";
+import { canonical, emptyFigures, Ledger, tallyFinalStates, type ChangeKind, type DeliveryFigures } from "./ledger.js";
 import { SECRETS } from "./secrets.js";
 
 /**
@@ -127,7 +127,7 @@ class MarkerLedger {
   }
 
   verify(requests: readonly ReceivedRequest[], secret: string): DeliveryFigures {
-    const figures: DeliveryFigures = { requests: requests.length, distinctEvents: 0, duplicates: 0, splitIds: 0, badSignatures: 0, idMismatches: 0, inconsistent: 0, orderViolations: 0, finalStates: 0, delivered: 0, lost: 0, unobservable: 0, falseDeletes: 0, problems: [] };
+    const figures = emptyFigures(requests.length);
     const problem = (text: string): void => void (figures.problems.length < 20 && figures.problems.push(text));
     const seenIds = new Set<string>();
     const idsByChange = new Map<string, Set<string>>();
