@@ -386,8 +386,10 @@ async function checkPack(copy: string, files: string[], base: string): Promise<v
   const required = ["package.json", "bin/retrohook.js", "dist/cli/entry.js", "README.md", "LICENSE", "config.example.yaml"];
   required.push(...files.filter((f) => f.startsWith("examples/")));
   // Every compiled source file (the demo's simulators under dist/simulators/ among them).
-  const sources = files.filter((f) => f.startsWith("src/") && f.endsWith(".ts") && !f.endsWith(".d.ts"));
-  required.push(...sources.map((f) => `dist/${f.slice(4, -3)}.js`));
+  // The web UI's browser modules (src/server/ui/app/) are not compiled one by one: `npm run build`
+  // bundles them into dist/server/ui/app.bundle.js.
+  const sources = files.filter((f) => f.startsWith("src/") && f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("src/server/ui/app/"));
+  required.push(...sources.map((f) => `dist/${f.slice(4, -3)}.js`), "dist/server/ui/app.bundle.js");
   const fakes = sources.filter((f) => /^src\/simulators\/[^/]+\/fake\.ts$/.test(f));
   check(fakes.length > 0, "no simulators found under src/simulators/*/fake.ts");
   // Non-TypeScript assets under src/ (if any) are not compiled; tsc leaves them behind.

@@ -1,5 +1,5 @@
 import { INDEX_HTML } from "./page.js";
-import { APP_JS } from "./script.js";
+import { appScript } from "./bundle.js";
 import { APP_CSS } from "./styles.js";
 
 export { loginPage } from "./page.js";
@@ -10,17 +10,17 @@ export interface UiAsset {
 }
 
 /**
- * The UI's files, embedded as strings so dist/ (and `npm pack`) carry them with no copy step.
- * Looked up by exact name: nothing on disk is ever read, so no path can escape.
+ * The UI's files: the page and the styles are strings in dist/; the script is the bundle of
+ * ./app/ (./bundle.ts). Looked up by exact name: no request path ever reaches the file system.
  */
-const ASSETS: ReadonlyMap<string, UiAsset> = new Map([
-  ["index.html", { contentType: "text/html; charset=utf-8", body: INDEX_HTML }],
-  ["app.js", { contentType: "text/javascript; charset=utf-8", body: APP_JS }],
-  ["app.css", { contentType: "text/css; charset=utf-8", body: APP_CSS }],
+const ASSETS: ReadonlyMap<string, () => UiAsset> = new Map([
+  ["index.html", () => ({ contentType: "text/html; charset=utf-8", body: INDEX_HTML })],
+  ["app.js", () => ({ contentType: "text/javascript; charset=utf-8", body: appScript() })],
+  ["app.css", () => ({ contentType: "text/css; charset=utf-8", body: APP_CSS })],
 ]);
 
 export function uiAsset(name: string): UiAsset | undefined {
-  return ASSETS.get(name);
+  return ASSETS.get(name)?.();
 }
 
 /** Only our own files run on the page; it cannot be framed. */
