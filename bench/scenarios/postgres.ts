@@ -29,7 +29,7 @@ export async function postgresScenario(bench: Bench): Promise<void> {
   const { sizes, apiUrl } = bench;
   const n = sizes.records;
   const label = n >= 1000 ? `${n / 1000}k` : String(n);
-  const server = await startTestPostgres();
+  const server = await startTestPostgres({ durable: true });
   try {
     await bench.fake.call("create", { name: "pginv", count: n, pageSize: sizes.pageSize, newestAt: Date.now() - DAY, spacingMs: 60_000 });
     const listUrl = `${apiUrl}/d/pginv/invoices`;

@@ -25,7 +25,12 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-export async function startTestPostgres(options: { flags?: string[] } = {}): Promise<TestPostgres> {
+/**
+ * `durable`: the server keeps PostgreSQL's default durability (fsync, synchronous commit, full
+ * page writes), as a production server does — for the benchmarks. Tests run without it.
+ * `flags`: more server settings (`-c name=value` pairs).
+ */
+export async function startTestPostgres(options: { durable?: boolean; flags?: string[] } = {}): Promise<TestPostgres> {
   const given = process.env.RETROHOOK_TEST_POSTGRES_URL;
   const fresh = (url: string) => () => `${url}${url.includes("?") ? "&" : "?"}schema=t_${randomBytes(6).toString("hex")}`;
   if (given) return { url: given, freshUrl: fresh(given), stop: async () => undefined };
@@ -41,7 +46,11 @@ export async function startTestPostgres(options: { flags?: string[] } = {}): Pro
     persistent: true,
     createPostgresUser: true,
     // Tests need no durability across a machine crash; loopback only.
-    postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200", ...(options.flags ?? [])],
+    postgresFlags: [
+      ...(options.durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
+      ...["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
+      ...(options.flags ?? []),
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });

@@ -1,4 +1,6 @@
 import type { Clock } from "../../clock.js";
+import type { ResourceId } from "../store.js";
+import type { PgBaselineWriter } from "./baseline-writer.js";
 import type { Db, Query } from "./db.js";
 
 /** What the PostgreSQL concern files share. Tables: migrations/0001-init.ts. */
@@ -7,6 +9,13 @@ export interface PgContext {
   clock: Clock;
   /** Delivery log entries kept per target. */
   logLimit: number;
+  /** Writes large silent baselines while the pass goes on (not for a read-only store). */
+  baselines?: PgBaselineWriter | undefined;
+}
+
+/** Waits for baseline writes in flight (see PgBaselineWriter); throws the failure of one of `id`'s. */
+export async function settled(ctx: PgContext, id?: ResourceId): Promise<void> {
+  await ctx.baselines?.settled(id);
 }
 
 /** Adds `count` to a counter (seq, eseq, wseq) in the caller's transaction; returns the first value taken. */

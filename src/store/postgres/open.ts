@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { systemClock } from "../../clock.js";
 import type { OpenOptions } from "../open.js";
 import type { StateStore } from "../store.js";
+import { PgBaselineWriter } from "./baseline-writer.js";
 import type { PgContext } from "./context.js";
 import { Db } from "./db.js";
 import { pgDeliveryLog } from "./delivery-log.js";
@@ -10,7 +11,7 @@ import { pgOutbox } from "./outbox.js";
 import { ownerLockHeld, takeOwnerLock, type OwnerLock } from "./owner.js";
 import { pgPassJournal } from "./pass-journal.js";
 import { pgSmallState } from "./small-state.js";
-import { pgSnapshots } from "./snapshots.js";
+import { baselineInsert, pgSnapshots } from "./snapshots.js";
 import { parsePostgresUrl } from "./url.js";
 
 /**
@@ -30,7 +31,8 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
       await q("INSERT INTO @.meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING", [randomBytes(8).toString("hex")]);
       return (await q("SELECT value FROM @.meta WHERE key = 'epoch'"))[0]!.value as string;
     });
-    const ctx: PgContext = { db, clock: options.clock ?? systemClock(), logLimit: options.logLimit ?? 1000 };
+    const baselines = db.readOnly ? undefined : new PgBaselineWriter(baselineInsert(db));
+    const ctx: PgContext = { db, clock: options.clock ?? systemClock(), logLimit: options.logLimit ?? 1000, baselines };
     const { flush, ...outbox } = pgOutbox(ctx);
     return {
       epoch,
@@ -42,6 +44,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
       ...pgPassJournal(ctx),
       async close() {
         await flush();
+        await baselines?.close();
         await db.close();
         await owner?.release();
       },

@@ -1,7 +1,8 @@
 import { StateError } from "../../errors.js";
 import { routingRecords } from "../routing-records.js";
 import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
-import { takeNumbers, type PgContext } from "./context.js";
+import { textArray, numberArray } from "./binary-array.js";
+import { settled, takeNumbers, type PgContext } from "./context.js";
 import type { Query } from "./db.js";
 import { appendEntries } from "./delivery-log.js";
 
@@ -63,6 +64,7 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
 
   return {
     async enqueue(items) {
+      await settled(ctx);
       if (items.length === 0) return [];
       const now = ctx.clock.now();
       return db.tx(async (q) => {
@@ -87,7 +89,12 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
           ns.push(eventN++);
           for (const target of item.targets) created.push({ seq: seq++, target, eventId: item.event.envelope.id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now });
         }
-        await q("INSERT INTO @.events (id, record_key, n, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])", [fresh.map((i) => i.event.envelope.id), fresh.map((i) => i.recordKey), ns, fresh.map((i) => i.event.body)]);
+        await q("INSERT INTO @.events (id, record_key, n, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])", [
+          textArray(fresh.map((i) => i.event.envelope.id)),
+          textArray(fresh.map((i) => i.recordKey)),
+          numberArray("int8", ns),
+          textArray(fresh.map((i) => i.event.body)),
+        ]);
         await insertDeliveries(q, created);
         const fixed = fresh.flatMap((item) => Object.entries(item.fixed ?? {}).map(([target, body]) => ({ eventId: item.event.envelope.id, target, body })));
         if (fixed.length > 0) {

@@ -1,12 +1,18 @@
 import type { BudgetState, ResourceState, SmallState, SourceState, TargetState } from "../store.js";
-import type { PgContext } from "./context.js";
+import { settled, type PgContext } from "./context.js";
 
 /** Resource state (cursor, generation, …), source state (suspensions, back-offs, facts), target state: jsonb rows. */
-export function pgSmallState({ db }: PgContext): SmallState {
+export function pgSmallState(ctx: PgContext): SmallState {
+  const { db } = ctx;
   const one = async <T>(text: string, values: unknown[]): Promise<T | undefined> => (await db.query(text, values))[0]?.state as T | undefined;
   return {
-    getResourceState: (id) => one<ResourceState>("SELECT state FROM @.resource_state WHERE source = $1 AND resource = $2", [id.source, id.resource]),
+    async getResourceState(id) {
+      await settled(ctx, id);
+      return one<ResourceState>("SELECT state FROM @.resource_state WHERE source = $1 AND resource = $2", [id.source, id.resource]);
+    },
     async putResourceState(id, state) {
+      // Never a cursor before the snapshots it covers.
+      await settled(ctx, id);
       await db.query("INSERT INTO @.resource_state (source, resource, state) VALUES ($1, $2, $3) ON CONFLICT (source, resource) DO UPDATE SET state = excluded.state", [id.source, id.resource, JSON.stringify(state)]);
     },
     getSourceState: (source) => one<SourceState>("SELECT state FROM @.source_state WHERE source = $1", [source]),

@@ -2,12 +2,32 @@ import { staleChangeMarks } from "../../core/page-marks.js";
 import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
 import { baselineTexts } from "../snapshot-codec.js";
 import type { ResourceId, SnapshotStore } from "../store.js";
-import { takeNumbers, type PgContext } from "./context.js";
-import type { Query } from "./db.js";
+import type { BaselineInsert } from "./baseline-writer.js";
+import { boolArray, numberArray, textArray } from "./binary-array.js";
+import { settled, takeNumbers, type PgContext } from "./context.js";
+import type { Db, Query } from "./db.js";
+
+/** Batches smaller than this are written inline (no thread for a handful of records). */
+const BASELINE_THREAD_MIN = 50;
+
+const INSERT_BASELINE = `INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json)
+  SELECT $1, $2, r, 1, '', j FROM unnest($3::text[], $4::text[]) AS t(r, j)
+  ON CONFLICT (source, resource, record) DO UPDATE SET version = 1, fingerprint = '', json = excluded.json, gone = false`;
+
+/** One batch of a silent baseline, its columns encoded (binary-array.ts), in one transaction. */
+export function baselineInsert(db: Db): BaselineInsert {
+  return async (id, keys, texts) => {
+    await db.tx(async (q) => {
+      await q(INSERT_BASELINE, [id.source, id.resource, keys, texts]);
+    }, "store:snapshots-before-commit");
+  };
+}
 
 /**
  * Snapshots and tombstones (one row per record), change marks (`changed_seq`) and page marks.
- * Every write of a call is one multi-row statement over arrays (`unnest`), in one transaction.
+ * Every write of a call is one multi-row statement over arrays (`unnest`, sent in binary), in
+ * one transaction. Large silent baselines go through the baseline writer: every other call
+ * for the resource waits for them first (`settled`).
  */
 export function pgSnapshots(ctx: PgContext): SnapshotStore {
   const { db } = ctx;
@@ -19,13 +39,16 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
   const changeMarks = async (q: Query, id: ResourceId): Promise<Map<string, number>> =>
     new Map((await q("SELECT record, changed_seq FROM @.snapshots WHERE source = $1 AND resource = $2 AND changed_seq IS NOT NULL", [id.source, id.resource])).map((r) => [r.record as string, Number(r.changed_seq)]));
 
+  const insertBaseline = baselineInsert(db);
+
   const snapshotSeq = async (): Promise<number> => Number((await db.query("SELECT value FROM @.counters WHERE name = 'wseq'"))[0]!.value);
 
   return {
     async getSnapshots(id, refs) {
       const out = new Map<string, Snapshot>();
+      await settled(ctx, id);
       if (refs.length === 0) return out;
-      const rows = await db.query("SELECT record, version, fingerprint, json, gone FROM @.snapshots WHERE source = $1 AND resource = $2 AND record = ANY($3::text[])", [id.source, id.resource, refs.map(refKey)]);
+      const rows = await db.query("SELECT record, version, fingerprint, json, gone FROM @.snapshots WHERE source = $1 AND resource = $2 AND record = ANY($3::text[])", [id.source, id.resource, textArray(refs.map(refKey))]);
       for (const row of rows) {
         const version = row.version as number;
         out.set(row.record as string, row.gone ? { version, fingerprint: "", json: "", gone: true } : { version, fingerprint: row.fingerprint as string, json: row.json as string });
@@ -34,44 +57,40 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
     },
 
     async putSnapshots(id, writes) {
+      await settled(ctx, id);
       if (writes.length === 0) return;
+      const columns = [
+        textArray(writes.map(refKey)),
+        numberArray("int4", writes.map((w) => w.snapshot.version)),
+        textArray(writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.fingerprint))),
+        textArray(writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.json))),
+        boolArray(writes.map((w) => w.snapshot.gone === true)),
+      ];
       await db.tx(async (q) => {
         const marked = writes.some((w) => !w.fresh);
         const seq = marked ? await takeNumbers(q, "wseq", 1) : null;
-        await q(UPSERT, [
-          id.source,
-          id.resource,
-          writes.map(refKey),
-          writes.map((w) => w.snapshot.version),
-          writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.fingerprint)),
-          writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.json)),
-          writes.map((w) => w.snapshot.gone === true),
-          writes.map((w) => (w.fresh ? null : seq)),
-        ]);
+        await q(UPSERT, [id.source, id.resource, ...columns, numberArray("int8", writes.map((w) => (w.fresh ? null : seq)))]);
       }, "store:snapshots-before-commit");
     },
 
     async putBaseline(id, origin, refs) {
-      const texts = baselineTexts(origin, refs.length, `${id.source}/${id.resource}/`);
-      await db.tx(async (q) => {
-        await q(
-          `INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json)
-           SELECT $1, $2, r, 1, '', j FROM unnest($3::text[], $4::text[]) AS t(r, j)
-           ON CONFLICT (source, resource, record) DO UPDATE SET version = 1, fingerprint = '', json = excluded.json, gone = false`,
-          [id.source, id.resource, refs.map(refKey), texts],
-        );
-      }, "store:snapshots-before-commit");
+      const keys = refs.map(refKey);
+      if (ctx.baselines && refs.length >= BASELINE_THREAD_MIN) return ctx.baselines.write(id, origin, keys);
+      await settled(ctx, id);
+      await insertBaseline(id, textArray(keys), textArray(baselineTexts(origin, refs.length, `${id.source}/${id.resource}/`)));
     },
 
     snapshotSeq,
 
     async getPageMarks(id) {
+      await settled(ctx, id);
       const seq = await snapshotSeq();
       const pages = new Map((await db.query("SELECT digest, since FROM @.page_marks WHERE source = $1 AND resource = $2", [id.source, id.resource])).map((r) => [r.digest as string, Number(r.since)]));
       return { pages, changed: await changeMarks((text, values) => db.query(text, values), id), seq };
     },
 
     async putPageMarks(id, pages, complete) {
+      await settled(ctx, id);
       await db.tx(async (q) => {
         if (complete) await q("DELETE FROM @.page_marks WHERE source = $1 AND resource = $2", [id.source, id.resource]);
         if (pages.size > 0) {
@@ -89,19 +108,23 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
     },
 
     async listSnapshotRefs(id) {
+      await settled(ctx, id);
       const rows = await db.query("SELECT record FROM @.snapshots WHERE source = $1 AND resource = $2 AND NOT gone ORDER BY record", [id.source, id.resource]);
       return rows.map((r) => parseRefKey(r.record as string));
     },
 
     async hasSnapshots(id) {
+      await settled(ctx, id);
       return (await db.query("SELECT 1 FROM @.snapshots WHERE source = $1 AND resource = $2 LIMIT 1", [id.source, id.resource])).length > 0;
     },
 
     async countSnapshots(id) {
+      await settled(ctx, id);
       return Number((await db.query("SELECT count(*) AS n FROM @.snapshots WHERE source = $1 AND resource = $2 AND NOT gone", [id.source, id.resource]))[0]!.n);
     },
 
     async clearResource(id) {
+      await settled(ctx, id);
       await db.tx(async (q) => {
         for (const table of ["snapshots", "page_marks", "resource_state"]) await q(`DELETE FROM @.${table} WHERE source = $1 AND resource = $2`, [id.source, id.resource]);
       });

@@ -1,8 +1,7 @@
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { Worker, type WorkerOptions } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 import type { RecordsOrigin } from "../../core/types.js";
 import { StateError, errorMessage } from "../../errors.js";
+import { workerScript } from "../worker-script.js";
 
 /** One batch of a silent baseline, for the writer's thread. */
 export interface BaselineJob {
@@ -82,7 +81,7 @@ export class BaselineWriter {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const [script, options] = workerScript();
+    const [script, options] = workerScript(import.meta.url, "baseline-worker");
     const worker = new Worker(script, { ...options, workerData: { file: this.file } });
     worker.unref();
     worker.on("message", (reply: BaselineReply) => this.finish(reply.seq, reply.error === undefined ? undefined : new StateError(`cannot write the baseline: ${reply.error}`)));
@@ -110,15 +109,4 @@ export class BaselineWriter {
     this.worker = undefined;
     for (const seq of [...this.inFlight.keys()]) this.finish(seq, error);
   }
-}
-
-/**
- * The worker's entry. Run from source (tests, `tsx`), it is a .ts file: loaded through tsx's
- * require hook, since Node 20 applies no `--import` loader to a worker's own entry.
- */
-function workerScript(): [string | URL, WorkerOptions] {
-  if (!import.meta.url.endsWith(".ts")) return [new URL("./baseline-worker.js", import.meta.url), {}];
-  const entry = fileURLToPath(new URL("./baseline-worker.ts", import.meta.url));
-  const tsx = createRequire(import.meta.url).resolve("tsx/cjs/api");
-  return [`require(${JSON.stringify(tsx)}).require(${JSON.stringify(entry)}, ${JSON.stringify(entry)})`, { eval: true }];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { StateError, StateUnavailableError } from "../../../src/errors.js";
 import { openStateStore } from "../../../src/store/open.js";
+import { boolArray, numberArray, textArray } from "../../../src/store/postgres/binary-array.js";
 import { Db } from "../../../src/store/postgres/db.js";
 import { checkPostgres, postgresStateHeld } from "../../../src/store/postgres/open.js";
 import { parsePostgresUrl } from "../../../src/store/postgres/url.js";
@@ -164,5 +165,21 @@ describe("broken connections and retried transactions", () => {
     await Promise.all([writer("a", "b"), writer("b", "a")]);
     expect((await db.query("SELECT key, value FROM @.meta WHERE key IN ('a', 'b') ORDER BY key")).map((r) => r.value)).toEqual(["2", "2"]);
     await db.close();
+  });
+});
+
+describe("arrays sent in binary", () => {
+  it("round-trip every kind of text, NULLs, numbers and booleans exactly", async () => {
+    const texts = ["", "plain", 'quote " and \\ backslash', "{braces},commas", "NULL", "zażółć 🎉 \u2028", '{"a":"\\u0000 escaped","b":[1,2]}', "x".repeat(70_000), null];
+    const rows = await sql(
+      pgServer().url,
+      "SELECT t, i, b, n FROM unnest($1::text[], $2::int8[], $3::bool[], $4::int4[]) AS u(t, i, b, n)",
+      [textArray(texts), numberArray("int8", [0, 1, -1, 2 ** 53 - 1, null, 5, 6, 7, 8]), boolArray([true, false, true, false, true, false, true, false, true]), numberArray("int4", [1, null, -2_147_483_648, 2_147_483_647, 0, 0, 0, 0, 0])],
+    );
+    expect(rows.map((r) => r.t)).toEqual(texts);
+    expect(rows.map((r) => r.i)).toEqual(["0", "1", "-1", String(2 ** 53 - 1), null, "5", "6", "7", "8"]);
+    expect(rows.map((r) => r.b)).toEqual([true, false, true, false, true, false, true, false, true]);
+    expect(rows.map((r) => r.n)).toEqual([1, null, -2_147_483_648, 2_147_483_647, 0, 0, 0, 0, 0]);
+    expect(await sql(pgServer().url, "SELECT cardinality($1::text[]) AS n", [textArray([])])).toEqual([{ n: 0 }]);
   });
 });
