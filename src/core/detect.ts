@@ -127,15 +127,18 @@ export function isSilentBaseline(records: readonly SourceRecord[], keys: readonl
 }
 
 /** `deleted` events for confirmed deletions; the body is the last snapshot. Leaves tombstones. */
-export function detectDeletions(gone: ReadonlyArray<{ ref: RecordRef; snapshot: Snapshot }>, rules: DetectRules, context: DetectContext): Detection {
+/** `reason`, when given, goes into the event's `data.reason` (why a deletion was concluded). */
+export function detectDeletions(gone: ReadonlyArray<{ ref: RecordRef; snapshot: Snapshot; reason?: string }>, rules: DetectRules, context: DetectContext): Detection {
   const events: DetectedEvent[] = [];
   const writes: SnapshotChange[] = [];
-  for (const { ref, snapshot } of gone) {
+  for (const { ref, snapshot, reason } of gone) {
     if (snapshot.gone) continue;
     const tombstone: Snapshot = { version: snapshot.version + 1, fingerprint: "", json: "", gone: true };
     const last = JSON.parse(snapshot.json) as JsonObject;
     const fingerprint = snapshot.fingerprint || recordFingerprint(snapshot.json, last, rules);
-    events.push(envelopeFor(rules, context, ref, last, undefined, { ...tombstone, fingerprint }, "deleted"));
+    const event = envelopeFor(rules, context, ref, last, undefined, { ...tombstone, fingerprint }, "deleted");
+    if (reason !== undefined) event.envelope.data.reason = reason;
+    events.push(event);
     writes.push({ kind: ref.kind, id: ref.id, snapshot: tombstone });
   }
   return { events, writes, baselined: 0 };

@@ -61,7 +61,8 @@ export interface EventEnvelope {
   kind: string | null;
   record_id: string | null;
   detected_at: string;
-  data: { object: JsonObject; previous?: JsonObject };
+  /** `reason`: on a `deleted` concluded without the vendor's not-found answer, why. */
+  data: { object: JsonObject; previous?: JsonObject; reason?: string };
 }
 
 export function recordKey(source: string, resource: string, ref: RecordRef): string {

@@ -8,7 +8,7 @@ import { packageVersion } from "../version.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
-import type { Batch, ListMode, ListResult, ResourcePoller, Source, SourceFacts } from "../sources/source.js";
+import { TRASHED_REASON, type Batch, type ListMode, type ListResult, type ResourcePoller, type Source, type SourceFacts } from "../sources/source.js";
 import { PASS_LISTED_LIMIT, type Delivery, type PageMarks, type PassEntry, type ResourceId, type ResourceState, type StateStore, type Suspension } from "../store/store.js";
 import { scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
@@ -282,7 +282,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       throw new SourceError(`resource ${poller.resource}: the complete list came back empty while state holds records — treated as a source fault, not a mass deletion`, "empty");
     }
     if (mode === "reconcile" && !firstRun && seen) {
-      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt);
+      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts);
     }
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
@@ -400,6 +400,7 @@ async function reconcileDeletions(
   context: Parameters<typeof detectChanges>[3],
   outcome: PassOutcome,
   doubt?: string,
+  facts?: SourceFacts,
 ): Promise<void> {
   // Every record listed now has a live snapshot, so equal counts mean nothing is missing
   // (unless this pass itself deleted some: then the records are compared one by one).
@@ -428,11 +429,13 @@ async function reconcileDeletions(
   crashPoint("pass:before-deletions");
   let confirmed: RecordRef[] = [];
   let undecided: RecordRef[] = missing;
+  let trashed = new Set<string>();
   if (poller.confirmGone && probe) {
     const known = await deps.store.getSnapshots(id, [...missing, probe]);
-    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger }, known);
+    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger, ...(facts ? { facts } : {}) }, known);
     confirmed = missing.filter((ref) => answers.get(refKey(ref)) === "gone");
-    undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown");
+    undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown" || answers.get(refKey(ref)) === "trashed");
+    trashed = new Set(missing.filter((ref) => answers.get(refKey(ref)) === "trashed").map(refKey));
   }
   if (undecided.length > 0 && doubt) {
     // A listing whose completeness is in doubt confirms nothing by absence; the records already
@@ -454,7 +457,7 @@ async function reconcileDeletions(
   const snapshots = await deps.store.getSnapshots(id, confirmed);
   const gone = confirmed.flatMap((ref) => {
     const snapshot: Snapshot | undefined = snapshots.get(refKey(ref));
-    return snapshot && !snapshot.gone ? [{ ref, snapshot }] : [];
+    return snapshot && !snapshot.gone ? [{ ref, snapshot, ...(trashed.has(refKey(ref)) ? { reason: TRASHED_REASON } : {}) }] : [];
   });
   const deletions = detectDeletions(gone, rules, context);
   outcome.deleted += deletions.events.length;

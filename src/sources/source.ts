@@ -53,6 +53,12 @@ export interface SourceFacts {
 
 export type ListMode = "incremental" | "complete";
 
+/** A single-record check of a record missing from a complete listing (see `confirmGone`). */
+export type GoneAnswer = "gone" | "exists" | "unknown" | "trashed";
+
+/** Why a record missing twice is deleted although its detail GET still answers (the envelope's `data.reason`). */
+export const TRASHED_REASON = "missing from two consecutive complete listings while its detail GET still answers 2xx (the vendor keeps deleted records in a trash)";
+
 /** One resource of one source: how to list it and how to confirm deletions. */
 export interface ResourcePoller {
   readonly resource: string;
@@ -81,8 +87,10 @@ export interface ResourcePoller {
    * vendor's not-found, and only after `probe` (a record seen in this pass) answered 2xx on the
    * same URL template; otherwise `unknown`. Absent when the resource has no such GET.
    * `snapshots` (by refKey) give the last known records, e.g. for nested detail paths.
+   * `trashed`: the GET answers 2xx, but the vendor keeps deleted records reachable there (a
+   * trash); such a record is deleted once missing from two consecutive complete listings.
    */
-  confirmGone?(refs: RecordRef[], probe: RecordRef, context: PassContext, snapshots?: Map<string, Snapshot>): Promise<Map<string, "gone" | "exists" | "unknown">>;
+  confirmGone?(refs: RecordRef[], probe: RecordRef, context: PassContext, snapshots?: Map<string, Snapshot>): Promise<Map<string, GoneAnswer>>;
 }
 
 /** A configured source ready to poll. */

@@ -15,7 +15,9 @@ export { FakturowniaValidationError } from "./records.js";
  * `page`/`per_page` (default 25, clamped to 100), filtered by `period` (default
  * `last_12_months`), sorted by `order=<field>[.desc]`; there is no changed-since filter.
  * Invoices and cost invoices share `/invoices.json`, split by `income`. The payment detail lives
- * at the singular `/banking/payment/{id}.json`. 429/5xx/HTML replies come from `injectFault`.
+ * at the singular `/banking/payment/{id}.json` (or, with `paymentGetPath: "plural"`, at
+ * `/banking/payments/{id}.json`). A list may ignore `order` (`ignoreOrder`). 429/5xx/HTML
+ * replies come from `injectFault`.
  *
  * Reads in-process (`get`, `all`, `create`…) return records as a list renders them (no
  * `positions`); `GET /{resource}/{id}.json` adds the positions.
@@ -30,6 +32,16 @@ export interface FakturowniaFakeOptions {
   now?: () => number;
   /** The account's UTC offset in rendered timestamps and local dates; default "+01:00". */
   utcOffset?: string;
+  /**
+   * Lists that ignore `order` and answer newest id first (`order=updated_at.desc` is documented
+   * for invoices only); default none.
+   */
+  ignoreOrder?: ListResource[];
+  /**
+   * Which single-payment path answers GET (the docs show both `/banking/payment/{id}.json` and
+   * `/banking/payments/{id}.json`); default "singular". The other path answers 404.
+   */
+  paymentGetPath?: "singular" | "plural";
 }
 
 export interface FakturowniaFake extends FakeServer {
@@ -103,7 +115,12 @@ export async function startFakturowniaFake(options: FakturowniaFakeOptions = {})
   function list(resource: ListResource, query: URLSearchParams): FakeResponse {
     if (bodyError !== null) return { status: 200, body: { status: "error", message: bodyError } };
     const table = state.tables[resource === "invoices" || resource === "cost_invoices" ? "documents" : resource];
-    const rows = pageOf(selectRows(table, resource, query, state.today()), query);
+    let selection = query;
+    if (options.ignoreOrder?.includes(resource) && query.has("order")) {
+      selection = new URLSearchParams(query);
+      selection.delete("order");
+    }
+    const rows = pageOf(selectRows(table, resource, selection, state.today()), query);
     const positions = ["true", "1"].includes(query.get("include_positions") ?? "");
     const wrapper = WRAPPERS[resource];
     const body = rows.map((record) => {
@@ -212,9 +229,10 @@ export async function startFakturowniaFake(options: FakturowniaFakeOptions = {})
     if (head === "banking") {
       if (parts.length === 2 && second === "payments") return resourceRoute("payments", request, body, undefined);
       if (parts.length === 3 && idAt(2) !== undefined) {
-        // the documented detail path is singular; the plural member path only writes
-        if (second === "payment") return resourceRoute("payments", request, body, idAt(2));
-        if (second === "payments") return resourceRoute("payments", request, body, idAt(2), false);
+        // the detail path is documented both ways; one of them reads, the plural member path writes
+        const plural = options.paymentGetPath === "plural";
+        if (second === "payment") return plural ? NOT_FOUND : resourceRoute("payments", request, body, idAt(2));
+        if (second === "payments") return resourceRoute("payments", request, body, idAt(2), plural);
       }
       return NOT_FOUND;
     }

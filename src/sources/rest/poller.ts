@@ -8,7 +8,7 @@ import { SourceError } from "../errors.js";
 import { FutureStamps, stuckCursorWarning } from "../future-stamps.js";
 import type { HttpClient, HttpResponse } from "../http/client.js";
 import { responseRecords } from "../http/records.js";
-import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../source.js";
 
 /**
  * The generic REST poller: records at a path, one of three cursor modes (a parameter, a list
@@ -23,6 +23,16 @@ export interface RestPollerOptions {
   bodyError?: (body: unknown) => string | undefined;
   /** Whether a single-record GET answer means "not found". Default: HTTP 404 or 410. */
   isNotFound?: (response: HttpResponse) => boolean;
+  /**
+   * The vendor's sort (`cursor.order: desc`) is not documented for this endpoint: incremental
+   * passes scan completely until a page proves the sort, i.e. is sorted by the cursor field
+   * descending in an order that is not its id order (a list that ignores the sort and lists by
+   * id can look sorted by chance). `verified` is the source fact learned then; `unverified` is
+   * learned while no proof is in (shown by `status`).
+   */
+  orderProof?: { verified: string; unverified: string };
+  /** Confirms deletions instead of the `get` template (e.g. a detail path found at run time). */
+  confirmGone?: ResourcePoller["confirmGone"];
 }
 
 export class RestPoller extends PollerBase {
@@ -31,6 +41,8 @@ export class RestPoller extends PollerBase {
   private cappedSize?: number;
   /** A page of `pagination.size` records was seen: the vendor honours it (no probe needed). */
   private sizeHonoured = false;
+  /** A page proved the vendor's sort (see `orderProof`). */
+  private orderProven = false;
 
   constructor(
     private readonly http: HttpClient,
@@ -39,7 +51,8 @@ export class RestPoller extends PollerBase {
     private readonly options: RestPollerOptions = {},
   ) {
     super(config, [...(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : []), ...(options.builtIn ?? [])]);
-    if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context, options.isNotFound);
+    if (options.confirmGone) this.confirmGone = options.confirmGone;
+    else if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context, options.isNotFound);
   }
 
   get orderedByChange(): boolean {
@@ -68,6 +81,16 @@ export class RestPoller extends PollerBase {
       const full = yield* this.scan({}, undefined, context, future);
       return { ...full, warnings: [warning] };
     }
+    if (cursorConfig.order === "desc" && !this.sortProven(context)) {
+      const proof = this.options.orderProof!;
+      const warning = `resource ${this.resource}: the vendor's sort by "${cursorConfig.field}" is not verified for this endpoint yet (no page has shown it apart from the id order); scanning completely until one does`;
+      if (!context.facts?.has(proof.unverified)) {
+        context.logger.warn({ resource: this.resource }, "sort not verified for this endpoint; complete scans until a page proves it");
+        await context.facts?.learn(proof.unverified);
+      }
+      const full = yield* this.scan({}, previous, context, future);
+      return { ...full, warnings: [warning, ...full.warnings] };
+    }
     if (cursorConfig.order === "desc") {
       const warnings: string[] = [];
       const outcome = yield* this.descending(previous as number, context, warnings, future);
@@ -95,6 +118,7 @@ export class RestPoller extends PollerBase {
         return { cursor: best, complete, warnings: doubt ? [`resource ${this.resource}: ${doubt} — no deletion is confirmed by this listing`] : [], ...(doubt ? { doubt } : {}) };
       }
       best = this.maxCursor(step.value.records, best, future);
+      await this.checkSort(step.value.records, context);
       yield step.value;
     }
   }
@@ -121,6 +145,7 @@ export class RestPoller extends PollerBase {
         best = Math.max(best, future.cap(value, record.id));
         if (value < threshold) reachedOld = true;
       }
+      await this.checkSort(page.records, context);
       yield page;
       if (reachedOld) break;
     }
@@ -244,6 +269,24 @@ export class RestPoller extends PollerBase {
     return undefined;
   }
 
+  /** Whether the `desc` cursor may page back to the cursor: no proof needed, or a page gave it. */
+  private sortProven(context: PassContext): boolean {
+    const proof = this.options.orderProof;
+    if (!proof || this.orderProven) return true;
+    this.orderProven = context.facts?.has(proof.verified) ?? false;
+    return this.orderProven;
+  }
+
+  /** A page sorted by the cursor field descending whose ids run neither up nor down proves the sort. */
+  private async checkSort(records: SourceRecord[], context: PassContext): Promise<void> {
+    const proof = this.options.orderProof;
+    if (!proof || this.orderProven || this.config.cursor?.order !== "desc" || !sortProof(records, this.config.cursor.field, this.source.timezone)) return;
+    this.orderProven = true;
+    context.logger.info({ resource: this.resource }, "the vendor's sort is verified for this endpoint (a page sorted by it is not in id order); incremental passes page back to the cursor");
+    await context.facts?.learn(proof.verified);
+    await context.facts?.forget(proof.unverified);
+  }
+
   /** The vendor answers fewer records per page than `pagination.size`: pages of that many from now on. */
   private learnCap(answered: number, context: PassContext): number {
     if (this.cappedSize !== answered) {
@@ -325,6 +368,29 @@ function idValue(raw: JsonValue | unknown): bigint | undefined {
   return undefined;
 }
 
+/**
+ * A page proves a descending sort by `field` when it is so sorted, with at least two distinct
+ * stamps, and its ids go up somewhere and down somewhere: a list in id order (either way),
+ * which ignored the sort, cannot give that.
+ */
+export function sortProof(records: SourceRecord[], field: string, timeZone: string): boolean {
+  let up = false;
+  let down = false;
+  let distinct = false;
+  for (let i = 1; i < records.length; i += 1) {
+    const before = parseInstant(getPath(records[i - 1]!.data, field), timeZone);
+    const after = parseInstant(getPath(records[i]!.data, field), timeZone);
+    if (before === undefined || after === undefined || after > before) return false;
+    if (after < before) distinct = true;
+    const a = idValue(records[i - 1]!.id);
+    const b = idValue(records[i]!.id);
+    const order = a !== undefined && b !== undefined ? (a < b ? -1 : a > b ? 1 : 0) : records[i - 1]!.id < records[i]!.id ? -1 : records[i - 1]!.id > records[i]!.id ? 1 : 0;
+    if (order < 0) up = true;
+    if (order > 0) down = true;
+  }
+  return distinct && up && down;
+}
+
 /** An id cursor as stored: a number while exact, else its digits. */
 function storedId(value: bigint | unknown): number | string | undefined {
   const id = typeof value === "bigint" ? value : idValue(value);
@@ -377,8 +443,8 @@ export async function confirmByGet(
   probe: RecordRef,
   context: PassContext,
   isNotFound: (response: HttpResponse) => boolean = (r) => r.status === 404 || r.status === 410,
-): Promise<Map<string, "gone" | "exists" | "unknown">> {
-  const out = new Map<string, "gone" | "exists" | "unknown">();
+): Promise<Map<string, GoneAnswer>> {
+  const out = new Map<string, GoneAnswer>();
   const url = (ref: RecordRef): string => template.replace("{id}", encodeURIComponent(ref.id));
   const check = await http.request({ url: url(probe), allow: [404, 410] }, context.signal);
   const probeOk = check.status >= 200 && check.status < 300 && !isNotFound(check);

@@ -43,6 +43,11 @@ export interface FakturoidFakeOptions {
   strictUserAgent?: boolean;
   /** Records per list page; default 40 (documented). Fakturoid may change it: pollers must not rely on 40. */
   pageSize?: number;
+  /**
+   * Deleted invoices and expenses go to the trash: they leave the lists, but their detail GET
+   * still answers 200 with the document (undocumented either way); default false (404).
+   */
+  trash?: boolean;
 }
 
 export interface FakturoidFake extends FakeServer {
@@ -315,9 +320,18 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
     return { status: 200, body: store.modify(resource, id, result.fields) };
   }
 
+  /** Trashed invoices and expenses, by resource and id, as they were deleted (trash mode). */
+  const trashed = new Map<string, FakturoidRecord>();
+  const trash = (resource: FakturoidResource, id: number, record: FakturoidRecord | undefined): void => {
+    if (options.trash && record && (resource === "invoices" || resource === "expenses")) trashed.set(`${resource}/${id}`, record);
+  };
+
   function destroy(resource: FakturoidResource, id: number): FakeResponse {
     try {
-      return store.erase(resource, id, { force: false }) ? { status: 204 } : notFound();
+      const record = clone(store.get(resource, id));
+      if (!store.erase(resource, id, { force: false })) return notFound();
+      trash(resource, id, record);
+      return { status: 204 };
     } catch (error) {
       if (error instanceof LockedError) return { status: 422, body: { errors: { document: [error.message] } } };
       throw error;
@@ -352,7 +366,10 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
     const id = numeric(second);
     if (id === undefined) return notFound();
     if (segments.length === 2 && resource !== "inventory_moves") {
-      if (method === "GET") return store.get(resource, id) ? { status: 200, body: store.get(resource, id) } : notFound();
+      if (method === "GET") {
+        const found = store.get(resource, id) ?? trashed.get(`${resource}/${id}`);
+        return found ? { status: 200, body: found } : notFound();
+      }
       if (method === "PATCH" || method === "PUT") return update(resource, id, request);
       if (method === "DELETE") return destroy(resource, id);
       return notFound();
@@ -431,7 +448,9 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
     /** Deletes (invoices/expenses: to the trash) even when locked. */
     remove(resource: FakturoidResource, id: number): void {
       mustGet(resource, id);
+      const record = clone(store.get(resource, id));
       store.erase(resource, id, { force: true });
+      trash(resource, id, record);
     },
     addPayment(resource: "invoices" | "expenses", id: number, amount?: string): FakturoidRecord {
       mustGet(resource, id);

@@ -6,7 +6,7 @@ import { formatWall } from "../../../core/time.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../http/client.js";
 import { recordsAt, responseRecords } from "../../http/records.js";
-import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext } from "../../source.js";
 
 /** One FacturaScripts table behind a canonical resource. */
 export interface FsTable {
@@ -359,8 +359,8 @@ export class FacturaScriptsPoller extends PollerBase {
     return gone;
   }
 
-  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">> {
-    const out = new Map<string, "gone" | "exists" | "unknown">();
+  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, GoneAnswer>> {
+    const out = new Map<string, GoneAnswer>();
     const tableOf = (ref: RecordRef): FsTable => this.tables.find((t) => t.table === ref.kind) ?? this.tables[0]!;
     const check = await this.get({ url: `/${tableOf(probe).table}/${encodeURIComponent(probe.id)}`, allow: [404, 400] }, context);
     const probeOk = check.status >= 200 && check.status < 300;

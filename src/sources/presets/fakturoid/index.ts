@@ -9,8 +9,9 @@ import { FakturoidTokens } from "./token.js";
 
 /** Canonical resources → Fakturoid v3 endpoints under /accounts/{slug}. */
 const ENDPOINTS: Record<string, FakturoidEndpoint> = {
-  invoices: { list: "/invoices.json", detail: "/invoices/{id}.json" },
-  cost_invoices: { list: "/expenses.json", detail: "/expenses/{id}.json" },
+  // Deleted invoices and expenses go to the trash: their detail GET may still answer.
+  invoices: { list: "/invoices.json", detail: "/invoices/{id}.json", trash: true },
+  cost_invoices: { list: "/expenses.json", detail: "/expenses/{id}.json", trash: true },
   clients: { list: "/subjects.json", detail: "/subjects/{id}.json" },
   products: { list: "/inventory_items.json", detail: "/inventory_items/{id}.json", archived: "/inventory_items/archived.json" },
   // Moves have no top-level detail: only /inventory_items/{item}/inventory_moves/{id}.json.

@@ -7,7 +7,7 @@ import { refKey } from "../../../core/types.js";
 import { SourceError } from "../../errors.js";
 import type { HttpClient, HttpResponse } from "../../http/client.js";
 import { responseRecords } from "../../http/records.js";
-import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import type { RateLimitGuard } from "./rate-limit.js";
 import type { FakturoidSourceConfig } from "./config.js";
 
@@ -38,6 +38,12 @@ export interface FakturoidEndpoint {
    * at every reconcile) nor left unreported.
    */
   archived?: string;
+  /**
+   * Deleted records go to the trash (invoices, expenses), and whether a trashed record's detail
+   * GET answers 404 is undocumented: a 2xx for a record missing from a complete listing is then
+   * `trashed` (deleted once missing from two consecutive complete listings), not a veto.
+   */
+  trash?: boolean;
 }
 
 /**
@@ -53,7 +59,9 @@ export interface FakturoidEndpoint {
  *   deletions). Records changed during the walk need no repeat: the next pass re-reads them;
  * - the cursor is the newest `updated_at` seen, but never later than the moment the pass
  *   began, so the overlap re-reads anything changed while the pass ran, however long it took.
- * Deletions: a detail GET answering 404 (inventory moves: nested under their item).
+ * Deletions: a detail GET answering 404 (inventory moves: nested under their item). Invoices and
+ * expenses go to a trash whose detail GET may still answer: missing from two consecutive complete
+ * listings then deletes them, with the reason in the event.
  */
 export class FakturoidPoller extends PollerBase {
   /** Parent ids of nested records seen by this process, for deletions when no snapshot is given. */
@@ -162,15 +170,16 @@ export class FakturoidPoller extends PollerBase {
    * passes them, else from records this process listed; unknown otherwise (the pipeline then
    * waits for a second reconcile that misses the record).
    */
-  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext, snapshots?: Map<string, Snapshot>): Promise<Map<string, "gone" | "exists" | "unknown">> {
-    const out = new Map<string, "gone" | "exists" | "unknown">();
+  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext, snapshots?: Map<string, Snapshot>): Promise<Map<string, GoneAnswer>> {
+    const out = new Map<string, GoneAnswer>();
     const probeResponse = await this.detail(probe, snapshots, context);
     const probeOk = probeResponse !== undefined && probeResponse.status >= 200 && probeResponse.status < 300;
     if (!probeOk) context.logger.warn({ resource: this.resource, status: probeResponse?.status }, "detail URL did not answer 2xx for a record seen in this pass; deletions are not confirmed by it");
     for (const ref of refs) {
       // Asked even when the probe failed: a 2xx for the record always vetoes its deletion.
       const response = await this.detail(ref, snapshots, context);
-      out.set(refKey(ref), response === undefined ? "unknown" : response.status >= 200 && response.status < 300 ? "exists" : probeOk && response.status === 404 ? "gone" : "unknown");
+      const answers = response !== undefined && response.status >= 200 && response.status < 300;
+      out.set(refKey(ref), response === undefined ? "unknown" : answers ? (this.endpoint.trash ? "trashed" : "exists") : probeOk && response.status === 404 ? "gone" : "unknown");
     }
     return out;
   }

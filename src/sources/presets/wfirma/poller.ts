@@ -6,7 +6,7 @@ import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js
 import { ForbiddenError, SourceError } from "../../errors.js";
 import { FutureStamps, stuckCursorWarning } from "../../future-stamps.js";
 import { isInexact } from "../../http/json-body.js";
-import type { Batch, ListMode, ListResult, PassContext } from "../../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import type { WfirmaSourceConfig } from "./config.js";
 
@@ -267,8 +267,8 @@ export class WfirmaPoller extends PollerBase {
   }
 
   /** `{module}/get/{id}`: NOT FOUND is gone — once the probe (seen in this pass) answered OK. */
-  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, "gone" | "exists" | "unknown">> {
-    const out = new Map<string, "gone" | "exists" | "unknown">();
+  async confirmGone(refs: RecordRef[], probe: RecordRef, context: PassContext): Promise<Map<string, GoneAnswer>> {
+    const out = new Map<string, GoneAnswer>();
     const unusable = new Set<string>();
     // `get` is documented for invoices and expenses only: a module without it (ACTION NOT FOUND),
     // or a key that may not use it, leaves deletions to two reconciles instead of failing each one.

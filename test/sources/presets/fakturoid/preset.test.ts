@@ -331,3 +331,35 @@ describe("fakturoid preset", () => {
     });
   });
 });
+
+describe("Fakturoid: deleted invoices and expenses go to the trash", () => {
+  it("a trashed invoice whose detail still answers 200 is deleted after two consecutive complete listings miss it, with the reason", async () => {
+    const { fake, run } = await setup(["invoices", "cost_invoices"], {}, { trash: true });
+    const keep = Number(fake.create("invoices").id);
+    const doomed = Number(fake.create("invoices").id);
+    const expense = Number(fake.create("expenses").id);
+    fake.create("expenses");
+    await run.pass();
+    fake.remove("invoices", doomed);
+    fake.remove("expenses", expense);
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    // The trash: the detail GET of the deleted invoice answered 200 (no veto for ever, though).
+    expect(fake.requests.filter((r) => r.path === `/api/v3/accounts/acme/invoices/${doomed}.json`).map((r) => r.status)).toContain(200);
+    const second = await run.pass("reconcile");
+    expect(summary(second.events)).toEqual([`cost_invoice.deleted:${expense}`, `invoice.deleted:${doomed}`]);
+    for (const event of second.events) expect(event.data.reason).toMatch(/two consecutive complete listings.*trash/);
+    expect((await run.pass("reconcile")).events).toEqual([]);
+    expect(summary(run.events)).not.toContain(`invoice.deleted:${keep}`);
+  });
+
+  it("without the trash (404) a deleted invoice goes at the first reconcile, with no reason added", async () => {
+    const { fake, run } = await setup(["invoices"]);
+    fake.create("invoices");
+    const doomed = Number(fake.create("invoices").id);
+    await run.pass();
+    fake.remove("invoices", doomed);
+    const first = await run.pass("reconcile");
+    expect(summary(first.events)).toEqual([`invoice.deleted:${doomed}`]);
+    expect(first.events[0]!.data.reason).toBeUndefined();
+  });
+});
