@@ -43,15 +43,33 @@ function offsetAt(instant: number, timeZone: string): number {
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
-/** Wall-clock fields of an instant in a zone: `YYYY-MM-DD HH:mm:ss`. */
+/**
+ * Wall-clock fields of an instant in a zone: `YYYY-MM-DD HH:mm:ss`. The offset is the one in
+ * force at the instant (in the hour after an autumn change, 01:20Z in Warsaw is 02:20, not 03:20).
+ */
 export function formatWall(instant: number, timeZone: string): string {
-  const wall = new Date(instant + zoneOffsetMs(instant, timeZone));
+  const wall = new Date(instant + offsetAt(instant, timeZone));
   return wall.toISOString().slice(0, 19).replace("T", " ");
+}
+
+/**
+ * The lowest wall-clock time a zone-less stamp written from `instant` until `until` can show:
+ * `formatWall(instant)`, moved back by any backward change of the offset in between (the autumn
+ * DST change repeats an hour, whose stamps are earlier than the wall time before it). A filter
+ * `stamp >= this` then skips nothing written in that span.
+ */
+export function wallLowerBound(instant: number, until: number, timeZone: string): string {
+  const start = offsetAt(instant, timeZone);
+  let lowest = start;
+  // Offsets change a few times a year: sampling every 6 h finds any lower one in the span.
+  const step = 6 * 3_600_000;
+  for (let at = instant; at < until + step; at += step) lowest = Math.min(lowest, offsetAt(Math.min(at, until), timeZone));
+  return formatWall(instant - (start - lowest), timeZone);
 }
 
 /** ISO 8601 with the zone's offset, e.g. `2026-11-23T11:00:00+01:00`. */
 export function formatIsoWithOffset(instant: number, timeZone: string): string {
-  const offset = zoneOffsetMs(instant, timeZone);
+  const offset = offsetAt(instant, timeZone);
   const wall = new Date(instant + offset).toISOString().slice(0, 19);
   const sign = offset < 0 ? "-" : "+";
   const abs = Math.abs(offset) / 60000;

@@ -1,6 +1,6 @@
 import { PollerBase } from "../../poller-base.js";
 import type { PresetResourceConfig } from "../../../config/types.js";
-import { formatWall, parseInstant } from "../../../core/time.js";
+import { parseInstant, wallLowerBound } from "../../../core/time.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
@@ -71,7 +71,8 @@ export class WfirmaPoller extends PollerBase {
         since = undefined;
         delete next.modified[spec.module];
       }
-      const sinceWall = since === undefined ? undefined : formatWall(since - this.source.overlap, this.source.timezone);
+      // Around the autumn DST change the overlap widens by the repeated hour (wallLowerBound).
+      const sinceWall = since === undefined ? undefined : wallLowerBound(since - this.source.overlap, context.clock.now(), this.source.timezone);
       if (sinceWall !== undefined) complete = false;
       let best = next.modified[spec.module];
       const track = (records: SourceRecord[]): void => {
@@ -191,7 +192,7 @@ export class WfirmaPoller extends PollerBase {
     const ids = new Set<string>();
     let best = from;
     try {
-      const sinceWall = formatWall(from - this.source.overlap, this.source.timezone);
+      const sinceWall = wallLowerBound(from - this.source.overlap, context.clock.now(), this.source.timezone);
       for await (const batch of this.walkByKey(PAYMENTS, sinceWall, context, [condition("object_name", "eq", spec.paidBy!)])) {
         for (const { data } of batch.records) {
           const id = data.object_id;

@@ -399,3 +399,38 @@ function silentCapture(lines: string[]) {
   };
   return logger as unknown as import("../../../../src/telemetry/logger.js").Logger;
 }
+
+describe("wfirma: zone-less stamps across the autumn DST change", () => {
+  it("an edit stamped in the repeated hour (02:20 after 02:50) is not skipped by `modified ge cursor − overlap`", async () => {
+    // 2026-10-25, the last Sunday of October: at 03:00 CEST (01:00Z) Warsaw goes back to 02:00 CET.
+    const clock = new ManualClock(Date.parse("2026-10-25T00:30:00Z"), { autoAdvance: true });
+    fake = await startWfirmaFake({ now: () => clock.now() });
+    run = runner(wfirmaConfig(fake.url, ["clients"]), { clock });
+    const finds: string[] = [];
+    beforeServing(fake, (request) => request.path.endsWith("/contractors/find") && finds.push(request.body) < 0, () => undefined);
+    const early = fake.create("contractors");
+    const late = fake.create("contractors");
+    expect((await run.pass()).outcomes[0]!.ok).toBe(true);
+
+    // 02:50 CEST: an edit; the cursor reaches that wall time.
+    clock.advance(20 * 60_000);
+    fake.update("contractors", String(late.id), { name: "renamed at 02:50 CEST" });
+    expect(fake.get("contractors", String(late.id))!.modified).toBe("2026-10-25 02:50:00");
+    expect(summary((await run.pass()).events)).toEqual([`client.updated:${late.id}`]);
+
+    // 02:20 CET, half an hour later in real time: the stamp is 30 minutes *earlier* on the wall.
+    clock.advance(30 * 60_000);
+    fake.update("contractors", String(early.id), { name: "renamed at 02:20 CET" });
+    expect(fake.get("contractors", String(early.id))!.modified).toBe("2026-10-25 02:20:00");
+    const pass = await run.pass();
+    expect(pass.outcomes[0]!.ok).toBe(true);
+    expect(summary(pass.events)).toEqual([`client.updated:${early.id}`]);
+    // The widened window asked from before the repeated hour.
+    expect(finds.at(-1)).toMatch(/"modified","operator":"ge","value":"2026-10-25 01:4\d:\d\d"/);
+
+    // Once past the change, the window is the plain overlap again.
+    clock.advance(2 * 60 * 60_000);
+    await run.pass();
+    expect(finds.at(-1)).toMatch(/"value":"2026-10-25 02:1\d:\d\d"/);
+  });
+});
