@@ -9,7 +9,12 @@ import type { CanonicalResource } from "../core/naming.js";
 import { isTimeZone } from "./cron.js";
 import { BYTE_SIZE_HINT, DURATION_HINT } from "./duration.js";
 import { byteSize, cron, duration, httpUrl, NAME_PATTERN, nameString, resourceKeysAtSourceLevel, start, START_DESCRIPTION, strictObject, transition, uniqueNames } from "./fields.js";
+import { PASS_BOUND_DEFAULTS } from "../core/pass-bounds.js";
 import type { PresetResourceConfig } from "./types.js";
+
+function passBound() {
+  return z.number().int("must be a whole number").positive("must be 1 or more").optional();
+}
 
 export const resourceCommonShape = {
   type_prefix: z
@@ -35,6 +40,8 @@ export const resourceCommonShape = {
     .min(0, "must be 0 or more")
     .default(10)
     .describe("Deletion guard: the absolute count that must also be exceeded (see `max_delete_ratio`). Default 10."),
+  max_pass_pages: passBound().describe(`Most pages (responses) one pass may read of this resource before it fails, keeping nothing it read (a vendor returning a \`next\` link forever). Default: ${PASS_BOUND_DEFAULTS.pages}.`),
+  max_pass_records: passBound().describe(`Most records one pass may list of this resource before it fails, keeping nothing it read. Default: ${PASS_BOUND_DEFAULTS.records}.`),
 };
 
 export function sourceCommonShape(timezone: string) {
@@ -63,6 +70,8 @@ export function sourceCommonShape(timezone: string) {
     max_response_bytes: byteSize("50MB").describe(`Largest accepted response body; ${BYTE_SIZE_HINT}. Default 50MB.`),
     timeout: duration("30s").describe(`Per-request timeout; ${DURATION_HINT}. Default 30s.`),
     max_retry_after: duration("24h").describe(`Longest back-off a vendor's \`Retry-After\` (or "wait until") may impose on this source; a longer one is cut to this and logged; ${DURATION_HINT}. Default 24h.`),
+    max_pass_pages: passBound().describe("Default `max_pass_pages` of this source's resources (see there)."),
+    max_pass_records: passBound().describe("Default `max_pass_records` of this source's resources (see there)."),
     reprobe: duration("1h").describe(
       `How often a suspended source or resource, or a feed the key may not read, is tried again (one request); ${DURATION_HINT}. Default 1h.`,
     ),

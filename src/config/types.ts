@@ -49,6 +49,9 @@ export interface ResourceCommon {
   start?: StartMode;
   max_delete_ratio: number;
   max_delete_min: number;
+  /** Bounds of one pass (pages, records); default derived from the last complete listing. */
+  max_pass_pages?: number;
+  max_pass_records?: number;
 }
 
 export interface RestResourceConfig extends ResourceCommon {
@@ -84,6 +87,9 @@ export interface SourceCommon {
   max_retry_after: number;
   /** A suspension or a denied feed is tried again (one request) after this long, ms (default 1 h). */
   reprobe: number;
+  /** Defaults of the resources' `max_pass_pages` / `max_pass_records`. */
+  max_pass_pages?: number;
+  max_pass_records?: number;
 }
 
 export interface RestSourceConfig extends SourceCommon {

@@ -3,6 +3,7 @@ import type { Clock } from "../clock.js";
 import type { SourceConfig, StartMode } from "../config/types.js";
 import { detectChanges, detectDeletions, isSilentBaseline, type Detection, type DetectRules } from "../core/detect.js";
 import { pageUnchanged } from "../core/page-marks.js";
+import { passBoundExceeded, passBounds, type PassBounds } from "../core/pass-bounds.js";
 import { parseInstant } from "../core/time.js";
 import { packageVersion } from "../version.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
@@ -205,11 +206,20 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   };
   crashPoint("pass:start");
 
+  const bounds = passBounds({ pages: resourceConfig?.max_pass_pages ?? config.max_pass_pages, records: resourceConfig?.max_pass_records ?? config.max_pass_records }, state.lastComplete);
+  let pages = 0;
+
   /** Compares and commits every batch of one listing, fetching the next page meanwhile. */
   const consume = async (iterator: AsyncGenerator<Batch, ListResult, void>): Promise<ListResult> => {
     let step = await iterator.next();
     while (!step.done) {
       const batch = step.value;
+      pages += 1;
+      const exceeded = passBoundExceeded({ pages, records: outcome.records + batch.records.length }, bounds);
+      if (exceeded) {
+        void iterator.return(undefined as never).catch(() => undefined);
+        throw passBoundError(config, poller.resource, exceeded, bounds, resourceConfig !== undefined && resourceConfig[exceeded === "pages" ? "max_pass_pages" : "max_pass_records"] !== undefined);
+      }
       // The next page is fetched while this one is compared and written.
       const next = iterator.next();
       next.catch(() => undefined); // awaited below; a failure here must not be an unhandled rejection
@@ -302,6 +312,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       return outcome;
     }
     delete state.awaitingRecords;
+    if (completeListing) state.lastComplete = { pages, records: outcome.records };
     state.cursor = result.cursor ?? state.cursor;
     state.initialized = true;
     state.lastPassAt = now;
@@ -316,10 +327,24 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     await journal.write(store, id, outcome, log);
     return outcome;
   } catch (error) {
+    if (error instanceof SourceError && error.fault === "pass-bound" && writtenNow && writtenNow.size > 0) {
+      // A first pass over an empty resource: what it wrote is dropped, as if it never ran.
+      await store.clearResource(id).catch((clearError: unknown) => log.error({ err: clearError instanceof Error ? clearError.message : String(clearError) }, "could not drop what the failed pass wrote"));
+    }
     const failed = await failPass(deps, config, id, state, resourceHash, outcome, error, log, probed);
     await journal.write(store, id, failed, log);
     return failed;
   }
+}
+
+/** The error of a pass that read past one of its bounds: which bound, from where, and the key to raise. */
+function passBoundError(config: SourceConfig, resource: string, exceeded: "pages" | "records", bounds: PassBounds, setOnResource: boolean): SourceError {
+  const key = exceeded === "pages" ? "max_pass_pages" : "max_pass_records";
+  const where = setOnResource ? `sources[${config.name}].resources[${resource}].${key}` : `${key} (on the resource, or the source for all its resources)`;
+  return new SourceError(
+    `the listing went past ${bounds[exceeded].toLocaleString("en-US")} ${exceeded} in one pass (${key}, ${bounds.why[exceeded]}): the vendor may be returning a next page forever; the pass failed and keeps nothing it read (cursor unchanged). If the list really is that long, raise ${where}`,
+    "pass-bound",
+  );
 }
 
 /** Collects what `explain` needs of one pass (bounded) and appends it to the resource's journal. */

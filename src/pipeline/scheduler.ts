@@ -14,6 +14,17 @@ export interface SourceRunState {
   reconcileWaiting: boolean;
   lastOutcomes?: PassOutcome[];
   lastPassStartedAt?: number;
+  /** Incremental ticks skipped in a row because the pass was still running (0 once one runs). */
+  skippedTicks: number;
+}
+
+/** A pass running longer than this makes `/readyz` answer 503 (`passes: false`). */
+export const OVERLONG_PASS_MS = 30 * 60_000;
+
+/** `OVERLONG_PASS_MS`, or the test-only `RETROHOOK_TEST_OVERLONG_PASS_MS`. */
+function overlongLimit(): number {
+  const fromEnv = Number(process.env.RETROHOOK_TEST_OVERLONG_PASS_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : OVERLONG_PASS_MS;
 }
 
 /**
@@ -40,7 +51,7 @@ export class Scheduler {
     private readonly onPass?: (source: string, outcomes: PassOutcome[], durationMs: number) => void,
   ) {
     for (const entry of sources) {
-      this.states.set(entry.config.name, { reconcileWaiting: false });
+      this.states.set(entry.config.name, { reconcileWaiting: false, skippedTicks: 0 });
       this.entries.set(entry.config.name, entry);
     }
   }
@@ -78,6 +89,15 @@ export class Scheduler {
     return this.started && !this.stopped;
   }
 
+  /** Sources whose running pass started more than `limitMs` before `now` (`/readyz`, metrics). */
+  overlong(now = Date.now(), limitMs = overlongLimit()): Array<{ source: string; runningMs: number }> {
+    const found: Array<{ source: string; runningMs: number }> = [];
+    for (const [source, state] of this.states) {
+      if (state.running && now - state.running.since > limitMs) found.push({ source, runningMs: now - state.running.since });
+    }
+    return found;
+  }
+
   state(source: string): SourceRunState | undefined {
     return this.states.get(source);
   }
@@ -95,9 +115,16 @@ export class Scheduler {
     if (!entry || !state || this.stopped) return undefined;
     if (state.running) {
       if (mode === "reconcile") state.reconcileWaiting = true;
-      else this.logger.debug({ source: name }, "tick skipped: the previous pass is still running");
+      else {
+        state.skippedTicks += 1;
+        const details = { source: name, skippedTicks: state.skippedTicks, runningSince: new Date(state.running.since).toISOString(), mode: state.running.mode };
+        // One skip is a slow pass; more in a row is a pass that does not end (the warning repeats).
+        if (state.skippedTicks === 1) this.logger.debug(details, "tick skipped: the previous pass is still running");
+        else this.logger.warn(details, "tick skipped again: the previous pass is still running (a list that does not end? see max_pass_pages)");
+      }
       return undefined;
     }
+    state.skippedTicks = 0;
     const started = Date.now();
     state.running = { mode, since: started };
     state.lastPassStartedAt = started;

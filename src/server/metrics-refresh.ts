@@ -1,6 +1,7 @@
 import type { Config } from "../config/types.js";
 import type { Dispatcher } from "../delivery/dispatcher.js";
 import type { BudgetGate } from "../pipeline/budget.js";
+import type { Scheduler } from "../pipeline/scheduler.js";
 import type { StateStore } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 
@@ -10,6 +11,7 @@ export interface GaugeSources {
   metrics: Metrics;
   budgets: Map<string, BudgetGate>;
   dispatcher?: Dispatcher;
+  scheduler?: Pick<Scheduler, "state">;
   now: number;
 }
 
@@ -36,6 +38,9 @@ export async function refreshGauges(input: GaugeSources): Promise<void> {
     metrics.breakerOpen.set({ target: target.name, by: "breaker" }, status?.breaker.status === "open" ? 1 : 0);
   }
   for (const source of config.sources) {
+    const run = input.scheduler?.state(source.name);
+    metrics.passRunning.set({ source: source.name }, run?.running ? Math.max(0, Date.now() - run.running.since) / 1000 : 0);
+    metrics.ticksSkipped.set({ source: source.name }, run?.skippedTicks ?? 0);
     const budget = await input.budgets.get(source.name)?.used();
     if (budget) {
       metrics.budgetUsed.set({ source: source.name }, budget.used);

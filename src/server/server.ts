@@ -63,9 +63,11 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
       allowMethods(method, ["GET", "HEAD"]);
       if (path === "/healthz") return sendJson(res, 200, { status: "ok" }, scrub);
       if (path === "/readyz") {
-        const checks = { config: true, state: await stateReachable(ctx), scheduler: ctx.scheduler?.isRunning() ?? false };
+        const overlong = ctx.scheduler?.overlong() ?? [];
+        const checks = { config: true, state: await stateReachable(ctx), scheduler: ctx.scheduler?.isRunning() ?? false, passes: overlong.length === 0 };
         const ready = Object.values(checks).every(Boolean);
-        return sendJson(res, ready ? 200 : 503, { ready, checks }, scrub);
+        const stuck = overlong.map((o) => ({ source: o.source, runningSeconds: Math.round(o.runningMs / 1000) }));
+        return sendJson(res, ready ? 200 : 503, { ready, checks, ...(stuck.length > 0 ? { overlongPasses: stuck } : {}) }, scrub);
       }
       if (metricsNeedToken) {
         const allowed = auth.check(req);

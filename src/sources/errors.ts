@@ -13,6 +13,7 @@ export type SourceFaultCause =
   | "shape"
   | "empty"
   | "pagination-loop"
+  | "pass-bound"
   | "incomplete"
   | "vendor-error"
   | "auth"

@@ -30,6 +30,8 @@ export interface ResourceState {
   held?: { at: string; records: RecordRef[] };
   /** 403 on this resource: persisted until reset or the config for it changes. */
   suspended?: Suspension;
+  /** Size of the last complete listing: the default bounds of a pass derive from it (core/pass-bounds.ts). */
+  lastComplete?: { pages: number; records: number };
 }
 
 export interface Suspension {

@@ -13,6 +13,8 @@ export class Metrics {
   readonly recordsSeen = new Counter({ name: "retrohook_records_seen_total", help: "Records listed by sources.", labelNames: ["source", "resource"], registers: [this.registry] });
   readonly eventsDetected = new Counter({ name: "retrohook_events_detected_total", help: "Events written to the outbox, by type.", labelNames: ["source", "resource", "type"], registers: [this.registry] });
   readonly passErrors = new Counter({ name: "retrohook_pass_errors_total", help: "Failed passes, by cause.", labelNames: ["source", "resource", "cause"], registers: [this.registry] });
+  readonly passRunning = new Gauge({ name: "retrohook_pass_running_seconds", help: "How long the pass running now has run (0 when none runs); a pass over 30 min makes /readyz answer 503.", labelNames: ["source"], registers: [this.registry] });
+  readonly ticksSkipped = new Gauge({ name: "retrohook_ticks_skipped", help: "Incremental ticks skipped in a row because the previous pass was still running.", labelNames: ["source"], registers: [this.registry] });
   readonly budgetUsed = new Gauge({ name: "retrohook_budget_used_requests", help: "Requests spent in the current budget period.", labelNames: ["source"], registers: [this.registry] });
   readonly budgetLeft = new Gauge({ name: "retrohook_budget_left_requests", help: "Requests left in the current budget period.", labelNames: ["source"], registers: [this.registry] });
   readonly suspended = new Gauge({ name: "retrohook_suspended", help: "1 while a source (resource empty) or resource is suspended.", labelNames: ["source", "resource"], registers: [this.registry] });

@@ -1,0 +1,176 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { passBounds, PASS_BOUND_FIRST, PASS_BOUND_FLOOR } from "../../src/core/pass-bounds.js";
+import { Scheduler } from "../../src/pipeline/scheduler.js";
+import { openStateStore } from "../../src/store/open.js";
+import type { StateStore } from "../../src/store/store.js";
+import { createLogger } from "../../src/telemetry/logger.js";
+import { passRunner, restResource, restSource } from "../helpers/pass-harness.js";
+import { NEVER, startDaemon } from "../server/harness.js";
+
+/**
+ * #27 item 8: a vendor that answers every page with fresh records and a fresh `next` kept a pass
+ * going until the disk filled (24,085 requests and a 689 MB state file in 40 s). A pass is now
+ * bounded in pages and records; past a bound it fails naming the bound and the key to raise,
+ * keeps nothing it read, and the resource's cursor stays where it was.
+ */
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+interface Endless {
+  url: string;
+  requests: number;
+  /** From this page on the list never ends (before it, `next` ends at page `endAt`). */
+  endless: boolean;
+  endAt: number;
+}
+
+/** `GET /items?cursor=N`: ten records N*10…N*10+9 and `next` = N+1, forever while `endless`. */
+async function startEndless(): Promise<Endless> {
+  const state: Endless = { url: "", requests: 0, endless: true, endAt: 3 };
+  const server: Server = createServer((req, res) => {
+    state.requests += 1;
+    const n = Number(new URL(req.url ?? "/", "http://x").searchParams.get("cursor") ?? 0);
+    const data = Array.from({ length: 10 }, (_, i) => ({ id: n * 10 + i, name: `r${n * 10 + i}`, updated_at: "2026-01-01T00:00:00Z" }));
+    const last = !state.endless && n + 1 >= state.endAt;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ data, next: last ? null : String(n + 1) }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cleanup.push(() => new Promise((resolve) => server.close(() => resolve())));
+  return state;
+}
+
+function endlessSource(url: string, bounds: { max_pass_pages?: number; max_pass_records?: number } = {}, sourceBounds: { max_pass_pages?: number; max_pass_records?: number } = {}) {
+  const resource = restResource({ records: "data", pagination: { style: "next", next: "next", token_param: "cursor" }, ...bounds });
+  return restSource(url, "t", [resource], sourceBounds);
+}
+
+async function freshStore(): Promise<StateStore> {
+  const store = await openStateStore("sqlite::memory:");
+  cleanup.push(() => store.close());
+  return store;
+}
+
+describe("a list that never ends", () => {
+  it("a first pass stops at max_pass_pages, names the bound and the key to raise, and keeps nothing", async () => {
+    const api = await startEndless();
+    const store = await freshStore();
+    const runner = passRunner(() => store, endlessSource(api.url, { max_pass_pages: 40 }));
+    const { outcomes } = await runner.pass("incremental");
+    const outcome = outcomes[0]!;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.cause).toBe("pass-bound");
+    expect(outcome.error).toMatch(/went past 40 pages in one pass \(max_pass_pages, configured\)/);
+    expect(outcome.error).toMatch(/raise sources\[legacy\]\.resources\[items\]\.max_pass_pages/);
+    expect(api.requests).toBeLessThanOrEqual(42);
+    // Nothing of the failed pass is kept: no snapshot, no event, no cursor, not initialised.
+    const id = { source: "legacy", resource: "items" };
+    expect(await store.countSnapshots(id)).toBe(0);
+    expect(await store.listPending()).toEqual([]);
+    expect(runner.events).toEqual([]);
+    const state = await store.getResourceState(id);
+    expect(state?.initialized ?? false).toBe(false);
+    expect(state?.cursor).toBeUndefined();
+    expect(state?.lastError?.message).toMatch(/max_pass_pages/);
+  });
+
+  it("max_pass_records bounds records, set on the source for all its resources", async () => {
+    const api = await startEndless();
+    const store = await freshStore();
+    const runner = passRunner(() => store, endlessSource(api.url, {}, { max_pass_records: 95 }));
+    const outcome = (await runner.pass("reconcile")).outcomes[0]!;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/went past 95 records in one pass \(max_pass_records, configured\)/);
+    expect(outcome.error).toMatch(/raise max_pass_records \(on the resource, or the source/);
+    expect(api.requests).toBeLessThanOrEqual(11);
+    expect(await store.countSnapshots({ source: "legacy", resource: "items" })).toBe(0);
+  });
+
+  it("after a complete listing, a later pass that never ends fails at the derived bound and the cursor stays", async () => {
+    const api = await startEndless();
+    api.endless = false;
+    const store = await freshStore();
+    const runner = passRunner(() => store, endlessSource(api.url));
+    expect((await runner.pass("reconcile")).outcomes[0]!.ok).toBe(true);
+    const id = { source: "legacy", resource: "items" };
+    const before = await store.getResourceState(id);
+    expect(before?.lastComplete).toEqual({ pages: 3, records: 30 });
+    api.endless = true;
+    api.requests = 0;
+    const outcome = (await runner.pass("reconcile")).outcomes[0]!;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(new RegExp(`went past ${PASS_BOUND_FLOOR.pages.toLocaleString("en-US")} pages .*the last complete listing's 3`));
+    expect(api.requests).toBeLessThanOrEqual(PASS_BOUND_FLOOR.pages + 2);
+    const after = await store.getResourceState(id);
+    expect(after?.cursor).toEqual(before?.cursor);
+    expect(after?.lastComplete).toEqual({ pages: 3, records: 30 });
+    expect(after?.lastError?.message).toMatch(/max_pass_pages/);
+  }, 60_000);
+
+  it("the default bounds derive from the last complete listing with tenfold headroom, above a floor", () => {
+    expect(passBounds({}, undefined)).toMatchObject({ pages: PASS_BOUND_FIRST.pages, records: PASS_BOUND_FIRST.records });
+    expect(passBounds({}, { pages: 3, records: 30 })).toMatchObject({ pages: PASS_BOUND_FLOOR.pages, records: PASS_BOUND_FLOOR.records });
+    expect(passBounds({}, { pages: 4_000, records: 400_000 })).toMatchObject({ pages: 40_000, records: 4_000_000 });
+    expect(passBounds({ pages: 7 }, { pages: 4_000, records: 400_000 })).toMatchObject({ pages: 7, records: 4_000_000 });
+  });
+});
+
+describe("a pass that does not end, as the scheduler sees it", () => {
+  it("repeated skipped ticks are warned about, and the pass shows as over-long", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: "debug", format: "json", destination: { write: (line: string) => lines.push(line) } });
+    const config = restSource("http://127.0.0.1:9", "t", [restResource()]);
+    const source = { pollers: [], close: () => undefined } as never;
+    const scheduler = new Scheduler([{ config, source }], {} as never, logger);
+    // A pass that has been running for 31 minutes (the scheduler's own record of it).
+    const state = scheduler.state("legacy")!;
+    state.running = { mode: "incremental", since: Date.now() - 31 * 60_000 };
+    for (let i = 0; i < 3; i += 1) await scheduler.trigger("legacy", "incremental");
+    expect(state.skippedTicks).toBe(3);
+    const skipped = lines.map((l) => JSON.parse(l) as { level: number | string; msg: string }).filter((l) => /tick skipped/.test(l.msg));
+    expect(skipped).toHaveLength(3);
+    expect(skipped.slice(1).every((l) => l.level === "warn")).toBe(true);
+    expect(scheduler.overlong().map((o) => o.source)).toEqual(["legacy"]);
+    expect(scheduler.overlong(Date.now(), 60 * 60_000)).toEqual([]);
+  });
+});
+
+describe("a long pass, as /readyz and /metrics show it", () => {
+  it("/readyz answers 503 naming the source while a pass runs over-long, and metrics show its age; ready again once it failed", async () => {
+    const api = await startEndless();
+    process.env.RETROHOOK_TEST_OVERLONG_PASS_MS = "300";
+    cleanup.push(async () => {
+      delete process.env.RETROHOOK_TEST_OVERLONG_PASS_MS;
+    });
+    const daemon = await startDaemon({
+      sources: [{ name: "legacy", type: "rest", base_url: api.url, schedule: NEVER, reconcile: NEVER, resources: [{ name: "items", path: "/items", records: "data", pagination: { style: "next", next: "next", token_param: "cursor" }, max_pass_pages: 400 }] }],
+      targets: [],
+    });
+    cleanup.push(() => daemon.stop());
+    expect((await daemon.api("GET", "/readyz")).status).toBe(200);
+    expect((await daemon.api("POST", "/api/sources/legacy/pass", { mode: "incremental", wait: false })).status).toBe(200);
+    let seen: { status: number; body: unknown } | undefined;
+    for (let i = 0; i < 200 && !seen; i += 1) {
+      const ready = await daemon.api<{ checks: { passes: boolean } }>("GET", "/readyz");
+      if (ready.status === 503) seen = ready;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toMatchObject({ status: 503, body: { ready: false, checks: { passes: false }, overlongPasses: [{ source: "legacy" }] } });
+    const metrics = await daemon.api("GET", "/metrics");
+    expect(Number(/retrohook_pass_running_seconds\{source="legacy"\} ([\d.]+)/.exec(metrics.text)?.[1])).toBeGreaterThan(0.3);
+    for (let i = 0; i < 600; i += 1) {
+      if ((await daemon.api("GET", "/readyz")).status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await daemon.api("GET", "/readyz")).status).toBe(200);
+    expect((await daemon.app.store.getResourceState({ source: "legacy", resource: "items" }))?.lastError?.message).toMatch(/max_pass_pages/);
+    const after = (await daemon.api("GET", "/metrics")).text;
+    expect(after, after.split("\n").filter((l) => l.includes("pass_errors")).join("\n")).toMatch(/retrohook_pass_errors_total\{source="legacy",resource="items",cause="pass-bound"\} 2/);
+  }, 90_000);
+});
