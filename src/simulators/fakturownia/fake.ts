@@ -11,7 +11,7 @@ export { FakturowniaNotFoundError } from "./state.js";
 export { FakturowniaValidationError } from "./records.js";
 
 /**
- * A faithful Fakturownia double (see README, "Vendors"). Lists are bare arrays paged by
+ * A faithful Fakturownia double (the facts it models: docs/vendors/fakturownia.md). Lists are bare arrays paged by
  * `page`/`per_page` (default 25, clamped to 100), filtered by `period` (default
  * `last_12_months`), sorted by `order=<field>[.desc]`; there is no changed-since filter.
  * Invoices and cost invoices share `/invoices.json`, split by `income`. The payment detail lives
