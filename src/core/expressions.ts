@@ -1,4 +1,5 @@
 import jsonata from "jsonata";
+import { compileSync, GIVE_UP, type SyncEvaluator } from "./expressions-sync.js";
 
 /**
  * JSONata expressions of targets (`filter:` and `transform:`): compiled once per text, and
@@ -8,6 +9,12 @@ import jsonata from "jsonata";
  * expression that loops or recurses for ever stops at the first step past the limit. One
  * built-in call that is slow by itself (a huge `$pad`) is not interrupted inside the call;
  * it is stopped at the next step, and its result by the size limit.
+ *
+ * Most filters and transforms (paths, comparisons, constructors, a few string and number
+ * functions) are evaluated synchronously by expressions-sync.ts, without a promise per step;
+ * that subset has no loops, functions or recursion, so its work is bounded by the envelope's
+ * size, and the time limit is checked once it is done. Everything else, and every error, is
+ * evaluated by `jsonata` with its guard as above.
  */
 
 export interface ExpressionLimits {
@@ -50,6 +57,8 @@ interface JsonataError {
 }
 
 const compiled = new Map<string, jsonata.Expression>();
+/** The synchronous evaluator of each compiled expression; null when `jsonata` evaluates it every time. */
+const synchronous = new WeakMap<jsonata.Expression, SyncEvaluator | null>();
 
 /** Compiles (or returns the cached compilation of) an expression; throws `ExpressionSyntaxError`. */
 export function compileExpression(text: string, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): jsonata.Expression {
@@ -78,8 +87,32 @@ function syntaxError(text: string, error: JsonataError): ExpressionSyntaxError {
   return new ExpressionSyntaxError(message, line, column, error.code);
 }
 
-/** Evaluates `text` over `input`; the result, possibly undefined (nothing matched). */
-async function evaluate(text: string, input: unknown, limits: ExpressionLimits): Promise<unknown> {
+function synchronousOf(expression: jsonata.Expression): SyncEvaluator | null {
+  let evaluator = synchronous.get(expression);
+  if (evaluator === undefined) {
+    evaluator = compileSync(expression.ast()) ?? null;
+    synchronous.set(expression, evaluator);
+  }
+  return evaluator;
+}
+
+/**
+ * Evaluates `text` over `input` without waiting when the synchronous evaluator can: the result
+ * (possibly undefined: nothing matched), or `GIVE_UP` when `jsonata` must evaluate it.
+ */
+function evaluateNow(text: string, input: unknown, limits: ExpressionLimits): unknown {
+  const evaluator = synchronousOf(compileExpression(text, limits));
+  if (!evaluator) return GIVE_UP;
+  const started = performance.now();
+  const result = evaluator(input);
+  if (result !== GIVE_UP && limits.timeoutMs > 0 && performance.now() - started > limits.timeoutMs) {
+    throw new ExpressionRuntimeError(runtimeMessage({ code: "D1012" }, limits));
+  }
+  return result;
+}
+
+/** Evaluates `text` over `input` with `jsonata`; the result, possibly undefined (nothing matched). */
+async function evaluateLater(text: string, input: unknown, limits: ExpressionLimits): Promise<unknown> {
   const expression = compileExpression(text, limits);
   try {
     return await expression.evaluate(input);
@@ -102,7 +135,17 @@ function runtimeMessage(error: JsonataError, limits: ExpressionLimits): string {
  * out; any other value is an error (a filter must say yes or no).
  */
 export async function evaluateFilter(text: string, input: unknown, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): Promise<boolean> {
-  const result = await evaluate(text, input, limits);
+  const now = filterNow(text, input, limits);
+  return now === GIVE_UP ? filterVerdict(await evaluateLater(text, input, limits)) : now;
+}
+
+/** `evaluateFilter` without waiting, or `GIVE_UP` when only `evaluateFilter` can tell. Throws `ExpressionRuntimeError`. */
+export function filterNow(text: string, input: unknown, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): boolean | typeof GIVE_UP {
+  const result = evaluateNow(text, input, limits);
+  return result === GIVE_UP ? GIVE_UP : filterVerdict(result);
+}
+
+function filterVerdict(result: unknown): boolean {
   if (result === true) return true;
   if (result === false || result === undefined) return false;
   throw new ExpressionRuntimeError(`must return true or false, returned ${describeValue(result)}`);
@@ -113,7 +156,17 @@ export async function evaluateFilter(text: string, input: unknown, limits: Expre
  * null). No result, a function, or more than `maxBytes` of JSON is an error.
  */
 export async function evaluateTransform(text: string, input: unknown, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): Promise<string> {
-  const result = await evaluate(text, input, limits);
+  const now = transformNow(text, input, limits);
+  return now === GIVE_UP ? transformBody(await evaluateLater(text, input, limits), limits) : now;
+}
+
+/** `evaluateTransform` without waiting, or `GIVE_UP` when only `evaluateTransform` can tell. Throws `ExpressionRuntimeError`. */
+export function transformNow(text: string, input: unknown, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): string | typeof GIVE_UP {
+  const result = evaluateNow(text, input, limits);
+  return result === GIVE_UP ? GIVE_UP : transformBody(result, limits);
+}
+
+function transformBody(result: unknown, limits: ExpressionLimits): string {
   if (result === undefined) throw new ExpressionRuntimeError("returned nothing (no value matched); a transform must build a body");
   if (typeof result === "function") throw new ExpressionRuntimeError("returned a function, not JSON");
   let body: string | undefined;
@@ -130,6 +183,8 @@ export async function evaluateTransform(text: string, input: unknown, limits: Ex
   }
   return body;
 }
+
+export { GIVE_UP };
 
 function describeValue(value: unknown): string {
   if (value === null) return "null";

@@ -1,5 +1,5 @@
-import type { TargetConfig, TargetExpression } from "../config/types.js";
-import { evaluateFilter, evaluateTransform, ExpressionRuntimeError } from "./expressions.js";
+import type { TargetConfig } from "../config/types.js";
+import { evaluateFilter, evaluateTransform, ExpressionRuntimeError, filterNow, GIVE_UP, transformNow } from "./expressions.js";
 import type { EventEnvelope } from "./types.js";
 
 /**
@@ -74,37 +74,88 @@ function recordLabel(envelope: EventEnvelope): string {
   return `${envelope.source}/${envelope.resource ?? "-"}/${kind}${envelope.record_id ?? "-"} (event ${envelope.id})`;
 }
 
-/** Runs a target's filter, then its transform, over the envelope. Never throws: a failure is a verdict. */
-export async function applyTargetExpressions(target: Pick<TargetConfig, "filter" | "transform">, envelope: EventEnvelope): Promise<TargetVerdict> {
-  let step: TargetExpression | undefined = target.filter;
+type Expressions = Pick<TargetConfig, "filter" | "transform">;
+
+function failedVerdict(target: Expressions, step: "filter" | "transform", envelope: EventEnvelope, error: unknown): TargetVerdict {
+  const message = error instanceof ExpressionRuntimeError ? error.message : String((error as Error)?.message ?? error);
+  return { outcome: "failed", step, reason: `${step} ${target[step]?.label ?? ""} failed on ${recordLabel(envelope)}: ${message}` };
+}
+
+/**
+ * Runs a target's filter, then its transform, over the envelope. Never throws: a failure is a
+ * verdict. Returns the verdict itself when both could be evaluated without waiting (the common
+ * case), a promise otherwise.
+ */
+export function applyTargetExpressions(target: Expressions, envelope: EventEnvelope): TargetVerdict | Promise<TargetVerdict> {
+  let passes: boolean | typeof GIVE_UP = true;
+  if (target.filter) {
+    try {
+      passes = filterNow(target.filter.text, envelope, target.filter.limits);
+    } catch (error) {
+      return failedVerdict(target, "filter", envelope, error);
+    }
+    if (passes === GIVE_UP) return applyLater(target, envelope, true);
+    if (!passes) return { outcome: "filtered" };
+  }
+  if (!target.transform) return { outcome: "deliver" };
+  let body: string | typeof GIVE_UP;
   try {
-    if (target.filter && !(await evaluateFilter(target.filter.text, envelope, target.filter.limits))) return { outcome: "filtered" };
-    step = target.transform;
+    body = transformNow(target.transform.text, envelope, target.transform.limits);
+  } catch (error) {
+    return failedVerdict(target, "transform", envelope, error);
+  }
+  if (body === GIVE_UP) return applyLater(target, envelope, false);
+  return { outcome: "deliver", body };
+}
+
+/** `applyTargetExpressions` with `jsonata` evaluating (from the filter, or from the transform when the filter passed). */
+async function applyLater(target: Expressions, envelope: EventEnvelope, withFilter: boolean): Promise<TargetVerdict> {
+  let step: "filter" | "transform" = "filter";
+  try {
+    if (withFilter && target.filter && !(await evaluateFilter(target.filter.text, envelope, target.filter.limits))) return { outcome: "filtered" };
+    step = "transform";
     if (!target.transform) return { outcome: "deliver" };
     return { outcome: "deliver", body: await evaluateTransform(target.transform.text, envelope, target.transform.limits) };
   } catch (error) {
-    const which = step === target.filter ? "filter" : "transform";
-    const message = error instanceof ExpressionRuntimeError ? error.message : String((error as Error)?.message ?? error);
-    return { outcome: "failed", step: which, reason: `${which} ${step?.label ?? ""} failed on ${recordLabel(envelope)}: ${message}` };
+    return failedVerdict(target, step, envelope, error);
   }
 }
 
-/** Routes an event and runs the filter and transform of every target it goes to. */
-export async function routeWithExpressions(envelope: EventEnvelope, targets: readonly ExpressionTarget[]): Promise<Routing> {
+function record(routing: Routing, name: string, verdict: TargetVerdict): void {
+  if (verdict.outcome === "filtered") routing.filtered.push(name);
+  else if (verdict.outcome === "failed") routing.failed[name] = verdict.reason;
+  else {
+    routing.targets.push(name);
+    routing.fixed[name] = verdict.body ?? "";
+  }
+}
+
+/**
+ * Routes an event and runs the filter and transform of every target it goes to. Synchronous
+ * when every expression could be evaluated without waiting; a promise otherwise.
+ */
+export function routeWithExpressions(envelope: EventEnvelope, targets: readonly ExpressionTarget[]): Routing | Promise<Routing> {
   const routing: Routing = { targets: [], fixed: {}, filtered: [], failed: {} };
-  for (const target of targets) {
+  for (let index = 0; index < targets.length; index += 1) {
+    const target = targets[index]!;
     if (!targetAccepts(target, envelope)) continue;
     if (!hasExpressions(target)) {
       routing.targets.push(target.name);
       continue;
     }
-    const verdict = await applyTargetExpressions(target, envelope);
-    if (verdict.outcome === "filtered") routing.filtered.push(target.name);
-    else if (verdict.outcome === "failed") routing.failed[target.name] = verdict.reason;
-    else {
-      routing.targets.push(target.name);
-      routing.fixed[target.name] = verdict.body ?? "";
-    }
+    const verdict = applyTargetExpressions(target, envelope);
+    if (verdict instanceof Promise) return routeRest(routing, verdict, index, envelope, targets);
+    record(routing, target.name, verdict);
+  }
+  return routing;
+}
+
+async function routeRest(routing: Routing, pending: Promise<TargetVerdict>, index: number, envelope: EventEnvelope, targets: readonly ExpressionTarget[]): Promise<Routing> {
+  record(routing, targets[index]!.name, await pending);
+  for (const target of targets.slice(index + 1)) {
+    if (!targetAccepts(target, envelope)) continue;
+    if (!hasExpressions(target)) routing.targets.push(target.name);
+    else record(routing, target.name, await applyTargetExpressions(target, envelope));
   }
   return routing;
 }

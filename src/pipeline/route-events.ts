@@ -24,7 +24,7 @@ export async function routeEvents(events: ReadonlyArray<{ envelope: EventEnvelop
       items.push({ event, recordKey, targets: routed });
       continue;
     }
-    const routing = await routed;
+    const routing = routed instanceof Promise ? await routed : routed;
     items.push({ event, recordKey, targets: routing.targets, fixed: routing.fixed, filtered: routing.filtered, failed: routing.failed });
   }
   return items;
