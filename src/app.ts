@@ -11,6 +11,8 @@ import type { StateStore } from "./store/store.js";
 import { registerSecrets, type Logger } from "./telemetry/logger.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { BudgetGate } from "./pipeline/budget.js";
+import { ORPHANS, Replica, sourceOfRecordKey } from "./cluster/replica.js";
+import { currentFence } from "./store/fence.js";
 import type { PassOutcome } from "./pipeline/poll-pass.js";
 
 /** The composition root: config → store, sources, dispatcher; what `once`, `run` and `demo` share. */
@@ -23,6 +25,8 @@ export interface App {
   dispatcher?: Dispatcher;
   metrics: Metrics;
   budgets: Map<string, BudgetGate>;
+  /** Set when this process is one of several replicas (`run` with `cluster`). */
+  replica?: Replica;
   /** Pending deliveries of targets no longer configured, moved to dead letters at open (per target). */
   removedTargets: Record<string, number>;
   /** A source's pollers by source name (the admin API's `explain` reads their rules). */
@@ -40,6 +44,8 @@ export interface OpenAppOptions {
   readOnly?: boolean;
   /** Only these sources (by name). */
   only?: string[];
+  /** `run`: with `cluster` configured, be one of several replicas (leases, fencing). */
+  replica?: boolean;
 }
 
 /**
@@ -56,19 +62,28 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
   registerSecrets(secretValues(config));
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
-  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock });
+  const clustered = options.replica === true && config.cluster !== undefined && options.readOnly !== true;
+  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered });
   try {
     const removedTargets = options.readOnly ? {} : await store.deadLetterPendingExcept(config.targets.map((t) => t.name));
     for (const [target, count] of Object.entries(removedTargets)) {
       logger.warn({ target, count }, removedTargetNotice(target, count, config));
     }
     const selected = config.sources.filter((s) => !options.only || options.only.includes(s.name));
+    const configured = new Set(config.sources.map((s) => s.name));
     const metrics = new Metrics();
     const budgets = new Map(selected.map((s) => [s.name, new BudgetGate(s, store, clock)]));
+    const replica = clustered && store.cluster
+      ? new Replica({ store: store.cluster, config: config.cluster!, sources: selected.map((s) => s.name), logger: logger.child({ component: "cluster" }), metrics })
+      : undefined;
     const sources = selected.map((sourceConfig) => ({
       config: sourceConfig,
       source: createSource(sourceConfig, { clock, logger: logger.child({ source: sourceConfig.name }) }, {
-        beforeRequest: () => budgets.get(sourceConfig.name)!.spend(),
+        beforeRequest: () => {
+          // A replica that lost the lease (paused past it) makes no further request for the pass.
+          replica?.checkFence(currentFence());
+          return budgets.get(sourceConfig.name)!.spend();
+        },
         afterResponse: (response) => metrics.requests.inc({ source: sourceConfig.name, status: String(response.status) }),
       }),
     }));
@@ -84,7 +99,22 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
             metrics.deliveries.inc({ target: attempt.target, outcome: attempt.outcome });
             metrics.deliveryLatency.observe({ target: attempt.target }, attempt.latencyMs / 1000);
           },
+          // Replicas: a delivery goes out from the replica holding its source's lease.
+          ...(replica ? { owns: (delivery) => replica.delivers(sourceOfRecordKey(delivery.recordKey), configured.has(sourceOfRecordKey(delivery.recordKey))) } : {}),
         });
+    if (replica) {
+      const leaseOf = (delivery: { recordKey: string }): string => {
+        const source = sourceOfRecordKey(delivery.recordKey);
+        return configured.has(source) ? source : ORPHANS;
+      };
+      replica.onAcquired((source) => {
+        // Another replica may have spent from the budget since this one last read it.
+        budgets.get(source)?.forget();
+        dispatcher?.notify();
+      });
+      replica.onLost((source) => dispatcher?.forget((delivery) => leaseOf(delivery) === source));
+      replica.onRound(() => dispatcher?.notify());
+    }
     return {
       config,
       store,
@@ -94,6 +124,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       dispatcher,
       metrics,
       budgets,
+      ...(replica ? { replica } : {}),
       removedTargets,
       pollers: (name) => sources.find((s) => s.config.name === name)?.source.pollers,
       passDeps: (extra = {}) => ({
@@ -124,6 +155,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
         }
       },
       async close() {
+        await replica?.abandon();
         for (const { source } of sources) source.close();
         await store.close();
       },

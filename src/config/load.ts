@@ -106,6 +106,12 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
 
   checkNames(data, problems);
   if (shell) problems.push(...resolveTargetExpressions(data.targets, shell.targets, shell));
+  if (shell?.cluster && !/^postgres(ql)?:\/\//.test(shell.state.url)) {
+    problems.push({
+      path: ["cluster"],
+      message: "replicas need PostgreSQL state (state.url: postgres://…); SQLite state is one process per file — remove `cluster`, or move the state with retrohook migrate-state",
+    });
+  }
 
   const reported = [
     ...interpolated.issues,
@@ -121,6 +127,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
     server: shell.server,
     sources,
     targets: shell.targets,
+    ...(shell.cluster ? { cluster: shell.cluster } : {}),
   };
   // Not enumerable: the config's own fields stay what the file says (printing, comparing).
   Object.defineProperty(config, "secrets", { value: [...interpolated.fromEnvironment], enumerable: false });

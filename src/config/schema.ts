@@ -209,6 +209,22 @@ export const stateSchema = strictObject({
   .prefault({})
   .describe("The state store: cursors, snapshots, outbox, delivery log.");
 
+/** Letters, digits, `.`, `_`, `-`: a replica id shows in logs, metrics and the admin API as is. */
+export const REPLICA_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+export const clusterSchema = strictObject({
+  lease: duration("30s")
+    .refine((ms) => ms >= 1000, { message: "must be at least 1s" })
+    .describe(`How long a replica's hold on a source lasts without renewal (renewed every third of it); a dead replica's sources are taken over after at most this; ${DURATION_HINT}. Default 30s.`),
+  replica_id: z
+    .string()
+    .regex(REPLICA_ID, "expected letters, digits, `.`, `_` and `-` (at most 100)")
+    .optional()
+    .describe("This replica's id (shown in status, the admin API and metrics). The environment variable RETROHOOK_REPLICA_ID overrides it; default `<host name>-<pid>`."),
+})
+  .optional()
+  .describe("Replicas: several `retrohook run` on one PostgreSQL state, each source polled by one of them at a time (leases with fencing). PostgreSQL state only.");
+
 const targetsSchema = z
   .array(targetSchema)
   .nullable()
@@ -226,6 +242,7 @@ export const configShellSchema = strictObject({
   targets: targetsSchema,
   expressions: expressionsSchema,
   expression_limits: expressionLimitsSchema,
+  cluster: clusterSchema,
 });
 
 /** The whole input document, for the JSON Schema export. */
@@ -239,4 +256,5 @@ export const configInputSchema = strictObject({
   targets: targetsSchema,
   expressions: expressionsSchema,
   expression_limits: expressionLimitsSchema,
+  cluster: clusterSchema,
 }).describe("retrohook configuration: sources to poll, targets to deliver webhooks to.");

@@ -151,6 +151,13 @@ export interface ServerConfig {
   metrics_public?: boolean;
 }
 
+/** `cluster:` — replicas on one PostgreSQL state. */
+export interface ClusterConfig {
+  /** Lease TTL, ms. */
+  lease: number;
+  replica_id?: string;
+}
+
 export interface Config {
   /** Absolute path of the file loaded. */
   path: string;
@@ -158,6 +165,8 @@ export interface Config {
   server: ServerConfig;
   sources: SourceConfig[];
   targets: TargetConfig[];
+  /** Set: this process is one of several replicas (PostgreSQL state only). */
+  cluster?: ClusterConfig;
   /** Values that came from `${VAR}` or a `*_file`: secrets wherever they land (see config/secrets.ts). */
   secrets?: string[];
 }

@@ -6,6 +6,7 @@ import type { TargetConfig } from "../config/types.js";
 import { breakerGate, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from "../core/breaker.js";
 import { signingKey } from "../core/sign.js";
 import { ConfigError, errorMessage } from "../errors.js";
+import { withoutFence } from "../store/fence.js";
 import type { Delivery, StateStore, StoredEvent } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
 import { asTransportTarget, transportOf } from "../transports/index.js";
@@ -44,6 +45,11 @@ export interface DispatcherOptions {
   breaker?: Partial<BreakerOptions>;
   /** Called after every attempt (metrics). */
   onAttempt?: (attempt: AttemptReport) => void;
+  /**
+   * Replicas: whether this process delivers `delivery` now (it holds the lease of its source).
+   * Others are not indexed, and one indexed earlier is dropped before it would be attempted.
+   */
+  owns?: (delivery: Delivery) => boolean;
 }
 
 export interface RunOnceResult {
@@ -82,11 +88,13 @@ export class Dispatcher {
   private notifying?: Promise<void>;
   private notifyAgain = false;
   private readonly warnedUnknown = new Set<string>();
+  private readonly owns: (delivery: Delivery) => boolean;
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.owns = options.owns ?? (() => true);
     this.attempts = new Attempts({
       store: options.store,
       clock: options.clock,
@@ -187,6 +195,11 @@ export class Dispatcher {
     this.startDueEverywhere();
   }
 
+  /** Forgets the pending deliveries (not in flight) that `matches`: a lease moved to another replica. */
+  forget(matches: (delivery: Delivery) => boolean): void {
+    for (const lane of this.lanes.values()) lane.dropWhere(matches);
+  }
+
   /** Something was written to the outbox by a path that did not call `enqueued`: re-read it. */
   notify(): void {
     if (this.notifying) {
@@ -280,6 +293,7 @@ export class Dispatcher {
   }
 
   private index(delivery: Delivery): void {
+    if (!this.owns(delivery)) return;
     this.lanes.get(delivery.target)?.add(delivery);
   }
 
@@ -301,6 +315,10 @@ export class Dispatcher {
     while (lane.inFlight < lane.concurrency) {
       const entry = lane.peek();
       if (!entry || entry.delivery.nextAttemptAt > dueBy) return;
+      if (!this.owns(entry.delivery)) {
+        lane.drop(entry);
+        continue;
+      }
       const gate = breakerGate(lane.breaker, now);
       if (gate === "wait") return;
       if (gate === "probe" && (lane.probing || lane.inFlight > 0)) return;
@@ -313,7 +331,8 @@ export class Dispatcher {
   private launch(lane: TargetLane, entry: Entry, probe: boolean): void {
     lane.inFlight += 1;
     if (probe) lane.probing = true;
-    const task = this.attempts.run(lane, entry, probe).catch((error: unknown) => {
+    // Outside the fence of a pass that may have woken the dispatcher: deliveries are no pass's writes.
+    const task = withoutFence(() => this.attempts.run(lane, entry, probe)).catch((error: unknown) => {
       // Unexpected (a bug, not a receiver or state failure): the delivery stays pending.
       if (entry.busy) this.attempts.stateFailure(lane, entry, "attempting a delivery", error);
       else this.logger.error({ target: lane.name, err: errorMessage(error) }, "delivery attempt failed unexpectedly");

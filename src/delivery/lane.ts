@@ -95,6 +95,22 @@ export class TargetLane {
     return true;
   }
 
+  /**
+   * Forgets a pending delivery that is not in flight: it stays in the outbox for the replica
+   * that now owns its source (a later reload may bring it back here).
+   */
+  drop(entry: Entry): void {
+    if (entry.busy || this.bySeq.get(entry.delivery.seq) !== entry) return;
+    entry.queued = undefined;
+    this.remove(entry);
+    this.scheduleHead(entry.delivery.recordKey);
+  }
+
+  /** Drops every pending delivery (not in flight) that `matches`. */
+  dropWhere(matches: (delivery: Delivery) => boolean): void {
+    for (const entry of [...this.bySeq.values()]) if (matches(entry.delivery)) this.drop(entry);
+  }
+
   /** The schedulable head due first, without taking it. */
   peek(): Entry | undefined {
     for (;;) {
@@ -122,16 +138,22 @@ export class TargetLane {
     const key = entry.delivery.recordKey;
     this.busyRecords.delete(key);
     if (result === "done") {
-      this.bySeq.delete(entry.delivery.seq);
+      this.remove(entry);
       this.finishedDuringLoad?.add(entry.delivery.seq);
-      const queue = this.records.get(key);
-      if (queue) {
-        const index = queue.indexOf(entry);
-        if (index >= 0) queue.splice(index, 1);
-        if (queue.length === 0) this.records.delete(key);
-      }
     }
     this.scheduleHead(key);
+  }
+
+  /** Takes an entry out of the index and out of its record's queue. */
+  private remove(entry: Entry): void {
+    this.bySeq.delete(entry.delivery.seq);
+    const key = entry.delivery.recordKey;
+    const queue = this.records.get(key);
+    if (queue) {
+      const index = queue.indexOf(entry);
+      if (index >= 0) queue.splice(index, 1);
+      if (queue.length === 0) this.records.delete(key);
+    }
   }
 
   /** Schedulable heads due at `now` (for the max_age sweep of a paused target). */

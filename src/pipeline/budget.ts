@@ -18,6 +18,11 @@ export class BudgetGate {
     private readonly clock: Clock,
   ) {}
 
+  /** Reads the budget from state again at its next use (another replica spent from it meanwhile). */
+  forget(): void {
+    this.state = undefined;
+  }
+
   get limited(): boolean {
     return this.config.budget !== undefined;
   }

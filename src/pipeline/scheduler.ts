@@ -1,12 +1,18 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { SourceConfig } from "../config/types.js";
 import type { Source } from "../sources/source.js";
+import { withFence, type Fence } from "../store/fence.js";
 import type { Logger } from "../telemetry/logger.js";
 import { runSourcePass, type PassDeps, type PassMode, type PassOutcome } from "./poll-pass.js";
 
 export interface ScheduledSource {
   config: SourceConfig;
   source: Source;
+}
+
+/** Replicas: a pass runs only under the lease of its source (docs/decisions/0013). */
+export interface LeaseGate {
+  fence(source: string): Fence | undefined;
 }
 
 export interface SourceRunState {
@@ -49,6 +55,7 @@ export class Scheduler {
     private readonly deps: PassDeps,
     private readonly logger: Logger,
     private readonly onPass?: (source: string, outcomes: PassOutcome[], durationMs: number) => void,
+    private readonly leases?: LeaseGate,
   ) {
     for (const entry of sources) {
       this.states.set(entry.config.name, { reconcileWaiting: false, skippedTicks: 0 });
@@ -108,7 +115,15 @@ export class Scheduler {
     return { incremental: find(jobs?.incremental), reconcile: find(jobs?.reconcile) };
   }
 
-  /** Runs a pass unless one is running (a reconcile then waits). Resolves when it has run or was skipped. */
+  /** Whether a pass of the source runs now. */
+  busy(source: string): boolean {
+    return this.states.get(source)?.running !== undefined;
+  }
+
+  /**
+   * Runs a pass unless one is running (a reconcile then waits). Resolves when it has run or was
+   * skipped. Replicas: only on the owner of the source's lease, every write fenced by it.
+   */
   async trigger(name: string, mode: PassMode): Promise<PassOutcome[] | undefined> {
     const entry = this.entries.get(name);
     const state = this.states.get(name);
@@ -125,10 +140,12 @@ export class Scheduler {
       return undefined;
     }
     state.skippedTicks = 0;
+    const fence = this.leases?.fence(name);
+    if (this.leases && !fence) return undefined;
     const started = Date.now();
     state.running = { mode, since: started };
     state.lastPassStartedAt = started;
-    const pass = runSourcePass(this.deps, entry.source, entry.config, mode);
+    const pass = fence ? withFence(fence, () => runSourcePass(this.deps, entry.source, entry.config, mode)) : runSourcePass(this.deps, entry.source, entry.config, mode);
     this.running.add(pass);
     try {
       const outcomes = await pass;

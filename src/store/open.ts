@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Clock } from "../clock.js";
+import { StateError } from "../errors.js";
 import { openPostgresStore, postgresStateHeld } from "./postgres/open.js";
 import { openSqliteStore, sqlitePathFromUrl, sqliteStateHeld } from "./sqlite/open.js";
 import type { StateStore } from "./store.js";
@@ -11,11 +12,15 @@ export interface OpenOptions {
   clock?: Clock;
   /** Delivery log entries kept per target (default 1,000). */
   logLimit?: number;
+  /** One of several replicas (PostgreSQL only): the schema's lock is shared, `cluster` is set. */
+  replica?: boolean;
 }
 
 /** Opens the state named by `state.url`; the URL's scheme picks the backend (src/store/<backend>/). */
 export async function openStateStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
-  return stateBackend(url) === "postgres" ? openPostgresStore(url, options) : openSqliteStore(url, options);
+  if (stateBackend(url) === "postgres") return openPostgresStore(url, options);
+  if (options.replica) throw new StateError("replicas (`cluster`) need PostgreSQL state: SQLite state is one process per file");
+  return openSqliteStore(url, options);
 }
 
 /** A note when the state was never created (a SQLite file not there yet); undefined otherwise. */

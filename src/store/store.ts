@@ -279,6 +279,69 @@ export interface PassJournal {
   listPasses(id: ResourceId): Promise<PassEntry[]>;
 }
 
+/** A replica as it announces itself (docs/decisions/0013). */
+export interface ReplicaInfo {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** Random per process: tells a restarted replica with the same id from the one before. */
+  instance: string;
+  leaseMs: number;
+}
+
+export interface ReplicaRow extends Omit<ReplicaInfo, "instance"> {
+  startedAt: string;
+  heartbeatAt: string;
+  draining: boolean;
+  /** Heartbeat within its lease and not draining (by the database's clock). */
+  live: boolean;
+}
+
+export interface LeaseRow {
+  source: string;
+  owner: string;
+  token: number;
+  grantedAt: string;
+  expiresAt: string;
+  /** Not expired (by the database's clock). */
+  valid: boolean;
+  /** Expired for longer than `freeForMs` when read (0 when valid). */
+  expiredForMs: number;
+}
+
+export interface HeldLease {
+  source: string;
+  token: number;
+}
+
+export interface LeaseGrant {
+  token: number;
+  previousOwner?: string;
+}
+
+/**
+ * Leases and the live set of replicas: src/store/postgres/cluster.ts (PostgreSQL only; a
+ * SQLite store has none). Tokens only grow; a write made under a fence checks its token in
+ * its own transaction (src/store/fence.ts).
+ */
+export interface ClusterStore {
+  /** Announces the replica; false while another live process uses the same id. */
+  join(me: ReplicaInfo): Promise<boolean>;
+  /** Heartbeat (and draining flag); false when another process took this id over. */
+  heartbeat(me: ReplicaInfo, draining: boolean): Promise<boolean>;
+  /** Removes the replica's row (clean stop). Rows of replicas silent for `pruneMs` go too. */
+  leave(me: ReplicaInfo, pruneMs: number): Promise<void>;
+  replicas(): Promise<ReplicaRow[]>;
+  leases(): Promise<LeaseRow[]>;
+  /** Extends the leases still held with these tokens; returns the sources renewed. */
+  renew(owner: string, held: HeldLease[], leaseMs: number): Promise<string[]>;
+  /** A new token for `source` when its lease is free or expired; undefined when it is held. */
+  acquire(owner: string, source: string, leaseMs: number): Promise<LeaseGrant | undefined>;
+  /** Ends these leases now (they can be granted at once). */
+  release(owner: string, held: HeldLease[]): Promise<void>;
+}
+
 /**
  * A backend (src/store/<backend>/) implements each concern in a file of its own and composes
  * them; test/store/contract/ is the suite every backend passes unchanged. A new method goes
@@ -287,5 +350,7 @@ export interface PassJournal {
 export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog, PassJournal {
   readonly epoch: string;
   readonly readOnly: boolean;
+  /** Replicas' leases (PostgreSQL only). */
+  readonly cluster?: ClusterStore;
   close(): Promise<void>;
 }

@@ -24,5 +24,11 @@ export class Metrics {
   readonly outboxDepth = new Gauge({ name: "retrohook_outbox_pending", help: "Deliveries pending per target.", labelNames: ["target"], registers: [this.registry] });
   readonly oldestPending = new Gauge({ name: "retrohook_outbox_oldest_pending_age_seconds", help: "Age of the oldest pending delivery per target.", labelNames: ["target"], registers: [this.registry] });
   readonly deadLetters = new Gauge({ name: "retrohook_dead_letters", help: "Dead letters kept per target.", labelNames: ["target"], registers: [this.registry] });
+  readonly leasesHeld = new Gauge({ name: "retrohook_leases_held", help: "Source leases this replica holds (replicas only).", registers: [this.registry] });
+  readonly leaseGrants = new Counter({ name: "retrohook_lease_grants_total", help: "Source leases granted to this replica (replicas only).", registers: [this.registry] });
+  readonly leaseTakeovers = new Counter({ name: "retrohook_lease_takeovers_total", help: "Source leases this replica took over from another replica (replicas only).", registers: [this.registry] });
+  readonly leasesLost = new Counter({ name: "retrohook_leases_lost_total", help: "Source leases this replica lost without releasing them: not renewed in time (replicas only).", registers: [this.registry] });
+  readonly fencingRejections = new Counter({ name: "retrohook_fencing_rejections_total", help: "State writes the database refused because their lease token was no longer current (replicas only).", labelNames: ["source"], registers: [this.registry] });
+  readonly replicasLive = new Gauge({ name: "retrohook_replicas_live", help: "Live replicas this replica sees (replicas only).", registers: [this.registry] });
   readonly breakerOpen = new Gauge({ name: "retrohook_target_paused", help: "1 while a target is paused (breaker open or operator pause).", labelNames: ["target", "by"], registers: [this.registry] });
 }

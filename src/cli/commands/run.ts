@@ -26,6 +26,10 @@ Runs one pass per source at start, then every source's \`schedule\` (incremental
 \`reconcile\` (complete) cron jobs, and delivers events continuously. SIGTERM or SIGINT stop
 scheduling, let in-flight work finish within a grace period, release the state lock and exit 0.
 
+With \`cluster\` (PostgreSQL state), several \`retrohook run\` share the work: each source is
+polled by one replica at a time (a lease), a dead replica's sources are taken over within the
+lease, and SIGTERM hands this replica's sources over at once. RETROHOOK_REPLICA_ID names it.
+
 Serves /healthz, /readyz, /metrics, the admin API (/api/) and the web UI (/) on server.listen
 (default 127.0.0.1:8080; port 0 picks a free port; the bound address is logged). Off loopback
 it refuses to start without server.admin_token (exit 2).
@@ -41,7 +45,13 @@ it refuses to start without server.admin_token (exit 2).
     }
     const logger = createLogger();
     const app = await openWhenStateAnswers(config, logger);
-    const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
+    const replica = app.replica;
+    const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms), replica);
+    if (replica) {
+      replica.busy = (source) => scheduler.busy(source);
+      // A source taken over (or first acquired) gets one pass at once: the tick it may have missed.
+      replica.onAcquired((source) => void scheduler.trigger(source, "incremental"));
+    }
     let server: RunningServer;
     try {
       server = await startServer({ ...app, scheduler });
@@ -52,6 +62,15 @@ it refuses to start without server.admin_token (exit 2).
     logger.info({ address: server.url, listen: config.server.listen, adminToken: config.server.admin_token ? "required" : "not set" }, `server listening on ${server.url}`);
     await app.dispatcher?.start();
     scheduler.start();
+    try {
+      await replica?.start();
+    } catch (error) {
+      await scheduler.stop(0);
+      await app.dispatcher?.stop(0);
+      await server.close();
+      await app.close();
+      throw error;
+    }
     crashPoint("run:started");
     logger.info({ sources: app.sources.length, targets: config.targets.length }, "retrohook running");
     const signal = await new Promise<string>((resolve) => {
@@ -60,8 +79,12 @@ it refuses to start without server.admin_token (exit 2).
     });
     logger.info({ signal, graceMs: GRACE_MS }, "stopping");
     const started = Date.now();
+    // A replica drains: no new work, running passes and deliveries finish (within the grace),
+    // then its leases are released at once for the others to take.
+    await replica?.beginDrain();
     await scheduler.stop(GRACE_MS);
     await app.dispatcher?.stop(Math.max(0, GRACE_MS - (Date.now() - started)));
+    await replica?.finishDrain();
     await server.close();
     await app.close();
     logger.info("stopped");
@@ -88,7 +111,7 @@ async function openWhenStateAnswers(config: Config, logger: Logger): Promise<App
   try {
     for (;;) {
       try {
-        return await openApp(config, { logger });
+        return await openApp(config, { logger, replica: true });
       } catch (error) {
         if (!(error instanceof StateUnavailableError) || stop.signal.aborted) throw error;
         reason = errorMessage(error);

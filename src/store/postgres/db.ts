@@ -1,6 +1,8 @@
 import pg from "pg";
 import { StateError, StateUnavailableError, errorMessage } from "../../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
+import { currentFence, FencedError } from "../fence.js";
+import { checkFence, recordRejection } from "./fencing.js";
 import type { PostgresTarget } from "./url.js";
 
 /** What a query needs: the SQL (with `@.` for the schema) and its parameters. */
@@ -95,10 +97,21 @@ export class Db {
   }
 
   /**
+   * A one-statement write: autocommit, or — under a fence (a replica's pass) — a transaction
+   * that checks the fence first.
+   */
+  async write(text: string, values?: unknown[]): Promise<void> {
+    if (currentFence() && !this.single) await this.tx((q) => q(text, values));
+    else await this.query(text, values);
+  }
+
+  /**
    * Runs `fn` in one transaction and commits it; `crash` names the test crash point reached
-   * just before the commit.
+   * just before the commit. Under a fence (a replica's pass, src/store/fence.ts) the fence is
+   * checked first, in the same transaction: a stale token's transaction is refused whole.
    */
   async tx<T>(fn: (q: Query) => Promise<T>, crash?: string): Promise<T> {
+    const fence = currentFence();
     if (this.single) {
       return this.inTurn(async (client) => {
         const name = `s${++this.savepoints}`;
@@ -119,6 +132,7 @@ export class Db {
       try {
         client = await this.connect();
         await client.query("BEGIN");
+        if (fence) await checkFence(querier(client, this), fence);
         const out = await fn(querier(client, this));
         if (crash) crashPoint(crash);
         await client.query("COMMIT");
@@ -132,6 +146,7 @@ export class Db {
           await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20 * attempt));
           continue;
         }
+        if (error instanceof FencedError) recordRejection(this, error.fence);
         throw this.failure("state write failed", error);
       } finally {
         client?.release(broken);

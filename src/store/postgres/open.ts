@@ -5,6 +5,7 @@ import type { StateStore } from "../store.js";
 import { PgBaselineWriter } from "./baseline-writer.js";
 import type { PgContext } from "./context.js";
 import { Db } from "./db.js";
+import { pgCluster } from "./cluster.js";
 import { pgDeliveryLog } from "./delivery-log.js";
 import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
 import { pgOutbox } from "./outbox.js";
@@ -26,7 +27,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
   try {
     await db.begin();
     await migrate(db);
-    owner = db.readOnly ? undefined : await takeOwnerLock(db);
+    owner = db.readOnly ? undefined : await takeOwnerLock(db, options.replica === true);
     const epoch = await db.tx(async (q) => {
       await q("INSERT INTO @.meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING", [randomBytes(8).toString("hex")]);
       return (await q("SELECT value FROM @.meta WHERE key = 'epoch'"))[0]!.value as string;
@@ -37,6 +38,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
     return {
       epoch,
       readOnly: db.readOnly,
+      ...(options.replica ? { cluster: pgCluster(db) } : {}),
       ...pgSmallState(ctx),
       ...pgSnapshots(ctx),
       ...outbox,

@@ -15,7 +15,11 @@ export interface OwnerLock {
   release(): Promise<void>;
 }
 
-export async function takeOwnerLock(db: Db): Promise<OwnerLock> {
+/**
+ * `shared`: replicas (docs/decisions/0013) each hold the lock in shared mode — any number of
+ * them together, never with a single-process daemon, and the CLI still sees the state held.
+ */
+export async function takeOwnerLock(db: Db, shared = false): Promise<OwnerLock> {
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
@@ -24,7 +28,8 @@ export async function takeOwnerLock(db: Db): Promise<OwnerLock> {
     const next = new pg.Client({ ...db.target.pool, connectionTimeoutMillis: 10_000, keepAlive: true });
     next.on("error", () => undefined);
     await next.connect();
-    const rows = (await next.query("SELECT pg_try_advisory_lock(hashtext($1)) AS got", [ownerKey(db.target)])).rows as Array<{ got: boolean }>;
+    const lock = shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock";
+    const rows = (await next.query(`SELECT ${lock}(hashtext($1)) AS got`, [ownerKey(db.target)])).rows as Array<{ got: boolean }>;
     if (!rows[0]?.got) {
       await next.end().catch(() => undefined);
       return false;
@@ -59,7 +64,11 @@ export async function takeOwnerLock(db: Db): Promise<OwnerLock> {
     throw db.failure("cannot connect to the state database", error);
   }
   if (!got) {
-    throw new StateError(`state ${db.target.shown} is in use by another retrohook process (it holds the schema's lock); stop it or use its admin API`);
+    throw new StateError(
+      shared
+        ? `state ${db.target.shown} is in use by a retrohook process without \`cluster\` (it holds the schema's lock alone); stop it, or give it the same \`cluster\` settings`
+        : `state ${db.target.shown} is in use by another retrohook process (it holds the schema's lock); stop it or use its admin API — or, to run several, configure \`cluster\` on each`,
+    );
   }
   return {
     async release() {

@@ -1,6 +1,7 @@
 import { sql as init } from "./0001-init.js";
 import { sql as passJournal } from "./0002-pass-journal.js";
 import { sql as fixedBodies } from "./0003-fixed-bodies.js";
+import { sql as replicas } from "./0004-replicas.js";
 
 /**
  * The schema's versions, oldest first; each is applied once, in its own transaction, and
@@ -11,4 +12,5 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
   { version: 1, name: "init", sql: init },
   { version: 2, name: "pass-journal", sql: passJournal },
   { version: 3, name: "fixed-bodies", sql: fixedBodies },
+  { version: 4, name: "replicas", sql: replicas },
 ];

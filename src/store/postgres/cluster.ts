@@ -1,0 +1,116 @@
+import type { ClusterStore, LeaseRow, ReplicaRow } from "../store.js";
+import type { Db } from "./db.js";
+
+const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value));
+
+/**
+ * Replicas and leases (docs/decisions/0013). Every time that matters is the database's
+ * (`clock_timestamp()`), never a replica's. A grant locks the lease row FOR UPDATE before it
+ * stamps anything, so it is ordered after every fenced write that held the row (fencing.ts).
+ */
+export function pgCluster(db: Db): ClusterStore {
+  const LIVE = "heartbeat_at > clock_timestamp() - lease_ms * interval '1 millisecond' AND NOT draining";
+  const upsertReplica = async (me: Parameters<ClusterStore["join"]>[0], draining: boolean): Promise<boolean> => {
+    const rows = await db.query(
+      `INSERT INTO @.replicas AS r (id, host, pid, version, instance, lease_ms, started_at, heartbeat_at, draining)
+       VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(), clock_timestamp(), $7)
+       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version, lease_ms = excluded.lease_ms,
+         started_at = CASE WHEN r.instance = excluded.instance THEN r.started_at ELSE excluded.started_at END,
+         instance = excluded.instance, heartbeat_at = excluded.heartbeat_at, draining = excluded.draining
+       WHERE r.instance = excluded.instance OR r.draining OR r.heartbeat_at <= clock_timestamp() - r.lease_ms * interval '1 millisecond'
+       RETURNING id`,
+      [me.id, me.host, me.pid, me.version, me.instance, me.leaseMs, draining],
+    );
+    return rows.length > 0;
+  };
+  return {
+    join: (me) => upsertReplica(me, false),
+
+    async heartbeat(me, draining) {
+      const rows = await db.query("UPDATE @.replicas SET heartbeat_at = clock_timestamp(), draining = $3 WHERE id = $1 AND instance = $2 RETURNING id", [me.id, me.instance, draining]);
+      return rows.length > 0 || upsertReplica(me, draining);
+    },
+
+    async leave(me, pruneMs) {
+      await db.query("DELETE FROM @.replicas WHERE (id = $1 AND instance = $2) OR heartbeat_at < clock_timestamp() - $3 * interval '1 millisecond'", [me.id, me.instance, pruneMs]);
+    },
+
+    async replicas() {
+      const rows = await db.query(`SELECT id, host, pid, version, lease_ms, started_at, heartbeat_at, draining, (${LIVE}) AS live FROM @.replicas ORDER BY id`);
+      return rows.map(
+        (r): ReplicaRow => ({
+          id: r.id as string,
+          host: r.host as string,
+          pid: Number(r.pid),
+          version: r.version as string,
+          leaseMs: Number(r.lease_ms),
+          startedAt: iso(r.started_at),
+          heartbeatAt: iso(r.heartbeat_at),
+          draining: r.draining as boolean,
+          live: r.live as boolean,
+        }),
+      );
+    },
+
+    async leases() {
+      const rows = await db.query(
+        `SELECT source, owner, token, granted_at, expires_at, expires_at > clock_timestamp() AS valid,
+           greatest(0, extract(epoch FROM clock_timestamp() - expires_at) * 1000) AS expired_for
+         FROM @.leases ORDER BY source`,
+      );
+      return rows.map(
+        (r): LeaseRow => ({
+          source: r.source as string,
+          owner: r.owner as string,
+          token: Number(r.token),
+          grantedAt: iso(r.granted_at),
+          expiresAt: iso(r.expires_at),
+          valid: r.valid as boolean,
+          expiredForMs: Number(r.expired_for),
+        }),
+      );
+    },
+
+    async renew(owner, held, leaseMs) {
+      if (held.length === 0) return [];
+      const rows = await db.query(
+        `UPDATE @.leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+         FROM unnest($2::text[], $3::bigint[]) AS h(source, token)
+         WHERE l.source = h.source AND l.token = h.token AND l.owner = $1 RETURNING l.source`,
+        [owner, held.map((h) => h.source), held.map((h) => h.token), leaseMs],
+      );
+      return rows.map((r) => r.source as string);
+    },
+
+    async acquire(owner, source, leaseMs) {
+      return db.tx(async (q) => {
+        const before = (await q("SELECT owner, token, expires_at > clock_timestamp() AS valid FROM @.leases WHERE source = $1 FOR UPDATE", [source]))[0];
+        if (before?.valid) return undefined;
+        const token = Number((await q("SELECT nextval('@.lease_tokens') AS t"))[0]!.t);
+        if (before) {
+          await q("UPDATE @.leases SET owner = $2, token = $3, granted_at = clock_timestamp(), expires_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE source = $1", [source, owner, token, leaseMs]);
+        } else {
+          const inserted = await q(
+            "INSERT INTO @.leases (source, owner, token, granted_at, expires_at) VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp() + $4 * interval '1 millisecond') ON CONFLICT (source) DO NOTHING RETURNING source",
+            [source, owner, token, leaseMs],
+          );
+          if (inserted.length === 0) return undefined;
+        }
+        await q(
+          "INSERT INTO @.lease_grants (token, source, owner, granted_at, previous_owner, previous_token, reason) VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6)",
+          [token, source, owner, before ? (before.owner as string) : null, before ? Number(before.token) : null, before ? "takeover" : "free"],
+        );
+        return before ? { token, previousOwner: before.owner as string } : { token };
+      });
+    },
+
+    async release(owner, held) {
+      if (held.length === 0) return;
+      await db.query(
+        `UPDATE @.leases l SET expires_at = clock_timestamp() FROM unnest($2::text[], $3::bigint[]) AS h(source, token)
+         WHERE l.source = h.source AND l.token = h.token AND l.owner = $1`,
+        [owner, held.map((h) => h.source), held.map((h) => h.token)],
+      );
+    },
+  };
+}
