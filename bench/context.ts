@@ -16,6 +16,10 @@ export interface Sizes {
   manyPeriodMs: number;
   manyDurationMs: number;
   manyFloorDurationMs: number;
+  /** Many sources on 1 and then 3 replicas of one PostgreSQL state. */
+  replicaSources: number;
+  replicaPeriodMs: number;
+  replicaDurationMs: number;
   economyChanges: number;
 }
 
@@ -30,6 +34,9 @@ export const FULL: Sizes = {
   manyPeriodMs: 15_000,
   manyDurationMs: 120_000,
   manyFloorDurationMs: 30_000,
+  replicaSources: 3_000,
+  replicaPeriodMs: 15_000,
+  replicaDurationMs: 120_000,
   economyChanges: 10,
 };
 
@@ -44,6 +51,9 @@ export const QUICK: Sizes = {
   manyPeriodMs: 3_000,
   manyDurationMs: 6_000,
   manyFloorDurationMs: 3_000,
+  replicaSources: 60,
+  replicaPeriodMs: 3_000,
+  replicaDurationMs: 9_000,
   economyChanges: 10,
 };
 

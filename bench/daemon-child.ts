@@ -48,9 +48,11 @@ const usage = () => {
 };
 
 serveRpc({
-  start: async (args: { config: Config }) => {
+  /** `replicaId`: with `cluster` in the config, one replica of several, wired as `run` wires it. */
+  start: async (args: { config: Config; replicaId?: string }) => {
     const logger = createLogger();
-    app = await openApp(args.config, { logger });
+    if (args.replicaId) process.env.RETROHOOK_REPLICA_ID = args.replicaId;
+    app = await openApp(args.config, { logger, replica: args.replicaId !== undefined });
     const opened = app;
     scheduler = new Scheduler(opened.sources, opened.passDeps(), logger, (source, outcomes, ms) => {
       opened.recordPass(source, outcomes, ms);
@@ -66,12 +68,20 @@ serveRpc({
         ...(failed?.error ? { error: failed.error } : {}),
       });
       for (const waiter of waiters.filter((w) => passes.length >= w.count)) waiter.resolve();
-    });
+    }, opened.replica);
+    const replica = opened.replica;
+    if (replica) {
+      const scheduled = scheduler;
+      replica.busy = (source) => scheduled.busy(source);
+      replica.onAcquired((source) => void scheduled.trigger(source, "incremental"));
+    }
     await opened.dispatcher?.start();
     const before = usage();
     scheduler.start();
+    await replica?.start();
     return { ...before, startedAt: Date.now() };
   },
+  passCount: () => passes.length,
   /** CPU time, wall time and memory now, for a measurement window. */
   usage: () => usage(),
   /** Resolves once `count` passes have finished in total. */
@@ -92,8 +102,10 @@ serveRpc({
   heapSnapshot: (args: { dir: string }) => writeHeapSnapshot(join(args.dir, `daemon-${Date.now()}.heapsnapshot`)),
   stop: async () => {
     const final = usage();
+    await app?.replica?.beginDrain();
     await scheduler?.stop(5_000);
     await app?.dispatcher?.stop(2_000);
+    await app?.replica?.finishDrain();
     await app?.close();
     return final;
   },

@@ -13,9 +13,10 @@ import { latencyScenario } from "./scenarios/latency.js";
 import { manySourcesScenario } from "./scenarios/many-sources.js";
 import { passScenarios } from "./scenarios/passes.js";
 import { postgresScenario } from "./scenarios/postgres.js";
+import { replicasScenario } from "./scenarios/replicas.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=passes,deliver,expressions,latency,many] [-- --keep] [-- --tsx] [-- --build=DIR]`
+ * `npm run bench [-- --quick] [-- --only=passes,deliver,expressions,latency,many,postgres,replicas] [-- --keep] [-- --tsx] [-- --build=DIR]`
  *
  * Starts the fake API and the receiver in their own processes on 127.0.0.1, runs each scenario
  * (retrohook and its floor in fresh child processes, as built JS — `--tsx` runs the sources
@@ -36,6 +37,7 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
   latency: latencyScenario,
   many: manySourcesScenario,
   postgres: postgresScenario,
+  replicas: replicasScenario,
 };
 
 async function main(): Promise<number> {

@@ -8,6 +8,7 @@ import { scanner } from "./lib/secrets.js";
 import { childRunner } from "./lib/once.js";
 import { adminFuzz, badConfigs, badInputRows } from "./suites/bad-input.js";
 import { brokerRestartRows, brokerRestarts } from "./suites/broker-restarts.js";
+import { clusterChaos, clusterChaosRows } from "./suites/cluster.js";
 import { crashLoop, crashLoopRows } from "./suites/crash-loop.js";
 import { postgresChaos } from "./suites/postgres.js";
 import { secretsSweep, secretsSweepRows } from "./suites/secrets.js";
@@ -17,7 +18,7 @@ import { stateFaultRows, stateFaults } from "./suites/state-faults.js";
 import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
 
 /**
- * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,broker,soak] [-- --tsx]`
+ * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,cluster,broker,soak] [-- --tsx]`
  *
  * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
  * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
@@ -37,6 +38,8 @@ interface Sizes {
   pgChanges: number;
   pgRestarts: number;
   pgRestartChanges: number;
+  /** Replicas on one PostgreSQL: sources, changes, kills, SIGSTOPs of an owner, database restarts. */
+  cluster: { sources: number; changes: number; kills: number; stops: number; dbRestarts: number };
   soakMs: number;
   soakBaselineMs: number;
   soakRate: number;
@@ -45,8 +48,8 @@ interface Sizes {
 }
 
 const ALL_SUBJECTS = ["rest", "fakturownia", "facturascripts", "wfirma", "fakturoid"];
-const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, pgKills: 100, pgChanges: 2000, pgRestarts: 10, pgRestartChanges: 1000, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
-const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, pgKills: 8, pgChanges: 160, pgRestarts: 3, pgRestartChanges: 120, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
+const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, pgKills: 100, pgChanges: 2000, pgRestarts: 10, pgRestartChanges: 1000, cluster: { sources: 24, changes: 5000, kills: 60, stops: 10, dbRestarts: 5 }, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
+const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, pgKills: 8, pgChanges: 160, pgRestarts: 3, pgRestartChanges: 120, cluster: { sources: 20, changes: 800, kills: 10, stops: 3, dbRestarts: 2 }, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
 
 type Suite = (context: { sizes: Sizes; reduced: boolean; scratch: Scratch; log: Logger }) => Promise<Row[]>;
 
@@ -72,6 +75,7 @@ const SUITES: Record<string, Suite> = {
   secrets: async ({ scratch, log }) => secretsSweepRows(await secretsSweep({ scratch, log, run: childRunner })),
   postgres: async ({ sizes, scratch, log }) =>
     postgresChaos({ kills: sizes.pgKills, changes: sizes.pgChanges, restarts: sizes.pgRestarts, restartChanges: sizes.pgRestartChanges, scratch, log }),
+  cluster: async ({ sizes, scratch, log }) => clusterChaosRows(await clusterChaos({ ...sizes.cluster, scratch, log })),
   broker: async ({ reduced, log }) => {
     const restarts = reduced ? 2 : 5;
     const events = reduced ? 200 : 1000;

@@ -36,6 +36,7 @@ export interface AuditFigures {
   staleByStamps: number;
   /** Transactions that changed a source's rows without a fenced write of that source. */
   unfenced: number;
+  /** By table and operation ("outbox DELETE"). */
   unfencedByTable: Record<string, number>;
   grants: number;
   grantsByReason: Record<string, number>;
@@ -78,9 +79,9 @@ export async function installAudit(url: string): Promise<void> {
         CREATE OR REPLACE FUNCTION ${s}.chaos_audit_${table}_fn() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF TG_OP = 'DELETE' THEN
-            INSERT INTO ${s}.chaos_audit_writes (txid, tbl, source) VALUES (txid_current(), '${table}', ${fromRow("OLD")});
+            INSERT INTO ${s}.chaos_audit_writes (txid, tbl, source) VALUES (txid_current(), '${table} ' || TG_OP, ${fromRow("OLD")});
           ELSE
-            INSERT INTO ${s}.chaos_audit_writes (txid, tbl, source) VALUES (txid_current(), '${table}', ${fromRow("NEW")});
+            INSERT INTO ${s}.chaos_audit_writes (txid, tbl, source) VALUES (txid_current(), '${table} ' || TG_OP, ${fromRow("NEW")});
           END IF;
           RETURN NULL;
         END $$;
@@ -132,9 +133,9 @@ export async function auditFigures(url: string): Promise<AuditFigures> {
   });
 }
 
-/** The sources a replica holds now (lease unexpired), by the database's clock. */
+/** The sources a replica holds now (lease unexpired, by the database's clock; not the lease of removed sources' deliveries). */
 export async function sourcesHeldBy(url: string, replica: string): Promise<string[]> {
-  return withClient(url, async (client, s) => (await client.query(`SELECT source FROM ${s}.leases WHERE owner = $1 AND expires_at > now()`, [replica])).rows.map((r) => String(r.source)));
+  return withClient(url, async (client, s) => (await client.query(`SELECT source FROM ${s}.leases WHERE owner = $1 AND expires_at > now() AND source <> '*'`, [replica])).rows.map((r) => String(r.source)));
 }
 
 /** Whether the replicas' tables exist yet. */

@@ -105,7 +105,9 @@ export async function startVendorFleet(options: { sources: number; seedRecords: 
         restSource(
           `${url}/${source.name}`,
           { name: source.name, headers: { Authorization: `Bearer ${SECRETS.restToken}`, [REPLICA_HEADER]: `\${${replicaVariable}}` }, schedule: "*/1 * * * * *", reconcile: "*/3 * * * * *", ...extra },
-          { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 50 } },
+          // The mass-deletion guard off: a source left unpolled for a while (no owner) would
+          // otherwise hold its deletions for an operator, which is not what this suite measures.
+          { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 50 }, max_delete_min: 1_000_000 },
         ),
       ),
     baseline: () => sources.forEach((s) => s.ledger.baseline()),
