@@ -67,7 +67,7 @@ export function sourceCommonShape(timezone: string) {
     })
       .optional()
       .describe("Request budget: ticks are skipped to stay within it, incremental passes before reconciles. Default: no budget."),
-    max_response_bytes: byteSize("50MB").describe(`Largest accepted response body; ${BYTE_SIZE_HINT}. Default 50MB.`),
+    max_response_bytes: byteSize("8MB").describe(`Largest accepted response body; ${BYTE_SIZE_HINT}. A page takes about 15 times its size in memory while it is read, so lower the page size (\`pagination.size\`) rather than raise this. Default 8MB.`),
     timeout: duration("30s").describe(`Per-request timeout; ${DURATION_HINT}. Default 30s.`),
     max_retry_after: duration("24h").describe(`Longest back-off a vendor's \`Retry-After\` (or "wait until") may impose on this source; a longer one is cut to this and logged; ${DURATION_HINT}. Default 24h.`),
     max_pass_pages: passBound().describe("Default `max_pass_pages` of this source's resources (see there)."),

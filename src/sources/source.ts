@@ -59,8 +59,26 @@ export type GoneAnswer = "gone" | "exists" | "unknown" | "trashed";
 /** Why a record missing twice is deleted although its detail GET still answers (the envelope's `data.reason`). */
 export const TRASHED_REASON = "missing from two consecutive complete listings while its detail GET still answers 2xx (the vendor keeps deleted records in a trash)";
 
+/**
+ * What a poller relies on in the vendor's answers, for `retrohook doctor` to check live: the
+ * field incremental passes follow, the list order it needs (and whether the vendor documents
+ * it), the page size it asks for.
+ */
+export interface ResourceAssumptions {
+  /** Dotted path of the field each record must carry (a change stamp or a serial key). */
+  cursorField?: string;
+  /** The order the walk relies on; absent when none is assumed. */
+  order?: { field: string; direction: "asc" | "desc"; documented: boolean; then?: string };
+  /** Records per page asked for; absent when the vendor decides. */
+  pageSize?: number;
+  /** What retrohook does when the order is not honoured. */
+  orderFallback?: string;
+}
+
 /** One resource of one source: how to list it and how to confirm deletions. */
 export interface ResourcePoller {
+  /** What the poller relies on (see `retrohook doctor`). */
+  readonly assumptions?: ResourceAssumptions;
   readonly resource: string;
   readonly typePrefix: string;
   readonly ignoreFields: readonly string[];

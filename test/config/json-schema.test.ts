@@ -57,7 +57,7 @@ describe("configJsonSchema", () => {
 
   it("states defaults for users", () => {
     const text = JSON.stringify(configJsonSchema());
-    for (const fragment of ['"default":"*/1 * * * *"', '"default":"0 */6 * * *"', '"default":"Europe/Warsaw"', '"default":"50MB"', '"default":"72h"', '"default":"sqlite://./data/retrohook.sqlite"']) {
+    for (const fragment of ['"default":"*/1 * * * *"', '"default":"0 */6 * * *"', '"default":"Europe/Warsaw"', '"default":"8MB"', '"default":"72h"', '"default":"sqlite://./data/retrohook.sqlite"']) {
       expect(text).toContain(fragment);
     }
   });

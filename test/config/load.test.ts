@@ -87,7 +87,7 @@ describe("defaults", () => {
       timezone: "UTC",
       overlap: 300_000,
       start: { mode: "baseline" },
-      max_response_bytes: 52_428_800,
+      max_response_bytes: 8_388_608,
       timeout: 30_000,
       max_retry_after: 86_400_000,
     });

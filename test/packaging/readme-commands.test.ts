@@ -85,6 +85,11 @@ const COVERAGE: Coverage[] = [
     by: [["test/e2e/expressions.test.ts", '["test-target", "slack", "--sample", "cost_invoice.paid", "-c", path]', '["test-target", "slack", "--event", entry!.eventId, "-c", path]']],
   },
   { command: /^retrohook test-target NAME$/, by: [[WALK, 'cli(["test-target", "erp"], env)'], [OPERATOR, 'testTargetCommand.run({ config: path }, ok, ["erp"])']] },
+  {
+    command: /^retrohook doctor( -c config\.yaml| --demo| \[--source NAME\] \[--demo\])$/,
+    by: [["test/cli/doctor.test.ts", 'runCli(["doctor", "-c", path]', 'runCli(["doctor", "--demo"]']],
+    note: "against the four vendors' fakes at once (requests counted at each fake) and the demo's simulated account",
+  },
   { command: /^retrohook schema$/, by: [["test/cli/schema.test.ts", 'runCli(["schema"]']] },
   { command: /^retrohook schema > retrohook\.schema\.json$/, by: [[WALK, 'cli(["schema"])', 'writeFileSync(join(dir, "retrohook.schema.json"), schema.stdout)']], note: "the redirect done by the test; the README's config is then checked against that file" },
   { command: /^retrohook demo$/, by: [["test/e2e/demo.test.ts", 'runCli(["demo", "--seconds", "30"'], [WALK, 'startCli(["demo"]']] },

@@ -1,5 +1,6 @@
 import type { Command } from "./command.js";
 import { demoCommand } from "./demo.js";
+import { doctorCommand } from "./doctor.js";
 import { migrateStateCommand } from "./migrate-state.js";
 import { explainCommand } from "./explain.js";
 import { onceCommand } from "./once.js";
@@ -13,5 +14,5 @@ import { testTargetCommand } from "./test-target.js";
 import { validateCommand } from "./validate.js";
 
 export const commands: Record<string, Command> = Object.fromEntries(
-  [runCommand, onceCommand, validateCommand, statusCommand, explainCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, schemaCommand, demoCommand, migrateStateCommand].map((command) => [command.name, command]),
+  [runCommand, onceCommand, validateCommand, statusCommand, explainCommand, replayCommand, resetCommand, resumeCommand, testTargetCommand, doctorCommand, schemaCommand, demoCommand, migrateStateCommand].map((command) => [command.name, command]),
 );

@@ -153,7 +153,7 @@ export class HttpClient {
       });
       response = await pending;
     } catch (error) {
-      if (oversized) throw new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { path });
+      if (oversized) throw new SourceError(tooLarge(where, this.options.maxResponseBytes), "too-large", { path });
       throw this.transportError(error, where, path);
     }
     crashPoint("http:after-response");
@@ -161,7 +161,7 @@ export class HttpClient {
     const headers = response.headers as HttpResponse["headers"];
     this.options.afterResponse?.({ status, headers, path });
     if (response.rawBody.length > this.options.maxResponseBytes) {
-      throw new SourceError(`${where}: response larger than max_response_bytes (${this.options.maxResponseBytes})`, "too-large", { status, path });
+      throw new SourceError(tooLarge(where, this.options.maxResponseBytes), "too-large", { status, path });
     }
     const raw = response.rawBody;
     const digest = (): string => hash("sha1", raw, "base64url");
@@ -246,4 +246,13 @@ function describeBody(body: Buffer): string {
   const text = scrub(body.toString("utf8", 0, Math.min(body.length, 4096)).replace(/\s+/g, " ").trim()).slice(0, 160);
   if (!text || text.startsWith("<")) return "";
   return `: ${text}`;
+}
+
+/**
+ * A body over `max_response_bytes` (cut off while downloading, so it never reaches memory
+ * whole): what to lower, and what raising the limit costs. A page takes roughly fifteen times
+ * its size in memory while it is parsed into records.
+ */
+function tooLarge(where: string, limit: number): string {
+  return `${where}: response larger than max_response_bytes (${limit}): ask for smaller pages (lower pagination.size of a rest resource, or the page size parameter in its query) or raise max_response_bytes (a page takes about 15 times its size in memory while it is read)`;
 }

@@ -8,7 +8,7 @@ import { SourceError } from "../errors.js";
 import { FutureStamps, stuckCursorWarning } from "../future-stamps.js";
 import type { HttpClient, HttpResponse } from "../http/client.js";
 import { responseRecords } from "../http/records.js";
-import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourcePoller } from "../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourceAssumptions, ResourcePoller } from "../source.js";
 
 /**
  * The generic REST poller: records at a path, one of three cursor modes (a parameter, a list
@@ -53,6 +53,22 @@ export class RestPoller extends PollerBase {
     super(config, [...(config.paid ? [{ event: "paid", anyOf: [config.paid] }] : []), ...(options.builtIn ?? [])]);
     if (options.confirmGone) this.confirmGone = options.confirmGone;
     else if (config.get) this.confirmGone = (refs, probe, context) => confirmByGet(this.http, config.get!, refs, probe, context, options.isNotFound);
+  }
+
+  get assumptions(): ResourceAssumptions {
+    const cursor = this.config.cursor;
+    const pagination = this.config.pagination;
+    const pageSize = pagination.style === "page" || pagination.style === "offset" ? (this.cappedSize ?? pagination.size) : undefined;
+    const order: ResourceAssumptions["order"] =
+      cursor?.order === "desc" ? { field: cursor.field, direction: "desc", documented: this.options.orderProof === undefined }
+      : cursor?.type === "id" ? { field: cursor.field, direction: "asc", documented: true }
+      : undefined;
+    return {
+      ...(cursor ? { cursorField: cursor.field } : {}),
+      ...(order ? { order } : {}),
+      ...(pageSize !== undefined ? { pageSize } : {}),
+      orderFallback: this.options.orderProof ? "complete scans until a page proves the order" : "a complete scan for that pass, with a warning",
+    };
   }
 
   get orderedByChange(): boolean {

@@ -6,7 +6,7 @@ import { formatWall } from "../../../core/time.js";
 import { ForbiddenError, SourceError } from "../../errors.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../http/client.js";
 import { recordsAt, responseRecords } from "../../http/records.js";
-import type { GoneAnswer, Batch, ListMode, ListResult, PassContext } from "../../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourceAssumptions } from "../../source.js";
 
 /** One FacturaScripts table behind a canonical resource. */
 export interface FsTable {
@@ -144,6 +144,17 @@ export class FacturaScriptsPoller extends PollerBase {
 
   private get merged(): boolean {
     return this.tables.length > 1;
+  }
+
+  /** Key-paged by the serial key (`sort` sent, so the order is the API's own); pages of 200. */
+  get assumptions(): ResourceAssumptions {
+    const table = this.tables[0]!;
+    return {
+      cursorField: table.since ?? table.pk,
+      order: { field: table.pk, direction: "asc", documented: true },
+      pageSize: PAGE,
+      orderFallback: "the pass fails (a key listed twice or out of order) and the next one retries",
+    };
   }
 
   createdAt(record: SourceRecord): number | undefined {

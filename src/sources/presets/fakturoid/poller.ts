@@ -7,7 +7,7 @@ import { refKey } from "../../../core/types.js";
 import { SourceError } from "../../errors.js";
 import type { HttpClient, HttpResponse } from "../../http/client.js";
 import { responseRecords } from "../../http/records.js";
-import type { GoneAnswer, Batch, ListMode, ListResult, PassContext } from "../../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourceAssumptions } from "../../source.js";
 import type { RateLimitGuard } from "./rate-limit.js";
 import type { FakturoidSourceConfig } from "./config.js";
 
@@ -82,6 +82,11 @@ export class FakturoidPoller extends PollerBase {
 
   createdAt(record: SourceRecord): number | undefined {
     return parseInstant(record.data.created_at, this.source.timezone);
+  }
+
+  /** `updated_at` for `updated_since`; no order assumed; pages of the size the responses show. */
+  get assumptions(): ResourceAssumptions {
+    return { cursorField: "updated_at", pageSize: this.pageSize };
   }
 
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {

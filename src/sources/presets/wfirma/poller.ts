@@ -6,7 +6,7 @@ import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js
 import { ForbiddenError, SourceError } from "../../errors.js";
 import { FutureStamps, stuckCursorWarning } from "../../future-stamps.js";
 import { isInexact } from "../../http/json-body.js";
-import type { GoneAnswer, Batch, ListMode, ListResult, PassContext } from "../../source.js";
+import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourceAssumptions } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import type { WfirmaSourceConfig } from "./config.js";
 
@@ -56,6 +56,14 @@ export class WfirmaPoller extends PollerBase {
   createdAt(record: SourceRecord): number | undefined {
     return parseInstant(record.data.created, this.source.timezone);
   }
+
+  /** `modified` ascending, then `id` (the JSON form of `order` is undocumented); pages of 100. */
+  readonly assumptions: ResourceAssumptions = {
+    cursorField: "modified",
+    order: { field: "modified", direction: "asc", documented: false, then: "id" },
+    pageSize: WFIRMA_PAGE,
+    orderFallback: "a page-numbered complete scan of the module, with a warning",
+  };
 
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
     const previous = isCursor(cursor) ? cursor : undefined;
