@@ -9,7 +9,7 @@ import { z } from "zod";
 import { didYouMean } from "../core/did-you-mean.js";
 import { BUILT_IN_EVENTS } from "../core/naming.js";
 import { cronProblem } from "./cron.js";
-import { BYTE_SIZE_HINT, DURATION_HINT, DURATION_PATTERN, parseByteSize, parseDuration } from "./duration.js";
+import { BYTE_SIZE_HINT, DURATION_HINT, DURATION_PATTERN, parseByteSize, parseDuration, type Parsed } from "./duration.js";
 import type { StartMode, TransitionRule } from "./types.js";
 import { httpUrlProblem } from "./url.js";
 
@@ -69,6 +69,16 @@ export const cron = () =>
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** A zod transform from a `parse…` function of duration.ts: its value, or its explanation as the issue. */
+function parsedOrIssue(parse: (input: string | number) => Parsed<number>) {
+  return (value: string | number, ctx: z.RefinementCtx): number => {
+    const parsed = parse(value);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: "custom", message: parsed.problem });
+    return z.NEVER;
+  };
+}
+
 export const duration = (fallback: string) =>
   z
     .union(
@@ -79,23 +89,13 @@ export const duration = (fallback: string) =>
       ],
       { error: `expected ${DURATION_HINT}` },
     )
-    .transform((value, ctx) => {
-      const parsed = parseDuration(value);
-      if (parsed.ok) return parsed.value;
-      ctx.addIssue({ code: "custom", message: parsed.problem });
-      return z.NEVER;
-    })
+    .transform(parsedOrIssue(parseDuration))
     .prefault(fallback);
 
 export const byteSize = (fallback: string) =>
   z
     .union([z.number(), z.string()], { error: `expected ${BYTE_SIZE_HINT}` })
-    .transform((value, ctx) => {
-      const parsed = parseByteSize(value);
-      if (parsed.ok) return parsed.value;
-      ctx.addIssue({ code: "custom", message: parsed.problem });
-      return z.NEVER;
-    })
+    .transform(parsedOrIssue(parseByteSize))
     .prefault(fallback);
 
 /** `query` and `headers`: scalars are written as text (YAML `per_page: 100` is fine). */

@@ -1,19 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 let api: FakeRest;
 let store: StateStore;
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  store = await openStateStore("sqlite::memory:");
-});
-afterEach(async () => {
-  await store.close();
-  await api.close();
+  api = closeLater(await startFakeRest());
+  store = closeLater(await openStateStore("sqlite::memory:"));
 });
 
 const resource = restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" }, ignore_fields: ["modified_at"] });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { explainRecordAt } from "../../src/server/explain.js";
 import { collectStatus } from "../../src/server/read-model.js";
 import type { Config } from "../../src/config/types.js";
@@ -6,6 +6,7 @@ import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { ManualClock } from "../../src/clock.js";
 import { MemoryStateStore } from "../helpers/memory-store.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 /**
  * Issue 27, item 1: a `rest` source with `start: baseline` and 250 records whose first pass
@@ -15,12 +16,10 @@ import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-h
  */
 let api: FakeRest;
 let store: MemoryStateStore;
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
+  api = closeLater(await startFakeRest());
   store = new MemoryStateStore(new ManualClock());
-});
-afterEach(async () => {
-  await api.close();
 });
 
 const resource = restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" }, get: "/items/{id}" });

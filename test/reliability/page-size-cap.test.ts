@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { MemoryStateStore } from "../helpers/memory-store.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 /**
  * Issue 27, item 2: a vendor that silently caps the page size (config `size: 100`, the vendor
@@ -14,12 +15,10 @@ import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-h
  */
 let api: FakeRest;
 let store: MemoryStateStore;
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
+  api = closeLater(await startFakeRest());
   store = new MemoryStateStore(new ManualClock());
-});
-afterEach(async () => {
-  await api.close();
 });
 
 const cursor = { field: "modified_at", param: "modified_since", type: "time", format: "iso" } as const;

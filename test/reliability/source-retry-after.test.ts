@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { passRunner, restResource, restSource } from "../helpers/pass-harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 /**
  * Found by `npm run chaos` (source faults, "HTTP 429 with Retry-After: 600"): a Retry-After
@@ -11,13 +12,10 @@ import { passRunner, restResource, restSource } from "../helpers/pass-harness.js
  */
 let api: FakeRest;
 let store: StateStore;
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  store = await openStateStore("sqlite::memory:");
-});
-afterEach(async () => {
-  await store.close();
-  await api.close();
+  api = closeLater(await startFakeRest());
+  store = closeLater(await openStateStore("sqlite::memory:"));
 });
 
 const resource = restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } });
