@@ -100,20 +100,38 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
             metrics.deliveryLatency.observe({ target: attempt.target }, attempt.latencyMs / 1000);
           },
           // Replicas: a delivery goes out from the replica holding its source's lease.
-          ...(replica ? { owns: (delivery) => replica.delivers(sourceOfRecordKey(delivery.recordKey), configured.has(sourceOfRecordKey(delivery.recordKey))) } : {}),
+          ...(replica ? { owns: (delivery, forMs) => replica.delivers(sourceOfRecordKey(delivery.recordKey), configured.has(sourceOfRecordKey(delivery.recordKey)), forMs) } : {}),
         });
     if (replica) {
       const leaseOf = (delivery: { recordKey: string }): string => {
         const source = sourceOfRecordKey(delivery.recordKey);
         return configured.has(source) ? source : ORPHANS;
       };
+      const unread = new Set<string>();
       replica.onAcquired((source) => {
         // Another replica may have spent from the budget since this one last read it.
         budgets.get(source)?.forget();
-        dispatcher?.notify();
+        unread.add(source);
       });
       replica.onLost((source) => dispatcher?.forget((delivery) => leaseOf(delivery) === source));
-      replica.onRound(() => dispatcher?.notify());
+      // Every round re-reads the outbox (deliveries written on other replicas: a replay). A new
+      // lease's deliveries wait for a read begun after its grant: an earlier delivery of a record
+      // must be known before a later one goes.
+      replica.onRound(() => {
+        const granted = [...unread];
+        unread.clear();
+        if (!dispatcher) return replica.markLoaded(granted);
+        dispatcher.reload().then(
+          () => {
+            replica.markLoaded(granted);
+            dispatcher.kick();
+          },
+          (error: unknown) => {
+            for (const source of granted) unread.add(source);
+            logger.error({ err: error instanceof Error ? error.message : String(error) }, "reading pending deliveries failed");
+          },
+        );
+      });
     }
     return {
       config,

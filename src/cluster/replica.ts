@@ -74,6 +74,8 @@ export class Replica {
   readonly leaseMs: number;
   private readonly info: ReplicaInfo;
   private readonly held = new Map<string, Held>();
+  /** Leases whose pending deliveries were read from the outbox after they were granted. */
+  private readonly loaded = new Set<string>();
   /** Local time a lease not ours was first seen free (a source its rendezvous owner does not take). */
   private readonly freeSince = new Map<string, number>();
   private readonly keys: string[];
@@ -150,10 +152,24 @@ export class Replica {
     return held !== undefined && held.token === fence.token && held.until > this.now();
   }
 
-  /** Whether this replica may deliver the deliveries of `source` now (`configured`: a source in the config). */
-  delivers(source: string, configured: boolean): boolean {
-    const held = this.held.get(configured ? source : ORPHANS);
-    return held !== undefined && held.until > this.now();
+  /**
+   * Whether this replica may start a delivery of `source` now (`configured`: a source in the
+   * config) that may take `forMs`: `no` without the lease (the delivery is left to its owner);
+   * `wait` while the lease is new and the outbox not yet read since (an earlier delivery of a
+   * record may be there), or when less than `forMs` of the lease is surely left (an attempt must
+   * end before another replica could take the source over).
+   */
+  delivers(source: string, configured: boolean, forMs = 0): "yes" | "wait" | "no" {
+    const key = configured ? source : ORPHANS;
+    const held = this.held.get(key);
+    const now = this.now();
+    if (!held || held.until <= now) return "no";
+    return this.loaded.has(key) && held.until - now > forMs ? "yes" : "wait";
+  }
+
+  /** The outbox was read after these leases were granted: their deliveries may go. */
+  markLoaded(sources: Iterable<string>): void {
+    for (const source of sources) if (this.held.has(source)) this.loaded.add(source);
   }
 
   /** Sources held now (the admin API, metrics). */
@@ -200,12 +216,13 @@ export class Replica {
     this.live = replicas.filter((r) => r.live || r.id === this.id).map((r) => r.id);
     metrics?.replicasLive.set(this.live.length);
     const leases = new Map((await store.leases()).map((lease) => [lease.source, lease]));
+    const handOver: string[] = [];
+    const wanted: string[] = [];
     for (const source of this.keys) {
-      if (this.stopped || this.draining) return;
-      const wanted = rendezvousOwner(source, this.live) === this.id;
+      const mine = rendezvousOwner(source, this.live) === this.id;
       if (this.held.has(source)) {
         // A replica that joined wins this source now: hand it over between passes.
-        if (!wanted && !this.busy(source)) await this.release([source], "handed over to the replica that now wins it");
+        if (!mine && !this.busy(source)) handOver.push(source);
         continue;
       }
       const lease = leases.get(source);
@@ -216,19 +233,27 @@ export class Replica {
       // Free, or expired: the rendezvous winner takes it; anyone does once it stayed free a whole lease.
       const firstFree = this.freeSince.get(source) ?? sent;
       this.freeSince.set(source, firstFree);
-      const freeLong = (lease?.expiredForMs ?? 0) >= this.leaseMs || sent - firstFree >= this.leaseMs;
-      if (!wanted && !freeLong) continue;
-      const asked = this.now();
-      const grant = await store.acquire(this.id, source, this.leaseMs);
-      if (!grant) continue;
+      if (mine || (lease?.expiredForMs ?? 0) >= this.leaseMs || sent - firstFree >= this.leaseMs) wanted.push(source);
+    }
+    if (handOver.length > 0) await this.release(handOver, "handed over to the replica that now wins them");
+    if (this.stopped || this.draining || wanted.length === 0) {
+      metrics?.leasesHeld.set(this.held.size);
+      for (const listener of this.roundListeners) listener();
+      return;
+    }
+    const asked = this.now();
+    const grants = await store.acquire(this.id, wanted, this.leaseMs);
+    for (const [source, grant] of grants) {
       this.freeSince.delete(source);
+      this.loaded.delete(source);
       this.held.set(source, { token: grant.token, until: this.validUntil(asked) });
       metrics?.leaseGrants.inc();
-      if (grant.previousOwner !== undefined && grant.previousOwner !== this.id) metrics?.leaseTakeovers.inc();
-      logger.info({ replica: this.id, source, token: grant.token, previousOwner: grant.previousOwner }, grant.previousOwner && grant.previousOwner !== this.id ? "lease taken over" : "lease acquired");
-      for (const listener of this.acquiredListeners) listener(source);
+      const takeover = grant.previousOwner !== undefined && grant.previousOwner !== this.id;
+      if (takeover) metrics?.leaseTakeovers.inc();
+      logger.info({ replica: this.id, source, token: grant.token, previousOwner: grant.previousOwner }, takeover ? "lease taken over" : "lease acquired");
     }
     metrics?.leasesHeld.set(this.held.size);
+    for (const source of grants.keys()) for (const listener of this.acquiredListeners) listener(source);
     for (const listener of this.roundListeners) listener();
   }
 
@@ -248,6 +273,7 @@ export class Replica {
   }
 
   private lose(source: string): void {
+    this.loaded.delete(source);
     if (!this.held.delete(source)) return;
     this.options.metrics?.leasesHeld.set(this.held.size);
     for (const listener of this.lostListeners) listener(source);

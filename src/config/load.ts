@@ -112,6 +112,15 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
       message: "replicas need PostgreSQL state (state.url: postgres://…); SQLite state is one process per file — remove `cluster`, or move the state with retrohook migrate-state",
     });
   }
+  if (shell?.cluster) {
+    const slowest = [...shell.targets].sort((a, b) => b.timeout - a.timeout)[0];
+    if (slowest && shell.cluster.lease < 2 * slowest.timeout) {
+      problems.push({
+        path: ["cluster", "lease"],
+        message: `must be at least twice the longest target timeout (target ${slowest.name}: ${slowest.timeout / 1000}s): a delivery must end before another replica can take its source over — raise cluster.lease or lower the target's timeout`,
+      });
+    }
+  }
 
   const reported = [
     ...interpolated.issues,

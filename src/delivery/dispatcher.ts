@@ -46,10 +46,11 @@ export interface DispatcherOptions {
   /** Called after every attempt (metrics). */
   onAttempt?: (attempt: AttemptReport) => void;
   /**
-   * Replicas: whether this process delivers `delivery` now (it holds the lease of its source).
-   * Others are not indexed, and one indexed earlier is dropped before it would be attempted.
+   * Replicas: whether this process delivers `delivery` (it holds the lease of its source) with
+   * an attempt that may take `forMs`: `no` — not indexed, or dropped before it would be
+   * attempted; `wait` — kept, not started yet.
    */
-  owns?: (delivery: Delivery) => boolean;
+  owns?: (delivery: Delivery, forMs: number) => "yes" | "wait" | "no";
 }
 
 export interface RunOnceResult {
@@ -88,13 +89,13 @@ export class Dispatcher {
   private notifying?: Promise<void>;
   private notifyAgain = false;
   private readonly warnedUnknown = new Set<string>();
-  private readonly owns: (delivery: Delivery) => boolean;
+  private readonly owns: (delivery: Delivery, forMs: number) => "yes" | "wait" | "no";
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.logger = options.logger;
-    this.owns = options.owns ?? (() => true);
+    this.owns = options.owns ?? (() => "yes");
     this.attempts = new Attempts({
       store: options.store,
       clock: options.clock,
@@ -192,6 +193,11 @@ export class Dispatcher {
   /** The deliveries `store.enqueue` (or a requeue) returned: indexed and sent when due. */
   enqueued(deliveries: readonly Delivery[]): void {
     for (const delivery of deliveries) this.index(delivery);
+    this.startDueEverywhere();
+  }
+
+  /** Starts what became due or deliverable (a replica's lease now read and ready). */
+  kick(): void {
     this.startDueEverywhere();
   }
 
@@ -293,7 +299,7 @@ export class Dispatcher {
   }
 
   private index(delivery: Delivery): void {
-    if (!this.owns(delivery)) return;
+    if (this.owns(delivery, 0) === "no") return;
     this.lanes.get(delivery.target)?.add(delivery);
   }
 
@@ -315,10 +321,12 @@ export class Dispatcher {
     while (lane.inFlight < lane.concurrency) {
       const entry = lane.peek();
       if (!entry || entry.delivery.nextAttemptAt > dueBy) return;
-      if (!this.owns(entry.delivery)) {
+      const owned = this.owns(entry.delivery, lane.target.timeout);
+      if (owned === "no") {
         lane.drop(entry);
         continue;
       }
+      if (owned === "wait") return;
       const gate = breakerGate(lane.breaker, now);
       if (gate === "wait") return;
       if (gate === "probe" && (lane.probing || lane.inFlight > 0)) return;

@@ -336,8 +336,8 @@ export interface ClusterStore {
   leases(): Promise<LeaseRow[]>;
   /** Extends the leases still held with these tokens; returns the sources renewed. */
   renew(owner: string, held: HeldLease[], leaseMs: number): Promise<string[]>;
-  /** A new token for `source` when its lease is free or expired; undefined when it is held. */
-  acquire(owner: string, source: string, leaseMs: number): Promise<LeaseGrant | undefined>;
+  /** A new token for each of `sources` whose lease is free or expired (the others are held), in one transaction. */
+  acquire(owner: string, sources: string[], leaseMs: number): Promise<Map<string, LeaseGrant>>;
   /** Ends these leases now (they can be granted at once). */
   release(owner: string, held: HeldLease[]): Promise<void>;
 }

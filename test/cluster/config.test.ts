@@ -16,6 +16,10 @@ describe("cluster settings", () => {
     expect(() => loadConfig(writeConfig({ state: { url }, cluster: { lease: "500ms" }, sources: [source] }).path)).toThrow(/cluster\.lease.*at least 1s/);
     expect(() => loadConfig(writeConfig({ state: { url }, cluster: { replica_id: "a b" }, sources: [source] }).path)).toThrow(/cluster\.replica_id/);
     expect(() => loadConfig(writeConfig({ state: { url }, cluster: { leases: "3s" }, sources: [source] }).path)).toThrow(/cluster/);
+    // A delivery must end before another replica could take its source over.
+    const targets = [{ name: "fast", url: "https://example.test/a", timeout: "1s" }, { name: "erp", url: "https://example.test/b", timeout: "2s" }];
+    expect(() => loadConfig(writeConfig({ state: { url }, cluster: { lease: "3s" }, sources: [source], targets }).path)).toThrow(/cluster\.lease.*at least twice the longest target timeout \(target erp: 2s\)/);
+    expect(loadConfig(writeConfig({ state: { url }, cluster: { lease: "4s" }, sources: [source], targets }).path).cluster).toEqual({ lease: 4000 });
   });
 
   it("are refused with SQLite state, saying why and what to do (exit 2 from run and validate)", async () => {

@@ -27,6 +27,8 @@ function passWrites(store: StateStore, n: number): Array<[string, () => Promise<
   ];
 }
 
+const acquire = async (store: StateStore, owner: string, source: string, ms: number) => (await store.cluster!.acquire(owner, [source], ms)).get(source);
+
 const violations = async (url: string): Promise<number> =>
   Number(
     (
@@ -43,10 +45,10 @@ describe("fencing", () => {
     const a = await openStateStore(url, { replica: true });
     const b = await openStateStore(url, { replica: true });
     try {
-      const first = await a.cluster!.acquire("A", "s", 60_000);
+      const first = await acquire(a, "A", "s", 60_000);
       expect(first).toEqual({ token: expect.any(Number) });
       // Held: nobody else gets it.
-      expect(await b.cluster!.acquire("B", "s", 60_000)).toBeUndefined();
+      expect(await acquire(b, "B", "s", 60_000)).toBeUndefined();
       let rejected = 0;
       const fenceA: Fence = { source: "s", token: first!.token, owner: "A", rejected: () => (rejected += 1) };
       await withFence(fenceA, async () => {
@@ -57,7 +59,7 @@ describe("fencing", () => {
 
       // A is paused past its lease: B takes over with a higher token.
       await sql(url, `UPDATE "${schemaOf(url)}".leases SET expires_at = clock_timestamp() - interval '1 second'`);
-      const second = await b.cluster!.acquire("B", "s", 60_000);
+      const second = await acquire(b, "B", "s", 60_000);
       expect(second!.token).toBeGreaterThan(first!.token);
       expect(second!.previousOwner).toBe("A");
 
@@ -99,7 +101,7 @@ describe("fencing", () => {
     const url = pgServer().freshUrl();
     const a = await openStateStore(url, { replica: true });
     try {
-      const grant = await a.cluster!.acquire("A", "s", 60_000);
+      const grant = await acquire(a, "A", "s", 60_000);
       const fence = { source: "s", token: grant!.token, owner: "A" };
       await sql(url, `UPDATE "${schemaOf(url)}".leases SET expires_at = clock_timestamp() - interval '1 second'`);
       await expect(withFence(fence, () => a.putBudget("s", { period: "p", used: 1 }))).rejects.toThrow(/lease on source s \(token \d+\) held by replica A is no longer current/);
@@ -121,7 +123,7 @@ describe("fencing", () => {
     try {
       for (let round = 0; round < 20; round += 1) {
         const source = `s${round}`;
-        const grant = await a.cluster!.acquire("A", source, 200);
+        const grant = await acquire(a, "A", source, 200);
         const fence = { source, token: grant!.token, owner: "A" };
         // Writers race the takeover just as the lease runs out.
         const writes = Array.from({ length: 5 }, (_, i) =>
@@ -135,7 +137,7 @@ describe("fencing", () => {
         );
         let taken: unknown;
         const deadline = Date.now() + 2000;
-        while (!taken && Date.now() < deadline) taken = await b.cluster!.acquire("B", source, 60_000);
+        while (!taken && Date.now() < deadline) taken = await acquire(b, "B", source, 60_000);
         expect(taken).toBeTruthy();
         const outcomes = await Promise.all(writes);
         expect(outcomes.every((o) => o === "ok" || o === "fenced"), outcomes.join()).toBe(true);

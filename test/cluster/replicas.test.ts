@@ -40,7 +40,7 @@ async function cluster(sources: number, lease: string): Promise<{ path: string; 
     list.push(restSourceYaml(api.url, api.token, { name: `src${i}` }));
   }
   const url = pgServer().freshUrl();
-  const { path } = writeConfig({ state: { url }, server: { listen: "127.0.0.1:${PORT}" }, cluster: { lease }, sources: list, targets: [{ name: "erp", url: receiver.url, secret: SECRET }] });
+  const { path } = writeConfig({ state: { url }, server: { listen: "127.0.0.1:${PORT}" }, cluster: { lease }, sources: list, targets: [{ name: "erp", url: receiver.url, secret: SECRET, timeout: "1s" }] });
   return { path, url, ports: [] };
 }
 

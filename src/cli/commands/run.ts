@@ -1,11 +1,11 @@
 import type { Server } from "node:http";
 import { openApp, type App } from "../../app.js";
+import { createDaemon } from "../../daemon.js";
 import type { Config } from "../../config/types.js";
 import { StateUnavailableError, errorMessage } from "../../errors.js";
 import { startWaitingServer } from "../../server/waiting.js";
 import type { Logger } from "../../telemetry/logger.js";
 import { EXIT_OK } from "../../errors.js";
-import { Scheduler } from "../../pipeline/scheduler.js";
 import { ConfigError } from "../../errors.js";
 import { checkServerConfig } from "../../server/listen.js";
 import { startServer, type RunningServer } from "../../server/server.js";
@@ -45,13 +45,8 @@ it refuses to start without server.admin_token (exit 2).
     }
     const logger = createLogger();
     const app = await openWhenStateAnswers(config, logger);
-    const replica = app.replica;
-    const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms), replica);
-    if (replica) {
-      replica.busy = (source) => scheduler.busy(source);
-      // A source taken over (or first acquired) gets one pass at once: the tick it may have missed.
-      replica.onAcquired((source) => void scheduler.trigger(source, "incremental"));
-    }
+    const daemon = createDaemon(app);
+    const scheduler = daemon.scheduler;
     let server: RunningServer;
     try {
       server = await startServer({ ...app, scheduler });
@@ -60,13 +55,9 @@ it refuses to start without server.admin_token (exit 2).
       throw error;
     }
     logger.info({ address: server.url, listen: config.server.listen, adminToken: config.server.admin_token ? "required" : "not set" }, `server listening on ${server.url}`);
-    await app.dispatcher?.start();
-    scheduler.start();
     try {
-      await replica?.start();
+      await daemon.start();
     } catch (error) {
-      await scheduler.stop(0);
-      await app.dispatcher?.stop(0);
       await server.close();
       await app.close();
       throw error;
@@ -78,13 +69,9 @@ it refuses to start without server.admin_token (exit 2).
       process.once("SIGINT", () => resolve("SIGINT"));
     });
     logger.info({ signal, graceMs: GRACE_MS }, "stopping");
-    const started = Date.now();
     // A replica drains: no new work, running passes and deliveries finish (within the grace),
     // then its leases are released at once for the others to take.
-    await replica?.beginDrain();
-    await scheduler.stop(GRACE_MS);
-    await app.dispatcher?.stop(Math.max(0, GRACE_MS - (Date.now() - started)));
-    await replica?.finishDrain();
+    await daemon.stop(GRACE_MS);
     await server.close();
     await app.close();
     logger.info("stopped");

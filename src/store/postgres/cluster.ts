@@ -1,4 +1,4 @@
-import type { ClusterStore, LeaseRow, ReplicaRow } from "../store.js";
+import type { ClusterStore, LeaseGrant, LeaseRow, ReplicaRow } from "../store.js";
 import type { Db } from "./db.js";
 
 const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value));
@@ -74,33 +74,62 @@ export function pgCluster(db: Db): ClusterStore {
     async renew(owner, held, leaseMs) {
       if (held.length === 0) return [];
       const rows = await db.query(
-        `UPDATE @.leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-         FROM unnest($2::text[], $3::bigint[]) AS h(source, token)
-         WHERE l.source = h.source AND l.token = h.token AND l.owner = $1 RETURNING l.source`,
+        `WITH mine AS (
+           SELECT l.source FROM @.leases l JOIN unnest($2::text[], $3::bigint[]) AS h(source, token) ON l.source = h.source AND l.token = h.token
+           WHERE l.owner = $1 ORDER BY l.source FOR UPDATE OF l
+         )
+         UPDATE @.leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond' FROM mine WHERE l.source = mine.source RETURNING l.source`,
         [owner, held.map((h) => h.source), held.map((h) => h.token), leaseMs],
       );
       return rows.map((r) => r.source as string);
     },
 
-    async acquire(owner, source, leaseMs) {
+    async acquire(owner, sources, leaseMs) {
+      const granted = new Map<string, LeaseGrant>();
+      if (sources.length === 0) return granted;
+      const wanted = [...new Set(sources)].sort();
       return db.tx(async (q) => {
-        const before = (await q("SELECT owner, token, expires_at > clock_timestamp() AS valid FROM @.leases WHERE source = $1 FOR UPDATE", [source]))[0];
-        if (before?.valid) return undefined;
-        const token = Number((await q("SELECT nextval('@.lease_tokens') AS t"))[0]!.t);
-        if (before) {
-          await q("UPDATE @.leases SET owner = $2, token = $3, granted_at = clock_timestamp(), expires_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE source = $1", [source, owner, token, leaseMs]);
-        } else {
-          const inserted = await q(
-            "INSERT INTO @.leases (source, owner, token, granted_at, expires_at) VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp() + $4 * interval '1 millisecond') ON CONFLICT (source) DO NOTHING RETURNING source",
-            [source, owner, token, leaseMs],
+        // Rows locked in one order (no deadlock with another replica's batch); a fenced write in
+        // progress holds its row FOR SHARE, so its grant waits for that write's commit.
+        const rows = await q("SELECT source, owner, token, expires_at > clock_timestamp() AS valid FROM @.leases WHERE source = ANY($1::text[]) ORDER BY source FOR UPDATE", [wanted]);
+        const before = new Map(rows.map((r) => [r.source as string, r]));
+        const free = wanted.filter((source) => !before.get(source)?.valid);
+        if (free.length === 0) return granted;
+        const tokens = (await q("SELECT nextval('@.lease_tokens') AS t FROM generate_series(1, $1)", [free.length])).map((r) => Number(r.t));
+        const taken = free.filter((source) => before.has(source));
+        const fresh = free.filter((source) => !before.has(source));
+        const tokenOf = new Map(free.map((source, i) => [source, tokens[i]!]));
+        if (taken.length > 0) {
+          await q(
+            `UPDATE @.leases l SET owner = $1, token = t.token, granted_at = clock_timestamp(), expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+             FROM unnest($2::text[], $3::bigint[]) AS t(source, token) WHERE l.source = t.source`,
+            [owner, taken, taken.map((source) => tokenOf.get(source)), leaseMs],
           );
-          if (inserted.length === 0) return undefined;
         }
+        let inserted: string[] = [];
+        if (fresh.length > 0) {
+          inserted = (
+            await q(
+              `INSERT INTO @.leases (source, owner, token, granted_at, expires_at)
+               SELECT source, $1, token, clock_timestamp(), clock_timestamp() + $4 * interval '1 millisecond' FROM unnest($2::text[], $3::bigint[]) AS t(source, token)
+               ON CONFLICT (source) DO NOTHING RETURNING source`,
+              [owner, fresh, fresh.map((source) => tokenOf.get(source)), leaseMs],
+            )
+          ).map((r) => r.source as string);
+        }
+        const got = [...taken, ...inserted];
+        if (got.length === 0) return granted;
         await q(
-          "INSERT INTO @.lease_grants (token, source, owner, granted_at, previous_owner, previous_token, reason) VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6)",
-          [token, source, owner, before ? (before.owner as string) : null, before ? Number(before.token) : null, before ? "takeover" : "free"],
+          `INSERT INTO @.lease_grants (token, source, owner, granted_at, previous_owner, previous_token, reason)
+           SELECT token, source, $1, clock_timestamp(), previous_owner, previous_token, CASE WHEN previous_owner IS NULL THEN 'free' ELSE 'takeover' END
+           FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS t(source, token, previous_owner, previous_token)`,
+          [owner, got, got.map((source) => tokenOf.get(source)), got.map((source) => (before.get(source)?.owner as string | undefined) ?? null), got.map((source) => (before.has(source) ? Number(before.get(source)!.token) : null))],
         );
-        return before ? { token, previousOwner: before.owner as string } : { token };
+        for (const source of got) {
+          const previous = before.get(source)?.owner as string | undefined;
+          granted.set(source, previous === undefined ? { token: tokenOf.get(source)! } : { token: tokenOf.get(source)!, previousOwner: previous });
+        }
+        return granted;
       });
     },
 
