@@ -52,6 +52,11 @@ export interface WfirmaFakeOptions {
   authFailuresBeforeLimit?: number;
   /** Largest honoured `limit`; larger ones are clamped and echoed clamped. Default 100. */
   maxLimit?: number;
+  /**
+   * What a JSON `order` does (its JSON form is undocumented): "honoured" (default), "ignored"
+   * (rows by id ascending), or "input-error" (status `INPUT ERROR` naming the order).
+   */
+  jsonOrder?: "honoured" | "ignored" | "input-error";
 }
 
 export interface WfirmaFake extends FakeServer {
@@ -289,6 +294,8 @@ export async function startWfirmaFake(options: WfirmaFakeOptions = {}): Promise<
     const requested = Math.trunc(Number(parameters.limit ?? DEFAULT_LIMIT));
     const limit = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, maxLimit) : DEFAULT_LIMIT;
     let rows: WfirmaRecord[];
+    if (parameters.order !== undefined && options.jsonOrder === "input-error") return { status: { code: "INPUT ERROR", description: "Nieprawidłowy parametr order" } };
+    if (options.jsonOrder === "ignored") delete parameters.order;
     try {
       const key = `${module}\u0000${JSON.stringify(parameters.conditions ?? null)}\u0000${JSON.stringify(parameters.order ?? null)}`;
       const cached = views.get(key);

@@ -38,6 +38,10 @@ class AssumptionFailed extends Error {}
  * complete scan for this pass, with a warning. Deletions: `{module}/get/{id}` → NOT FOUND.
  */
 export class WfirmaPoller extends PollerBase {
+  /** Modules whose JSON order a page proved (also a source fact). */
+  private readonly proven = new Set<string>();
+  /** Modules where wFirma refused the JSON order with INPUT ERROR (also a source fact). */
+  private readonly unsupported = new Set<string>();
 
   constructor(
     private readonly api: WfirmaApi,
@@ -91,6 +95,7 @@ export class WfirmaPoller extends PollerBase {
         }
       };
       try {
+        if (this.orderUnsupported(spec, context)) throw new AssumptionFailed("wFirma refused the JSON order before (INPUT ERROR): key paging is not possible");
         for await (const batch of this.walkByKey(spec, sinceWall, context)) {
           track(batch.records);
           yield batch;
@@ -146,10 +151,11 @@ export class WfirmaPoller extends PollerBase {
       conditions.push(...only);
       const parameters: JsonObject = { page: "1", limit: String(WFIRMA_PAGE), order };
       if (conditions.length > 0) parameters.conditions = Object.fromEntries(conditions.map((c, i) => [String(i), c]));
-      const page = await this.find(spec, parameters, context);
+      const page = await this.findOrdered(spec, parameters, context);
       const records = this.toRecords(page.records, spec);
       let previous: { modified: string; id: number } | undefined;
       let fresh = 0;
+      let idsDown = false;
       for (const record of records) {
         const modified = record.data.modified;
         const id = Number(record.id);
@@ -160,6 +166,7 @@ export class WfirmaPoller extends PollerBase {
         if (ties && after && !(modified === after.modified && id > after.id)) {
           throw new AssumptionFailed(`record ${record.id} (${modified}) answered a find for ${after.modified} above id ${after.id}`);
         }
+        if (previous && modified > previous.modified && id < previous.id) idsDown = true;
         previous = key;
         if (!after || laterKey(key, after)) fresh += 1;
       }
@@ -176,6 +183,8 @@ export class WfirmaPoller extends PollerBase {
         last = records.length < limit;
       }
       if (records.length === 0) last = true;
+      // A page sorted by `modified` against its id order proves the JSON order (kept as a fact, shown by doctor and status).
+      if (idsDown) await this.orderProven(spec, true, context);
       if (ties) {
         // That second is read completely: go on above it.
         if (last && after) {
@@ -218,20 +227,52 @@ export class WfirmaPoller extends PollerBase {
     const list = [...ids];
     for (let i = 0; i < list.length; i += WFIRMA_PAGE) {
       const chunk = list.slice(i, i + WFIRMA_PAGE);
-      const page = await this.find(spec, { page: "1", limit: String(WFIRMA_PAGE), order: { "0": { asc: "id" } }, conditions: { "0": condition("id", "in", chunk.join(",")) } }, context);
+      const order: JsonObject = this.orderUnsupported(spec, context) ? {} : { order: { "0": { asc: "id" } } };
+      const page = await this.find(spec, { page: "1", limit: String(WFIRMA_PAGE), ...order, conditions: { "0": condition("id", "in", chunk.join(",")) } }, context);
       const records = this.toRecords(page.records, spec);
       if (records.length > 0) yield { records, digest: page.digest };
     }
     next.payments![spec.module] = best;
   }
 
-  /** The fallback: page numbers over `order id asc`; the list must not change while it runs. */
+  /** Whether the module's `modified` order is proven: before (a fact), or by this page (learned now). */
+  private async orderProven(spec: WfirmaModuleSpec, thisPage: boolean, context: PassContext): Promise<boolean> {
+    const fact = orderVerifiedFact(spec.module);
+    if (this.proven.has(spec.module) || context.facts?.has(fact)) return true;
+    if (!thisPage) return false;
+    this.proven.add(spec.module);
+    context.logger.info({ resource: this.resource, module: spec.module }, "wFirma honours the JSON order for this module (a page sorted by modified against its id order)");
+    await context.facts?.learn(fact);
+    return true;
+  }
+
+  private orderUnsupported(spec: WfirmaModuleSpec, context: PassContext): boolean {
+    return this.unsupported.has(spec.module) || (context.facts?.has(orderUnsupportedFact(spec.module)) ?? false);
+  }
+
+  /** A find with an `order`: an `INPUT ERROR` then means the JSON order is not supported (a fact), not a failed pass. */
+  private async findOrdered(spec: WfirmaModuleSpec, parameters: JsonObject, context: PassContext) {
+    try {
+      return await this.find(spec, parameters, context);
+    } catch (error) {
+      if (!(error instanceof SourceError) || !/INPUT ERROR/i.test(error.message)) throw error;
+      this.unsupported.add(spec.module);
+      await context.facts?.learn(orderUnsupportedFact(spec.module));
+      throw new AssumptionFailed(`wFirma refused the JSON order (INPUT ERROR): not supported, so no key paging`);
+    }
+  }
+
+  /**
+   * The fallback: page numbers over `order id asc` (no order at all where wFirma refused it);
+   * the list must not change while it runs.
+   */
   private async *walkByPage(spec: WfirmaModuleSpec, context: PassContext): AsyncGenerator<Batch, void, void> {
     let expected: number | undefined;
     const ids = new Set<string>();
     let previousPage = "";
+    const order: JsonObject = this.orderUnsupported(spec, context) ? {} : { order: { "0": { asc: "id" } } };
     for (let page = 1; page < 1_000_000; page += 1) {
-      const answer = await this.find(spec, { page: String(page), limit: String(WFIRMA_PAGE), order: { "0": { asc: "id" } } }, context);
+      const answer = await this.find(spec, { page: String(page), limit: String(WFIRMA_PAGE), ...order }, context);
       const records = this.toRecords(answer.records, spec);
       expected ??= answer.total;
       if (answer.total !== undefined && answer.total !== expected) {
@@ -313,6 +354,10 @@ export class WfirmaPoller extends PollerBase {
 function laterKey(a: { modified: string; id: number }, b: { modified: string; id: number }): boolean {
   return a.modified > b.modified || (a.modified === b.modified && a.id > b.id);
 }
+
+/** Source facts: a page proved the JSON order of a module; wFirma refused it (INPUT ERROR). */
+export const orderVerifiedFact = (module: string): string => `wfirma:order-verified:${module}`;
+export const orderUnsupportedFact = (module: string): string => `wfirma:order-unsupported:${module}`;
 
 function condition(field: string, operator: string, value: string): JsonObject {
   return { condition: { field, operator, value } };

@@ -434,3 +434,25 @@ describe("wfirma: zone-less stamps across the autumn DST change", () => {
     expect(finds.at(-1)).toMatch(/"value":"2026-10-25 02:1\d:\d\d"/);
   });
 });
+
+describe("wfirma: a JSON order wFirma refuses", () => {
+  it("INPUT ERROR about the order is 'not supported': passes go on with page-numbered scans without order, warned, learned once", async () => {
+    const { fake, run, clock } = await setup(["clients"], {}, { jsonOrder: "input-error" });
+    const first = fake.create("contractors");
+    fake.create("contractors");
+    const baseline = await run.pass();
+    expect(baseline.outcomes[0]!.ok, baseline.outcomes[0]!.error).toBe(true);
+    expect(baseline.outcomes[0]!.warnings.join("\n")).toMatch(/INPUT ERROR.*not supported/);
+    expect(Object.keys((await run.store.getSourceState("wfirma"))?.facts ?? {})).toEqual(["wfirma:order-unsupported:contractors"]);
+
+    clock.advance(60_000);
+    const added = fake.create("contractors");
+    fake.update("contractors", String(first.id), { name: "renamed" });
+    const before = fake.requests.length;
+    const next = await run.pass();
+    expect(next.outcomes[0]!.ok, next.outcomes[0]!.error).toBe(true);
+    expect(summary(next.events)).toEqual([`client.created:${added.id}`, `client.updated:${first.id}`].sort());
+    // Known unsupported: no find with an order is sent again (each would be refused).
+    expect(fake.requests.slice(before)).toHaveLength(1);
+  });
+});
