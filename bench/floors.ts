@@ -1,4 +1,4 @@
-import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpAgent, get as httpGet } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import got from "got";
 
@@ -43,6 +43,44 @@ export async function fetchAllPages(
     requests += 1;
     records += body.length;
     onPage?.(body);
+    if (body.length < pageSize) break;
+  }
+  return { records, requests };
+}
+
+/**
+ * The raw floor: one GET with `node:http` alone (same keep-alive agent settings, the same
+ * headers), the body collected and `JSON.parse`d — what is left without an HTTP client library.
+ */
+export function getJsonRaw(url: string, agent: HttpAgent): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent, headers: { accept: "application/json", authorization: "Bearer bench-token-0001" } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", reject);
+      response.on("end", () => {
+        if (response.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${response.statusCode}`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown);
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+    request.setTimeout(30_000, () => request.destroy(new Error(`GET ${url}: timed out`)));
+    request.on("error", reject);
+  });
+}
+
+/** Every page of a listing with the raw floor's GET (`getJsonRaw`), one request at a time; stops on a short page. */
+export async function fetchAllPagesRaw(listUrl: string, pageSize: number, agent: HttpAgent): Promise<{ records: number; requests: number }> {
+  let records = 0;
+  let requests = 0;
+  const separator = listUrl.includes("?") ? "&" : "?";
+  for (let page = 1; page <= 1_000_000; page += 1) {
+    const body = (await getJsonRaw(`${listUrl}${separator}page=${page}&per_page=${pageSize}`, agent)) as unknown[];
+    requests += 1;
+    records += body.length;
     if (body.length < pageSize) break;
   }
   return { records, requests };

@@ -3,7 +3,7 @@ import type { Config } from "../src/config/types.js";
 import { runSourcePass, type PassMode } from "../src/pipeline/poll-pass.js";
 import { openStateStore } from "../src/store/open.js";
 import { createLogger } from "../src/telemetry/logger.js";
-import { alignedTicks, fetchAllPages, getJson, pool, sourceAgents, targetGot } from "./floors.js";
+import { alignedTicks, fetchAllPages, fetchAllPagesRaw, getJson, pool, sourceAgents, targetGot } from "./floors.js";
 import { serveRpc } from "./rpc.js";
 
 /**
@@ -59,6 +59,17 @@ serveRpc({
     const ms = performance.now() - started;
     agents.http.destroy();
     return { ms, cpuMs: cpuMs() - cpu, records, requests, maxRssMb: maxRssMb(), memory: memory.peak() };
+  },
+
+  /** The raw floor of scenarios 1 and 2: every page with node:http alone, JSON.parse'd (what the HTTP client costs). */
+  floorFetchRaw: async (args: { listUrl: string; pageSize: number }) => {
+    const agents = sourceAgents();
+    const cpu = cpuMs();
+    const started = performance.now();
+    const { records, requests } = await fetchAllPagesRaw(args.listUrl, args.pageSize, agents.http);
+    const ms = performance.now() - started;
+    agents.http.destroy();
+    return { ms, cpuMs: cpuMs() - cpu, records, requests, maxRssMb: maxRssMb() };
   },
 
   /** One retrohook pass over every source of the config (`retrohook once` without delivery). */

@@ -51,25 +51,36 @@ export function table(rows: Row[]): string {
 
 export const README_TABLE_START = "<!-- bench-table:start -->";
 export const README_TABLE_END = "<!-- bench-table:end -->";
+/** The `scale` scenario's table (run on request: `--only=scale`), results in bench/scale-results.json. */
+export const README_SCALE_START = "<!-- bench-scale:start -->";
+export const README_SCALE_END = "<!-- bench-scale:end -->";
+
+export interface TableMarkers {
+  start: string;
+  end: string;
+}
+
+const MAIN_TABLE: TableMarkers = { start: README_TABLE_START, end: README_TABLE_END };
+export const SCALE_TABLE: TableMarkers = { start: README_SCALE_START, end: README_SCALE_END };
 
 /** The results table in Markdown, between the markers that delimit it in the README. */
-export function markdownTable(rows: Row[]): string {
+export function markdownTable(rows: Row[], markers: TableMarkers = MAIN_TABLE): string {
   const line = (cells: string[]): string => `| ${cells.join(" | ")} |`;
   return [
-    README_TABLE_START,
+    markers.start,
     line(["scenario", "figure", "floor", "ratio", "target", "met"]),
     line(new Array<string>(6).fill("---")),
     ...rows.map((row) => line(cells(row, (met) => (met ? "yes" : "**no**")))),
-    README_TABLE_END,
+    markers.end,
   ].join("\n");
 }
 
 /** The README with the table between the markers replaced (a full run keeps README and results.json together). */
-export function withReadmeTable(readme: string, rows: Row[]): string {
-  const start = readme.indexOf(README_TABLE_START);
-  const end = readme.indexOf(README_TABLE_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${README_TABLE_START} … ${README_TABLE_END} section for the bench table`);
-  return readme.slice(0, start) + markdownTable(rows) + readme.slice(end + README_TABLE_END.length);
+export function withReadmeTable(readme: string, rows: Row[], markers: TableMarkers = MAIN_TABLE): string {
+  const start = readme.indexOf(markers.start);
+  const end = readme.indexOf(markers.end);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${markers.start} … ${markers.end} section for the bench table`);
+  return readme.slice(0, start) + markdownTable(rows, markers) + readme.slice(end + markers.end.length);
 }
 
 /** Deterministic random numbers in [0, 1) (mulberry32), so every run plays the same changes. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { imageNodeFlags, parseDockerfile, runtimeSettings } from "../test/packaging/dockerfile.js";
 import { buildForChildren } from "./build.js";
 import { childStarter, FULL, QUICK, runJob, type Bench } from "./context.js";
-import { table, withReadmeTable, type Row } from "./report.js";
+import { SCALE_TABLE, table, withReadmeTable, type Row } from "./report.js";
 import type { Child } from "./rpc.js";
 import { deliverScenario } from "./scenarios/deliver.js";
 import { expressionsScenario } from "./scenarios/expressions.js";
@@ -14,14 +14,17 @@ import { manySourcesScenario } from "./scenarios/many-sources.js";
 import { passScenarios } from "./scenarios/passes.js";
 import { postgresScenario } from "./scenarios/postgres.js";
 import { replicasScenario } from "./scenarios/replicas.js";
+import { scaleScenario } from "./scenarios/scale.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=passes,deliver,expressions,latency,many,postgres,replicas] [-- --keep] [-- --tsx] [-- --build=DIR]`
+ * `npm run bench [-- --quick] [-- --only=passes,deliver,expressions,latency,many,postgres,replicas,scale] [-- --keep] [-- --tsx] [-- --build=DIR]`
  *
  * Starts the fake API and the receiver in their own processes on 127.0.0.1, runs each scenario
  * (retrohook and its floor in fresh child processes, as built JS — `--tsx` runs the sources
  * through tsx instead), prints the table and writes bench/results.json and the README's
  * Performance table (a quick or partial run writes its results to the temp folder instead).
+ * `scale` (a reconcile of 1,000,000 records on each backend) runs only on request: a full
+ * `--only=scale` run writes bench/scale-results.json and the README's scale table.
  * Exits non-zero only when the harness breaks — never on a missed target. `--keep` keeps the work folder (state files, child logs); `--build=DIR` runs
  * the children from a build made earlier (e.g. a kept `<work dir>/build`, patched to try a fix).
  * The children that run retrohook start with the Node flags of the container image's ENTRYPOINT
@@ -38,7 +41,11 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
   many: manySourcesScenario,
   postgres: postgresScenario,
   replicas: replicasScenario,
+  scale: scaleScenario,
 };
+
+/** Scenarios that run only when `--only` names them (long; not part of the full run). */
+const ON_REQUEST = new Set(["scale"]);
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -84,7 +91,7 @@ async function main(): Promise<number> {
       log,
     };
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
-      if (only && !only.includes(name)) continue;
+      if (only ? !only.includes(name) : ON_REQUEST.has(name)) continue;
       await scenario(bench);
     }
   } finally {
@@ -92,7 +99,7 @@ async function main(): Promise<number> {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 
-  const order = ["reconcile", "baseline", "deliver", "latency", "many-sources", "economy", "naive"];
+  const order = ["reconcile", "baseline", "floor", "deliver", "latency", "many-sources", "economy", "naive"];
   const rank = (row: Row): number => order.findIndex((prefix) => row.scenario.startsWith(prefix));
   rows.sort((a, b) => rank(a) - rank(b));
   process.stdout.write(`\n${table(rows)}\n\n`);
@@ -105,6 +112,12 @@ async function main(): Promise<number> {
   const out = complete ? fileURLToPath(new URL("./results.json", import.meta.url)) : join(tmpdir(), "retrohook-bench-results.json");
   writeFileSync(out, `${JSON.stringify(rows, null, 2)}\n`);
   process.stdout.write(`results: ${out}\n`);
+  if (!quick && only?.length === 1 && only[0] === "scale" && !args.some((a) => a.startsWith("--build="))) {
+    writeFileSync(fileURLToPath(new URL("./scale-results.json", import.meta.url)), `${JSON.stringify(rows, null, 2)}\n`);
+    const readme = fileURLToPath(new URL("../README.md", import.meta.url));
+    writeFileSync(readme, withReadmeTable(readFileSync(readme, "utf8"), rows, SCALE_TABLE));
+    process.stdout.write(`bench/scale-results.json and the README's scale table are this run's\n`);
+  }
   if (complete) {
     const readme = fileURLToPath(new URL("../README.md", import.meta.url));
     writeFileSync(readme, withReadmeTable(readFileSync(readme, "utf8"), rows));

@@ -78,6 +78,7 @@ export async function passScenarios(bench: Bench): Promise<void> {
   const floors2: FloorResult[] = [];
   const baselines: PassResult[] = [];
   const floors1: FloorResult[] = [];
+  const raws: FloorResult[] = [];
   const reconciles: PassResult[] = [];
   let state = "";
   for (let rep = 1; rep <= sizes.repetitions; rep += 1) {
@@ -94,7 +95,10 @@ export async function passScenarios(bench: Bench): Promise<void> {
     baselines.push(baseline);
     bench.log(`baseline-${label} (${rep}/${sizes.repetitions}): ${seconds(baseline)} against the floor's ${seconds(floor2)}`);
 
-    bench.log(`reconcile-${label} (${rep}/${sizes.repetitions}): floor, then retrohook`);
+    bench.log(`reconcile-${label} (${rep}/${sizes.repetitions}): raw floor, floor, then retrohook`);
+    const raw = await bench.job<FloorResult>("floorFetchRaw", { listUrl, pageSize: sizes.pageSize });
+    check(raw.records === n, `raw floor fetched ${raw.records} of ${n} records`);
+    raws.push(raw);
     floors1.push(await bench.job<FloorResult>("floorFetch", { listUrl, pageSize: sizes.pageSize }));
     const reconcile = await bench.job<PassResult>("pass", { config, mode: "reconcile" });
     const r = only(reconcile);
@@ -126,6 +130,18 @@ export async function passScenarios(bench: Bench): Promise<void> {
     target: "≤ 1.5× floor",
     met: reconcile.ms <= 1.5 * floor1.ms,
     detail: `${n} records, no changes; best of ${sizes.repetitions} (runs ${runs(reconciles)} s; floor ${runs(floors1)} s)`,
+  });
+  const gotFloor = best([...floors1, ...floors2]);
+  const rawFloor = best(raws);
+  bench.rows.push({
+    scenario: `floor: got vs raw node:http, list-${label}`,
+    figure: round(gotFloor.ms / 1000, 3),
+    unit: "s",
+    floor: round(rawFloor.ms / 1000, 3),
+    ratio: round(gotFloor.ms / rawFloor.ms),
+    target: null,
+    met: null,
+    detail: `what the HTTP client costs: the got floor of reconcile and baseline (got 14, same agent and headers as the sources) against node:http alone + JSON.parse, ${n} records; best of ${sizes.repetitions} (raw ${runs(raws)} s)`,
   });
   const rss = Math.max(...reconciles.map((x) => x.maxRssMb));
   const floorRss = Math.max(...floors1.map((x) => x.maxRssMb));
