@@ -114,9 +114,7 @@ export class Attempts {
         this.stateFailure(lane, entry, "acknowledging a delivered event", error);
         return;
       }
-      lane.release(entry, "done");
-      this.counters.delivered += 1;
-      this.report(log);
+      this.settled(lane, entry, log, "delivered");
       this.ctx.logger.debug({ target: target.name, eventId: delivery.eventId, status: result.status, latencyMs: result.latencyMs }, "delivered");
       return;
     }
@@ -196,8 +194,7 @@ export class Attempts {
           latencyMs: 0,
         };
         await store.ackDelivery(delivery, log);
-        lane.release(entry, "done");
-        this.report(log);
+        this.settled(lane, entry, log);
         return undefined;
       }
       const fixed = verdict.body ?? "";
@@ -251,9 +248,7 @@ export class Attempts {
       this.stateFailure(lane, entry, "writing a dead letter", error);
       return;
     }
-    lane.release(entry, "done");
-    this.counters.dead += 1;
-    this.report(log);
+    this.settled(lane, entry, log, "dead");
     this.ctx.logger.warn({ target: lane.name, eventId: delivery.eventId, attempts: input.attempt, reason: input.reason }, "delivery dead-lettered");
   }
 
@@ -271,6 +266,13 @@ export class Attempts {
     const bounded = boundRetryAfter(asked, max);
     if (bounded.clamped) this.ctx.logger.warn({ target: target.name, askedMs: asked }, `receiver's Retry-After of ${formatDuration(Math.round(asked! / 1000) * 1000)} bounded to max_retry_after ${formatDuration(max)}`);
     return bounded.waitMs;
+  }
+
+  /** A delivery is done (delivered, filtered out or dead-lettered, and stored so): free its lane, count it, report it. */
+  private settled(lane: TargetLane, entry: Entry, log: DeliveryLogEntry, counter?: "delivered" | "dead"): void {
+    lane.release(entry, "done");
+    if (counter) this.counters[counter] += 1;
+    this.report(log);
   }
 
   private report(log: DeliveryLogEntry): void {
