@@ -121,7 +121,7 @@ function orderCheck(records: SourceRecord[], assumptions: ResourceAssumptions): 
   const order = assumptions.order;
   if (!order) return { check: "order honoured", finding: "no order assumed", action: "walks are repeated when the list moves under them, where the preset needs it", ok: true };
   const label = `${order.field} ${order.direction === "desc" ? "descending" : "ascending"}${order.then ? `, then ${order.then}` : ""} (${order.documented ? "documented" : "undocumented"})`;
-  if (records.length < 2) return { check: "order honoured", finding: `${label}: not checkable with ${records.length} record`, action: order.documented ? "relied on" : (assumptions.orderFallback ?? "checked on every page"), ok: true };
+  if (records.length < 2) return { check: "order honoured", finding: `${label}: not checkable with ${records.length} record`, action: order.documented ? "relied on" : (assumptions.orderUnproven ?? assumptions.orderFallback ?? "checked on every page"), ok: true };
   const values = records.map((record) => orderValue(getPath(record.data, order.field)));
   let sorted = true;
   for (let i = 1; i < values.length && sorted; i += 1) {
@@ -134,7 +134,7 @@ function orderCheck(records: SourceRecord[], assumptions: ResourceAssumptions): 
   const proven = order.direction === "desc" ? sortProof(records, order.field, "UTC") : ascendingProof(records, values);
   return proven
     ? { check: "order honoured", finding: `${label}: proven (sorted, and not in id order)`, action: "relied on once a pass proves it too", ok: true }
-    : { check: "order honoured", finding: `${label}: sorted, but also in id order: not proven by this page`, action: assumptions.orderFallback ?? "checked on every page", ok: true };
+    : { check: "order honoured", finding: `${label}: sorted, but also in id order: not proven by this page`, action: assumptions.orderUnproven ?? assumptions.orderFallback ?? "checked on every page", ok: true };
 }
 
 /** An ascending page proves its sort when its ids go down somewhere (a list in id order cannot). */

@@ -73,6 +73,8 @@ export interface ResourceAssumptions {
   pageSize?: number;
   /** What retrohook does when the order is not honoured. */
   orderFallback?: string;
+  /** What retrohook does while an undocumented order is not proven by a page; default `orderFallback`. */
+  orderUnproven?: string;
 }
 
 /** One resource of one source: how to list it and how to confirm deletions. */

@@ -67,6 +67,7 @@ export class WfirmaPoller extends PollerBase {
     order: { field: "modified", direction: "asc", documented: false, then: "id" },
     pageSize: WFIRMA_PAGE,
     orderFallback: "a page-numbered complete scan of the module, with a warning",
+    orderUnproven: "key paging, every page checked (INPUT ERROR: page-numbered scans without order)",
   };
 
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
