@@ -1,20 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { NEVER, startDaemon } from "../server/harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 let api: FakeRest;
 let receiver: Receiver;
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest({ token: "SECRET-explain-token-77" });
-  receiver = await startReceiver();
-});
-afterEach(async () => {
-  await api.close();
-  await receiver.close();
+  api = closeLater(await startFakeRest({ token: "SECRET-explain-token-77" }));
+  receiver = closeLater(await startReceiver());
 });
 
 describe("retrohook explain (CLI)", () => {

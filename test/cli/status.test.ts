@@ -1,22 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/ports.js";
 import { runCli, startCli, waitFor } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import type { StatusView } from "../../src/server/read-model.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 const ADMIN_TOKEN = "cli-admin-token-2468";
 
 let api: FakeRest;
 let erp: Receiver;
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  erp = await startReceiver({ status: 400, body: "rejected" });
-});
-afterEach(async () => {
-  await api.close();
-  await erp.close();
+  api = closeLater(await startFakeRest());
+  erp = closeLater(await startReceiver({ status: 400, body: "rejected" }));
 });
 
 /**
