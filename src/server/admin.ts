@@ -22,6 +22,8 @@ import {
 } from "./actions.js";
 import { HttpError, optionalBoolean, optionalString, readJsonObject } from "./http.js";
 import { explainEventById, explainRecordAt } from "./explain.js";
+import type { Replica } from "../cluster/replica.js";
+import { clusterView } from "../cluster/view.js";
 import { collectStatus, deadLetters, deliveryLog, sourceView, targetView, type StatusSources } from "./read-model.js";
 
 /** What the server reads and acts on: the daemon's app, plus its scheduler. */
@@ -36,6 +38,8 @@ export interface ServerContext {
   scheduler?: Scheduler;
   /** The daemon's pollers of a source (built-in transitions for `explain`). */
   pollers?: (source: string) => readonly ResourcePoller[] | undefined;
+  /** Set when this process is one of several replicas. */
+  replica?: Replica;
 }
 
 export interface RouteRequest {
@@ -62,6 +66,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
     budgets: ctx.budgets,
     ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}),
     ...(ctx.dispatcher ? { dispatcher: ctx.dispatcher } : {}),
+    ...(ctx.replica ? { replica: ctx.replica } : {}),
   });
   const actions = (): ActionContext => ({
     config: ctx.config,
@@ -96,6 +101,15 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       handle: async () => ({ endpoints: routes.map((r) => `${r.method} ${patternText(r.pattern)} — ${r.summary}`) }),
     },
     { method: "GET", pattern: /^\/api\/status$/, summary: "sources and targets at a glance", handle: () => collectStatus(statusSources()) },
+    {
+      method: "GET",
+      pattern: /^\/api\/cluster$/,
+      summary: "replicas (id, host, version, last heartbeat) and which owns each source",
+      handle: async () => {
+        if (!ctx.replica || !ctx.store.cluster) throw new HttpError(404, "this process is not one of several replicas (no `cluster` in the config)");
+        return clusterView(ctx.store.cluster, ctx.replica);
+      },
+    },
     {
       method: "GET",
       pattern: /^\/api\/sources$/,

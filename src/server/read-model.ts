@@ -1,3 +1,5 @@
+import type { Replica } from "../cluster/replica.js";
+import { clusterView, type ClusterView } from "../cluster/view.js";
 import { redactedUrl } from "../telemetry/logger.js";
 import type { Config, SourceConfig, TargetConfig } from "../config/types.js";
 import { isRestSource } from "../config/types.js";
@@ -21,6 +23,7 @@ export interface StatusSources {
   budgets?: Map<string, BudgetGate>;
   scheduler?: Scheduler;
   dispatcher?: Dispatcher;
+  replica?: Replica;
 }
 
 export interface SuspensionView {
@@ -102,6 +105,8 @@ export interface StatusView {
   daemon: boolean;
   sources: SourceView[];
   targets: TargetView[];
+  /** Replicas: who runs and which owns each source. */
+  cluster?: ClusterView;
 }
 
 export async function collectStatus(input: StatusSources): Promise<StatusView> {
@@ -110,7 +115,8 @@ export async function collectStatus(input: StatusSources): Promise<StatusView> {
   const targets: TargetView[] = [];
   const live = input.dispatcher?.status();
   for (const target of input.config.targets) targets.push(await targetView(input, target, live?.find((t) => t.name === target.name)));
-  return { generatedAt: new Date(input.now).toISOString(), daemon: input.scheduler !== undefined, sources, targets };
+  const cluster = input.replica && input.store.cluster ? await clusterView(input.store.cluster, input.replica) : undefined;
+  return { generatedAt: new Date(input.now).toISOString(), daemon: input.scheduler !== undefined, sources, targets, ...(cluster ? { cluster } : {}) };
 }
 
 export async function sourceView(input: StatusSources, source: SourceConfig): Promise<SourceView> {

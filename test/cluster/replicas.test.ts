@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startCli, waitFor } from "../helpers/cli.js";
+import { runCli, startCli, waitFor } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { freePort } from "../helpers/ports.js";
@@ -88,6 +88,16 @@ embedded("replicas", () => {
     }
     expect(held.size).toBe(8);
     expect(new Set(held.values())).toEqual(new Set(["ra", "rb"]));
+
+    // Every replica answers for the whole cluster: replicas and owners.
+    const view = (await (await fetch(`http://127.0.0.1:${a.port}/api/cluster`)).json()) as { replica: string; replicas: Array<{ id: string; version: string; live: boolean; sources: string[] }>; owners: Record<string, { owner: string }> };
+    expect(view.replica).toBe("ra");
+    expect(view.replicas.map((r) => [r.id, r.live])).toEqual([["ra", true], ["rb", true]]);
+    expect(Object.fromEntries(Object.entries(view.owners).filter(([s]) => s !== "*").map(([s, l]) => [s, l.owner]))).toEqual(Object.fromEntries(held));
+    const status = await runCli(["status", "-c", path], { PORT: String(b.port) });
+    expect(status.stdout).toMatch(/REPLICA\s+HOST\s+VERSION\s+LAST HEARTBEAT/);
+    expect(status.stdout).toMatch(/rb \(this\)/);
+    expect(status.stdout).toMatch(/src0\s+r[ab]\s+\d+/);
 
     const expected: string[] = [];
     const change = (): void => {

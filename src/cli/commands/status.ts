@@ -76,6 +76,19 @@ export function renderStatus(view: StatusView): string {
   lines.push(view.targets.length > 0 ? table(targetRows) : "no targets: detection only", "");
   const held = view.sources.flatMap((s) => s.resources.filter((r) => r.heldDeletions).map((r) => `retrohook reset --source ${s.name} --resource ${r.name} --accept-deletes`));
   if (held.length > 0) lines.push("held deletions are released, after checking the source, with:", ...held.map((c) => `  ${c}`), "");
+  if (view.cluster) {
+    const cluster = view.cluster;
+    const replicaRows: string[][] = [["REPLICA", "HOST", "VERSION", "LAST HEARTBEAT", "STATE", "SOURCES HELD"]];
+    for (const r of cluster.replicas) {
+      replicaRows.push([r.id === cluster.replica ? `${r.id} (this)` : r.id, `${r.host} pid ${r.pid}`, r.version, r.heartbeatAt, r.draining ? "draining" : r.live ? "live" : "silent", r.sources.filter((s) => s !== "*").join(", ") || "-"]);
+    }
+    const ownerRows: string[][] = [["SOURCE", "OWNER", "TOKEN", "LEASE UNTIL"]];
+    for (const source of view.sources) {
+      const lease = cluster.owners[source.name];
+      ownerRows.push([source.name, lease?.valid ? lease.owner : "- (free: taken at the next round)", lease ? String(lease.token) : "-", lease?.expiresAt ?? "-"]);
+    }
+    lines.push(table(replicaRows), "", table(ownerRows), "");
+  }
   if (!view.daemon) lines.push("(read from the state file; the daemon is not running or not reachable)", "");
   return `${lines.join("\n")}`;
 }
