@@ -9,7 +9,7 @@ import { ConfigError, errorMessage } from "../errors.js";
 import { withoutFence } from "../store/fence.js";
 import type { Delivery, StateStore, StoredEvent } from "../store/store.js";
 import type { Logger } from "../telemetry/logger.js";
-import { asTransportTarget, transportOf } from "../transports/index.js";
+import { asTransportTarget, transportOf, type ConnectionStatus } from "../transports/index.js";
 import { Attempts, type AttemptReport } from "./attempts.js";
 import { TargetLane, type Entry, type OperatorPause } from "./lane.js";
 import { pauseLane, resumeLane, sendTestMessage, type TestSend } from "./operator.js";
@@ -70,6 +70,8 @@ export interface TargetStatus {
   /** Paused by an operator (persisted). */
   paused?: OperatorPause;
   breaker: BreakerState;
+  /** The broker connection's state (transports with a long-lived connection). */
+  connection?: ConnectionStatus;
 }
 
 export class Dispatcher {
@@ -273,6 +275,7 @@ export class Dispatcher {
       inFlight: lane.inFlight,
       ...(lane.paused ? { paused: lane.paused } : {}),
       breaker: lane.breaker,
+      ...(lane.transport.connection ? { connection: lane.transport.connection() } : {}),
     }));
   }
 

@@ -92,6 +92,8 @@ export interface TargetView {
   paused: { at: string; reason: string } | null;
   /** Live breaker state (only while the daemon runs). */
   breaker: { status: "closed" | "open"; failures: number; reason?: string; openedAt?: string; probeAt?: string } | null;
+  /** Live state of a broker target's connection (only while the daemon runs; null for HTTP): `idle` before the first send, `connected`, `reconnecting` or `down`, with the last error (credentials removed). */
+  connection: { state: string; since: string; lastError: string | null } | null;
   lastAttempt: { at: string; outcome: string; status: number | null; error: string | null; eventId: string; eventType: string } | null;
   /** Where the target's filter and transform are written (`expressions.NAME`, `targets[i].filter`), or null. */
   filter: string | null;
@@ -211,6 +213,7 @@ export async function targetView(input: StatusSources, target: TargetConfig, liv
         ? { status: "open", failures: breaker.consecutiveFailures, reason: breaker.reason, openedAt: iso(breaker.openedAt), probeAt: iso(breaker.probeAt) }
         : { status: "closed", failures: breaker.consecutiveFailures }
       : null,
+    connection: live?.connection ? { state: live.connection.state, since: live.connection.since, lastError: live.connection.lastError ?? null } : null,
     lastAttempt: last
       ? { at: last.at, outcome: last.outcome, status: last.status ?? null, error: last.error ?? null, eventId: last.eventId, eventType: last.eventType }
       : null,

@@ -5,7 +5,7 @@ import type { TransportDefinition, TransportTarget } from "./types.js";
 
 const DEFAULT_TRANSPORT_TYPE = "http";
 
-export type { OutgoingMessage, SendResult, SendOutcome, Transport, TransportDefinition, TransportTarget } from "./types.js";
+export type { ConnectionState, ConnectionStatus, OutgoingMessage, SendResult, SendOutcome, Transport, TransportDefinition, TransportTarget } from "./types.js";
 
 /** `http` first (the default), then by name: a module namespace's key order is not the file's. */
 const DEFINITIONS: readonly TransportDefinition[] = Object.values(registry).sort((a, b) =>

@@ -1,16 +1,22 @@
 import { readFileSync } from "node:fs";
+import { z } from "zod";
 import { errorMessage } from "../errors.js";
 import { scrub, scrubUrl } from "../telemetry/logger.js";
-import type { SendResult, TargetProblem } from "./types.js";
+import { PLACEHOLDERS, renderTemplate, templateProblems } from "./template.js";
+import type { ConnectionState, ConnectionStatus, OutgoingMessage, SendResult, TargetProblem, Transport, TransportDefinition, TransportOptions, TransportTarget } from "./types.js";
 
 /** Helpers the broker transports share: one lazy connection, URL checks, results. */
 
 /**
  * One connection, opened on the first send and again after it is lost: a failed open is not
- * cached, so the next attempt (after the retry policy's back-off) tries again.
+ * cached, so the next attempt (after the retry policy's back-off) tries again. It keeps the
+ * connection's state for `status`, the admin API and the UI: `idle` (nothing sent yet),
+ * `connected`, `reconnecting` (lost, or the client is reconnecting by itself) or `down` (the
+ * last open failed), with the last error (credentials removed).
  */
 export class LazyConnection<C> {
   private current?: Promise<C>;
+  private status: ConnectionStatus = { state: "idle", since: new Date().toISOString() };
 
   constructor(
     private readonly open: () => Promise<C>,
@@ -21,27 +27,48 @@ export class LazyConnection<C> {
     if (!this.current) {
       const opening = this.open();
       this.current = opening;
-      opening.catch(() => {
-        if (this.current === opening) this.current = undefined;
-      });
+      opening.then(
+        () => {
+          if (this.current === opening) this.report("connected");
+        },
+        (error: unknown) => {
+          if (this.current === opening) this.current = undefined;
+          this.report("down", describe(error));
+        },
+      );
     }
     return this.current;
   }
 
-  /** Forgets `connection` (it was lost or broke); the next `get` opens a new one. */
-  drop(connection?: C): void {
+  /** Forgets `connection` (it was lost or broke: `why`); the next `get` opens a new one. */
+  drop(connection?: C, why?: string): void {
     const current = this.current;
     if (!current) return;
     if (connection === undefined) {
       this.current = undefined;
+      this.report("reconnecting", why);
       return;
     }
     void current.then(
       (value) => {
-        if (value === connection && this.current === current) this.current = undefined;
+        if (value === connection && this.current === current) {
+          this.current = undefined;
+          this.report("reconnecting", why);
+        }
       },
       () => undefined,
     );
+  }
+
+  /** What the client says about its connection (a transport whose client reconnects by itself). */
+  report(state: ConnectionState, error?: string): void {
+    const lastError = error !== undefined ? scrub(scrubUrl(error)).slice(0, 512) : this.status.lastError;
+    this.status = { state, since: state === this.status.state ? this.status.since : new Date().toISOString(), ...(lastError ? { lastError } : {}) };
+  }
+
+  /** The connection's state now. */
+  state(): ConnectionStatus {
+    return { ...this.status };
   }
 
   /** Closes the connection; one still opening is closed when it opens (without waiting for that). */
@@ -120,6 +147,29 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, what: string)
 }
 
 /**
+ * The start of one broker send: the destination names rendered for this event (a name that is
+ * invalid for it ends the attempt as a dead letter) and the connection, or the result that ends
+ * the attempt.
+ */
+export async function beginSend<C>(
+  connection: LazyConnection<C>,
+  target: TransportTarget,
+  templates: readonly DestinationTemplate[],
+  message: OutgoingMessage,
+  signal: AbortSignal,
+): Promise<{ started: number; names: Record<string, string>; connection: C } | { result: SendResult }> {
+  const started = performance.now();
+  const names: Record<string, string> = {};
+  for (const { key, invalid } of templates) {
+    const rendered = renderTemplate(key, String(target[key]), message.event.envelope, invalid);
+    if ("problem" in rendered) return { result: resultAfter(started, "dead", rendered.problem) };
+    names[key] = rendered.name;
+  }
+  const open = await connectionFor(connection, target, started, signal);
+  return "result" in open ? open : { started, names, connection: open.connection };
+}
+
+/**
  * The connection for one send, or the result that ends the attempt: stopping (aborted) or no
  * connection within the target's timeout (retried).
  */
@@ -134,5 +184,99 @@ export async function connectionFor<C>(
     return { connection: await withTimeout(connection.get(), target.timeout, `connecting to ${brokerDisplay(target.url, "")}`) };
   } catch (error) {
     return { result: resultAfter(started, "retry", `connection: ${describe(error)}`) };
+  }
+}
+
+/** A name check: `empty` when the name is empty, else the message of the first rule the name breaks. */
+export function nameCheck(empty: string, rules: ReadonlyArray<readonly [(name: string) => boolean, string]>): (name: string) => string | undefined {
+  return (name) => (name === "" ? empty : rules.find(([breaks]) => breaks(name))?.[1]);
+}
+
+/** A required destination template of a broker target (`subject`, `exchange`, `stream`…). */
+export interface DestinationTemplate {
+  key: string;
+  /** What it is, for the config reference (the placeholders are added). */
+  about: string;
+  /** An example value, for the "required" message. */
+  example: string;
+  /** Why a rendered name is not allowed, or undefined. */
+  invalid: (name: string) => string | undefined;
+}
+
+/** What a broker transport states besides its type, verb and summary; `brokerTransport` makes the definition. */
+export interface BrokerKind {
+  /** URL schemes accepted, and an example URL. */
+  url: { schemes: readonly string[]; example: string };
+  /** Required destination templates, in the order they are shown. */
+  templates: readonly DestinationTemplate[];
+  /** Other keys of this transport. */
+  fields?: Record<string, z.ZodType>;
+  create(target: TransportTarget, templates: readonly DestinationTemplate[], options: TransportOptions): Transport;
+}
+
+/** A broker transport's definition: its URL and required templates checked without connecting, its destination shown without credentials. */
+export function brokerTransport(type: string, verb: string, summary: string, kind: BrokerKind): TransportDefinition {
+  const placeholders = PLACEHOLDERS.map((name) => `{${name}}`).join(", ");
+  const fields: Record<string, z.ZodType> = {};
+  for (const template of kind.templates) {
+    fields[template.key] = z
+      .string()
+      .optional()
+      .describe(`Only for type ${type} (required): ${template.about}, e.g. \`${template.example}\`; placeholders ${placeholders}.`);
+  }
+  return {
+    type,
+    summary,
+    verb,
+    fields: { ...fields, ...kind.fields },
+    check(target) {
+      const problems = brokerUrlProblems(target.url, kind.url.schemes, kind.url.example);
+      for (const { key, example, invalid } of kind.templates) {
+        const template = target[key];
+        if (template === undefined) problems.push({ path: [key], message: `required for type ${type} (e.g. ${example})` });
+        else problems.push(...templateProblems(key, String(template), invalid));
+      }
+      return problems;
+    },
+    destination: (target) => brokerDisplay(target.url, kind.templates.map(({ key }) => `${key.replace("_", " ")} ${String(target[key])}`).join(" ")),
+    create: (target, options) => kind.create(target, kind.templates, options),
+  };
+}
+
+/**
+ * What every broker transport does the same way: one lazy connection (its state for `status`),
+ * the destination names rendered per event, and the connection found, before its own publish.
+ */
+export abstract class BrokerTransport<C, T extends TransportTarget = TransportTarget> implements Transport {
+  protected readonly link: LazyConnection<C>;
+
+  constructor(
+    protected readonly target: T,
+    private readonly templates: readonly DestinationTemplate[],
+  ) {
+    this.link = new LazyConnection(
+      () => this.open(),
+      (connection) => this.shut(connection),
+    );
+  }
+
+  /** Opens a connection (throws when it cannot). */
+  protected abstract open(): Promise<C>;
+  protected abstract shut(connection: C): Promise<void>;
+  /** Publishes one message with the destination names of its event (`subject`, `exchange`…). */
+  protected abstract publish(connection: C, names: Record<string, string>, message: OutgoingMessage, started: number, signal: AbortSignal): Promise<SendResult>;
+
+  async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
+    const begun = await beginSend(this.link, this.target, this.templates, message, signal);
+    if ("result" in begun) return begun.result;
+    return this.publish(begun.connection, begun.names, message, begun.started, signal);
+  }
+
+  connection(): ConnectionStatus {
+    return this.link.state();
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
   }
 }

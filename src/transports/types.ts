@@ -39,9 +39,22 @@ export interface SendResult {
   aborted?: boolean;
 }
 
+/** A broker connection's state: `idle` until the first send. */
+export type ConnectionState = "idle" | "connected" | "reconnecting" | "down";
+
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** When it entered this state (ISO 8601). */
+  since: string;
+  /** The last connection error, credentials removed. */
+  lastError?: string;
+}
+
 export interface Transport {
   /** One send. Never throws: every failure comes back as a result. */
   send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult>;
+  /** The state of a long-lived connection (brokers); absent for transports without one (HTTP). */
+  connection?(): ConnectionStatus;
   /** Drops connections; later sends may reconnect. */
   close(): Promise<void>;
 }

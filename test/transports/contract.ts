@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config, TargetConfig } from "../../src/config/types.js";
 import { sendTestEvent } from "../../src/server/actions.js";
+import { connectionText } from "../../src/cli/commands/status.js";
 import { deliveryLog, targetView } from "../../src/server/read-model.js";
 import { harness, makeEvent, recordKeyOf, SECRET, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
 import { verifySignature } from "../helpers/receiver.js";
@@ -104,6 +105,42 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
       expect(log.some((entry) => entry.eventId === "evt_retry" && entry.outcome === "delivered")).toBe(true);
       expect((await kit.received()).filter((m) => m.id === "evt_retry").length).toBeGreaterThanOrEqual(1);
     }, 120_000);
+
+    it.runIf(kind !== "http")("shows the connection in status: idle, connected, then reconnecting or down with the last error, and connected again", async () => {
+      const target = kit.target("erp");
+      const run = await open([target]);
+      const live = () => run.dispatcher.status()[0]!;
+      const view = async () => (await targetView({ store: run.store, now: Date.now() } as never, target, live())).connection;
+      expect(await view()).toMatchObject({ state: "idle", lastError: null });
+      await run.enqueue([{ event: makeEvent("evt_conn_1", "11"), recordId: "11" }]);
+      await run.dispatcher.start();
+      await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "delivered");
+      expect(await view()).toMatchObject({ state: "connected", lastError: null });
+      await kit.breakIt();
+      let lost: Awaited<ReturnType<typeof view>>;
+      try {
+        await run.enqueue([{ event: makeEvent("evt_conn_2", "12"), recordId: "12" }]);
+        await waitUntil(async () => (await run.store.listLog({ target: "erp" })).some((entry) => entry.outcome === "retry"), 30_000, "a failed attempt");
+        await waitUntil(async () => ["reconnecting", "down"].includes(live().connection?.state ?? "") && Boolean(live().connection?.lastError), 30_000, "the loss shown");
+        lost = await view();
+      } finally {
+        await kit.heal();
+      }
+      expect(lost!.lastError!.length).toBeGreaterThan(3);
+      expect(connectionText(lost!)).toMatch(/^broker (reconnecting|down) since \S+ \(last error: .+\)$/);
+      expect(JSON.stringify(lost)).not.toContain(kit.password);
+      if (process.env.CONTRACT_DEBUG) console.log(kind, "connection while down:", connectionText(lost!));
+      // Time passes for the retry's back-off (and a breaker's probe) until the broker takes it.
+      await waitUntil(
+        async () => {
+          run.clock.advance(5 * S);
+          return (await run.store.listPending()).length === 0;
+        },
+        60_000,
+        "delivered after the restart",
+      );
+      expect((await view())?.state).toBe("connected");
+    }, 150_000);
 
     it("dead-letters a permanent failure with the reason", async () => {
       const run = await open([kit.deadTarget("dead")]);

@@ -74,6 +74,9 @@ export function renderStatus(view: StatusView): string {
     ]);
   }
   lines.push(view.targets.length > 0 ? table(targetRows) : "no targets: detection only", "");
+  const connections = view.targets.filter((target) => target.connection);
+  for (const target of connections) lines.push(`${target.name}: ${connectionText(target.connection!)}`);
+  if (connections.length > 0) lines.push("");
   const held = view.sources.flatMap((s) => s.resources.filter((r) => r.heldDeletions).map((r) => `retrohook reset --source ${s.name} --resource ${r.name} --accept-deletes`));
   if (held.length > 0) lines.push("held deletions are released, after checking the source, with:", ...held.map((c) => `  ${c}`), "");
   if (view.cluster) {
@@ -135,4 +138,10 @@ function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+}
+
+/** `connected since …`, `reconnecting since … (last error: …)`, `down since … (last error: …)`; `idle`: nothing sent yet. */
+export function connectionText(connection: { state: string; since: string; lastError: string | null }): string {
+  const state = connection.state === "idle" ? "not connected yet (nothing sent)" : `broker ${connection.state} since ${connection.since}`;
+  return connection.lastError && connection.state !== "connected" ? `${state} (last error: ${connection.lastError})` : state;
 }

@@ -1,8 +1,6 @@
-import { z } from "zod";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
-import { renderTemplate, templateProblems } from "../template.js";
-import { brokerDisplay, brokerUrlProblems, caOf, connectionFor, describe, LazyConnection, resultAfter, withTimeout } from "../shared.js";
-import type { OutgoingMessage, SendResult, Transport, TransportDefinition, TransportTarget } from "../types.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter, withTimeout } from "../shared.js";
+import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
  * RabbitMQ (AMQP 0-9-1): publish to the exchange with the routing-key template, persistent,
@@ -17,42 +15,21 @@ interface AmqpTarget extends TransportTarget {
 
 const EXAMPLE = "amqp://user:pass@host:5672/vhost";
 
-export function exchangeProblem(name: string): string | undefined {
-  if (name === "") return "the exchange name is empty";
-  if (name.length > 127) return "an exchange name has at most 127 characters";
-  if (!/^[A-Za-z0-9_.:-]+$/.test(name)) return "an exchange name may contain only letters, digits, -, _, . and :";
-  return undefined;
-}
+export const exchangeProblem = nameCheck("the exchange name is empty", [
+  [(name) => name.length > 127, "an exchange name has at most 127 characters"],
+  [(name) => !/^[A-Za-z0-9_.:-]+$/.test(name), "an exchange name may contain only letters, digits, -, _, . and :"],
+]);
 
-export function routingKeyProblem(key: string): string | undefined {
-  if (key === "") return "the routing key is empty";
-  if (Buffer.byteLength(key) > 255) return "a routing key has at most 255 bytes";
-  return undefined;
-}
+export const routingKeyProblem = nameCheck("the routing key is empty", [[(key) => Buffer.byteLength(key) > 255, "a routing key has at most 255 bytes"]]);
 
-export const transport: TransportDefinition = {
-  type: "amqp",
-  summary: "RabbitMQ (AMQP 0-9-1): one persistent, confirmed message per event",
-  verb: "PUBLISH",
-  fields: {
-    exchange: z.string().optional().describe("Only for type amqp (required): the exchange to publish to (the operator's; declared beforehand). Placeholders as in `routing_key`."),
-    routing_key: z
-      .string()
-      .optional()
-      .describe("Only for type amqp (required): routing-key template, e.g. `{type}`; placeholders {source}, {resource}, {type}, {event}, {kind}."),
-  },
-  check(target) {
-    const amqp = target as AmqpTarget;
-    const problems = brokerUrlProblems(target.url, ["amqp", "amqps"], EXAMPLE);
-    if (amqp.exchange === undefined) problems.push({ path: ["exchange"], message: "required for type amqp (e.g. retrohook)" });
-    else problems.push(...templateProblems("exchange", amqp.exchange, exchangeProblem));
-    if (amqp.routing_key === undefined) problems.push({ path: ["routing_key"], message: "required for type amqp (e.g. {type})" });
-    else problems.push(...templateProblems("routing_key", amqp.routing_key, routingKeyProblem));
-    return problems;
-  },
-  destination: (target) => brokerDisplay(target.url, `exchange ${(target as AmqpTarget).exchange} routing key ${(target as AmqpTarget).routing_key}`),
-  create: (target) => new AmqpTransport(target as AmqpTarget),
-};
+export const transport: TransportDefinition = brokerTransport("amqp", "PUBLISH", "RabbitMQ (AMQP 0-9-1): one persistent, confirmed message per event", {
+  url: { schemes: ["amqp", "amqps"], example: EXAMPLE },
+  templates: [
+  { key: "exchange", about: "the exchange to publish to (the operator's, declared beforehand)", example: "retrohook", invalid: exchangeProblem },
+  { key: "routing_key", about: "routing-key template", example: "{type}", invalid: routingKeyProblem },
+],
+  create: (target, templates) => new AmqpTransport(target as AmqpTarget, templates),
+});
 
 interface Link {
   model: ChannelModel;
@@ -63,19 +40,12 @@ interface Link {
   closed?: string;
 }
 
-class AmqpTransport implements Transport {
-  private readonly link: LazyConnection<Link>;
-
-  constructor(private readonly target: AmqpTarget) {
-    this.link = new LazyConnection(
-      () => this.open(),
-      async (link) => {
-        await link.model.close();
-      },
-    );
+class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
+  protected async shut(link: Link): Promise<void> {
+    await link.model.close();
   }
 
-  private async open(): Promise<Link> {
+  protected async open(): Promise<Link> {
     const amqp = await import("amqplib");
     const ca = caOf(this.target.tls);
     const model = await amqp.connect(this.target.url, { timeout: this.target.timeout, ...(ca ? { ca: [Buffer.from(ca)] } : {}), clientProperties: { connection_name: `retrohook ${this.target.name}` } });
@@ -83,7 +53,7 @@ class AmqpTransport implements Transport {
     const link: Link = { model, channel, returned: new Map() };
     const lost = (why: string): void => {
       link.closed ??= why;
-      this.link.drop(link);
+      this.link.drop(link, why);
     };
     model.on("error", (error: unknown) => lost(`connection: ${describe(error)}`));
     model.on("close", (error?: unknown) => lost(error ? `connection closed: ${describe(error)}` : "connection closed"));
@@ -99,23 +69,17 @@ class AmqpTransport implements Transport {
     return link;
   }
 
-  async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    const started = performance.now();
+  protected async publish(link: Link, names: Record<string, string>, message: OutgoingMessage, started: number): Promise<SendResult> {
+    const exchange = names.exchange!;
+    const routingKey = names.routing_key!;
     const envelope = message.event.envelope;
-    const exchange = renderTemplate("exchange", this.target.exchange, envelope, exchangeProblem);
-    if ("problem" in exchange) return resultAfter(started, "dead", exchange.problem);
-    const routingKey = renderTemplate("routing_key", this.target.routing_key, envelope, routingKeyProblem);
-    if ("problem" in routingKey) return resultAfter(started, "dead", routingKey.problem);
-    const open = await connectionFor(this.link, this.target, started, signal);
-    if ("result" in open) return open.result;
-    const link = open.connection;
     const id = envelope.id;
     link.returned.delete(id);
     const confirmed = new Promise<void>((resolve, reject) => {
       try {
         link.channel.publish(
-          exchange.name,
-          routingKey.name,
+          exchange,
+          routingKey,
           Buffer.from(message.body, "utf8"),
           {
             persistent: true,
@@ -144,11 +108,8 @@ class AmqpTransport implements Transport {
     const returned = link.returned.get(id);
     link.returned.delete(id);
     if (returned) return resultAfter(started, "dead", `unroutable: ${returned}`, returned);
-    const answer = `publisher confirm: exchange "${exchange.name}", routing key "${routingKey.name}"`;
+    const answer = `publisher confirm: exchange "${exchange}", routing key "${routingKey}"`;
     return resultAfter(started, "delivered", answer, answer);
   }
 
-  close(): Promise<void> {
-    return this.link.close();
-  }
 }

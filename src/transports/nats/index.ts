@@ -1,8 +1,6 @@
-import { z } from "zod";
 import type { NatsConnection } from "nats";
-import { renderTemplate, templateProblems } from "../template.js";
-import { brokerDisplay, brokerUrlProblems, caOf, connectionFor, describe, LazyConnection, resultAfter } from "../shared.js";
-import type { OutgoingMessage, SendResult, Transport, TransportDefinition, TransportTarget } from "../types.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter } from "../shared.js";
+import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
  * NATS JetStream: publish to the subject template and wait for the stream's ack. `Nats-Msg-Id`
@@ -17,46 +15,20 @@ interface NatsTarget extends TransportTarget {
 const EXAMPLE = "nats://host:4222";
 
 /** Why a subject is not one a message can be published to. */
-export function subjectProblem(subject: string): string | undefined {
-  if (subject === "") return "the subject is empty";
-  if (/[\s]/.test(subject)) return "a subject must not contain spaces";
-  if (/[*>]/.test(subject)) return "a subject to publish to must not contain the wildcards * or >";
-  if (subject.split(".").some((token) => token === "")) return "a subject must not have an empty token (leading, trailing or double dot)";
-  return undefined;
-}
+export const subjectProblem = nameCheck("the subject is empty", [
+  [(subject) => /[\s]/.test(subject), "a subject must not contain spaces"],
+  [(subject) => /[*>]/.test(subject), "a subject to publish to must not contain the wildcards * or >"],
+  [(subject) => subject.split(".").some((token) => token === ""), "a subject must not have an empty token (leading, trailing or double dot)"],
+]);
 
-export const transport: TransportDefinition = {
-  type: "nats",
-  summary: "NATS JetStream: one published message per event, acknowledged by a stream",
-  verb: "PUBLISH",
-  fields: {
-    subject: z
-      .string()
-      .optional()
-      .describe("Only for type nats (required): subject template, e.g. `retrohook.{source}.{type}`; placeholders {source}, {resource}, {type}, {event}, {kind}."),
-  },
-  check(target) {
-    const problems = brokerUrlProblems(target.url, ["nats", "tls"], EXAMPLE);
-    const subject = (target as NatsTarget).subject;
-    if (subject === undefined) problems.push({ path: ["subject"], message: "required for type nats (e.g. retrohook.{source}.{type})" });
-    else problems.push(...templateProblems("subject", subject, subjectProblem));
-    return problems;
-  },
-  destination: (target) => brokerDisplay(target.url, `subject ${(target as NatsTarget).subject}`),
-  create: (target) => new NatsTransport(target as NatsTarget),
-};
+export const transport: TransportDefinition = brokerTransport("nats", "PUBLISH", "NATS JetStream: one published message per event, acknowledged by a stream", {
+  url: { schemes: ["nats", "tls"], example: EXAMPLE },
+  templates: [{ key: "subject", about: "subject template", example: "retrohook.{source}.{type}", invalid: subjectProblem }],
+  create: (target, templates) => new NatsTransport(target as NatsTarget, templates),
+});
 
-class NatsTransport implements Transport {
-  private readonly connection: LazyConnection<NatsConnection>;
-
-  constructor(private readonly target: NatsTarget) {
-    this.connection = new LazyConnection(
-      () => this.open(),
-      (nc) => nc.close(),
-    );
-  }
-
-  private async open(): Promise<NatsConnection> {
+class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
+  protected async open(): Promise<NatsConnection> {
     const { connect } = await import("nats");
     const url = new URL(this.target.url);
     const ca = caOf(this.target.tls);
@@ -72,23 +44,29 @@ class NatsTransport implements Transport {
       reconnectTimeWait: 500,
       waitOnFirstConnect: false,
     });
-    void nc.closed().then(() => this.connection.drop(nc));
+    void nc.closed().then((error) => this.link.drop(nc, error ? describe(error) : "connection closed"));
+    void (async () => {
+      for await (const event of nc.status()) {
+        if (event.type === "disconnect" || event.type === "reconnecting") this.link.report("reconnecting", `${event.type} ${String(event.data)}`);
+        else if (event.type === "reconnect") this.link.report("connected");
+        else if (event.type === "error") this.link.report("reconnecting", String(event.data));
+      }
+    })().catch(() => undefined);
     return nc;
   }
 
-  async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    const started = performance.now();
-    const subject = renderTemplate("subject", this.target.subject, message.event.envelope, subjectProblem);
-    if ("problem" in subject) return resultAfter(started, "dead", subject.problem);
-    const open = await connectionFor(this.connection, this.target, started, signal);
-    if ("result" in open) return open.result;
-    const nc = open.connection;
+  protected shut(nc: NatsConnection): Promise<void> {
+    return nc.close();
+  }
+
+  protected async publish(nc: NatsConnection, names: Record<string, string>, message: OutgoingMessage, started: number, signal: AbortSignal): Promise<SendResult> {
+    const subject = names.subject!;
     const { headers: natsHeaders } = await import("nats");
     const headers = natsHeaders();
     for (const [name, value] of Object.entries(this.target.headers)) headers.set(name, value);
     for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
     try {
-      const ack = await nc.jetstream().publish(subject.name, new TextEncoder().encode(message.body), {
+      const ack = await nc.jetstream().publish(subject, new TextEncoder().encode(message.body), {
         msgID: message.event.envelope.id,
         headers,
         timeout: this.target.timeout,
@@ -97,13 +75,10 @@ class NatsTransport implements Transport {
       return resultAfter(started, "delivered", answer, answer);
     } catch (error) {
       if (signal.aborted) return { ...resultAfter(started, "retry", "aborted: delivery is stopping"), aborted: true };
-      return resultAfter(started, ...verdictOf(error, subject.name));
+      return resultAfter(started, ...verdictOf(error, subject));
     }
   }
 
-  close(): Promise<void> {
-    return this.connection.close();
-  }
 }
 
 /** A failed publish: missing stream and broken connections are retried; a message the stream refuses for itself is not. */

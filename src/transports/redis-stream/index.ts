@@ -1,8 +1,7 @@
 import { z } from "zod";
 import type { RedisClientType } from "redis";
-import { renderTemplate, templateProblems } from "../template.js";
-import { brokerDisplay, brokerUrlProblems, caOf, connectionFor, describe, LazyConnection, resultAfter, withTimeout } from "../shared.js";
-import type { OutgoingMessage, SendResult, Transport, TransportDefinition, TransportTarget } from "../types.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter, withTimeout } from "../shared.js";
+import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
  * Redis Streams (client: the `redis` package, node-redis 5+/6): `XADD` to the stream-name
@@ -19,21 +18,14 @@ interface RedisTarget extends TransportTarget {
 
 const EXAMPLE = "redis://host:6379/0";
 
-export function streamProblem(name: string): string | undefined {
-  if (name === "") return "the stream name is empty";
-  if (/\s/.test(name) || [...name].some((char) => char.charCodeAt(0) < 0x20)) return "a stream name must not contain spaces or control characters";
-  return undefined;
-}
+export const streamProblem = nameCheck("the stream name is empty", [
+  [(name) => /\s/.test(name) || [...name].some((char) => char.charCodeAt(0) < 0x20), "a stream name must not contain spaces or control characters"],
+]);
 
-export const transport: TransportDefinition = {
-  type: "redis-stream",
-  summary: "Redis Streams: one XADD entry per event",
-  verb: "XADD",
+export const transport: TransportDefinition = brokerTransport("redis-stream", "XADD", "Redis Streams: one XADD entry per event", {
+  url: { schemes: ["redis", "rediss"], example: EXAMPLE },
+  templates: [{ key: "stream", about: "stream key template", example: "retrohook:{source}", invalid: streamProblem }],
   fields: {
-    stream: z
-      .string()
-      .optional()
-      .describe("Only for type redis-stream (required): stream key template, e.g. `retrohook:{source}`; placeholders {source}, {resource}, {type}, {event}, {kind}."),
     maxlen: z
       .number()
       .int("must be a whole number")
@@ -41,33 +33,18 @@ export const transport: TransportDefinition = {
       .optional()
       .describe("Only for type redis-stream: trim the stream to about this many entries (`XADD … MAXLEN ~ n`). Default: no trimming."),
   },
-  check(target) {
-    const problems = brokerUrlProblems(target.url, ["redis", "rediss"], EXAMPLE);
-    const stream = (target as RedisTarget).stream;
-    if (stream === undefined) problems.push({ path: ["stream"], message: "required for type redis-stream (e.g. retrohook:{source})" });
-    else problems.push(...templateProblems("stream", stream, streamProblem));
-    return problems;
-  },
-  destination: (target) => brokerDisplay(target.url, `stream ${(target as RedisTarget).stream}`),
-  create: (target) => new RedisStreamTransport(target as RedisTarget),
-};
+  create: (target, templates) => new RedisStreamTransport(target as RedisTarget, templates),
+});
 
 type Client = RedisClientType;
 
-class RedisStreamTransport implements Transport {
-  private readonly client: LazyConnection<Client>;
-
-  constructor(private readonly target: RedisTarget) {
-    this.client = new LazyConnection(
-      () => this.open(),
-      async (client) => {
-        client.destroy();
-        await Promise.resolve();
-      },
-    );
+class RedisStreamTransport extends BrokerTransport<Client, RedisTarget> {
+  protected shut(client: Client): Promise<void> {
+    client.destroy();
+    return Promise.resolve();
   }
 
-  private async open(): Promise<Client> {
+  protected async open(): Promise<Client> {
     const { createClient } = await import("redis");
     const ca = caOf(this.target.tls);
     let connected = false;
@@ -82,8 +59,13 @@ class RedisStreamTransport implements Transport {
         ...(ca ? { tls: true as const, ca } : {}),
       },
     }) as unknown as Client;
-    // node-redis emits errors while it reconnects; the attempt that meets one reports it.
-    client.on("error", () => undefined);
+    // node-redis emits errors while it reconnects; the attempt that meets one reports it, the state shows it.
+    client.on("error", (error: unknown) => {
+      if (connected) this.link.report("reconnecting", describe(error));
+    });
+    client.on("ready", () => {
+      if (connected) this.link.report("connected");
+    });
     try {
       await client.connect();
       connected = true;
@@ -94,34 +76,26 @@ class RedisStreamTransport implements Transport {
     return client;
   }
 
-  async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    const started = performance.now();
+  protected async publish(client: Client, names: Record<string, string>, message: OutgoingMessage, started: number): Promise<SendResult> {
+    const stream = names.stream!;
     const envelope = message.event.envelope;
-    const stream = renderTemplate("stream", this.target.stream, envelope, streamProblem);
-    if ("problem" in stream) return resultAfter(started, "dead", stream.problem);
-    const open = await connectionFor(this.client, this.target, started, signal);
-    if ("result" in open) return open.result;
-    const client = open.connection;
     const fields: Record<string, string> = { id: envelope.id, type: envelope.type, body: message.body, ...message.headers };
     for (const [name, value] of Object.entries(this.target.headers)) fields[name.toLowerCase()] ??= value;
     try {
       const entry = await withTimeout(
-        client.xAdd(stream.name, "*", fields, this.target.maxlen ? { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: this.target.maxlen } } : undefined),
+        client.xAdd(stream, "*", fields, this.target.maxlen ? { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: this.target.maxlen } } : undefined),
         this.target.timeout,
         "XADD",
       );
-      const answer = `XADD ${stream.name}: entry ${String(entry)}`;
+      const answer = `XADD ${stream}: entry ${String(entry)}`;
       return resultAfter(started, "delivered", answer, answer);
     } catch (error) {
       const text = describe(error);
       // WRONGTYPE: the key holds something else than a stream; sending again will not change that.
       if (/^WRONGTYPE/.test(text)) return resultAfter(started, "dead", `refused by Redis: ${text}`, text);
-      if (/timeout/i.test(text)) this.client.drop(client);
+      if (/timeout/i.test(text)) this.link.drop(client, text);
       return resultAfter(started, "retry", /^(ERR|NOAUTH|WRONGPASS|NOPERM|READONLY|OOM|LOADING|MISCONF)/.test(text) ? `refused by Redis: ${text}` : `connection: ${text}`);
     }
   }
 
-  close(): Promise<void> {
-    return this.client.close();
-  }
 }

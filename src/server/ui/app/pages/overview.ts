@@ -50,6 +50,9 @@ export function overview(): Promise<HTMLElement[]> {
         h("td", {}, badge(target.health)),
         h("td", {}, [
           h("span", { class: "mono", text: target.url }),
+          target.connection
+            ? h("div", { class: target.connection.state === "connected" || target.connection.state === "idle" ? "muted" : "error", "data-connection": target.connection.state, text: connectionText(target.connection) })
+            : null,
           target.filter || target.transform ? h("div", { class: "muted", "data-expressions": "", text: [target.filter ? "filter " + target.filter : "", target.transform ? "transform " + target.transform : ""].filter(Boolean).join(" · ") }) : null,
         ]),
         h("td", { "data-pending": target.pending, text: target.pending + " pending" + (target.inFlight ? ", " + target.inFlight + " in flight" : "") }),
@@ -81,4 +84,10 @@ export function overview(): Promise<HTMLElement[]> {
       h("section", {}, [h("h2", { text: "Targets" }), table(["target", "status", "url", "outbox", "oldest", "dead letters", "last attempt", ""], targetRows, { id: "targets" })]),
     ];
   });
+}
+
+function connectionText(connection: { state: string; since: string; lastError: string | null }): string {
+  if (connection.state === "idle") return "not connected yet (nothing sent)";
+  const text = "broker " + connection.state + " since " + connection.since;
+  return connection.lastError && connection.state !== "connected" ? text + ": " + connection.lastError : text;
 }
