@@ -10,6 +10,7 @@ import { adminFuzz, badConfigs, badInputRows } from "./suites/bad-input.js";
 import { brokerRestartRows, brokerRestarts } from "./suites/broker-restarts.js";
 import { clusterChaos, clusterChaosRows } from "./suites/cluster.js";
 import { crashLoop, crashLoopRows } from "./suites/crash-loop.js";
+import { hardening, HARDENING_FULL, HARDENING_REDUCED } from "./suites/hardening.js";
 import { postgresChaos } from "./suites/postgres.js";
 import { secretsSweep, secretsSweepRows } from "./suites/secrets.js";
 import { soak, soakRows } from "./suites/soak.js";
@@ -18,7 +19,7 @@ import { stateFaultRows, stateFaults } from "./suites/state-faults.js";
 import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
 
 /**
- * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,cluster,broker,soak] [-- --tsx]`
+ * `npm run chaos [-- --reduced] [-- --only=crash,source,target,state,input,secrets,postgres,cluster,broker,hardening,soak] [-- --tsx]`
  *
  * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
  * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
@@ -83,6 +84,7 @@ const SUITES: Record<string, Suite> = {
     for (const kind of ["nats", "redis-stream", "amqp"] as const) results.push(await brokerRestarts({ kind, events, restarts, log }));
     return brokerRestartRows(results, restarts);
   },
+  hardening: async ({ reduced, scratch, log }) => hardening({ sizes: reduced ? HARDENING_REDUCED : HARDENING_FULL, scratch, log }),
   soak: async ({ sizes, scratch, log }) => soakRows(await soak({ durationMs: sizes.soakMs, baselineMs: sizes.soakBaselineMs, rate: sizes.soakRate, scratch, log }), { checkRss: true }),
 };
 

@@ -23,6 +23,7 @@ const VALUES = {
   PATH_SECRET: "SWEEPpathTok5Lm8xx",
   HEADER_SECRET: "SWEEPheaderTok1Zr6",
   URL_TOKEN: "SWEEPurlTok3Qw6xxyy",
+  BOT_TOKEN: "SWEEPbotTok8Hn2xxzz",
 };
 const ADMIN = "SWEEPadminTok-Vx8Qm2ZtR7pL0xW5nB8cH1sD4fG6j";
 
@@ -39,7 +40,7 @@ function leaks(surface: string, text: string): string[] {
 describe("values from ${…} and *_file are secrets wherever they land", () => {
   const closeLater = closingAfterEach();
 
-  it("query, path, header and URL secrets: 0 leaks over logs, admin API, UI, metrics, status, validate and the state file", async () => {
+  it("query, path, header and URL (url_file and ${…}) secrets: 0 leaks over logs, admin API, UI, metrics, status, validate and the state file", async () => {
     const listPath = `/v1/${VALUES.PATH_SECRET}/items`;
     const api = closeLater(await startFakeRest({ path: listPath }));
     api.create();
@@ -48,7 +49,7 @@ describe("values from ${…} and *_file are secrets wherever they land", () => {
     writeFileSync(join(dir, "target-url"), `${receiver.url}/services/T0/B0/${VALUES.URL_TOKEN}\n`);
     const lines: string[] = [];
     const logger = createLogger({ level: "debug", format: "json", destination: new Writable({ write: (chunk: Buffer, _e, cb) => void (lines.push(chunk.toString()), cb()) }) });
-    const env = { ...VALUES, REST_TOKEN: api.token };
+    const env = { ...VALUES, REST_TOKEN: api.token, RECEIVER_PORT: new URL(receiver.url).port };
     const config = {
       server: { listen: "127.0.0.1:0", admin_token: ADMIN },
       sources: [
@@ -64,12 +65,14 @@ describe("values from ${…} and *_file are secrets wherever they land", () => {
           resources: [{ name: "items", type_prefix: "item", path: "/v1/${PATH_SECRET}/items" }],
         },
       ],
-      targets: [{ name: "slack", url_file: "target-url" }],
+      // A Telegram-style target URL written with ${…} in the config itself.
+      targets: [{ name: "slack", url_file: "target-url" }, { name: "bot", url: "http://127.0.0.1:${RECEIVER_PORT}/bot${BOT_TOKEN}/send" }],
     };
     writeFileSync(join(dir, "config.yaml"), JSON.stringify({ state: { url: "sqlite://./state.sqlite" }, ...config }));
     const daemon = await startDaemon(config, { logger, dir, env });
     closeLater({ close: () => daemon.stop() });
-    await receiver.waitFor(1);
+    await receiver.waitFor(2);
+    expect(receiver.requests.some((r) => r.path.includes(VALUES.BOT_TOKEN))).toBe(true);
 
     // The vendor answers with an error that echoes every value it was sent.
     const echo = `bad request GET ${listPath}?key=${VALUES.QUERY_KEY}&filter=${VALUES.QUERY_FIELD} client ${VALUES.HEADER_SECRET} (${encodeURIComponent(VALUES.QUERY_KEY)})`;
@@ -77,7 +80,7 @@ describe("values from ${…} and *_file are secrets wherever they land", () => {
     await daemon.api("POST", "/api/sources/legacy/pass", { wait: true }, ADMIN);
 
     const found: string[] = [];
-    for (const path of ["/api/status", "/api/sources/legacy", "/api/targets/slack", "/api/deliveries?target=slack", "/api"]) {
+    for (const path of ["/api/status", "/api/sources/legacy", "/api/targets/slack", "/api/targets/bot", "/api/deliveries?target=slack", "/api/deliveries?target=bot", "/api/log", "/api"]) {
       const answer = await daemon.api("GET", path, undefined, ADMIN);
       found.push(...leaks(`admin API ${path}`, answer.text));
     }
