@@ -132,7 +132,7 @@ export function parseConfig(text: string, options: { path: string; env?: NodeJS.
 
   const config: Config = {
     path: file,
-    state: { url: resolveStateUrl(shell.state.url, folder) },
+    state: { ...shell.state, url: resolveStateUrl(shell.state.url, folder) },
     server: shell.server,
     sources,
     targets: shell.targets,

@@ -204,8 +204,15 @@ export const stateSchema = strictObject({
       `Where state lives: "sqlite://<path>" (a relative path is relative to the config file's folder), "postgres://user:password@host:5432/database?schema=retrohook" (PostgreSQL; \`schema\` defaults to retrohook; \`sslmode\`, \`sslrootcert\`, \`sslcert\`, \`sslkey\` as for psql) or "sqlite::memory:" (tests). Default "${DEFAULT_STATE_URL}". The password is a secret: never shown; or give \`url_file\`.`,
     ),
   url_file: secretFile("url"),
+  retention: strictObject({
+    events: duration("30d").describe(`How long delivered events are kept (their bodies, the bodies targets' transforms fixed, the record index) and the pass journal \`explain\` reads; an event with a pending delivery or a dead letter stays while they do; ${DURATION_HINT}. Default 30d.`),
+    delivery_log: duration("7d").describe(`How long delivery log entries are kept (besides the last 1,000 per target); ${DURATION_HINT}. Default 7d.`),
+    dead_letters: duration("90d").describe(`How long dead letters are kept (\`replay --dead-letters\` can send them until then); ${DURATION_HINT}. Default 90d.`),
+  })
+    .prefault({})
+    .describe("What is pruned, and when: older entries are removed in the background in small steps, and the space given back (SQLite: incremental vacuum; PostgreSQL: VACUUM)."),
 })
-  .transform(({ url }) => ({ url }))
+  .transform(({ url, retention }) => ({ url, retention: { events: retention.events, delivery_log: retention.delivery_log, dead_letters: retention.dead_letters } }))
   .prefault({})
   .describe("The state store: cursors, snapshots, outbox, delivery log.");
 

@@ -144,6 +144,13 @@ export interface TargetExpression {
   limits: { timeoutMs: number; maxBytes: number };
 }
 
+/** `state.retention`, in ms (docs/decisions/0015). */
+export interface RetentionConfig {
+  events: number;
+  delivery_log: number;
+  dead_letters: number;
+}
+
 export interface ServerConfig {
   listen: string;
   admin_token?: string;
@@ -161,7 +168,7 @@ export interface ClusterConfig {
 export interface Config {
   /** Absolute path of the file loaded. */
   path: string;
-  state: { url: string };
+  state: { url: string; retention?: RetentionConfig };
   server: ServerConfig;
   sources: SourceConfig[];
   targets: TargetConfig[];

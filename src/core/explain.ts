@@ -121,6 +121,8 @@ export interface ExplainInput {
   reconcileSchedule: string;
   /** `state.retention.events`, for the pruned message. */
   eventRetention?: string;
+  /** The cutoff of the last finished events sweep: events detected before it are gone. */
+  prunedBefore?: string;
 }
 
 export interface FieldChange {
@@ -266,6 +268,13 @@ function reasons(input: ExplainInput, events: ExplainedEvent[], facts: Facts): W
     out.push({
       reason: "baseline",
       text: `no created: the record already existed at the resource's first pass${at ? ` (${at})` : ""}, which records existing records silently (start: ${input.rules.start})`,
+    });
+  }
+  const earliest = events.find((e) => e.detectedAt)?.detectedAt ?? null;
+  if (input.prunedBefore && input.snapshot !== null && !events.some((e) => e.pruned) && (earliest === null || earliest > input.prunedBefore)) {
+    out.push({
+      reason: "pruned",
+      text: `events detected before ${input.prunedBefore} are pruned (state.retention.events${input.eventRetention ? ` = ${input.eventRetention}` : ""}): any earlier event of this record is no longer kept`,
     });
   }
   for (const event of events) {

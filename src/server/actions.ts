@@ -9,7 +9,7 @@ import type { PassMode, PassOutcome } from "../pipeline/poll-pass.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
 import type { Delivery, StateStore, StoredEvent } from "../store/store.js";
 import { HttpError } from "./http.js";
-import { deliveryLog, type LogEntryView } from "./read-model.js";
+import { deliveryLog, missingEventText, type LogEntryView } from "./read-model.js";
 
 /**
  * The operator's actions, shared by the admin API (inside the daemon, with its dispatcher) and
@@ -51,7 +51,7 @@ function summarise(deliveries: Delivery[]): ReplayResult {
 export async function replayEvent(ctx: ActionContext, eventId: string, target?: string): Promise<ReplayResult> {
   if (target) requireTarget(ctx.config, target);
   const event = await ctx.store.getEvent(eventId);
-  if (!event) throw new HttpError(404, `no event "${eventId}" in state`);
+  if (!event) throw new HttpError(404, await missingEventText(ctx.config, ctx.store, eventId));
   const dead = (await ctx.store.listDeadLetters(target)).filter((d) => d.eventId === eventId && ctx.config.targets.some((t) => t.name === d.target));
   let deliveries: Delivery[] = [];
   if (dead.length > 0) {

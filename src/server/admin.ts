@@ -24,7 +24,8 @@ import { HttpError, optionalBoolean, optionalString, readJsonObject } from "./ht
 import { explainEventById, explainRecordAt } from "./explain.js";
 import type { Replica } from "../cluster/replica.js";
 import { clusterView } from "../cluster/view.js";
-import { collectStatus, deadLetters, deliveryLog, sourceView, targetView, type StatusSources } from "./read-model.js";
+import { collectStatus, deadLetters, deliveryLog, missingEventText, sourceView, stateView, targetView, type StatusSources } from "./read-model.js";
+import type { Retention } from "../pipeline/retention.js";
 
 /** What the server reads and acts on: the daemon's app, plus its scheduler. */
 export interface ServerContext {
@@ -40,6 +41,8 @@ export interface ServerContext {
   pollers?: (source: string) => readonly ResourcePoller[] | undefined;
   /** Set when this process is one of several replicas. */
   replica?: Replica;
+  /** The daemon's retention sweeps (`GET /api/state`). */
+  retention?: Retention;
 }
 
 export interface RouteRequest {
@@ -101,6 +104,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       handle: async () => ({ endpoints: routes.map((r) => `${r.method} ${patternText(r.pattern)} — ${r.summary}`) }),
     },
     { method: "GET", pattern: /^\/api\/status$/, summary: "sources and targets at a glance", handle: () => collectStatus(statusSources()) },
+    { method: "GET", pattern: /^\/api\/state$/, summary: "state size per kind, retention and its sweeps", handle: () => stateView(ctx.config, ctx.store, ctx.retention) },
     {
       method: "GET",
       pattern: /^\/api\/cluster$/,
@@ -167,7 +171,7 @@ export function adminRoutes(ctx: ServerContext): Route[] {
       handle: async ({ params }) => {
         const id = params[0]!;
         const event = await ctx.store.getEvent(id);
-        if (!event) throw new HttpError(404, `no event "${id}" in state`);
+        if (!event) throw new HttpError(404, await missingEventText(ctx.config, ctx.store, id));
         const pending = (await ctx.store.listPending()).filter((d) => d.eventId === id).map((d) => ({ target: d.target, attempts: d.attempts, nextAttemptAt: new Date(d.nextAttemptAt).toISOString(), lastError: d.lastError ?? null }));
         return {
           event: event.envelope,

@@ -9,6 +9,8 @@ import type { ResourcePoller } from "../sources/source.js";
 import type { StateStore } from "../store/store.js";
 import { silentLogger } from "../telemetry/logger.js";
 import { HttpError } from "./http.js";
+import { formatDuration, missingEventText } from "./read-model.js";
+import { retentionOf } from "../pipeline/retention.js";
 
 /**
  * Gathers what `explain` needs from the state store and the config, for the CLI, the admin API
@@ -82,6 +84,7 @@ export async function explainRecordAt(ctx: ExplainContext, address: RecordAddres
   const rank = (type: string): number => (/\.(created|updated|deleted)$/.test(type) ? 0 : type.endsWith(".paid") ? 1 : 2);
   events.sort((a, b) => (a.envelope?.detected_at ?? "").localeCompare(b.envelope?.detected_at ?? "") || rank(a.envelope?.type ?? "") - rank(b.envelope?.type ?? ""));
   const poller = pollerFor(ctx, source, resource.name);
+  const horizons = await store.pruneHorizons();
   const budget = source.budget ? await ctx.budgets?.get(source.name)?.used() : undefined;
   const held = resourceState?.held?.records.some((r) => refKey(r) === refKey(ref));
   const missing = resourceState?.missing?.[refKey(ref)] !== undefined;
@@ -113,6 +116,8 @@ export async function explainRecordAt(ctx: ExplainContext, address: RecordAddres
     ...(resourceState?.lastPassAt ? { lastPassAt: resourceState.lastPassAt } : {}),
     ...(resourceState?.lastReconcileAt ? { lastReconcileAt: resourceState.lastReconcileAt } : {}),
     reconcileSchedule: source.reconcile,
+    eventRetention: formatDuration(retentionOf(ctx.config).events),
+    ...(horizons.events ? { prunedBefore: horizons.events } : {}),
   });
   return view;
 }
@@ -120,7 +125,7 @@ export async function explainRecordAt(ctx: ExplainContext, address: RecordAddres
 /** `--event ID`: the record the event belongs to, explained, with that event in focus. */
 export async function explainEventById(ctx: ExplainContext, eventId: string): Promise<ExplainResult> {
   const stored = await ctx.store.getEvent(eventId);
-  if (!stored) throw new HttpError(404, `no event ${eventId} in state (never detected here, or pruned by state.retention.events)`);
+  if (!stored) throw new HttpError(404, await missingEventText(ctx.config, ctx.store, eventId));
   const { source, resource, record_id: id, kind } = stored.envelope;
   if (source === null || resource === null) throw new HttpError(400, `event ${eventId} belongs to no record (a test event)`);
   const view = await explainRecordAt(ctx, { source, resource, id: String(id), kind });

@@ -7,7 +7,8 @@ import { parseRefKey, type RecordRef } from "../core/types.js";
 import type { Dispatcher, TargetStatus } from "../delivery/dispatcher.js";
 import type { BudgetGate } from "../pipeline/budget.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
-import type { DeadLetter, DeliveryLogEntry, StateStore, Suspension } from "../store/store.js";
+import { retentionOf, type Retention, type RetentionStats } from "../pipeline/retention.js";
+import type { DeadLetter, DeliveryLogEntry, PrunableKind, StateSizes, StateStore, Suspension } from "../store/store.js";
 import { asTransportTarget, transportOf } from "../transports/index.js";
 
 /**
@@ -109,6 +110,48 @@ export interface StatusView {
   targets: TargetView[];
   /** Replicas: who runs and which owns each source. */
   cluster?: ClusterView;
+}
+
+/** What `status` and `GET /api/state` say about the state's size and retention. */
+export interface StateView {
+  backend: "sqlite" | "postgres";
+  sizes: StateSizes;
+  /** Per kind: the cutoff of the last finished sweep (older entries are gone). */
+  prunedBefore: Partial<Record<PrunableKind, string>>;
+  retention: { events: string; delivery_log: string; dead_letters: string };
+  /** Inside the daemon: its sweeps. */
+  sweeps: RetentionStats | null;
+}
+
+export async function stateView(config: Config, store: StateStore, retention?: Retention): Promise<StateView> {
+  const policy = retentionOf(config);
+  return {
+    backend: config.state.url.startsWith("postgres") ? "postgres" : "sqlite",
+    sizes: await store.stateSizes(),
+    prunedBefore: await store.pruneHorizons(),
+    retention: { events: formatDuration(policy.events), delivery_log: formatDuration(policy.delivery_log), dead_letters: formatDuration(policy.dead_letters) },
+    sweeps: retention?.status() ?? null,
+  };
+}
+
+/** `2592000000` → `30d`, `600000` → `10m`, `90000` → `1m30s`. */
+export function formatDuration(ms: number): string {
+  const units: Array<[string, number]> = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]];
+  let left = ms;
+  let out = "";
+  for (const [unit, size] of units) {
+    const n = Math.floor(left / size);
+    if (n > 0) out += `${n}${unit}`;
+    left -= n * size;
+  }
+  return out || "0s";
+}
+
+/** What to say about an event id the state does not hold: never detected, or pruned (and since when). */
+export async function missingEventText(config: Config, store: StateStore, eventId: string): Promise<string> {
+  const horizon = (await store.pruneHorizons()).events;
+  const kept = formatDuration(retentionOf(config).events);
+  return `no event "${eventId}" in state: never detected here, or pruned (state.retention.events = ${kept}${horizon ? `; events detected before ${horizon} are gone` : ""})`;
 }
 
 export async function collectStatus(input: StatusSources): Promise<StatusView> {

@@ -342,12 +342,57 @@ export interface ClusterStore {
   release(owner: string, held: HeldLease[]): Promise<void>;
 }
 
+/** What retention prunes (docs/decisions/0015): the pass journal follows `state.retention.events`. */
+export const PRUNABLE_KINDS = ["events", "delivery_log", "dead_letters", "pass_journal"] as const;
+export type PrunableKind = (typeof PRUNABLE_KINDS)[number];
+
+/** The kinds of state `status` sizes; `events` includes the record index, `other` the small state and counters. */
+export const STATE_KINDS = ["snapshots", "events", "fixed_bodies", "pending", "dead_letters", "delivery_log", "pass_journal", "other"] as const;
+export type StateKind = (typeof STATE_KINDS)[number];
+
+export interface StateSizes {
+  /** Entries and bytes (keys and values as stored, before the backend's own overhead) per kind. */
+  kinds: Record<StateKind, { count: number; bytes: number }>;
+  /** SQLite: the file's size and its free pages; PostgreSQL: the schema's tables with their indexes. */
+  fileBytes: number;
+  freeBytes: number;
+  /** How free space goes back: `incremental vacuum`, `reused only (auto_vacuum off)`, `vacuum`. */
+  reclaim: string;
+}
+
+export interface PruneResult {
+  removed: number;
+  /** This kind's sweep is finished (nothing older than the cutoff left to look at). */
+  done: boolean;
+}
+
+/**
+ * Retention (docs/decisions/0015): src/store/<backend>/retention.ts. Every call does a bounded
+ * amount of work, so a caller can interleave them with passes and deliveries.
+ */
+export interface StateRetention {
+  /**
+   * Looks at up to `limit` entries of `kind` and removes those older than `before` (ms since
+   * epoch). Events: only those no pending delivery or dead letter refers to, with their
+   * record-index entry and the bodies their targets fixed. A sweep goes on over several calls
+   * until `done`; the next call after `done` starts a new sweep, and records `before` as the
+   * kind's prune horizon.
+   */
+  pruneStep(kind: PrunableKind, before: number, limit: number): Promise<PruneResult>;
+  /** Gives free space back to the file system, at most `pages` pages (SQLite); returns the pages given back. */
+  reclaimSpace(pages: number): Promise<number>;
+  /** Entries and bytes per kind (read in chunks: it may take a while on a large state). */
+  stateSizes(): Promise<StateSizes>;
+  /** Per kind, the cutoff of the last finished sweep (ISO): older entries of that kind are gone. */
+  pruneHorizons(): Promise<Partial<Record<PrunableKind, string>>>;
+}
+
 /**
  * A backend (src/store/<backend>/) implements each concern in a file of its own and composes
  * them; test/store/contract/ is the suite every backend passes unchanged. A new method goes
  * into the interface of its concern, each backend's file for it, and the contract suite.
  */
-export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog, PassJournal {
+export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog, PassJournal, StateRetention {
   readonly epoch: string;
   readonly readOnly: boolean;
   /** Replicas' leases (PostgreSQL only). */

@@ -30,5 +30,7 @@ export class Metrics {
   readonly leasesLost = new Counter({ name: "retrohook_leases_lost_total", help: "Source leases this replica lost without releasing them: not renewed in time (replicas only).", registers: [this.registry] });
   readonly fencingRejections = new Counter({ name: "retrohook_fencing_rejections_total", help: "State writes the database refused because their lease token was no longer current (replicas only).", labelNames: ["source"], registers: [this.registry] });
   readonly replicasLive = new Gauge({ name: "retrohook_replicas_live", help: "Live replicas this replica sees (replicas only).", registers: [this.registry] });
+  readonly stateBytes = new Gauge({ name: "retrohook_state_bytes", help: "Bytes of state per kind (snapshots, events, fixed_bodies, pending, dead_letters, delivery_log, pass_journal, other), measured after retention sweeps.", labelNames: ["kind"], registers: [this.registry] });
+  readonly pruned = new Counter({ name: "retrohook_pruned_total", help: "Entries removed by state.retention, by kind.", labelNames: ["kind"], registers: [this.registry] });
   readonly breakerOpen = new Gauge({ name: "retrohook_target_paused", help: "1 while a target is paused (breaker open or operator pause).", labelNames: ["target", "by"], registers: [this.registry] });
 }

@@ -23,7 +23,7 @@ import { targetFaultRows, targetFaults } from "./suites/target-faults.js";
  *
  * Runs the reliability and security suites against the real CLI on 127.0.0.1 and prints the
  * figures table. `--reduced` (CI) runs every suite at a small size in a few minutes; the full run
- * (the issue's sizes: 100 kills over 2,000 changes, a 10-minute soak) also writes the table to
+ * (the issue's sizes: 100 kills over 2,000 changes, a 1-hour soak with 10-minute retention) also writes the table to
  * test/chaos/results.md. Exit 1 when an acceptance figure fails (lost, false deletes, wrong
  * cursor moves, leaks …), 2 when the harness itself breaks.
  */
@@ -44,13 +44,17 @@ interface Sizes {
   soakMs: number;
   soakBaselineMs: number;
   soakRate: number;
+  /** `state.retention` of the soak, its sweep interval and the window the state size must level off in. */
+  soakRetention: string;
+  soakSweepMs: number;
+  soakWindowMs: number;
   fuzzRequests: number;
   subjects: string[];
 }
 
 const ALL_SUBJECTS = ["rest", "fakturownia", "facturascripts", "wfirma", "fakturoid"];
-const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, pgKills: 100, pgChanges: 2000, pgRestarts: 10, pgRestartChanges: 1000, cluster: { sources: 24, changes: 5000, kills: 60, stops: 10, dbRestarts: 5 }, soakMs: 600_000, soakBaselineMs: 60_000, soakRate: 40, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
-const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, pgKills: 8, pgChanges: 160, pgRestarts: 3, pgRestartChanges: 120, cluster: { sources: 20, changes: 800, kills: 10, stops: 3, dbRestarts: 2 }, soakMs: 60_000, soakBaselineMs: 20_000, soakRate: 40, fuzzRequests: 200, subjects: ALL_SUBJECTS };
+const FULL: Sizes = { kills: 100, changes: 2000, presetKills: 30, pgKills: 100, pgChanges: 2000, pgRestarts: 10, pgRestartChanges: 1000, cluster: { sources: 24, changes: 5000, kills: 60, stops: 10, dbRestarts: 5 }, soakMs: 3_600_000, soakBaselineMs: 60_000, soakRate: 40, soakRetention: "10m", soakSweepMs: 30_000, soakWindowMs: 1_800_000, fuzzRequests: 1000, subjects: ALL_SUBJECTS };
+const REDUCED: Sizes = { kills: 12, changes: 240, presetKills: 5, pgKills: 8, pgChanges: 160, pgRestarts: 3, pgRestartChanges: 120, cluster: { sources: 20, changes: 800, kills: 10, stops: 3, dbRestarts: 2 }, soakMs: 180_000, soakBaselineMs: 20_000, soakRate: 40, soakRetention: "40s", soakSweepMs: 5_000, soakWindowMs: 90_000, fuzzRequests: 200, subjects: ALL_SUBJECTS };
 
 type Suite = (context: { sizes: Sizes; reduced: boolean; scratch: Scratch; log: Logger }) => Promise<Row[]>;
 
@@ -85,7 +89,7 @@ const SUITES: Record<string, Suite> = {
     return brokerRestartRows(results, restarts);
   },
   hardening: async ({ reduced, scratch, log }) => hardening({ sizes: reduced ? HARDENING_REDUCED : HARDENING_FULL, scratch, log }),
-  soak: async ({ sizes, scratch, log }) => soakRows(await soak({ durationMs: sizes.soakMs, baselineMs: sizes.soakBaselineMs, rate: sizes.soakRate, scratch, log }), { checkRss: true }),
+  soak: async ({ sizes, scratch, log }) => soakRows(await soak({ durationMs: sizes.soakMs, baselineMs: sizes.soakBaselineMs, rate: sizes.soakRate, retention: sizes.soakRetention, sweepEveryMs: sizes.soakSweepMs, levelWindowMs: sizes.soakWindowMs, scratch, log }), { checkRss: true }),
 };
 
 async function main(): Promise<number> {

@@ -6,7 +6,12 @@ import { baselineTexts } from "../../src/store/snapshot-codec.js";
 import { routingRecords } from "../../src/store/routing-records.js";
 import {
   PASS_HISTORY_LIMIT,
+  STATE_KINDS,
   removedTargetReason,
+  type PrunableKind,
+  type PruneResult,
+  type StateKind,
+  type StateSizes,
   type BudgetState,
   type DeadLetter,
   type Delivery,
@@ -342,6 +347,65 @@ export class MemoryStateStore implements StateStore {
   async putBudget(source: string, budget: BudgetState): Promise<void> {
     this.check("putBudget");
     this.budgets.set(source, clone(budget));
+  }
+
+  private readonly horizons: Partial<Record<PrunableKind, string>> = {};
+
+  /** The whole sweep in one call (no file to keep small steps for). */
+  async pruneStep(kind: PrunableKind, before: number): Promise<PruneResult> {
+    this.check("pruneStep");
+    const old = (at: string | undefined): boolean => at !== undefined && Date.parse(at) < before;
+    let removed = 0;
+    if (kind === "events") {
+      const pinned = new Set([...this.pending.values(), ...this.dead.values()].map((d) => d.eventId));
+      for (const [id, body] of [...this.events]) {
+        if (pinned.has(id) || !old((JSON.parse(body) as { detected_at?: string }).detected_at)) continue;
+        this.events.delete(id);
+        for (const key of [...this.fixed.keys()]) if (key.endsWith(`/${id}`)) this.fixed.delete(key);
+        for (const [record, ids] of this.byRecord) this.byRecord.set(record, ids.filter((other) => other !== id));
+        removed += 1;
+      }
+    } else if (kind === "delivery_log") {
+      const kept = this.log.filter((entry) => !old(entry.at));
+      removed = this.log.length - kept.length;
+      this.log.splice(0, this.log.length, ...kept);
+    } else if (kind === "dead_letters") {
+      for (const [seq, letter] of [...this.dead]) if (old(letter.at) && this.dead.delete(seq)) removed += 1;
+    } else {
+      for (const [key, list] of this.passes) {
+        const kept = list.filter((entry) => !old(entry.at));
+        removed += list.length - kept.length;
+        this.passes.set(key, kept);
+      }
+    }
+    this.horizons[kind] = new Date(before).toISOString();
+    return { removed, done: true };
+  }
+
+  async reclaimSpace(): Promise<number> {
+    return 0;
+  }
+
+  async stateSizes(): Promise<StateSizes> {
+    const kinds = Object.fromEntries(STATE_KINDS.map((kind) => [kind, { count: 0, bytes: 0 }])) as StateSizes["kinds"];
+    const add = (kind: StateKind, values: Iterable<unknown>): void => {
+      for (const value of values) {
+        kinds[kind].count += 1;
+        kinds[kind].bytes += Buffer.byteLength(typeof value === "string" ? value : JSON.stringify(value));
+      }
+    };
+    add("events", this.events.values());
+    add("fixed_bodies", this.fixed.values());
+    add("pending", this.pending.values());
+    add("dead_letters", this.dead.values());
+    add("delivery_log", this.log);
+    add("pass_journal", [...this.passes.values()].flat());
+    add("snapshots", [...this.snapshots.values()].flatMap((map) => [...map.values()]));
+    return { kinds, fileBytes: 0, freeBytes: 0, reclaim: "in memory" };
+  }
+
+  async pruneHorizons(): Promise<Partial<Record<PrunableKind, string>>> {
+    return { ...this.horizons };
   }
 
   async close(): Promise<void> {}

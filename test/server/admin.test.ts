@@ -114,7 +114,7 @@ describe("admin API", () => {
     expect(await daemon.api("POST", `/api/events/${dead[0]!.eventId}/replay`)).toMatchObject({ status: 200, body: { requeued: 1, from: "event" } });
     await erp.waitFor(5);
     expect(erp.requests[4]!.headers["webhook-id"]).toBe(dead[0]!.eventId);
-    expect(await daemon.api("POST", "/api/events/evt_nope/replay", {})).toMatchObject({ status: 404, body: { error: 'no event "evt_nope" in state' } });
+    expect(await daemon.api("POST", "/api/events/evt_nope/replay", {})).toMatchObject({ status: 404, body: { error: 'no event "evt_nope" in state: never detected here, or pruned (state.retention.events = 30d)' } });
   });
 
   it("sends a signed retrohook.test event with null resource, kind and record_id", async () => {

@@ -1,3 +1,4 @@
+import { Retention } from "../../pipeline/retention.js";
 import { openApp, removedTargetNotice } from "../../app.js";
 import type { TargetConfig } from "../../config/types.js";
 import { routeWithExpressions, type Routing } from "../../core/routing.js";
@@ -89,6 +90,8 @@ blocked (budget, suspension, back-off) or anything was dead-lettered; 2 for bad 
           io.err(`pending: ${pending.target} ${pending.eventId} next attempt ${new Date(pending.nextAttemptAt).toISOString()}\n`);
         }
       }
+      // Installations driven by cron and `once` prune too (state.retention), after the deliveries.
+      if (!dryRun) await new Retention(app.store, config.state.retention, app.clock, logger.child({ component: "retention" })).sweep();
       return report(outcomes, io) && dead === 0 ? EXIT_OK : EXIT_FAILURE;
     } finally {
       await app.close();

@@ -6,6 +6,7 @@ import { StateUnavailableError, errorMessage } from "../../errors.js";
 import { startWaitingServer } from "../../server/waiting.js";
 import type { Logger } from "../../telemetry/logger.js";
 import { EXIT_OK } from "../../errors.js";
+import { Retention } from "../../pipeline/retention.js";
 import { ConfigError } from "../../errors.js";
 import { checkServerConfig } from "../../server/listen.js";
 import { startServer, type RunningServer } from "../../server/server.js";
@@ -47,9 +48,10 @@ it refuses to start without server.admin_token (exit 2).
     const app = await openWhenStateAnswers(config, logger);
     const daemon = createDaemon(app);
     const scheduler = daemon.scheduler;
+    const retention = new Retention(app.store, config.state.retention, app.clock, logger.child({ component: "retention" }), app.metrics);
     let server: RunningServer;
     try {
-      server = await startServer({ ...app, scheduler });
+      server = await startServer({ ...app, scheduler, retention });
     } catch (error) {
       await app.close();
       throw error;
@@ -62,6 +64,7 @@ it refuses to start without server.admin_token (exit 2).
       await app.close();
       throw error;
     }
+    retention.start();
     crashPoint("run:started");
     logger.info({ sources: app.sources.length, targets: config.targets.length }, "retrohook running");
     const signal = await new Promise<string>((resolve) => {
@@ -69,6 +72,7 @@ it refuses to start without server.admin_token (exit 2).
       process.once("SIGINT", () => resolve("SIGINT"));
     });
     logger.info({ signal, graceMs: GRACE_MS }, "stopping");
+    await retention.stop();
     // A replica drains: no new work, running passes and deliveries finish (within the grace),
     // then its leases are released at once for the others to take.
     await daemon.stop(GRACE_MS);

@@ -2,7 +2,7 @@ import { secretValues } from "../../config/secrets.js";
 import type { Config } from "../../config/types.js";
 import { EXIT_OK, errorMessage } from "../../errors.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
-import { collectStatus, type ResourceView, type SourceView, type StatusView, type TargetView } from "../../server/read-model.js";
+import { collectStatus, stateView, type ResourceView, type SourceView, type StateView, type StatusView, type TargetView } from "../../server/read-model.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
 import { readStateFile } from "../state-file.js";
@@ -30,19 +30,22 @@ shows next passes and breaker state; otherwise reads the state file without chan
   },
 };
 
-async function readStatus(config: Config, io: Io): Promise<StatusView> {
+async function readStatus(config: Config, io: Io): Promise<StatusView & { state?: StateView }> {
   if (await daemonHoldsState(config.state.url)) {
     try {
-      return await new AdminClient(config, 15_000).request<StatusView>("GET", "/api/status");
+      const client = new AdminClient(config, 15_000);
+      const view = await client.request<StatusView>("GET", "/api/status");
+      const state = await client.request<StateView>("GET", "/api/state").catch(() => undefined);
+      return { ...view, ...(state ? { state } : {}) };
     } catch (error) {
       io.err(`note: ${errorMessage(error)}; reading the state file instead (no live schedule or breaker state)\n`);
     }
   }
-  return readStateFile(config, io, (view) => collectStatus(view));
+  return readStateFile(config, io, async (view) => ({ ...(await collectStatus(view)), state: await stateView(config, view.store) }));
 }
 
 /** Two readable tables: sources with their resources, then targets. */
-export function renderStatus(view: StatusView): string {
+export function renderStatus(view: StatusView & { state?: StateView }): string {
   const lines: string[] = [];
   const sourceRows: string[][] = [["SOURCE / RESOURCE", "STATUS", "CURSOR", "LAST PASS", "RECORDS", "SUSPENDED", "HELD DELETIONS", "NEXT PASS / LAST ERROR"]];
   for (const source of view.sources) {
@@ -92,8 +95,28 @@ export function renderStatus(view: StatusView): string {
     }
     lines.push(table(replicaRows), "", table(ownerRows), "");
   }
+  if (view.state) lines.push(...stateLines(view.state), "");
   if (!view.daemon) lines.push("(read from the state file; the daemon is not running or not reachable)", "");
   return `${lines.join("\n")}`;
+}
+
+/** State size per kind, the retention policy, what was pruned and how long a pruning step took. */
+export function stateLines(state: StateView): string[] {
+  const mib = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`);
+  const rows: string[][] = [["STATE", "ENTRIES", "SIZE", "KEPT"]];
+  const kept: Partial<Record<string, string>> = { events: state.retention.events, fixed_bodies: state.retention.events, pass_journal: state.retention.events, delivery_log: state.retention.delivery_log, dead_letters: state.retention.dead_letters };
+  for (const [kind, size] of Object.entries(state.sizes.kinds)) {
+    const horizon = state.prunedBefore[kind as keyof StateView["prunedBefore"]];
+    rows.push([kind.replace("_", " "), String(size.count), mib(size.bytes), kept[kind] ? `${kept[kind]}${horizon ? ` (pruned before ${horizon})` : ""}` : "-"]);
+  }
+  const file = state.backend === "sqlite" ? `file ${mib(state.sizes.fileBytes)}, ${mib(state.sizes.freeBytes)} free` : `tables ${mib(state.sizes.fileBytes)} with indexes`;
+  const lines = [table(rows), `${state.backend}: ${file}; space: ${state.sizes.reclaim}`];
+  const sweep = state.sweeps?.lastSweep;
+  if (state.sweeps && sweep) {
+    const removed = Object.values(sweep.removed).reduce((n, count) => n + count, 0);
+    lines.push(`retention: ${state.sweeps.sweeps} sweeps, the last at ${sweep.at} removed ${removed} entries in ${sweep.ms} ms; longest step ${state.sweeps.maxStepMs.toFixed(1)} ms`);
+  }
+  return lines;
 }
 
 function sourceNote(source: SourceView): string {

@@ -11,6 +11,7 @@ import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
 import { pgOutbox } from "./outbox.js";
 import { ownerLockHeld, takeOwnerLock, type OwnerLock } from "./owner.js";
 import { pgPassJournal } from "./pass-journal.js";
+import { pgRetention } from "./retention.js";
 import { pgSmallState } from "./small-state.js";
 import { baselineInsert, pgSnapshots } from "./snapshots.js";
 import { parsePostgresUrl } from "./url.js";
@@ -44,6 +45,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
       ...outbox,
       ...pgDeliveryLog(ctx),
       ...pgPassJournal(ctx),
+      ...pgRetention(ctx),
       async close() {
         await flush();
         await baselines?.close();

@@ -17,6 +17,8 @@ import type { SqliteKv } from "./kv.js";
  *   d/<target>/<seq>           dead letter           l/<target>/<seq>  delivery log
  *   r/<record key>/<seq>       event ids of a record (m/eseq numbers events)
  *   h/<source>/<resource>/<seq> the pass journal (pass-journal.ts; counter m/h/<source>/<resource>)
+ *   n/<event seq>              [event id, record key, detected_at]: events oldest first (retention.ts)
+ *   m/pruned/<kind>            the cutoff of the last finished retention sweep of a kind
  */
 export interface SqliteContext {
   kv: SqliteKv;
@@ -31,6 +33,8 @@ export interface SqliteContext {
   queueCounts: boolean;
   /** Writes large silent baselines on a thread of its own (not for in-memory files). */
   baselines: BaselineWriter | undefined;
+  /** While a retention sweep collects them: ids of events that deliveries or dead letters refer to (retention.ts). */
+  pinned?: Set<string>;
 }
 
 /** Waits for baseline writes in flight (see BaselineWriter); throws the failure of one of `id`'s. */

@@ -61,6 +61,9 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
       this.db = options.db ?? new Database(file, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
       this.db.pragma("busy_timeout = 5000");
       if (!options.readOnly) {
+        // A new file gives pages freed by retention back in steps (`PRAGMA incremental_vacuum`);
+        // this takes effect only before the first table exists (docs/decisions/0015).
+        if (!options.db) this.db.pragma("auto_vacuum = INCREMENTAL");
         this.db.pragma("journal_mode = WAL");
         // NORMAL in WAL mode is durable across process crashes (kill -9); see decision 0001.
         this.db.pragma("synchronous = NORMAL");

@@ -11,6 +11,7 @@ import { sqliteDeliveryLog } from "./delivery-log.js";
 import { createPrivateFile, SqliteKv } from "./kv.js";
 import { installQueueCounts, sqliteOutbox } from "./outbox.js";
 import { sqlitePassJournal } from "./pass-journal.js";
+import { sqliteRetention } from "./retention.js";
 import { sqliteSmallState } from "./small-state.js";
 import { sqliteSnapshots } from "./snapshots.js";
 
@@ -117,7 +118,8 @@ function acquireLock(file: string): Database.Database {
 function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Database | undefined, readOnly: boolean): StateStore {
   const existing = kv.getRaw("m/epoch");
   const epoch = existing ?? randomBytes(8).toString("hex");
-  if (!existing) kv.write([{ key: "m/epoch", value: epoch }]);
+  // A new file indexes its events for retention from the first one (retention.ts builds the index of older files).
+  if (!existing) kv.write([{ key: "m/epoch", value: epoch }, { key: "m/nidx", value: "1" }]);
   const ctx: SqliteContext = {
     kv,
     keyv: newKeyv(kv),
@@ -136,6 +138,7 @@ function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Databas
     ...outbox,
     ...sqliteDeliveryLog(ctx),
     ...sqlitePassJournal(ctx),
+    ...sqliteRetention(ctx),
     async close() {
       await ctx.baselines?.close();
       flush();

@@ -93,7 +93,11 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
           if (seen.has(id) || kv.getRaw(`e/${id}`) !== undefined) continue;
           seen.add(id);
           eventSeq += 1;
-          ops.push({ key: `e/${id}`, value: item.event.body }, { key: `r/${item.recordKey}/${pad(eventSeq)}`, value: id });
+          ops.push(
+            { key: `e/${id}`, value: item.event.body },
+            { key: `r/${item.recordKey}/${pad(eventSeq)}`, value: id },
+            { key: `n/${pad(eventSeq)}`, value: JSON.stringify([id, item.recordKey, item.event.envelope.detected_at]) },
+          );
           for (const target of item.targets) {
             seq += 1;
             const delivery: Delivery = { seq, target, eventId: id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now };
@@ -182,6 +186,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
           if (eventId && dead.eventId !== eventId) continue;
           seq += 1;
           const delivery: Delivery = { seq, target: to ?? dead.target, eventId: dead.eventId, recordKey: dead.recordKey, attempts: 0, nextAttemptAt: now };
+          ctx.pinned?.add(dead.eventId);
           ops.push({ key, delete: true }, { key: `q/${delivery.target}/${pad(seq)}`, value: JSON.stringify(delivery) });
           created.push(delivery);
         }
@@ -194,6 +199,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
     async requeueEvent(eventId, targets, recordKey) {
       if (!(await hasEvent(eventId))) throw new StateError(`no event ${eventId} in state`);
       const now = ctx.clock.now();
+      ctx.pinned?.add(eventId);
       return kv.transaction(() => {
         let seq = Number(kv.getRaw("m/seq") ?? 0);
         const created: Delivery[] = targets.map((target) => {

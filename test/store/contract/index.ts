@@ -1,5 +1,6 @@
 import { outboxContract } from "./outbox.js";
 import { passJournalContract } from "./pass-journal.js";
+import { retentionContract } from "./retention.js";
 import { smallStateContract } from "./small-state.js";
 import { snapshotsContract } from "./snapshots.js";
 import type { ContractBackend } from "./backend.js";
@@ -12,4 +13,5 @@ export function stateStoreContract(backend: ContractBackend): void {
   snapshotsContract(backend);
   outboxContract(backend);
   passJournalContract(backend);
+  retentionContract(backend);
 }

@@ -1,0 +1,156 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import type { Clock } from "../clock.js";
+import type { RetentionConfig } from "../config/types.js";
+import type { PrunableKind, StateStore } from "../store/store.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { Metrics } from "../telemetry/metrics.js";
+
+/** `state.retention` when the config says nothing (docs/decisions/0015). */
+export const DEFAULT_RETENTION: RetentionConfig = { events: 30 * 86_400_000, delivery_log: 7 * 86_400_000, dead_letters: 90 * 86_400_000 };
+
+/** The config's `state.retention`, or the defaults (configs built in code may lack `state`). */
+export function retentionOf(config: { state?: { retention?: RetentionConfig } }): RetentionConfig {
+  return config.state?.retention ?? DEFAULT_RETENTION;
+}
+
+/** Dead letters first: the events they kept become prunable in the same sweep. */
+const ORDER: PrunableKind[] = ["dead_letters", "delivery_log", "pass_journal", "events"];
+
+/** Test knob: how often the daemon sweeps (ms). */
+const SWEEP_EVERY_MS = Number(process.env.RETROHOOK_RETENTION_EVERY_MS ?? 60_000);
+
+export interface RetentionStats {
+  policy: RetentionConfig;
+  sweeps: number;
+  lastSweep: { at: string; ms: number; steps: number; removed: Record<PrunableKind, number>; pagesReclaimed: number } | null;
+  /**
+   * The longest a single step held the event loop (ms): the most pruning can have delayed a pass
+   * tick or a delivery. On SQLite a step is synchronous; on PostgreSQL the loop only sends it.
+   */
+  maxStepMs: number;
+  /** The longest step from start to end, waiting for the database included (ms). */
+  maxStepWallMs: number;
+  /** The step that held the event loop longest: which, how many rows it might look at, and its CPU time (less than `ms` when the machine is busy). */
+  longestStep: { what: string; limit: number; ms: number; cpuMs: number } | null;
+  removedTotal: Record<PrunableKind, number>;
+}
+
+const zero = (): Record<PrunableKind, number> => ({ events: 0, delivery_log: 0, dead_letters: 0, pass_journal: 0 });
+
+/**
+ * Prunes what `state.retention` no longer keeps, in the background: a sweep walks each kind in
+ * steps of a few hundred rows and yields to the event loop between steps, so a pass tick or a
+ * delivery waits at most one step. The step size adapts to keep each step near 10 ms. After
+ * the sweep, free pages go back to the file system in steps of 256 pages.
+ */
+export class Retention {
+  readonly policy: RetentionConfig;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private batch = 200;
+  private readonly stats: RetentionStats;
+
+  constructor(
+    private readonly store: StateStore,
+    policy: RetentionConfig | undefined,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {
+    this.policy = policy ?? DEFAULT_RETENTION;
+    this.stats = { policy: this.policy, sweeps: 0, lastSweep: null, maxStepMs: 0, maxStepWallMs: 0, longestStep: null, removedTotal: zero() };
+  }
+
+  /** A sweep now, then one every minute. */
+  start(everyMs = SWEEP_EVERY_MS): void {
+    const tick = (): void => {
+      this.running = this.sweep()
+        .catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "retention sweep failed; tried again at the next one"))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(tick, everyMs).unref();
+        });
+    };
+    this.timer = setTimeout(tick, 0).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  status(): RetentionStats {
+    return structuredClone(this.stats);
+  }
+
+  /** One full sweep of every kind, then the space given back. */
+  async sweep(): Promise<void> {
+    const started = performance.now();
+    const now = this.clock.now();
+    const removed = zero();
+    let steps = 0;
+    const cutoff: Record<PrunableKind, number> = {
+      events: now - this.policy.events,
+      pass_journal: now - this.policy.events,
+      delivery_log: now - this.policy.delivery_log,
+      dead_letters: now - this.policy.dead_letters,
+    };
+    for (const kind of ORDER) {
+      for (;;) {
+        if (this.stopped) return;
+        const result = await this.timed(kind, () => this.store.pruneStep(kind, cutoff[kind], this.batch), true);
+        steps += 1;
+        removed[kind] += result.removed;
+        if (result.done) break;
+        await yieldToLoop();
+      }
+    }
+    let pages = 0;
+    for (;;) {
+      if (this.stopped) return;
+      const given = await this.timed("reclaim", () => this.store.reclaimSpace(256), false);
+      steps += 1;
+      pages += given;
+      if (given === 0) break;
+      await yieldToLoop();
+    }
+    this.stats.sweeps += 1;
+    this.stats.lastSweep = { at: new Date(now).toISOString(), ms: Math.round(performance.now() - started), steps, removed, pagesReclaimed: pages };
+    for (const kind of ORDER) this.stats.removedTotal[kind] += removed[kind];
+    for (const kind of ORDER) if (removed[kind] > 0) this.metrics?.pruned.inc({ kind }, removed[kind]);
+    // Sizes read every row (in chunks): after the first sweep and every tenth.
+    if (this.metrics && this.stats.sweeps % 10 === 1) {
+      const sizes = await this.store.stateSizes();
+      for (const [kind, size] of Object.entries(sizes.kinds)) this.metrics.stateBytes.set({ kind }, size.bytes);
+    }
+    const total = ORDER.reduce((n, kind) => n + removed[kind], 0);
+    if (total > 0) this.logger.info({ removed, steps, pagesReclaimed: pages, maxStepMs: Math.round(this.stats.maxStepMs) }, `retention: pruned ${total} entries`);
+  }
+
+  /**
+   * Runs one step: the time until the call returns its promise is the time it held the event
+   * loop (all of a SQLite step); the time until the promise settles includes waiting for I/O.
+   * The step size follows the longer of the two.
+   */
+  private async timed<T>(what: string, step: () => Promise<T>, adapt: boolean): Promise<T> {
+    const limit = this.batch;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const pending = step();
+    const held = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const result = await pending;
+    const wall = performance.now() - t0;
+    if (held > this.stats.maxStepMs) {
+      this.stats.maxStepMs = held;
+      this.stats.longestStep = { what, limit, ms: Math.round(held * 10) / 10, cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10 };
+    }
+    this.stats.maxStepWallMs = Math.max(this.stats.maxStepWallMs, wall);
+    const ms = Math.max(held, wall);
+    if (adapt && ms > 20 && this.batch > 10) this.batch = Math.max(10, Math.floor(this.batch / 2));
+    else if (adapt && ms < 5 && this.batch < 2000) this.batch = Math.min(2000, this.batch * 2);
+    return result;
+  }
+}
