@@ -46,7 +46,7 @@ describe("retrohook explain (CLI)", () => {
 
     const unknown = await runCli(["explain", "--event", "evt_doesnotexist", "-c", path]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/no event "evt_doesnotexist" in state: never detected here, or pruned \(state\.retention\.events = 30d\)/);
+    expect(unknown.stderr).toMatch(/no event "evt_doesnotexist" in state: never detected here, or pruned \(state\.retention\.events = 30d; events detected before \S+ are gone\)/);
     const usage = await runCli(["explain", "-c", path]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/give exactly one of SOURCE\/RESOURCE\/RECORD_ID and --event ID/);
