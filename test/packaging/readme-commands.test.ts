@@ -122,6 +122,7 @@ const COVERAGE: Coverage[] = [
   { command: /^npm run bench -- --only=scale$/, by: [[CI, "npm run bench -- --quick --only=scale"]], note: "CI runs the scale scenario at quick sizes (2,000 and 20,000 records) so its harness cannot rot; the 1,000,000-record run is run by hand" },
   { command: /^npx retrohook demo --for 60s$/, by: [["test/e2e/demo.test.ts", '["demo", "--for", "12s"']], note: "a shorter --for, the same option" },
   { command: /^retrohook once --reconcile$/, by: [[ONCE, '["once", "--reconcile", "-c", path]']] },
+  { command: /^GET \/api\/state$/, by: [["test/server/state.test.ts", '"GET", "/api/state"']] },
   { command: /^GET \/api\/cluster$/, by: [["test/cluster/replicas.test.ts", "/api/cluster`"]] },
   { command: /^POST \/api\/sources\/NAME\/pass$/, by: [["test/server/admin.test.ts", 'daemon.api("POST", "/api/sources/legacy/pass"']] },
   { command: /^npm run bench$|^--quick$/, by: [[CI, "npm run bench -- --quick"]], note: "CI runs the quick sizes so the harness cannot rot; the full run measures the machine and is run by hand" },
