@@ -24,8 +24,8 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** The sample preset: a JSON API with an `X-Api-Key` header and one list of products. */
 const SAMPLE_FILES: Record<string, string> = {
   "config.ts": `import { z } from "zod";
-import { inheritStart, secret, secretFile, strictObject, withoutFileKeys } from "../../../../config/fields.js";
-import { presetResources, sourceCommonShape } from "../../../../config/source-shape.js";
+import { inheritStart, secret, secretFile, strictObject, withoutFileKeys } from "../../../config/fields.js";
+import { presetResources, sourceCommonShape } from "../../../config/source-shape.js";
 
 export const RESOURCES = ["products"] as const;
 export const SECRET_KEYS = ["api_key"] as const;
@@ -42,11 +42,11 @@ export const sampleSource = strictObject({
 
 export type SampleSourceConfig = z.output<typeof sampleSource>;
 `,
-  "index.ts": `import type { RestResourceConfig } from "../../../../config/types.js";
-import type { SourceDeps } from "../../../deps.js";
-import { RestPoller } from "../../../rest/poller.js";
-import type { Source } from "../../../source.js";
-import { definePreset } from "../../spec.js";
+  "index.ts": `import type { RestResourceConfig } from "../../../config/types.js";
+import type { SourceDeps } from "../../deps.js";
+import { RestPoller } from "../../rest/poller.js";
+import type { Source } from "../../source.js";
+import { definePreset } from "../spec.js";
 import { RESOURCES, SECRET_KEYS, sampleSource, type SampleSourceConfig } from "./config.js";
 
 function createSampleSource(config: SampleSourceConfig, deps: SourceDeps): Source {
