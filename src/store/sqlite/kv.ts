@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { KeyvStoreAdapter, StoredData } from "keyv";
@@ -57,13 +57,16 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     super();
     this.opts = { dialect: "sqlite", url: file };
     try {
+      // Only a file without pages yet takes `auto_vacuum`: on an existing file the pragma touches the
+      // header, which a corrupted or read-only file must not get (it is kept as it is for recovery).
+      const fresh = !options.db && (file === ":memory:" || !existsSync(file) || statSync(file).size === 0);
       if (file !== ":memory:" && !options.readOnly && !options.db) createPrivateFile(file);
       this.db = options.db ?? new Database(file, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false });
       this.db.pragma("busy_timeout = 5000");
       if (!options.readOnly) {
         // A new file gives pages freed by retention back in steps (`PRAGMA incremental_vacuum`);
         // this takes effect only before the first table exists (docs/decisions/0015).
-        if (!options.db) this.db.pragma("auto_vacuum = INCREMENTAL");
+        if (fresh) this.db.pragma("auto_vacuum = INCREMENTAL");
         this.db.pragma("journal_mode = WAL");
         // NORMAL in WAL mode is durable across process crashes (kill -9); see decision 0001.
         this.db.pragma("synchronous = NORMAL");
