@@ -109,6 +109,9 @@ function managed(kind: BrokerKind, url: string, port: number, dir: string, launc
     async kill() {
       await killChild(child);
       child = undefined;
+      // The group leader's exit can come before the VM's sockets are gone: a `start` that found
+      // the old listener still open would return before the new broker listens.
+      await waitFor(`${kind} to stop listening`, async () => !(await portOpen(port)), 10_000);
     },
     async restart() {
       await broker.kill();

@@ -3,7 +3,7 @@ import type { Config, TargetConfig } from "../../src/config/types.js";
 import { sendTestEvent } from "../../src/server/actions.js";
 import { connectionText } from "../../src/cli/commands/status.js";
 import { deliveryLog, targetView } from "../../src/server/read-model.js";
-import { harness, makeEvent, recordKeyOf, SECRET, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
+import { harness, makeEvent, pause, recordKeyOf, SECRET, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
 import { verifySignature } from "../helpers/receiver.js";
 
 /**
@@ -99,8 +99,16 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
       const [retry] = await run.store.listLog({ target: "erp" });
       expect(retry).toMatchObject({ eventId: "evt_retry", outcome: "retry" });
       expect(retry!.error).toBeTruthy();
-      run.clock.advance(10 * S);
-      await waitUntil(async () => (await run.store.listPending()).length === 0, 30_000, "delivered after the restart");
+      // Time passes for the retries' back-off while the broker comes back (50 times real time).
+      await waitUntil(
+        async () => {
+          await pause(100);
+          run.clock.advance(5 * S);
+          return (await run.store.listPending()).length === 0;
+        },
+        30_000,
+        "delivered after the restart",
+      );
       const log = await run.store.listLog({ target: "erp" });
       expect(log.some((entry) => entry.eventId === "evt_retry" && entry.outcome === "delivered")).toBe(true);
       expect((await kit.received()).filter((m) => m.id === "evt_retry").length).toBeGreaterThanOrEqual(1);

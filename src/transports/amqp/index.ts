@@ -1,12 +1,21 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
-import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter, withTimeout } from "../shared.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter, withTimeout, type DestinationTemplate } from "../shared.js";
 import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
  * RabbitMQ (AMQP 0-9-1): publish to the exchange with the routing-key template, persistent,
  * `message_id` = event id, on a confirm channel; `mandatory`, so a message no queue takes comes
  * back (basic.return) and is a dead letter with the broker's reason, never a silent drop.
+ *
+ * Except right after a reconnect: a broker that just restarted may still be recovering its
+ * queues and bindings, and consumers declare theirs again when they reconnect, so for
+ * `RECOVERY_MS` after a connection that follows a lost connection or a failed connect, a return
+ * is retried with the retry policy's back-off. Still unroutable after that, it is a dead letter.
+ * (A first connection has nothing to recover from: a return on it is a dead letter at once.)
  */
+
+/** How long after a reconnect a returned (unroutable) message is retried rather than dead-lettered. */
+export const RECOVERY_MS = 10 * 60_000;
 
 interface AmqpTarget extends TransportTarget {
   exchange: string;
@@ -28,7 +37,7 @@ export const transport: TransportDefinition = brokerTransport("amqp", "PUBLISH",
   { key: "exchange", about: "the exchange to publish to (the operator's, declared beforehand)", example: "retrohook", invalid: exchangeProblem },
   { key: "routing_key", about: "routing-key template", example: "{type}", invalid: routingKeyProblem },
 ],
-  create: (target, templates) => new AmqpTransport(target as AmqpTarget, templates),
+  create: (target, templates, options) => new AmqpTransport(target as AmqpTarget, templates, options.now ?? Date.now),
 });
 
 interface Link {
@@ -38,19 +47,31 @@ interface Link {
   returned: Map<string, string>;
   /** Why the channel closed, once it did. */
   closed?: string;
+  /** When it was opened, if it follows a lost connection or a failed connect (the broker may be recovering). */
+  reconnectedAt?: number;
 }
 
 class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
+  constructor(
+    target: AmqpTarget,
+    templates: readonly DestinationTemplate[],
+    private readonly now: () => number,
+  ) {
+    super(target, templates);
+  }
+
   protected async shut(link: Link): Promise<void> {
     await link.model.close();
   }
 
   protected async open(): Promise<Link> {
+    // `idle` until the first connection: any other state means this one follows a loss or a failure.
+    const reconnect = this.link.state().state !== "idle";
     const amqp = await import("amqplib");
     const ca = caOf(this.target.tls);
     const model = await amqp.connect(this.target.url, { timeout: this.target.timeout, ...(ca ? { ca: [Buffer.from(ca)] } : {}), clientProperties: { connection_name: `retrohook ${this.target.name}` } });
     const channel = await model.createConfirmChannel();
-    const link: Link = { model, channel, returned: new Map() };
+    const link: Link = { model, channel, returned: new Map(), ...(reconnect ? { reconnectedAt: this.now() } : {}) };
     const lost = (why: string): void => {
       link.closed ??= why;
       this.link.drop(link, why);
@@ -103,11 +124,22 @@ class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
       link.returned.delete(id);
       const why = link.closed ?? describe(error);
       if (/timeout/i.test(describe(error))) this.link.drop(link);
-      return resultAfter(started, "retry", /NOT_FOUND|404/.test(why) ? `the broker refused the exchange: ${why}` : `not confirmed: ${why}`);
+      if (/NOT_FOUND|404/.test(why)) {
+        const missing = /no exchange '([^']*)'/.exec(why)?.[1] ?? exchange;
+        return resultAfter(started, "retry", `no exchange "${missing}" on the broker (${why}): declare it, e.g. rabbitmqadmin declare exchange name=${missing} type=topic durable=true; the events wait until it exists`);
+      }
+      return resultAfter(started, "retry", `not confirmed: ${why}`);
     }
     const returned = link.returned.get(id);
     link.returned.delete(id);
-    if (returned) return resultAfter(started, "dead", `unroutable: ${returned}`, returned);
+    if (returned) {
+      const since = link.reconnectedAt === undefined ? undefined : this.now() - link.reconnectedAt;
+      if (since !== undefined && since < RECOVERY_MS) {
+        const reason = `unroutable right after a reconnect (${Math.round(since / 1000)} s ago): ${returned}; retried while the broker may still be recovering its queues and bindings (a dead letter if still unroutable ${RECOVERY_MS / 60_000} min after the reconnect)`;
+        return resultAfter(started, "retry", reason, returned);
+      }
+      return resultAfter(started, "dead", `unroutable: ${returned}`, returned);
+    }
     const answer = `publisher confirm: exchange "${exchange}", routing key "${routingKey}"`;
     return resultAfter(started, "delivered", answer, answer);
   }

@@ -1,0 +1,156 @@
+import amqp from "amqplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Config } from "../../src/config/types.js";
+import { sendTestEvent } from "../../src/server/actions.js";
+import { RECOVERY_MS } from "../../src/transports/amqp/index.js";
+import { harness, makeEvent, STORES, waitUntil, type Harness } from "../delivery/harness.js";
+import { brokerInstalled, startRabbit, type Broker } from "../helpers/brokers.js";
+import { brokerTarget } from "./contract.js";
+
+/**
+ * What RabbitMQ answers besides "confirmed": an exchange that does not exist (the operator's to
+ * declare: retried with a reason that names it, never lost), and a message returned as
+ * unroutable right after a broker restart (queues and bindings may still be coming back:
+ * retried), as opposed to one that stays unroutable (a dead letter with the reason).
+ */
+
+const [, sqlite] = STORES.find(([name]) => name === "sqlite")!;
+const S = 1000;
+
+async function withChannel<T>(url: string, work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
+  const model = await amqp.connect(url);
+  try {
+    return await work(await model.createChannel());
+  } finally {
+    await model.close();
+  }
+}
+
+/** Message ids in `queue` (read and removed). */
+async function drain(url: string, queue: string): Promise<string[]> {
+  return withChannel(url, async (channel) => {
+    const ids: string[] = [];
+    for (;;) {
+      const message = await channel.get(queue, { noAck: true });
+      if (!message) return ids;
+      ids.push(String(message.properties.messageId));
+    }
+  });
+}
+
+describe.runIf(brokerInstalled("amqp"))("amqp: what the broker answers", () => {
+  let broker: Broker;
+  let h: Harness | undefined;
+
+  beforeAll(async () => {
+    broker = await startRabbit();
+  }, 180_000);
+  afterAll(async () => {
+    await h?.close();
+    await broker?.stop();
+  });
+
+  it("a missing exchange is a clear error in test-target and in the delivery log, retried until the exchange exists, never lost", async () => {
+    const target = brokerTarget("amqp", broker.url, { exchange: "not-declared-yet", routing_key: "{type}" });
+    h = await harness(sqlite, [target]);
+    const run = h;
+    const test = await sendTestEvent(run.dispatcher, { targets: [target] } as unknown as Config, "erp", Date.now());
+    expect(test.ok).toBe(false);
+    expect(test.verdict).toContain(`no exchange "not-declared-yet"`);
+    expect(test.verdict).toContain("declare it");
+
+    await run.enqueue([{ event: makeEvent("evt_noexchange", "1"), recordId: "1" }]);
+    await run.dispatcher.start();
+    await waitUntil(async () => (await run.store.listLog({})).length === 1, 20_000, "an attempt");
+    const [entry] = await run.store.listLog({});
+    expect(entry).toMatchObject({ outcome: "retry", eventId: "evt_noexchange" });
+    expect(entry!.error).toContain(`no exchange "not-declared-yet"`);
+    expect(await run.store.listDeadLetters()).toHaveLength(0);
+    expect(await run.store.listPending()).toHaveLength(1);
+
+    // The operator declares it (and a queue): the waiting event goes.
+    await withChannel(broker.url, async (channel) => {
+      await channel.assertExchange("not-declared-yet", "topic", { durable: true });
+      await channel.assertQueue("late-exchange", { durable: true });
+      await channel.bindQueue("late-exchange", "not-declared-yet", "#");
+    });
+    await waitUntil(
+      async () => {
+        run.clock.advance(5 * S);
+        return (await run.store.listPending()).length === 0;
+      },
+      30_000,
+      "delivered once the exchange exists",
+    );
+    expect((await run.store.listLog({})).map((e) => e.outcome)).toContain("delivered");
+    expect(await drain(broker.url, "late-exchange")).toEqual(["evt_noexchange"]);
+  }, 60_000);
+
+  it("a message returned right after a broker restart is retried (the consumer binds its queue again), one still unroutable long after is a dead letter", async () => {
+    // A consumer's queue that does not survive a restart (not durable): it declares it again when it reconnects.
+    const bind = () =>
+      withChannel(broker.url, async (channel) => {
+        await channel.assertExchange("restarts", "topic", { durable: true });
+        await channel.assertQueue("consumer", { durable: false });
+        await channel.bindQueue("consumer", "restarts", "invoice.#");
+      });
+    await bind();
+    const target = brokerTarget("amqp", broker.url, { exchange: "restarts", routing_key: "{type}" });
+    await h?.close();
+    h = await harness(sqlite, [target]);
+    const run = h;
+    await run.enqueue([{ event: makeEvent("evt_before", "1", { type: "invoice.created" }), recordId: "1" }]);
+    await run.dispatcher.start();
+    await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "delivered before the restart");
+    expect(run.dispatcher.status()[0]!.connection?.state).toBe("connected");
+
+    await broker.kill();
+    await waitUntil(() => run.dispatcher.status()[0]!.connection?.state !== "connected", 20_000, "the connection loss noticed");
+    await broker.start();
+    await waitUntil(async () => amqp.connect(broker.url).then((m) => m.close().then(() => true), () => false), 60_000, "the broker back");
+
+    // Right after the reconnect nothing is bound yet: both come back unroutable.
+    await run.enqueue([
+      { event: makeEvent("evt_after", "2", { type: "invoice.updated" }), recordId: "2" },
+      { event: makeEvent("evt_orphan", "3", { type: "orphan.updated" }), recordId: "3" },
+    ]);
+    await waitUntil(async () => (await run.store.listLog({})).filter((e) => /unroutable/.test(e.error ?? "")).length === 2, 20_000, "both returned");
+    expect(await run.store.listDeadLetters()).toEqual([]);
+    const returned = (await run.store.listLog({})).filter((e) => /unroutable/.test(e.error ?? ""));
+    for (const entry of returned) {
+      expect(entry.outcome).toBe("retry");
+      expect(entry.error).toMatch(/unroutable right after a reconnect .*has no queue bound for routing key/);
+    }
+
+    // The consumer is back and binds `invoice.#` again: the retry delivers evt_after.
+    await bind();
+    await waitUntil(
+      async () => {
+        run.clock.advance(5 * S);
+        return (await run.store.listLog({})).some((e) => e.eventId === "evt_after" && e.outcome === "delivered");
+      },
+      30_000,
+      "evt_after delivered",
+    );
+    // evt_before went with the old queue (not durable); evt_after is in the new one.
+    expect(await drain(broker.url, "consumer")).toEqual(["evt_after"]);
+
+    // Nothing ever takes `orphan.updated`: once the reconnect is long past, it is a dead letter with the reason.
+    await waitUntil(
+      async () => {
+        run.clock.advance(5 * 60 * S);
+        return (await run.store.listDeadLetters()).length === 1;
+      },
+      30_000,
+      "evt_orphan dead-lettered",
+    );
+    const [dead] = await run.store.listDeadLetters();
+    expect(dead).toMatchObject({ eventId: "evt_orphan" });
+    expect(dead!.attempts).toBeGreaterThan(1);
+    expect(dead!.reason).toMatch(/^unroutable: exchange "restarts" has no queue bound for routing key "orphan.updated"/);
+    const orphanLog = (await run.store.listLog({})).filter((e) => e.eventId === "evt_orphan").sort((a, b) => a.attempt - b.attempt);
+    expect(orphanLog.at(-1)).toMatchObject({ outcome: "dead" });
+    expect(Date.parse(orphanLog.at(-1)!.at) - Date.parse(orphanLog[0]!.at)).toBeGreaterThanOrEqual(RECOVERY_MS - 10 * S);
+    expect(await run.store.listPending()).toHaveLength(0);
+  }, 150_000);
+});
