@@ -385,19 +385,21 @@ function idValue(raw: JsonValue | unknown): bigint | undefined {
 }
 
 /**
- * A page proves a descending sort by `field` when it is so sorted, with at least two distinct
- * stamps, and its ids go up somewhere and down somewhere: a list in id order (either way),
- * which ignored the sort, cannot give that.
+ * A page proves a sort by `field` (descending unless `direction` says otherwise) when it is so
+ * sorted, with at least two distinct stamps, and its ids go up somewhere and down somewhere: a
+ * list in id order (either way), which ignored the sort, cannot give that. Every preset whose
+ * sort is undocumented proves it this way (docs/decisions/0016).
  */
-export function sortProof(records: SourceRecord[], field: string, timeZone: string): boolean {
+export function sortProof(records: SourceRecord[], field: string, timeZone: string, direction: "asc" | "desc" = "desc"): boolean {
   let up = false;
   let down = false;
   let distinct = false;
+  const sign = direction === "desc" ? 1 : -1;
   for (let i = 1; i < records.length; i += 1) {
     const before = parseInstant(getPath(records[i - 1]!.data, field), timeZone);
     const after = parseInstant(getPath(records[i]!.data, field), timeZone);
-    if (before === undefined || after === undefined || after > before) return false;
-    if (after < before) distinct = true;
+    if (before === undefined || after === undefined || sign * (after - before) > 0) return false;
+    if (after !== before) distinct = true;
     const a = idValue(records[i - 1]!.id);
     const b = idValue(records[i]!.id);
     const order = a !== undefined && b !== undefined ? (a < b ? -1 : a > b ? 1 : 0) : records[i - 1]!.id < records[i]!.id ? -1 : records[i - 1]!.id > records[i]!.id ? 1 : 0;

@@ -49,6 +49,8 @@ export interface FacturaScriptsFakeOptions {
 export interface FacturaScriptsFake extends FakeServer {
   readonly token: string;
   create(table: FsTable, fields?: Record<string, unknown>): Record<string, unknown>;
+  /** A product written behind FacturaScripts' back (the installer, an import): `actualizado` stays empty. */
+  importProduct(fields?: Record<string, unknown>): Record<string, unknown>;
   /** Logs an audit entry for invoices and delivery notes when something changed. */
   update(table: FsTable, id: number | string, patch: Record<string, unknown>): Record<string, unknown>;
   /** Cascades the receipts and payments of an invoice; refuses `editable: false` documents. */
@@ -233,6 +235,11 @@ export async function startFacturaScriptsFake(options: FacturaScriptsFakeOptions
   return Object.assign(server, {
     token,
     create: (table: FsTable, fields: Record<string, unknown> = {}) => render(table, store.insert(table, fields)),
+    importProduct: (fields: Record<string, unknown> = {}) => {
+      const row = store.insert("productos", fields);
+      row.actualizado = null;
+      return render("productos", row);
+    },
     update: (table: FsTable, id: number | string, patch: Record<string, unknown>) => render(table, store.update(table, id, patch)),
     remove: (table: FsTable, id: number | string) => {
       store.remove(table, id);

@@ -23,9 +23,12 @@ const TABLES: Record<string, FsTable[]> = {
 };
 
 
-/** Requests of one idle incremental pass: per table, new rows, plus its audit log and payments feeds. */
+/**
+ * Requests of one idle incremental pass: per table, new rows (a `since` table with serial keys:
+ * rows saved since its day, and new keys), plus its audit log and payments feeds.
+ */
 export function facturaScriptsIdlePassCost(config: Pick<FacturaScriptsSourceConfig, "resources">): number {
-  return config.resources.reduce((sum, resource) => sum + (TABLES[resource.name] ?? []).reduce((n, t) => n + 1 + (t.model ? 1 : 0) + (t.payments ? 1 : 0), 0), 0);
+  return config.resources.reduce((sum, resource) => sum + (TABLES[resource.name] ?? []).reduce((n, t) => n + 1 + (t.since && !t.stringKey ? 1 : 0) + (t.model ? 1 : 0) + (t.payments ? 1 : 0), 0), 0);
 }
 
 const PAID: Transition[] = [{ event: "paid", anyOf: [{ field: "pagada", to: true }] }];

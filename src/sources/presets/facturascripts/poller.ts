@@ -185,7 +185,9 @@ export class FacturaScriptsPoller extends PollerBase {
       } else {
         // Without a day yet (a cursor of an earlier version) a `since` table is listed whole, once.
         if (table.since) yield* this.scanTable(table, undefined, next, context, false, previous!.since?.[table.table] ?? null);
-        else yield* this.scanTable(table, previous!.keys[table.table], next, context, false);
+        // Rows never saved through FacturaScripts have no `since` value (a fresh install's
+        // products, an import): new ones are found by key, like the tables without a `since`.
+        if (!table.since || (!table.stringKey && previous!.keys[table.table] !== undefined)) yield* this.scanTable(table, previous!.keys[table.table], next, context, false);
         if (table.model && !this.gate.logsDenied(context)) yield* this.followLog(table, next, context);
         if (table.payments && !this.paymentsDenied(table, context)) yield* this.followPayments(table, next, context);
       }
@@ -263,7 +265,8 @@ export class FacturaScriptsPoller extends PollerBase {
       throw new SourceError(`resource ${this.resource} (${table.table}): listed ${seen} rows but X-Total-Count said ${expected} — a page went missing`, "incomplete");
     }
     if (last !== undefined && since === undefined) cursor.keys[table.table] = last;
-    if (table.since && (highestDay || since === undefined || since === null)) {
+    // A walk by key (rows above `after`) moves the day only by what it listed.
+    if (table.since && (highestDay || (after === undefined && (since === undefined || since === null)))) {
       // A value in the future (typed by hand) must not hold back the rows created from today on.
       // Rows that all lack the column (a fresh install's products have no `actualizado`) start
       // the day at today's: a save stamps it, so the next passes list the rows saved from now on

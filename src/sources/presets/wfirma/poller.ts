@@ -6,6 +6,7 @@ import type { JsonObject, RecordRef, SourceRecord } from "../../../core/types.js
 import { ForbiddenError, SourceError } from "../../errors.js";
 import { FutureStamps, stuckCursorWarning } from "../../future-stamps.js";
 import { isInexact } from "../../http/json-body.js";
+import { sortProof } from "../../rest/poller.js";
 import type { GoneAnswer, Batch, ListMode, ListResult, PassContext, ResourceAssumptions } from "../../source.js";
 import { pageOf, type WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import type { WfirmaSourceConfig } from "./config.js";
@@ -23,6 +24,8 @@ const PAYMENTS: WfirmaModuleSpec = { module: "payments", branch: "payments", sin
 export const WFIRMA_PAGE = 100;
 const WALL = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const ORDER = { "0": { asc: "modified" }, "1": { asc: "id" } };
+/** The reverse of ORDER: a find asking it proves (or disproves) that wFirma honours the JSON order. */
+const REVERSE = { "0": { desc: "modified" }, "1": { desc: "id" } };
 
 /** Thrown inside a walk when a response breaks key paging's assumptions. */
 class AssumptionFailed extends Error {}
@@ -42,6 +45,8 @@ export class WfirmaPoller extends PollerBase {
   private readonly proven = new Set<string>();
   /** Modules where wFirma refused the JSON order with INPUT ERROR (also a source fact). */
   private readonly unsupported = new Set<string>();
+  /** Modules where wFirma ignored the JSON order (the reverse find answered the same first record; also a source fact). */
+  private readonly ignored = new Set<string>();
 
   constructor(
     private readonly api: WfirmaApi,
@@ -66,8 +71,8 @@ export class WfirmaPoller extends PollerBase {
     cursorField: "modified",
     order: { field: "modified", direction: "asc", documented: false, then: "id" },
     pageSize: WFIRMA_PAGE,
-    orderFallback: "a page-numbered complete scan of the module, with a warning",
-    orderUnproven: "key paging, every page checked (INPUT ERROR: page-numbered scans without order)",
+    orderFallback: "a page-numbered walk for that pass (the same conditions, by id), with a warning",
+    orderUnproven: "key paging of one page; before a second page one find in the reverse order proves the order, or the module is scanned page by page (also after INPUT ERROR)",
   };
 
   async *list(mode: ListMode, cursor: unknown, context: PassContext): AsyncGenerator<Batch, ListResult, void> {
@@ -95,21 +100,9 @@ export class WfirmaPoller extends PollerBase {
           if (capped !== undefined && (best === undefined || capped > best)) best = capped;
         }
       };
-      try {
-        if (this.orderUnsupported(spec, context)) throw new AssumptionFailed("wFirma refused the JSON order before (INPUT ERROR): key paging is not possible");
-        for await (const batch of this.walkByKey(spec, sinceWall, context)) {
-          track(batch.records);
-          yield batch;
-        }
-      } catch (error) {
-        if (!(error instanceof AssumptionFailed)) throw error;
-        const warning = `${spec.module}: ${error.message}; scanned the module completely instead`;
-        warnings.push(warning);
-        context.logger.warn({ resource: this.resource, module: spec.module, reason: error.message }, "key paging assumption failed; scanning completely");
-        for await (const batch of this.walkByPage(spec, context)) {
-          track(batch.records);
-          yield batch;
-        }
+      for await (const batch of this.walk(spec, sinceWall, [], warnings, context)) {
+        track(batch.records);
+        yield batch;
       }
       if (best !== undefined) next.modified[spec.module] = best;
       if (spec.paidBy) {
@@ -125,13 +118,36 @@ export class WfirmaPoller extends PollerBase {
   }
 
   /**
+   * Key paging, or — where its assumptions fail (a page out of order, `modified` missing, the
+   * JSON order refused or ignored) — a page-numbered walk of the same conditions (from
+   * `modified ge sinceWall`; without it, the whole module), with a warning.
+   */
+  private async *walk(spec: WfirmaModuleSpec, sinceWall: string | undefined, only: JsonObject[], warnings: string[], context: PassContext): AsyncGenerator<Batch, void, void> {
+    try {
+      yield* this.walkByKey(spec, sinceWall, context, only);
+    } catch (error) {
+      if (!(error instanceof AssumptionFailed)) throw error;
+      const instead = sinceWall === undefined && only.length === 0 ? "scanned the module completely instead" : "read what changed page by page instead";
+      warnings.push(`${spec.module}: ${error.message}; ${instead}`);
+      context.logger.warn({ resource: this.resource, module: spec.module, reason: error.message }, "key paging assumption failed; page-numbered walk instead");
+      const conditions = [...(sinceWall === undefined ? [] : [condition("modified", "ge", sinceWall)]), ...only];
+      yield* this.walkByPage(spec, context, conditions);
+    }
+  }
+
+  /**
    * Key paging by (`modified`, `id`) ascending, optionally from `modified ge sinceWall`, with
    * flat AND conditions only (the one JSON form wFirma documents; nesting `or` has none): the
    * next page asks for `modified ge` the last stamp seen, so it repeats the records of that one
    * second already read. A full page of nothing new is a second with more records than a page:
    * those are read by id (`modified eq` + `id gt`), then the walk goes on above that second.
+   * The JSON order is undocumented: a walk goes on to a second page only once the order is
+   * proven for the module — by a page (`sortProof`), or else by one find in the reverse order
+   * (`reverseProof`); an order wFirma ignores makes the walk page-numbered (a fact).
    */
   private async *walkByKey(spec: WfirmaModuleSpec, sinceWall: string | undefined, context: PassContext, only: JsonObject[] = []): AsyncGenerator<Batch, void, void> {
+    if (this.orderUnsupported(spec, context)) throw new AssumptionFailed("wFirma refused the JSON order before (INPUT ERROR): key paging is not possible");
+    if (this.orderIgnored(spec, context)) throw new AssumptionFailed("wFirma ignores the JSON order of this module (learned before): key paging is not safe");
     let after: { modified: string; id: number } | undefined;
     let ties = false;
     let above: string | undefined;
@@ -156,7 +172,6 @@ export class WfirmaPoller extends PollerBase {
       const records = this.toRecords(page.records, spec);
       let previous: { modified: string; id: number } | undefined;
       let fresh = 0;
-      let idsDown = false;
       for (const record of records) {
         const modified = record.data.modified;
         const id = Number(record.id);
@@ -167,7 +182,6 @@ export class WfirmaPoller extends PollerBase {
         if (ties && after && !(modified === after.modified && id > after.id)) {
           throw new AssumptionFailed(`record ${record.id} (${modified}) answered a find for ${after.modified} above id ${after.id}`);
         }
-        if (previous && modified > previous.modified && id < previous.id) idsDown = true;
         previous = key;
         if (!after || laterKey(key, after)) fresh += 1;
       }
@@ -184,8 +198,14 @@ export class WfirmaPoller extends PollerBase {
         last = records.length < limit;
       }
       if (records.length === 0) last = true;
-      // A page sorted by `modified` against its id order proves the JSON order (kept as a fact, shown by doctor and status).
-      if (idsDown) await this.orderProven(spec, true, context);
+      // A page sorted by `modified` against its id order proves the JSON order (kept as a fact,
+      // shown by doctor and status); stamps compare as wall text, the zone cancels out.
+      if (!ties && sortProof(records, "modified", "UTC", "asc")) await this.orderProven(spec, true, context);
+      // A page that looks sorted may be a list in id order that ignored the JSON order: a second
+      // page is asked by key only once the order is proven.
+      if (!ties && !last && previous && !(await this.orderProven(spec, false, context))) {
+        await this.reverseProof(spec, conditions, records[0]!, previous, context);
+      }
       if (ties) {
         // That second is read completely: go on above it.
         if (last && after) {
@@ -209,21 +229,14 @@ export class WfirmaPoller extends PollerBase {
   private async *followPayments(spec: WfirmaModuleSpec, from: number, next: WfirmaCursor, warnings: string[], context: PassContext, future: FutureStamps): AsyncGenerator<Batch, void, void> {
     const ids = new Set<string>();
     let best = from;
-    try {
-      const sinceWall = wallLowerBound(from - this.source.overlap, context.clock.now(), this.source.timezone);
-      for await (const batch of this.walkByKey(PAYMENTS, sinceWall, context, [condition("object_name", "eq", spec.paidBy!)])) {
-        for (const { data } of batch.records) {
-          const id = data.object_id;
-          if ((typeof id === "string" || typeof id === "number") && String(id).trim() !== "") ids.add(String(id));
-          const at = parseInstant(data.modified, this.source.timezone);
-          if (at !== undefined) best = Math.max(best, future.cap(at, `payment ${String(data.id)}`));
-        }
+    const sinceWall = wallLowerBound(from - this.source.overlap, context.clock.now(), this.source.timezone);
+    for await (const batch of this.walk(PAYMENTS, sinceWall, [condition("object_name", "eq", spec.paidBy!)], warnings, context)) {
+      for (const { data } of batch.records) {
+        const id = data.object_id;
+        if ((typeof id === "string" || typeof id === "number") && String(id).trim() !== "") ids.add(String(id));
+        const at = parseInstant(data.modified, this.source.timezone);
+        if (at !== undefined) best = Math.max(best, future.cap(at, `payment ${String(data.id)}`));
       }
-    } catch (error) {
-      if (!(error instanceof AssumptionFailed)) throw error;
-      // The module's own walk still ran; reconciles catch what a payment changed.
-      warnings.push(`payments of ${spec.module}: ${error.message}; not followed in this pass`);
-      return;
     }
     const list = [...ids];
     for (let i = 0; i < list.length; i += WFIRMA_PAGE) {
@@ -247,6 +260,34 @@ export class WfirmaPoller extends PollerBase {
     return true;
   }
 
+  /**
+   * One find with the same conditions in the reverse order, one record: where wFirma honours the
+   * order it answers the last key of the whole list (at or after the last of the page just read);
+   * a list that ignores the order answers its own first record again, whatever was asked. Proven
+   * is kept as a fact; ignored too (the module's walks are page-numbered from then on).
+   */
+  private async reverseProof(spec: WfirmaModuleSpec, conditions: JsonObject[], first: SourceRecord, last: { modified: string; id: number }, context: PassContext): Promise<void> {
+    const parameters: JsonObject = { page: "1", limit: "1", order: REVERSE };
+    if (conditions.length > 0) parameters.conditions = Object.fromEntries(conditions.map((c, i) => [String(i), c]));
+    const top = this.toRecords((await this.findOrdered(spec, parameters, context)).records, spec)[0];
+    const topKey = top && typeof top.data.modified === "string" ? { modified: top.data.modified, id: Number(top.id) } : undefined;
+    if (top && top.id === first.id) {
+      this.ignored.add(spec.module);
+      await context.facts?.learn(orderIgnoredFact(spec.module));
+      context.logger.warn({ resource: this.resource, module: spec.module }, "wFirma ignores the JSON order for this module (a find in the reverse order answered the same first record); page-numbered walks from now on");
+      throw new AssumptionFailed("wFirma ignores the JSON order (a find in the reverse order answered the same first record): key paging is not safe");
+    }
+    if (topKey && (laterKey(topKey, last) || (topKey.modified === last.modified && topKey.id === last.id))) {
+      await this.orderProven(spec, true, context);
+      return;
+    }
+    throw new AssumptionFailed(`the JSON order is not proven: a find in the reverse order answered ${top ? `record ${top.id}` : "nothing"}`);
+  }
+
+  private orderIgnored(spec: WfirmaModuleSpec, context: PassContext): boolean {
+    return this.ignored.has(spec.module) || (context.facts?.has(orderIgnoredFact(spec.module)) ?? false);
+  }
+
   private orderUnsupported(spec: WfirmaModuleSpec, context: PassContext): boolean {
     return this.unsupported.has(spec.module) || (context.facts?.has(orderUnsupportedFact(spec.module)) ?? false);
   }
@@ -264,16 +305,18 @@ export class WfirmaPoller extends PollerBase {
   }
 
   /**
-   * The fallback: page numbers over `order id asc` (no order at all where wFirma refused it);
-   * the list must not change while it runs.
+   * The fallback: page numbers over `order id asc` (no order at all where wFirma refused it),
+   * with `conditions` (flat, AND); the list must not change while it runs (`total` is checked).
    */
-  private async *walkByPage(spec: WfirmaModuleSpec, context: PassContext): AsyncGenerator<Batch, void, void> {
+  private async *walkByPage(spec: WfirmaModuleSpec, context: PassContext, conditions: JsonObject[] = []): AsyncGenerator<Batch, void, void> {
     let expected: number | undefined;
     const ids = new Set<string>();
     let previousPage = "";
     const order: JsonObject = this.orderUnsupported(spec, context) ? {} : { order: { "0": { asc: "id" } } };
     for (let page = 1; page < 1_000_000; page += 1) {
-      const answer = await this.find(spec, { page: String(page), limit: String(WFIRMA_PAGE), ...order }, context);
+      const parameters: JsonObject = { page: String(page), limit: String(WFIRMA_PAGE), ...order };
+      if (conditions.length > 0) parameters.conditions = Object.fromEntries(conditions.map((c, i) => [String(i), c]));
+      const answer = await this.find(spec, parameters, context);
       const records = this.toRecords(answer.records, spec);
       expected ??= answer.total;
       if (answer.total !== undefined && answer.total !== expected) {
@@ -359,6 +402,8 @@ function laterKey(a: { modified: string; id: number }, b: { modified: string; id
 /** Source facts: a page proved the JSON order of a module; wFirma refused it (INPUT ERROR). */
 export const orderVerifiedFact = (module: string): string => `wfirma:order-verified:${module}`;
 export const orderUnsupportedFact = (module: string): string => `wfirma:order-unsupported:${module}`;
+/** Source fact: a find in the reverse order answered the same first record — wFirma ignores the JSON order. */
+export const orderIgnoredFact = (module: string): string => `wfirma:order-ignored:${module}`;
 
 function condition(field: string, operator: string, value: string): JsonObject {
   return { condition: { field, operator, value } };

@@ -134,9 +134,31 @@ describe("preset contract: facturascripts specifics", () => {
     const idle = await run.pass();
     expectOk(idle);
     expect(idle.outcomes[0]!.records).toBe(0);
-    expect(fake.requests.length - before).toBe(1);
+    // The rows saved since the day, and the rows above the highest key.
+    expect(fake.requests.length - before).toBe(2);
     const product = String(fake.create("productos", { referencia: "NEW1", descripcion: "nuevo" }).idproducto);
     expect(summary((await run.pass()).events)).toEqual([`product.created:${product}`]);
+  });
+
+  it("a product imported without actualizado (behind FacturaScripts' back) is found by key in the next incremental pass, not only by a reconcile", async () => {
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
+    fake = await startFacturaScriptsFake({ token: TOKEN, freshInstall: true, now: () => clock.now() });
+    const adapter = facturaScriptsAdapter();
+    run = new ContractRun(fake, adapter.config(fake, [presetResource("products")], {}) as FacturaScriptsSourceConfig, clock);
+    expectOk(await run.pass());
+    clock.advance(3 * 24 * 60 * 60_000);
+    const imported = fake.importProduct({ referencia: "IMP1", descripcion: "importado" });
+    expect(imported.actualizado).toBeNull();
+    const before = fake.requests.length;
+    const found = await run.pass();
+    expectOk(found);
+    expect(summary(found.events)).toEqual([`product.created:${String(imported.idproducto)}`]);
+    const lists = listsOf(fake.requests.slice(before), "productos");
+    expect(lists.map((q) => q.get("filter[idproducto_gt]"))).toContain("9");
+    // The key moved on: the imported row is not listed again, and a reconcile finds nothing more.
+    const idle = await run.pass();
+    expect(idle.outcomes[0]!.records).toBe(0);
+    expect((await run.pass("reconcile")).events).toEqual([]);
   });
 
   it("FacturaScripts before 2025 (2024.96) answers a missing record with 400 record-not-found: a logged deletion and a reconcile both take it as not found", async () => {
@@ -260,8 +282,10 @@ describe("preset contract: facturascripts specifics", () => {
     expect(summary(found.events)).toEqual([`product.created:${String(created.idproducto)}`, "product.updated:2"]);
     const idle = await run.pass();
     expect(idle.events).toEqual([]);
-    expect(listsOf(idle.requests, "productos")).toHaveLength(1);
+    // The rows saved since the day, then the rows above the highest key (new rows without actualizado).
+    expect(listsOf(idle.requests, "productos")).toHaveLength(2);
     expect(listsOf(idle.requests, "productos")[0]!.get("filter[actualizado_gte]")).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(listsOf(idle.requests, "productos")[1]!.get("filter[idproducto_gt]")).toMatch(/^\d+$/);
   });
 
   it("the IP ban (429) backs the whole source off for 10 minutes without further requests", async () => {

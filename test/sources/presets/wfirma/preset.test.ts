@@ -141,7 +141,9 @@ describe("wfirma preset", () => {
     fake.seed("expenses", 250);
     const baseline = await run.pass();
     expect(baseline.outcomes[0]!.baselined).toBe(250);
-    expect(findsOf(fake)).toHaveLength(3);
+    // Three pages, and once per module one find in the reverse order that proves the JSON order
+    // (the seed is in id order, so no page can prove it).
+    expect(findsOf(fake)).toHaveLength(4);
     clock.advance(10 * 60_000);
     const one = fake.create("expenses");
     const before = fake.requests.length;
@@ -454,5 +456,63 @@ describe("wfirma: a JSON order wFirma refuses", () => {
     expect(summary(next.events)).toEqual([`client.created:${added.id}`, `client.updated:${first.id}`].sort());
     // Known unsupported: no find with an order is sent again (each would be refused).
     expect(fake.requests.slice(before)).toHaveLength(1);
+  });
+});
+
+describe("wfirma: a JSON order wFirma ignores while the data looks sorted", () => {
+  /** 150 clients in id order; then #150 edited, then #1…#100 one second apart: by id, page 1 looks sorted. */
+  async function editedOutOfIdOrder(jsonOrder: "honoured" | "ignored") {
+    const { fake, run, clock } = await setup(["clients"], { overlap: 60_000 }, { jsonOrder });
+    // The parameters of every find.
+    const finds: Array<{ page: string; limit: string; order?: object; conditions?: object }> = [];
+    fake.injectFault({ fault: { type: "delay", ms: 0 }, times: Infinity, match: (request) => (request.path.endsWith("/find") && finds.push((JSON.parse(request.body) as { contractors: { parameters: (typeof finds)[number] } }).contractors.parameters), false) });
+    fake.seed("contractors", 150);
+    const baseline = await run.pass();
+    expect(baseline.outcomes[0]).toMatchObject({ ok: true, baselined: 150 });
+    const facts = Object.keys((await run.store.getSourceState("wfirma"))?.facts ?? {});
+    const baselineFinds = finds.map((f) => `${f.page}/${f.limit}`);
+    finds.length = 0;
+    clock.advance(10 * 60_000);
+    const ids = fake.all("contractors").map((r) => String(r.id));
+    fake.update("contractors", ids[149]!, { name: "edited first" });
+    for (const id of ids.slice(0, 100)) {
+      clock.advance(1_000);
+      fake.update("contractors", id, { name: `edited ${id}` });
+    }
+    clock.advance(60_000);
+    return { fake, run, ids, finds, facts, baselineFinds };
+  }
+
+  it("a list in id order is caught by one find in the reverse order: the module is read page by page, nothing is skipped, learned once", async () => {
+    const { run, ids, finds, facts, baselineFinds } = await editedOutOfIdOrder("ignored");
+    // The baseline (two pages, the seed in id order) already asked: page 1 by key, the reverse
+    // find (same first record: ignored), then the module by page number.
+    expect(baselineFinds).toEqual(["1/100", "1/1", "1/100", "2/100"]);
+    expect(facts).toEqual(["wfirma:order-ignored:contractors"]);
+    const pass = await run.pass();
+    expect(pass.outcomes[0]!.ok, pass.outcomes[0]!.error).toBe(true);
+    // Key paging would ask `modified ge` the last stamp of page 1 and skip #150, edited before it.
+    expect(summary(pass.events)).toEqual(ids.slice(0, 100).concat(ids[149]!).map((id) => `client.updated:${id}`).sort());
+    expect(pass.outcomes[0]!.warnings.join("\n")).toMatch(/ignores the JSON order.*read what changed page by page instead/);
+    // Known ignored: the two pages of what changed, by number, with the same conditions.
+    expect(finds.map((f) => `${f.page}/${f.limit}`)).toEqual(["1/100", "2/100"]);
+    expect(finds.every((f) => JSON.stringify(f.conditions).includes('"modified","operator":"ge"'))).toBe(true);
+
+    finds.length = 0;
+    const idle = await run.pass();
+    expect(idle.outcomes[0]!.ok).toBe(true);
+    expect(idle.events).toEqual([]);
+    expect(finds.map((f) => `${f.page}/${f.limit}`)).toEqual(["1/100"]);
+  });
+
+  it("where the order is honoured, the reverse find proves it once; key paging goes on", async () => {
+    const { run, ids, finds, facts, baselineFinds } = await editedOutOfIdOrder("honoured");
+    // The seed is in id order: the baseline proved the order with one reverse find.
+    expect(baselineFinds).toEqual(["1/100", "1/1", "1/100"]);
+    expect(facts).toEqual(["wfirma:order-verified:contractors"]);
+    const pass = await run.pass();
+    expect(pass.outcomes[0]).toMatchObject({ ok: true, warnings: [] });
+    expect(summary(pass.events)).toEqual(ids.slice(0, 100).concat(ids[149]!).map((id) => `client.updated:${id}`).sort());
+    expect(finds.map((f) => `${f.page}/${f.limit}`)).toEqual(["1/100", "1/100"]);
   });
 });
