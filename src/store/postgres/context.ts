@@ -23,3 +23,12 @@ export async function takeNumbers(q: Query, counter: string, count: number): Pro
   const rows = await q("UPDATE @.counters SET value = value + $2 WHERE name = $1 RETURNING value", [counter, count]);
   return Number(rows[0]!.value) - count + 1;
 }
+
+/**
+ * Serialises "a delivery starts to refer to a stored event" (`requeueEvent`, shared) with the
+ * retention step that removes events nobody refers to (exclusive): each statement after the
+ * lock sees what the other committed, so a requeued event is never pruned under its delivery.
+ */
+export async function lockEvents(q: Query, schema: string, mode: "shared" | "exclusive"): Promise<void> {
+  await q(`SELECT ${mode === "shared" ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock"}(hashtext($1))`, [`retrohook:events:${schema}`]);
+}

@@ -2,7 +2,7 @@ import { StateError } from "../../errors.js";
 import { routingRecords } from "../routing-records.js";
 import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
 import { textArray, numberArray } from "./binary-array.js";
-import { settled, takeNumbers, type PgContext } from "./context.js";
+import { lockEvents, settled, takeNumbers, type PgContext } from "./context.js";
 import type { Query } from "./db.js";
 import { appendEntries } from "./delivery-log.js";
 
@@ -183,10 +183,12 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
     },
 
     async requeueEvent(eventId, targets, recordKey) {
-      if (!(await hasEvent(eventId))) throw new StateError(`no event ${eventId} in state`);
-      if (targets.length === 0) return [];
       const now = ctx.clock.now();
+      // One transaction: the event checked and its deliveries inserted with no prune between.
       return db.tx(async (q) => {
+        await lockEvents(q, db.target.schema, "shared");
+        if ((await q("SELECT 1 FROM @.events WHERE id = $1", [eventId])).length === 0) throw new StateError(`no event ${eventId} in state`);
+        if (targets.length === 0) return [];
         let seq = await takeNumbers(q, "seq", targets.length);
         const created: Delivery[] = targets.map((target) => ({ seq: seq++, target, eventId, recordKey, attempts: 0, nextAttemptAt: now }));
         await insertDeliveries(q, created);

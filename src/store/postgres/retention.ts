@@ -1,5 +1,5 @@
 import { STATE_KINDS, type PrunableKind, type StateKind, type StateRetention, type StateSizes } from "../store.js";
-import type { PgContext } from "./context.js";
+import { lockEvents, type PgContext } from "./context.js";
 
 /** Tables by the kind `status` sizes them as; the rest (state, counters, meta) is `other`. */
 const KIND_OF_TABLE: Record<string, StateKind> = {
@@ -18,7 +18,8 @@ const KIND_OF_TABLE: Record<string, StateKind> = {
  * Retention on PostgreSQL (docs/decisions/0015): every step is one short transaction over at
  * most `limit` rows found through an index (events by `n`, the log and the journal by their
  * primary keys, dead letters by `seq`), so it never holds locks for long; an event stays while
- * a pending delivery or a dead letter refers to it (checked in the deleting statement itself).
+ * a pending delivery or a dead letter refers to it (checked in the deleting statement itself,
+ * under the lock `requeueEvent` takes shared, so a requeue in flight is seen).
  * After a sweep that removed rows, `reclaimSpace` runs a plain VACUUM of the pruned tables
  * (space is reused; nothing is locked against writes). Horizons: `meta` keys `pruned/<kind>`.
  */
@@ -72,6 +73,7 @@ export function pgRetention(ctx: PgContext): StateRetention {
       let removed = 0;
       if (old.length > 0) {
         removed = await db.tx(async (q) => {
+          await lockEvents(q, db.target.schema, "exclusive");
           const gone = await q(
             "DELETE FROM @.events e WHERE e.id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM @.outbox o WHERE o.event_id = e.id) AND NOT EXISTS (SELECT 1 FROM @.dead_letters d WHERE d.event_id = e.id) RETURNING e.id",
             [old],

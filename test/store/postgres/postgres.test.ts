@@ -1,3 +1,4 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { StateError, StateUnavailableError } from "../../../src/errors.js";
 import { openStateStore } from "../../../src/store/open.js";
@@ -165,6 +166,47 @@ describe("broken connections and retried transactions", () => {
     await Promise.all([writer("a", "b"), writer("b", "a")]);
     expect((await db.query("SELECT key, value FROM @.meta WHERE key IN ('a', 'b') ORDER BY key")).map((r) => r.value)).toEqual(["2", "2"]);
     await db.close();
+  });
+});
+
+describe("retention beside a replay", () => {
+  it("an event requeued while a sweep removes it keeps its event: the requeue's check and insert are one transaction the sweep waits for", async () => {
+    const url = pgServer().freshUrl();
+    const store = await openStateStore(url);
+    await store.enqueue([item("old", "r1", [])]);
+    // Another session holds writes to the outbox, so the requeue stops at its insert after
+    // finding the event; the sweep comes in then and must not take the event away.
+    const blocker = new pg.Client({ connectionString: pgServer().url });
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query(`LOCK TABLE "${schemaOf(url)}".outbox IN EXCLUSIVE MODE`);
+      const requeued = store.requeueEvent("old", ["a"], "r1").then(
+        (deliveries) => deliveries.length,
+        (error: unknown) => error as Error,
+      );
+      const waiting = async (): Promise<boolean> =>
+        (await sql(url, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%outbox%'")).length > 0;
+      for (let i = 0; i < 200 && !(await waiting()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(await waiting()).toBe(true);
+      const swept = store.pruneStep("events", Date.UTC(2026, 11, 31), 100);
+      // Time for the sweep to delete the event if nothing stops it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await blocker.query("COMMIT");
+      const [outcome] = await Promise.all([requeued, swept]);
+      expect(outcome).toBe(1);
+    } finally {
+      await blocker.end();
+    }
+    const pending = await store.listPending();
+    expect(pending.map((d) => d.eventId)).toEqual(["old"]);
+    expect(await store.getEvent("old")).toBeDefined();
+    // Once nothing refers to it, the sweep removes it; a requeue then says the event is gone.
+    await store.ackDelivery(pending[0]!, { at: new Date().toISOString(), target: "a", eventId: "old", eventType: "invoice.created", recordKey: "r1", attempt: 1, outcome: "delivered", status: 200, latencyMs: 1 });
+    await store.pruneStep("events", Date.UTC(2026, 11, 31), 100);
+    await expect(store.requeueEvent("old", ["a"], "r1")).rejects.toThrow(/no event old in state/);
+    expect(await store.listPending()).toEqual([]);
+    await store.close();
   });
 });
 
