@@ -37,6 +37,8 @@ async function once(path: string, options: { reconcile?: boolean; aheadMs?: numb
 }
 
 const refused = (): number => fake!.requests.filter((r) => r.status === 403).length;
+/** Every answer FacturaScripts counts toward its IP ban (401 and 403). */
+const incidents = (): number => fake!.requests.filter((r) => r.status === 401 || r.status === 403).length;
 const asked = (table: string): number => fake!.requests.filter((r) => r.path === `/api/3/${table}`).length;
 
 describe("FacturaScripts: a key that may not read a feed or a resource", () => {
@@ -81,7 +83,13 @@ describe("FacturaScripts: a key that may not read a feed or a resource", () => {
     fake.payInvoice("facturaclientes", unpaid[2]!);
     expect((await once(path)).events).toEqual([`invoice.updated:${unpaid[2]}`, `invoice.paid:${unpaid[2]}`]);
     expect(refused()).toBe(1);
+    expect(incidents()).toBe(1);
     expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(0);
+    // No event lost: a reconcile finds nothing the passes missed, and every change was delivered once.
+    expect((await once(path, { reconcile: true })).events).toEqual([]);
+    const delivered = receiver.requests.map((r) => JSON.parse(r.body) as { type: string; record_id: string }).map((b) => `${b.type}:${b.record_id}`);
+    expect(delivered.filter((e) => !e.startsWith("invoice.created")).sort()).toEqual(unpaid.slice(0, 3).flatMap((id) => [`invoice.paid:${id}`, `invoice.updated:${id}`]).sort());
+    expect(new Set(delivered).size).toBe(delivered.length);
   }, 120_000);
 
   it("a denied payment feed is tried again after `reprobe` (one request), not before, and then catches up", async () => {
@@ -93,14 +101,27 @@ describe("FacturaScripts: a key that may not read a feed or a resource", () => {
     expect((await once(path)).code).toBe(0);
     expect(asked("pagoclientes")).toBe(1);
 
-    fake.setGrant(TOKEN, INVOICES);
     fake.payInvoice("facturaclientes", target!);
     // Within the hour: the feed is not asked again.
     expect((await once(path, { aheadMs: HOUR / 2 })).events).toEqual([]);
     expect(asked("pagoclientes")).toBe(1);
-    // Past it: asked once, it answers, and the pass delivers the payment made meanwhile.
-    expect((await once(path, { aheadMs: HOUR + 60_000 })).events).toEqual([`invoice.updated:${target}`, `invoice.paid:${target}`]);
-    expect(refused()).toBe(1);
+    // Past it and still denied: one request, one more ban incident, and none again for an hour.
+    expect((await once(path, { aheadMs: HOUR + 60_000 })).code).toBe(0);
+    expect(asked("pagoclientes")).toBe(2);
+    expect(incidents()).toBe(2);
+    expect((await once(path, { aheadMs: HOUR + 120_000 })).events).toEqual([]);
+    expect((await once(path, { aheadMs: 2 * HOUR })).events).toEqual([]);
+    expect(asked("pagoclientes")).toBe(2);
+    expect(incidents()).toBe(2);
+
+    fake.setGrant(TOKEN, INVOICES);
+    // Due again: asked once, it answers, and the pass delivers the payment made meanwhile.
+    expect((await once(path, { aheadMs: 2 * HOUR + 120_000 })).events).toEqual([`invoice.updated:${target}`, `invoice.paid:${target}`]);
+    expect(refused()).toBe(2);
+    expect(incidents()).toBe(2);
+    expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(0);
+    // No event lost or repeated: a reconcile finds nothing more.
+    expect((await once(path, { aheadMs: 2 * HOUR + 180_000, reconcile: true })).events).toEqual([]);
   }, 120_000);
 
   it("a resource suspended after a 403: resume keeps its cursor, so what was created meanwhile is delivered (reset would baseline it)", async () => {
