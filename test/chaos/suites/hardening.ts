@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { ManualClock } from "../../../src/clock.js";
 import { parseConfig } from "../../../src/config/load.js";
 import type { RestSourceConfig } from "../../../src/config/types.js";
+import type { EventEnvelope } from "../../../src/core/types.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../../src/pipeline/poll-pass.js";
 import { createSource } from "../../../src/sources/registry.js";
 import { openStateStore } from "../../../src/store/open.js";
@@ -19,12 +20,16 @@ import { serverUrl, sleep, spawnCli, stopCli, killLeftover, type CliProcess } fr
 import { restSource as chaosRestSource, stateFile, target, writeConfig } from "../lib/config.js";
 import type { Logger, Row } from "../lib/report.js";
 import type { Scratch } from "../lib/scratch.js";
+import { childRunner } from "../lib/once.js";
 import { SECRETS } from "../lib/secrets.js";
 
 /**
- * Issue #27's hardening rows: a list that never ends, a page far over the size limit, and
- * `/metrics` scraped in a loop under a 50,000-delivery backlog. Each prints its figure; the
- * regression tests are in test/reliability/ (endless-list, page-memory, metrics-scrape).
+ * Issue #27's hardening rows: an empty first pass, a vendor capping the page size, records
+ * stamped in the future, ids above 2^53, a target renamed with deliveries pending, a list that
+ * never ends, a page far over the size limit, and `/metrics` scraped in a loop under a
+ * 50,000-delivery backlog. Each prints its figure; the regression tests are in test/reliability/
+ * (empty-first-pass, page-size-cap, future-cursor, large-ids, target-rename, endless-list,
+ * page-memory, metrics-scrape).
  */
 
 export interface HardeningSizes {
@@ -34,19 +39,42 @@ export interface HardeningSizes {
   windowMs: number;
   /** `max_pass_pages` of the endless-list row. */
   endlessPages: number;
+  /** Incremental passes of the future-cursor row (each with a record stamped in the future and real edits). */
+  futureRounds: number;
+  /** Records with ids above 2^53 (adjacent ids, which `JSON.parse` merges in pairs) and rounds of payments over them. */
+  bigIds: number;
+  bigIdRounds: number;
+  /** Deliveries pending for the target that gets renamed. */
+  renamePending: number;
 }
 
-export const HARDENING_FULL: HardeningSizes = { backlog: 50_000, windowMs: 10_000, endlessPages: 5_000 };
-export const HARDENING_REDUCED: HardeningSizes = { backlog: 50_000, windowMs: 4_000, endlessPages: 500 };
+export const HARDENING_FULL: HardeningSizes = { backlog: 50_000, windowMs: 10_000, endlessPages: 5_000, futureRounds: 60, bigIds: 2_000, bigIdRounds: 20, renamePending: 1_000 };
+export const HARDENING_REDUCED: HardeningSizes = { backlog: 50_000, windowMs: 4_000, endlessPages: 500, futureRounds: 12, bigIds: 300, bigIdRounds: 5, renamePending: 200 };
 
 export async function hardening(options: { sizes: HardeningSizes; scratch: Scratch; log: Logger }): Promise<Row[]> {
   const rows: Row[] = [];
   rows.push(await emptyFirstPass(options));
   rows.push(await pageSizeCap(options));
+  rows.push(await futureCursors(options));
+  rows.push(await largeIds(options));
+  rows.push(await targetRename(options));
   rows.push(await endlessList(options));
   rows.push(await largePage(options));
   rows.push(await metricsUnderBacklog(options));
   return rows;
+}
+
+/** An HTTP server on a free loopback port answering with `handler`, closed with its connections. */
+async function serveLocal(handler: RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }
 
 // ---- an empty first pass, a vendor capping the page size ----
@@ -117,27 +145,235 @@ async function pageSizeCap({ scratch }: { scratch: Scratch }): Promise<Row> {
   }
 }
 
+// ---- records stamped in the future ----
+
+const FUTURE_STAMPS = ["2099-01-01T00:00:00Z", "2031-06-30T12:00:00Z", "2040-02-29T00:00:00Z", "2027-01-01T00:00:00Z"];
+
+/**
+ * Every round a record gets a far-future `modified_at` (a vendor bug), a record stamped earlier
+ * is fixed by the vendor (edited again, stamp back to now), and a few other records are edited;
+ * one incremental pass per round must report exactly that round's edits. Then a reconcile must
+ * find nothing the incremental passes missed.
+ */
+async function futureCursors({ sizes, scratch }: { sizes: HardeningSizes; scratch: Scratch }): Promise<Row> {
+  const dir = scratch.dir("future-cursor");
+  const api = await startFakeRest();
+  const store = await openStateStore("sqlite::memory:");
+  try {
+    const records = 200;
+    api.seed(records);
+    const config = fakeRestConfig(dir, api, { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 } });
+    const clock = new ManualClock(undefined, { autoAdvance: true });
+    await onePass(store, config, "incremental", clock);
+    let seed = 27;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return 1 + (seed % n);
+    };
+    let edits = 0;
+    let lost = 0;
+    let falseEvents = 0;
+    let stamped = 0;
+    let warned = 0;
+    let worstAheadMs = 0;
+    const travellers: number[] = [];
+    for (let round = 0; round < sizes.futureRounds; round += 1) {
+      clock.advance(60_000);
+      api.tick(60_000);
+      const edited = new Set<number>();
+      const traveller = random(records);
+      api.items.set(traveller, { ...api.items.get(traveller)!, name: `travelled in round ${round}`, modified_at: FUTURE_STAMPS[round % FUTURE_STAMPS.length]! });
+      edited.add(traveller);
+      stamped += 1;
+      if (round % 3 === 2 && travellers.length > 0) {
+        const fixed = travellers.shift()!;
+        api.update(fixed, { name: `stamp fixed in round ${round}` });
+        edited.add(fixed);
+      }
+      travellers.push(traveller);
+      for (let i = 0; i < 3; i += 1) {
+        const id = random(records);
+        api.update(id, { status: round % 2 ? "sent" : "issued", amount: `${round}.${i}0` });
+        edited.add(id);
+      }
+      edits += edited.size;
+      const types: string[] = [];
+      const { outcome } = await onePass(store, config, "incremental", clock, types);
+      const reported = new Set(types.filter((t) => t.startsWith("item.updated:")).map((t) => Number(t.split(":")[1])));
+      lost += [...edited].filter((id) => !reported.has(id)).length;
+      falseEvents += types.filter((t) => !edited.has(Number(t.split(":")[1])) || !t.startsWith("item.updated:")).length;
+      // A pass must warn exactly when the vendor holds a record stamped past the tolerance.
+      const ahead = [...api.items.values()].some((item) => Date.parse(item.modified_at) > clock.now() + 60_000);
+      if (ahead === outcome.warnings.some((w) => /future/.test(w))) warned += 1;
+      const cursor = (await store.getResourceState({ source: "legacy", resource: "items" }))?.cursor;
+      if (typeof cursor === "number") worstAheadMs = Math.max(worstAheadMs, cursor - clock.now());
+    }
+    const reconcile: string[] = [];
+    await onePass(store, config, "reconcile", clock, reconcile);
+    falseEvents += reconcile.length;
+    return {
+      suite: "Hardening",
+      scenario: `future cursors: ${sizes.futureRounds} incremental passes over 200 records, each after one record is stamped years ahead (2027–2099), three real edits and, every third, a vendor fix of an earlier stamp; then a reconcile`,
+      figures: `records stamped in the future ${stamped}; edits ${edits}, reported by the next incremental pass ${edits - lost}, lost ${lost}; false events ${falseEvents} (reconcile found ${reconcile.length} missed); passes warning exactly when a record was stamped in the future ${warned}/${sizes.futureRounds}; cursor at most ${(worstAheadMs / 1000).toFixed(0)} s ahead of the pass's clock (before: stuck at 2098-12-31 until a reset)`,
+      result: lost === 0 && falseEvents === 0 && warned === sizes.futureRounds && worstAheadMs <= 60 * 60_000 ? "pass" : "FAIL",
+    };
+  } finally {
+    await store.close();
+    await api.close();
+  }
+}
+
+// ---- ids above 2^53 ----
+
+/**
+ * `GET /items` over records whose ids are consecutive integers from 2^53 (pairs of them round
+ * to one double), as raw JSON numbers; `page`/`per_page` and `id_gt` (compared exactly).
+ */
+async function startBigIdVendor(): Promise<{ url: string; status: Map<bigint, string>; close: () => Promise<void> }> {
+  const status = new Map<bigint, string>();
+  const server = await serveLocal((req, res) => {
+    const query = new URL(req.url ?? "/", "http://x").searchParams;
+    const after = query.get("id_gt");
+    const ids = [...status.keys()].filter((id) => after === null || id > BigInt(after)).sort((a, b) => (a < b ? -1 : 1));
+    const size = Number(query.get("per_page") ?? 100);
+    const page = Number(query.get("page") ?? 1);
+    const rows = ids.slice((page - 1) * size, page * size).map((id) => `{"id": ${id}, "customer": ${id + 7n}, "status": "${status.get(id)}", "amount": 12.5}`);
+    res.setHeader("content-type", "application/json");
+    res.end(`[${rows.join(",")}]`);
+  });
+  return { ...server, status };
+}
+
+async function largeIds({ sizes, scratch }: { sizes: HardeningSizes; scratch: Scratch }): Promise<Row> {
+  const dir = scratch.dir("large-ids");
+  const api = await startBigIdVendor();
+  const store = await openStateStore("sqlite::memory:");
+  try {
+    const first = 2n ** 53n;
+    let next = first;
+    const add = (n: number): bigint[] => Array.from({ length: n }, () => {
+      api.status.set(next, "issued");
+      return next++;
+    });
+    add(sizes.bigIds);
+    const config = restConfig(dir, api.url, { type_prefix: "item", paid: { field: "status", to: "paid" }, cursor: { field: "id", param: "id_gt", type: "id" }, pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 } });
+    const clock = new ManualClock(undefined, { autoAdvance: true });
+    const baseline = await onePass(store, config, "reconcile", clock);
+    let falseEvents = 0;
+    let lost = 0;
+    let wrongDigits = 0;
+    let created = 0;
+    let paid = 0;
+    const check = (events: EventEnvelope[], expected: Map<string, string[]>): void => {
+      const got = new Map<string, string[]>();
+      for (const event of events) {
+        const id = String(event.record_id);
+        const object = event.data.object as { id?: unknown; customer?: unknown };
+        if (String(object.id) !== id || !/^\d+$/.test(id) || String(object.customer) !== String(BigInt(id) + 7n)) wrongDigits += 1;
+        got.set(id, [...(got.get(id) ?? []), event.type]);
+      }
+      for (const [id, types] of got) if (JSON.stringify(types) !== JSON.stringify(expected.get(id))) falseEvents += types.length;
+      for (const id of expected.keys()) if (!got.has(id)) lost += 1;
+    };
+    let seed = 53;
+    for (let round = 0; round < sizes.bigIdRounds; round += 1) {
+      clock.advance(60_000);
+      // Two new records, adjacent ids: the incremental pass (id cursor) must report both, apart.
+      const fresh = add(2);
+      const incremental: EventEnvelope[] = [];
+      await onePass(store, config, "incremental", clock, [], incremental);
+      check(incremental, new Map(fresh.map((id) => [String(id), ["item.created"]])));
+      created += fresh.length;
+      // A tenth of the records paid: each payment on its own id, never on its neighbour.
+      const payments = new Set<bigint>();
+      for (let i = 0; i < Math.ceil(sizes.bigIds / 10); i += 1) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const id = first + BigInt(seed % sizes.bigIds);
+        if (api.status.get(id) === "issued") payments.add(id);
+      }
+      for (const id of payments) api.status.set(id, "paid");
+      const reconcile: EventEnvelope[] = [];
+      await onePass(store, config, "reconcile", clock, [], reconcile);
+      check(reconcile, new Map([...payments].map((id) => [String(id), ["item.updated", "item.paid"]])));
+      paid += payments.size;
+    }
+    const snapshots = await store.countSnapshots({ source: "legacy", resource: "items" });
+    const records = api.status.size;
+    return {
+      suite: "Hardening",
+      scenario: `large ids: ${sizes.bigIds.toLocaleString("en-US")} records with consecutive ids from 2^53 (JSON.parse merges them in pairs), an id cursor, ${sizes.bigIdRounds} rounds of two new records and payments on a tenth of them`,
+      figures: `baselined ${baseline.outcome.baselined} of ${sizes.bigIds}; snapshots ${snapshots} for ${records} records; created ${created}, paid ${paid}, each reported on its own id; lost ${lost}, false events ${falseEvents}; ids or id fields not the vendor's digits ${wrongDigits} (before: two records per snapshot, "A paid" sent as "B paid, B unpaid")`,
+      result: baseline.outcome.baselined === sizes.bigIds && snapshots === records && lost === 0 && falseEvents === 0 && wrongDigits === 0 ? "pass" : "FAIL",
+    };
+  } finally {
+    await store.close();
+    await api.close();
+  }
+}
+
+// ---- a target renamed with deliveries pending ----
+
+async function targetRename({ sizes, scratch }: { sizes: HardeningSizes; scratch: Scratch }): Promise<Row> {
+  const dir = scratch.dir("target-rename");
+  const api = await startFakeRest({ token: SECRETS.restToken });
+  const receiver = await startReceiver({ status: 503, body: "down" });
+  try {
+    api.seed(sizes.renamePending);
+    const config = (name: string): string => writeConfig(dir, { sources: [chaosRestSource(api.url, { start: "backfill" })], targets: [target(receiver.url, { name })] });
+    const pendingIds = async (): Promise<{ pending: string[]; dead: Array<{ eventId: string; reason: string }> }> => {
+      const store = await openStateStore(`sqlite://${stateFile(dir)}`, { readOnly: true });
+      try {
+        return { pending: (await store.listPending()).map((d) => d.eventId), dead: await store.listDeadLetters() };
+      } finally {
+        await store.close();
+      }
+    };
+    const queued = await childRunner(["once", "-c", config("erp")]);
+    const before = (await pendingIds()).pending.sort();
+    const renamed = config("erp-prod");
+    const validate = await childRunner(["validate", "-c", renamed]);
+    const warned = /pending deliveries of target "erp", which is no longer configured, will move to dead letters/.test(validate.stdout + validate.stderr);
+    receiver.reply({ status: 200, body: "ok" });
+    const answeredOk = receiver.requests.length;
+    const moved = await childRunner(["once", "-c", renamed]);
+    const afterMove = await pendingIds();
+    const reasons = new Set(afterMove.dead.map((d) => d.reason));
+    const deliveredBeforeReplay = receiver.requests.length - answeredOk;
+    const replay = await childRunner(["replay", "--dead-letters", "--target", "erp", "--to", "erp-prod", "-c", renamed]);
+    const delivery = await childRunner(["once", "-c", renamed]);
+    const delivered = receiver.requests.slice(answeredOk).map((r) => (JSON.parse(r.body) as { id: string }).id);
+    const final = await pendingIds();
+    const unique = new Set(delivered);
+    const wanted = new Set(before);
+    const lost = before.filter((id) => !unique.has(id)).length;
+    const falseEvents = delivered.filter((id) => !wanted.has(id)).length;
+    const duplicates = delivered.length - unique.size;
+    const ok = queued.code === 0 && before.length === sizes.renamePending && warned && moved.code === 1 && afterMove.pending.length === 0 && afterMove.dead.length === before.length && reasons.size === 1 && reasons.has("target erp removed from config") && deliveredBeforeReplay === 0 && replay.code === 0 && delivery.code === 0 && lost === 0 && falseEvents === 0 && duplicates === 0 && final.pending.length === 0 && final.dead.length === 0;
+    return {
+      suite: "Hardening",
+      scenario: `target rename: ${sizes.renamePending.toLocaleString("en-US")} deliveries pending for \`erp\` (receiver down), the target renamed \`erp-prod\`, validate, a start, \`replay --dead-letters --to erp-prod\`, a start`,
+      figures: `pending before ${before.length}; validate warned first: ${warned ? "yes" : "no"}; moved to dead letters ${afterMove.dead.length} (reason "${[...reasons].join("\", \"")}", exit ${moved.code}); delivered ${unique.size} after the replay, same event ids: ${lost === 0 && falseEvents === 0 ? "yes" : "no"}; lost ${lost}, false events ${falseEvents}, duplicates ${duplicates}; left pending ${final.pending.length}, dead ${final.dead.length} (before: "dropped ${sizes.renamePending} pending deliveries", all lost)`,
+      result: ok ? "pass" : "FAIL",
+    };
+  } finally {
+    await receiver.close();
+    await api.close();
+  }
+}
+
 // ---- a list that never ends ----
 
 /** `GET /items?cursor=N`: ten fresh records and `next` = N+1, forever. */
 async function startEndless(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
   let requests = 0;
-  const server: Server = createServer((req, res) => {
+  const server = await serveLocal((req, res) => {
     requests += 1;
     const n = Number(new URL(req.url ?? "/", "http://x").searchParams.get("cursor") ?? 0);
     const data = Array.from({ length: 10 }, (_, i) => ({ id: n * 10 + i, name: `r${n * 10 + i}` }));
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ data, next: String(n + 1) }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { ...server, requests: () => requests };
 }
 
 function restConfig(dir: string, baseUrl: string, resource: Record<string, unknown>): RestSourceConfig {
@@ -145,7 +381,7 @@ function restConfig(dir: string, baseUrl: string, resource: Record<string, unkno
   return parseConfig(yaml, { path: join(dir, "config.yaml"), env: {} }).sources[0] as RestSourceConfig;
 }
 
-async function onePass(store: StateStore, config: RestSourceConfig, mode: PassMode, clock = new ManualClock(undefined, { autoAdvance: true }), types: string[] = []): Promise<{ outcome: PassOutcome; events: number }> {
+async function onePass(store: StateStore, config: RestSourceConfig, mode: PassMode, clock = new ManualClock(undefined, { autoAdvance: true }), types: string[] = [], envelopes: EventEnvelope[] = []): Promise<{ outcome: PassOutcome; events: number }> {
   const logger = silentLogger();
   const source = createSource(config, { clock, logger });
   let events = 0;
@@ -153,6 +389,7 @@ async function onePass(store: StateStore, config: RestSourceConfig, mode: PassMo
     const [outcome] = await runSourcePass({ store, clock, logger, route: () => ["t"], onEvents: (e) => {
       events += e.length;
       types.push(...e.map((event) => `${event.type}:${event.record_id}`));
+      envelopes.push(...e);
     } }, source, config, mode);
     return { outcome: outcome!, events };
   } finally {
@@ -193,19 +430,11 @@ async function endlessList({ sizes, scratch, log }: { sizes: HardeningSizes; scr
 async function startBigPage(count: number): Promise<{ url: string; bytes: number; close: () => Promise<void> }> {
   const filler = "x".repeat(1000);
   const body = Buffer.from(JSON.stringify(Array.from({ length: count }, (_, i) => ({ id: i + 1, note: filler }))));
-  const server: Server = createServer((_req, res) => {
+  const server = await serveLocal((_req, res) => {
     res.setHeader("content-type", "application/json");
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bytes: body.length,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { ...server, bytes: body.length };
 }
 
 /** Peak RSS growth (MB) and the longest event-loop stall (ms) while `work` runs. */
