@@ -132,3 +132,75 @@ export function alignedTicks(periodMs: number, untilMs: number, fn: (tick: numbe
     arm();
   });
 }
+
+/** Where the broker floor publishes (the names a bench broker target renders to). */
+export interface BrokerFloor {
+  kind: "nats" | "amqp" | "redis-stream";
+  url: string;
+  subject?: string;
+  exchange?: string;
+  routingKey?: string;
+  stream?: string;
+}
+
+export interface PublishedEvent {
+  id: string;
+  type: string;
+  body: string;
+}
+
+/**
+ * The broker floor: `events` published by the bare client with the acks a broker target waits
+ * for — JetStream ack with `Nats-Msg-Id`, publisher confirm of a persistent `mandatory` message
+ * with its `message_id`, the `XADD` reply for fields `id`, `type`, `body` — `concurrency` at a
+ * time; no signing, no state. Returns the ms from the first publish to the last ack (the
+ * connection is opened before).
+ */
+export async function publishBare(floor: BrokerFloor, events: PublishedEvent[], concurrency: number): Promise<number> {
+  if (floor.kind === "nats") {
+    const { connect } = await import("nats");
+    const url = new URL(floor.url);
+    const nc = await connect({ servers: `${url.hostname}:${url.port}` });
+    const js = nc.jetstream();
+    const encoder = new TextEncoder();
+    const started = performance.now();
+    await pool(events.length, concurrency, async (i) => {
+      const event = events[i]!;
+      await js.publish(floor.subject!, encoder.encode(event.body), { msgID: event.id });
+    });
+    const ms = performance.now() - started;
+    await nc.close();
+    return ms;
+  }
+  if (floor.kind === "amqp") {
+    const amqp = await import("amqplib");
+    const model = await amqp.connect(floor.url);
+    const channel = await model.createConfirmChannel();
+    let returned = 0;
+    channel.on("return", () => (returned += 1));
+    const started = performance.now();
+    await pool(events.length, concurrency, async (i) => {
+      const event = events[i]!;
+      await new Promise<void>((resolve, reject) => {
+        channel.publish(floor.exchange!, floor.routingKey!, Buffer.from(event.body, "utf8"), { persistent: true, mandatory: true, messageId: event.id, contentType: "application/json" }, (error: unknown) =>
+          error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+        );
+      });
+    });
+    const ms = performance.now() - started;
+    await model.close();
+    if (returned > 0) throw new Error(`amqp floor: ${returned} messages returned as unroutable`);
+    return ms;
+  }
+  const { createClient } = await import("redis");
+  const client = createClient({ url: floor.url });
+  await client.connect();
+  const started = performance.now();
+  await pool(events.length, concurrency, async (i) => {
+    const event = events[i]!;
+    await client.xAdd(floor.stream!, "*", { id: event.id, type: event.type, body: event.body });
+  });
+  const ms = performance.now() - started;
+  client.destroy();
+  return ms;
+}

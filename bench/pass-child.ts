@@ -3,7 +3,7 @@ import type { Config } from "../src/config/types.js";
 import { runSourcePass, type PassMode } from "../src/pipeline/poll-pass.js";
 import { openStateStore } from "../src/store/open.js";
 import { createLogger } from "../src/telemetry/logger.js";
-import { alignedTicks, fetchAllPages, fetchAllPagesRaw, getJson, pool, sourceAgents, targetGot } from "./floors.js";
+import { alignedTicks, fetchAllPages, fetchAllPagesRaw, getJson, pool, publishBare, sourceAgents, targetGot, type BrokerFloor, type PublishedEvent } from "./floors.js";
 import { serveRpc } from "./rpc.js";
 
 /**
@@ -34,18 +34,23 @@ const cpuMs = (): number => {
   return (usage.user + usage.system) / 1000;
 };
 
-async function pendingBodies(stateUrl: string): Promise<string[]> {
+/** The queued events' ids, types and bodies, in outbox order. */
+async function pendingEvents(stateUrl: string): Promise<PublishedEvent[]> {
   const store = await openStateStore(stateUrl, { readOnly: true });
   try {
-    const bodies: string[] = [];
+    const events: PublishedEvent[] = [];
     for (const delivery of await store.listPending()) {
       const event = await store.getEvent(delivery.eventId);
-      if (event) bodies.push(event.body);
+      if (event) events.push({ id: event.envelope.id, type: event.envelope.type, body: event.body });
     }
-    return bodies;
+    return events;
   } finally {
     await store.close();
   }
+}
+
+async function pendingBodies(stateUrl: string): Promise<string[]> {
+  return (await pendingEvents(stateUrl)).map((event) => event.body);
 }
 
 serveRpc({
@@ -132,6 +137,14 @@ serveRpc({
       if (response.statusCode !== 200) throw new Error(`POST: HTTP ${response.statusCode}`);
     });
     return { ms: performance.now() - started, cpuMs: cpuMs() - cpu, count: bodies.length, maxRssMb: maxRssMb() };
+  },
+
+  /** The floor of deliver-10k per broker: the same events under the same ids, published by the bare client with the same acks. */
+  floorPublish: async (args: BrokerFloor & { stateUrl: string; concurrency: number }) => {
+    const events = await pendingEvents(args.stateUrl);
+    const cpu = cpuMs();
+    const ms = await publishBare(args, events, args.concurrency);
+    return { ms, cpuMs: cpuMs() - cpu, count: events.length, maxRssMb: maxRssMb() };
   },
 
   /** The naive script, scenarios 1 and 6: a full fetch into memory, then a timed second cycle. */

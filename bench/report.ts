@@ -101,3 +101,31 @@ export function distinctIds(random: () => number, count: number, max: number): n
   while (out.size < Math.min(count, max)) out.add(1 + Math.floor(random() * max));
   return [...out];
 }
+
+/** A timed run of `n` events: its wall and CPU time. */
+export interface Timed {
+  ms: number;
+  cpuMs: number;
+}
+
+/**
+ * A deliver row (target ≥ 0.5× floor and ≥ 1,000 ev/s) from the best (fastest) of retrohook's
+ * runs and of the floor's; `detail` gets the best run and every run's rate and CPU time in words.
+ */
+export function deliverRow<R extends Timed>(scenario: string, n: number, runs: R[], floors: Timed[], detail: (best: R, rates: { runs: string; floors: string }) => string): Row {
+  const run = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const floor = floors.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const rates = (list: Timed[]): string => list.map((x) => `${Math.round((n * 1000) / x.ms)} (cpu ${(x.cpuMs / 1000).toFixed(2)} s)`).join(", ");
+  const rate = (n * 1000) / run.ms;
+  const floorRate = (n * 1000) / floor.ms;
+  return {
+    scenario,
+    figure: round(rate, 0),
+    unit: "ev/s",
+    floor: round(floorRate, 0),
+    ratio: round(rate / floorRate),
+    target: "≥ 0.5× floor and ≥ 1000 ev/s",
+    met: rate >= 0.5 * floorRate && rate >= 1000,
+    detail: detail(run, { runs: rates(runs), floors: rates(floors) }),
+  };
+}

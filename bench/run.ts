@@ -7,6 +7,7 @@ import { buildForChildren } from "./build.js";
 import { childStarter, FULL, QUICK, runJob, type Bench } from "./context.js";
 import { SCALE_TABLE, table, withReadmeTable, type Row } from "./report.js";
 import type { Child } from "./rpc.js";
+import { brokersScenario } from "./scenarios/brokers.js";
 import { deliverScenario } from "./scenarios/deliver.js";
 import { expressionsScenario } from "./scenarios/expressions.js";
 import { latencyScenario } from "./scenarios/latency.js";
@@ -17,7 +18,7 @@ import { replicasScenario } from "./scenarios/replicas.js";
 import { scaleScenario } from "./scenarios/scale.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=passes,deliver,expressions,latency,many,postgres,replicas,scale] [-- --keep] [-- --tsx] [-- --build=DIR]`
+ * `npm run bench [-- --quick] [-- --only=passes,deliver,brokers,expressions,latency,many,postgres,replicas,scale] [-- --keep] [-- --tsx] [-- --build=DIR]`
  *
  * Starts the fake API and the receiver in their own processes on 127.0.0.1, runs each scenario
  * (retrohook and its floor in fresh child processes, as built JS — `--tsx` runs the sources
@@ -36,6 +37,7 @@ import { scaleScenario } from "./scenarios/scale.js";
 const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
   passes: passScenarios,
   deliver: deliverScenario,
+  brokers: brokersScenario,
   expressions: expressionsScenario,
   latency: latencyScenario,
   many: manySourcesScenario,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { PassOutcome } from "../../src/pipeline/poll-pass.js";
 import { BENCH_SECRET, benchConfig, benchSource, benchTarget, TARGET_CONCURRENCY } from "../config.js";
 import type { Bench } from "../context.js";
-import { round } from "../report.js";
+import { deliverRow, round } from "../report.js";
 
 /**
  * Scenario 3 and the naive script on it: `deliveries` events queued by a backfill pass (one
@@ -65,21 +65,16 @@ export async function deliverScenario(bench: Bench): Promise<void> {
     runs.push({ ...run, verified: got.verified });
     for (const suffix of ["", "-wal", "-shm", ".lock"]) rmSync(`${copy}${suffix}`, { force: true });
   }
-  const run = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
-  const floor = floors.reduce((a, b) => (b.ms < a.ms ? b : a));
-  const rates = (list: Array<{ ms: number; cpuMs: number }>): string => list.map((x) => `${Math.round((n * 1000) / x.ms)} (cpu ${(x.cpuMs / 1000).toFixed(2)} s)`).join(", ");
-  const rate = (n * 1000) / run.ms;
-  const floorRate = (n * 1000) / floor.ms;
-  bench.rows.push({
-    scenario: `deliver-${label}`,
-    figure: round(rate, 0),
-    unit: "ev/s",
-    floor: round(floorRate, 0),
-    ratio: round(rate / floorRate),
-    target: "≥ 0.5× floor and ≥ 1000 ev/s",
-    met: rate >= 0.5 * floorRate && rate >= 1000,
-    detail: `${n} events, concurrency ${TARGET_CONCURRENCY}, signed + acked; best of ${sizes.repetitions} (${rates(runs)} ev/s; floor ${rates(floors)} ev/s); peak RSS ${round(run.maxRssMb, 0)} MB; ${run.verified} signatures verified by the receiver`,
-  });
+  const row = deliverRow(
+    `deliver-${label}`,
+    n,
+    runs,
+    floors,
+    (run, rates) =>
+      `${n} events, concurrency ${TARGET_CONCURRENCY}, signed + acked; best of ${sizes.repetitions} (${rates.runs} ev/s; floor ${rates.floors} ev/s); peak RSS ${round(run.maxRssMb, 0)} MB; ${run.verified} signatures verified by the receiver`,
+  );
+  bench.rows.push(row);
+  const floorRate = row.floor!;
   const naiveRate = (n * 1000) / naive.ms;
   bench.rows.push({
     scenario: `naive: deliver-${label}`,
