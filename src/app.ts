@@ -63,7 +63,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
   const clustered = options.replica === true && config.cluster !== undefined && options.readOnly !== true;
-  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered });
+  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered, ...(clustered ? { leaseMs: config.cluster!.lease } : {}) });
   try {
     const removedTargets = options.readOnly ? {} : await store.deadLetterPendingExcept(config.targets.map((t) => t.name));
     for (const [target, count] of Object.entries(removedTargets)) {

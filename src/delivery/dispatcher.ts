@@ -200,6 +200,7 @@ export class Dispatcher {
 
   /** Starts what became due or deliverable (a replica's lease now read and ready). */
   kick(): void {
+    for (const lane of this.lanes.values()) lane.unpark();
     this.startDueEverywhere();
   }
 
@@ -329,7 +330,11 @@ export class Dispatcher {
         lane.drop(entry);
         continue;
       }
-      if (owned === "wait") return;
+      // Not yet (a lease not read or about to end): set aside until the next kick, the rest goes on.
+      if (owned === "wait") {
+        lane.park(entry);
+        continue;
+      }
       const gate = breakerGate(lane.breaker, now);
       if (gate === "wait") return;
       if (gate === "probe" && (lane.probing || lane.inFlight > 0)) return;

@@ -39,6 +39,8 @@ export class TargetLane {
   sweeping = false;
   breaker: BreakerState = closedBreaker();
   paused?: OperatorPause;
+  /** Records whose head was set aside by `park` until `unpark`. */
+  private readonly parked = new Set<string>();
   /** Seqs finished while a reload was reading the store: its (older) copy must not bring them back. */
   private finishedDuringLoad?: Set<number>;
   private loads = 0;
@@ -119,6 +121,24 @@ export class TargetLane {
       if (this.isValid(item)) return item.entry;
       this.heap.pop();
     }
+  }
+
+  /**
+   * Sets a schedulable head aside until `unpark` (replicas: its source's lease is not ready for
+   * a delivery yet): the heads behind it in due order — other records, other sources — go on,
+   * and no wake-up is set for it (whoever makes the lease ready calls `unpark`).
+   */
+  park(entry: Entry): void {
+    entry.queued = undefined;
+    this.parked.add(entry.delivery.recordKey);
+  }
+
+  /** Puts the parked heads back in the due order. */
+  unpark(): void {
+    if (this.parked.size === 0) return;
+    const keys = [...this.parked];
+    this.parked.clear();
+    for (const key of keys) this.scheduleHead(key);
   }
 
   /** Marks a schedulable head as in flight; its record gets no other attempt until `release`. */

@@ -14,6 +14,12 @@ export interface OpenOptions {
   logLimit?: number;
   /** One of several replicas (PostgreSQL only): the schema's lock is shared, `cluster` is set. */
   replica?: boolean;
+  /**
+   * Replicas: the lease (ms). A transaction of this process left idle longer than that — the
+   * process paused in the middle of it — is ended by the database, so its locks (a lease row
+   * held by a fenced write) cannot hold the other replicas up past the lease.
+   */
+  leaseMs?: number;
 }
 
 /** Opens the state named by `state.url`; the URL's scheme picks the backend (src/store/<backend>/). */

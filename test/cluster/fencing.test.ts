@@ -116,7 +116,7 @@ describe("fencing", () => {
     }
   });
 
-  it("a grant waits for a fenced write in progress, and is stamped after it committed", async () => {
+  it("a grant never overtakes a fenced write in progress: it is stamped after the write committed", async () => {
     const url = pgServer().freshUrl();
     const a = await openStateStore(url, { replica: true });
     const b = await openStateStore(url, { replica: true });

@@ -1,4 +1,5 @@
 import type { ClusterStore, LeaseGrant, LeaseRow, ReplicaRow } from "../store.js";
+import type pg from "pg";
 import type { Db } from "./db.js";
 
 const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value));
@@ -73,10 +74,11 @@ export function pgCluster(db: Db): ClusterStore {
 
     async renew(owner, held, leaseMs) {
       if (held.length === 0) return [];
+      // FOR NO KEY UPDATE: the owner's own fenced writes (FOR KEY SHARE) do not hold it up.
       const rows = await db.query(
         `WITH mine AS (
            SELECT l.source FROM @.leases l JOIN unnest($2::text[], $3::bigint[]) AS h(source, token) ON l.source = h.source AND l.token = h.token
-           WHERE l.owner = $1 ORDER BY l.source FOR UPDATE OF l
+           WHERE l.owner = $1 ORDER BY l.source FOR NO KEY UPDATE OF l
          )
          UPDATE @.leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond' FROM mine WHERE l.source = mine.source RETURNING l.source`,
         [owner, held.map((h) => h.source), held.map((h) => h.token), leaseMs],
@@ -89,11 +91,15 @@ export function pgCluster(db: Db): ClusterStore {
       if (sources.length === 0) return granted;
       const wanted = [...new Set(sources)].sort();
       return db.tx(async (q) => {
-        // Rows locked in one order (no deadlock with another replica's batch); a fenced write in
-        // progress holds its row FOR SHARE, so its grant waits for that write's commit.
-        const rows = await q("SELECT source, owner, token, expires_at > clock_timestamp() AS valid FROM @.leases WHERE source = ANY($1::text[]) ORDER BY source FOR UPDATE", [wanted]);
+        // Only expired rows, and only those nobody holds a lock on: a fenced write in progress
+        // (its owner may be paused in the middle of it) holds its row FOR KEY SHARE, another
+        // replica's grant FOR UPDATE. Such a source waits for a later round — it never holds this
+        // grant (nor the others' renewals and writes queued behind it) up. A grant is so always
+        // stamped after every write that held its row.
+        const rows = await q("SELECT source, owner, token FROM @.leases WHERE source = ANY($1::text[]) AND expires_at <= clock_timestamp() ORDER BY source FOR UPDATE SKIP LOCKED", [wanted]);
         const before = new Map(rows.map((r) => [r.source as string, r]));
-        const free = wanted.filter((source) => !before.get(source)?.valid);
+        const existing = new Set((await q("SELECT source FROM @.leases WHERE source = ANY($1::text[])", [wanted])).map((r) => r.source as string));
+        const free = wanted.filter((source) => before.has(source) || !existing.has(source));
         if (free.length === 0) return granted;
         const tokens = (await q("SELECT nextval('@.lease_tokens') AS t FROM generate_series(1, $1)", [free.length])).map((r) => Number(r.t));
         const taken = free.filter((source) => before.has(source));
@@ -142,4 +148,15 @@ export function pgCluster(db: Db): ClusterStore {
       );
     },
   };
+}
+
+/**
+ * A replica paused in the middle of a transaction (a fenced write holds its lease row) must not
+ * hold the other replicas up past its lease: every connection of the pool asks the database to
+ * end a transaction left idle longer than the lease (docs/decisions/0013). The paused replica's
+ * write is then rolled back, and its connection dropped (the pool opens a new one).
+ */
+export function endIdleTransactions(pool: pg.Pool, leaseMs: number): void {
+  const idleMs = Math.max(1000, Math.round(leaseMs));
+  pool.on("connect", (client) => void client.query(`SET idle_in_transaction_session_timeout = ${idleMs}`).catch(() => undefined));
 }

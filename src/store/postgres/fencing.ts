@@ -3,12 +3,14 @@ import type { Db, Query } from "./db.js";
 
 /**
  * First statement of every write transaction made under a fence (docs/decisions/0013): holds
- * the lease row FOR SHARE until commit — a grant of a new token waits for it, so it is always
- * stamped after this write committed — and stamps `fenced_writes(source, token)`. No row: the
- * token is not current (or the lease expired), and the transaction is refused.
+ * the lease row FOR KEY SHARE until commit — a grant (which takes the row FOR UPDATE) cannot
+ * happen meanwhile, so it is always stamped after this write committed, while the owner's own
+ * renewal (an update of the expiry only) does not wait for its writes — and stamps
+ * `fenced_writes(source, token)`. No row: the token is not current (or the lease expired), and
+ * the transaction is refused.
  */
 const CHECK = `WITH held AS (
-    SELECT source FROM @.leases WHERE source = $1 AND owner = $2 AND token = $3 AND expires_at > clock_timestamp() FOR SHARE
+    SELECT source FROM @.leases WHERE source = $1 AND owner = $2 AND token = $3 AND expires_at > clock_timestamp() FOR KEY SHARE
   )
   INSERT INTO @.fenced_writes (source, token, writes, first_at, last_at)
   SELECT source, $3, 1, clock_timestamp(), clock_timestamp() FROM held

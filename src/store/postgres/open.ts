@@ -5,7 +5,7 @@ import type { StateStore } from "../store.js";
 import { PgBaselineWriter } from "./baseline-writer.js";
 import type { PgContext } from "./context.js";
 import { Db } from "./db.js";
-import { pgCluster } from "./cluster.js";
+import { endIdleTransactions, pgCluster } from "./cluster.js";
 import { pgDeliveryLog } from "./delivery-log.js";
 import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
 import { pgOutbox } from "./outbox.js";
@@ -24,6 +24,7 @@ import { parsePostgresUrl } from "./url.js";
  */
 export async function openPostgresStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
   const db = new Db(parsePostgresUrl(url), options.readOnly === true);
+  if (options.replica && !db.readOnly) endIdleTransactions(db.pool, options.leaseMs ?? 30_000);
   let owner: OwnerLock | undefined;
   try {
     await db.begin();

@@ -10,7 +10,15 @@ import pg from "pg";
  * - stale writes accepted: fenced write transactions of token t on source s that committed after
  *   a grant of a newer token of s committed (a paused owner writing after a takeover);
  * - unfenced writes: transactions that changed a source's rows with no fenced write of that source.
+ *   Only a pass's writes count (the acceptance's "writes accepted from a stale lease"): the
+ *   delivery side's acks, retry updates and dead letters are not fenced by design (decision 0013:
+ *   an ack records a 2xx really received, one group commit acks deliveries of many sources, and
+ *   refusing it would only send the delivery again), nor is the retention sweep; those are
+ *   counted apart, as `deliveryWrites`.
  */
+
+/** Operations of the delivery side (ack, retry, dead letter) and of the retention sweep: not a pass's. */
+const NOT_PASS_WRITES = ["outbox DELETE", "outbox UPDATE", "dead_letters INSERT", "dead_letters DELETE", "events DELETE"];
 
 /** Tables a pass or a delivery of a source writes, and how a row names its source. */
 const AUDITED: Array<{ table: string; source: string }> = [
@@ -34,8 +42,10 @@ export interface AuditFigures {
   staleAccepted: number;
   /** The same from the feature's own stamps (fenced_writes.last_at against lease_grants.granted_at). */
   staleByStamps: number;
-  /** Transactions that changed a source's rows without a fenced write of that source. */
+  /** Pass write transactions that changed a source's rows without a fenced write of that source. */
   unfenced: number;
+  /** Unfenced write transactions of the delivery side and the retention sweep (by design, see above). */
+  deliveryWrites: number;
   /** By table and operation ("outbox DELETE"). */
   unfencedByTable: Record<string, number>;
   grants: number;
@@ -106,15 +116,12 @@ export async function auditFigures(url: string): Promise<AuditFigures> {
       WHERE ${commit("w.txid")} > g.at
       GROUP BY w.txid, w.source, w.token`);
     for (const row of stale.rows.slice(0, 3)) examples.push(`stale write: source ${row.source} token ${row.token} committed ${new Date(row.committed).toISOString()} after token ${row.newer} was granted ${new Date(row.granted).toISOString()}`);
-    const unfenced = await client.query(`
-      SELECT w.tbl, count(DISTINCT (w.txid, w.source)) AS n FROM ${s}.chaos_audit_writes w
-      WHERE NOT EXISTS (SELECT 1 FROM ${s}.chaos_audit_fenced f WHERE f.txid = w.txid AND f.source = w.source)
-      GROUP BY w.tbl`);
+    const unfencedRows = `FROM ${s}.chaos_audit_writes w WHERE NOT EXISTS (SELECT 1 FROM ${s}.chaos_audit_fenced f WHERE f.txid = w.txid AND f.source = w.source)`;
+    const unfenced = await client.query(`SELECT w.tbl, count(DISTINCT (w.txid, w.source)) AS n ${unfencedRows} AND NOT (w.tbl = ANY($1::text[])) GROUP BY w.tbl`, [NOT_PASS_WRITES]);
     const unfencedByTable: Record<string, number> = {};
     for (const row of unfenced.rows) unfencedByTable[row.tbl] = Number(row.n);
-    const sample = await client.query(`
-      SELECT w.tbl, w.source, w.txid FROM ${s}.chaos_audit_writes w
-      WHERE NOT EXISTS (SELECT 1 FROM ${s}.chaos_audit_fenced f WHERE f.txid = w.txid AND f.source = w.source) LIMIT 3`);
+    const deliveryWrites = Number((await client.query(`SELECT count(DISTINCT (w.txid, w.source)) AS n ${unfencedRows} AND w.tbl = ANY($1::text[])`, [NOT_PASS_WRITES])).rows[0]?.n ?? 0);
+    const sample = await client.query(`SELECT w.tbl, w.source, w.txid ${unfencedRows} AND NOT (w.tbl = ANY($1::text[])) LIMIT 3`, [NOT_PASS_WRITES]);
     for (const row of sample.rows) examples.push(`unfenced write: ${row.tbl} of source ${row.source} in transaction ${row.txid}`);
     const reasons: Record<string, number> = {};
     for (const row of (await client.query(`SELECT reason, count(*) AS n FROM ${s}.lease_grants GROUP BY reason`)).rows) reasons[String(row.reason)] = Number(row.n);
@@ -125,6 +132,7 @@ export async function auditFigures(url: string): Promise<AuditFigures> {
       staleByStamps: await one(`SELECT count(*) AS n FROM ${s}.fenced_writes w JOIN ${s}.lease_grants g ON g.source = w.source AND g.token > w.token WHERE w.last_at > g.granted_at`),
       unfenced: Object.values(unfencedByTable).reduce((a, b) => a + b, 0),
       unfencedByTable,
+      deliveryWrites,
       grants: Object.values(reasons).reduce((a, b) => a + b, 0),
       grantsByReason: reasons,
       rejections: await one(`SELECT count(*) AS n FROM ${s}.fence_rejections`),

@@ -65,6 +65,21 @@ export class ReplicaSet {
     return this.live().filter((i) => i.stoppedSince === undefined);
   }
 
+  /**
+   * Waits until every slot's current process has joined the cluster (or exited), up to
+   * `timeoutMs`; false when one has not. A fault is only judged against a cluster that has
+   * somebody to take over: under load a restarted replica takes seconds to join.
+   */
+  async allJoined(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    const joined = (i: Incarnation) => i.proc.exited() || i.proc.stderr().includes('"msg":"joined the cluster"');
+    while (!this.slots().every(joined)) {
+      if (Date.now() > until) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
+  }
+
   byId(id: string): Incarnation | undefined {
     return this.all.find((i) => i.id === id);
   }
