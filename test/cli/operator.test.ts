@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { commands } from "../../src/cli/commands/index.js";
 import { testTargetCommand } from "../../src/cli/commands/test-target.js";
 import type { Io } from "../../src/cli/io.js";
@@ -11,18 +11,16 @@ import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 let api: FakeRest;
 let erp: Receiver;
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  erp = await startReceiver({ status: 422, body: "bad invoice" });
-});
-afterEach(async () => {
-  await api.close();
-  await erp.close();
+  api = closeLater(await startFakeRest());
+  erp = closeLater(await startReceiver({ status: 422, body: "bad invoice" }));
 });
 
 function capture(env: NodeJS.ProcessEnv = process.env): Io & { stdout: () => string; stderr: () => string } {

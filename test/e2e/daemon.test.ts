@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { startCli, waitFor } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 let api: FakeRest;
 let costs: Receiver;
@@ -10,15 +11,11 @@ let paid: Receiver;
 const COSTS_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const PAID_SECRET = "plain-raw-secret-for-paid";
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  costs = await startReceiver();
-  paid = await startReceiver();
-});
-afterEach(async () => {
-  await api.close();
-  await costs.close();
-  await paid.close();
+  api = closeLater(await startFakeRest());
+  costs = closeLater(await startReceiver());
+  paid = closeLater(await startReceiver());
 });
 
 describe("retrohook run", () => {

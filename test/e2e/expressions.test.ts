@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { openStateStore } from "../../src/store/open.js";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 /**
  * Per-target `filter` and `transform` end to end: the real CLI, a fake REST source, real
@@ -18,13 +19,10 @@ const NAMES = ["big", "shaped", "listed", "text", "broken", "slow", "huge", "pla
 let api: FakeRest;
 const receivers = {} as Record<(typeof NAMES)[number], Receiver>;
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  for (const name of NAMES) receivers[name] = await startReceiver();
-});
-afterEach(async () => {
-  await api.close();
-  for (const receiver of Object.values(receivers)) await receiver.close();
+  api = closeLater(await startFakeRest());
+  for (const name of NAMES) receivers[name] = closeLater(await startReceiver());
 });
 
 const source = (): Record<string, unknown> => restSourceYaml(api.url, api.token, { start: "backfill", resources: [{ name: "items", type_prefix: "cost_invoice", path: "/items" }] });

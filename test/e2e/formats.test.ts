@@ -1,21 +1,19 @@
 import { createHmac } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 let api: FakeRest;
 const receivers: Record<string, Receiver> = {};
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest({ token: "SECRET-source-token-555" });
-  for (const format of ["standard", "cloudevents", "fakturownia", "facturascripts"]) receivers[format] = await startReceiver();
-});
-afterEach(async () => {
-  await api.close();
-  for (const receiver of Object.values(receivers)) await receiver.close();
+  api = closeLater(await startFakeRest({ token: "SECRET-source-token-555" }));
+  for (const format of ["standard", "cloudevents", "fakturownia", "facturascripts"]) receivers[format] = closeLater(await startReceiver());
 });
 
 describe("the four payload formats, as a receiver sees them", () => {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
@@ -8,6 +8,7 @@ import { freePort } from "../helpers/ports.js";
 import { postgresForFile } from "../helpers/postgres.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
 import { tempDir } from "../helpers/tmp.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 /**
  * Moving an installation from SQLite to PostgreSQL: events detected before the move (and not
@@ -19,13 +20,10 @@ const pg = postgresForFile();
 let api: FakeRest;
 let receiver: Receiver;
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest();
-  receiver = await startReceiver();
-});
-afterEach(async () => {
-  await api.close();
-  await receiver.close();
+  api = closeLater(await startFakeRest());
+  receiver = closeLater(await startReceiver());
 });
 
 describe("retrohook migrate-state", () => {

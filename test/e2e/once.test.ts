@@ -1,21 +1,19 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 
 let api: FakeRest;
 let receiver: Receiver;
 
+const closeLater = closingAfterEach();
 beforeEach(async () => {
-  api = await startFakeRest({ token: "SECRET-api-token-4711" });
-  receiver = await startReceiver();
-});
-afterEach(async () => {
-  await api.close();
-  await receiver.close();
+  api = closeLater(await startFakeRest({ token: "SECRET-api-token-4711" }));
+  receiver = closeLater(await startReceiver());
 });
 
 describe("retrohook once", () => {
@@ -82,7 +80,9 @@ describe("retrohook once's delivery summary", () => {
   it("counts as 'to retry' every pending line it prints, including deliveries waiting behind an earlier one", async () => {
     api.create();
     const { path } = writeConfig({ sources: [restSourceYaml(api.url, api.token, { start: "backfill" })], targets: [{ name: "erp", url: receiver.url }] });
-    receiver.reply({ status: 503 });
+    // Retry-After keeps the retry ten minutes away however slowly the second run starts (the
+    // first step of the schedule, 5 s, passed between two CLI starts on a loaded machine).
+    receiver.reply({ status: 503, headers: { "retry-after": "600" } });
     const first = await runCli(["once", "-c", path]);
     expect(first.stderr).toMatch(/deliveries: 0 delivered, 1 to retry \(1 failed in this run\), 0 dead-lettered/);
     api.update(1, { name: "renamed" });
