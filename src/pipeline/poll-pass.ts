@@ -180,7 +180,8 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   const firstRun = !state.initialized;
   const listMode: ListMode = firstRun || mode === "reconcile" || state.cursor === undefined ? "complete" : "incremental";
   const detectedAt = new Date(clock.now()).toISOString();
-  const rules: DetectRules = { source: config.name, resource: poller.resource, typePrefix: poller.typePrefix, ignoreFields: poller.ignoreFields, transitions: poller.transitions };
+  const { typePrefix, ignoreFields, transitions } = poller.rules;
+  const rules: DetectRules = { source: config.name, resource: poller.resource, typePrefix, ignoreFields, transitions };
   const context = {
     epoch: store.epoch,
     generation: state.generation,
@@ -442,10 +443,11 @@ async function reconcileDeletions(
     return;
   }
   const ratio = missing.length / live.length;
-  if (missing.length > poller.maxDeleteMin && ratio > poller.maxDeleteRatio) {
+  const { maxDeleteMin, maxDeleteRatio } = poller.rules;
+  if (missing.length > maxDeleteMin && ratio > maxDeleteRatio) {
     state.held = { at: new Date(deps.clock.now()).toISOString(), records: missing };
     outcome.held = missing.length;
-    const warning = `${missing.length} of ${live.length} records of ${poller.resource} are missing at once (more than max_delete_min ${poller.maxDeleteMin} and max_delete_ratio ${poller.maxDeleteRatio}); deletions held — check the source, then run retrohook reset --source ${config.name} --resource ${poller.resource} --accept-deletes`;
+    const warning = `${missing.length} of ${live.length} records of ${poller.resource} are missing at once (more than max_delete_min ${maxDeleteMin} and max_delete_ratio ${maxDeleteRatio}); deletions held — check the source, then run retrohook reset --source ${config.name} --resource ${poller.resource} --accept-deletes`;
     outcome.warnings.push(warning);
     deps.logger.warn({ source: config.name, resource: poller.resource, missing: missing.length, total: live.length }, "deletions held");
     return;

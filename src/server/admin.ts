@@ -96,6 +96,25 @@ export function adminRoutes(ctx: ServerContext): Route[] {
     return ctx.dispatcher;
   };
 
+  const currentTarget = (name: string) => targetView(statusSources(), target(name), ctx.dispatcher?.status().find((t) => t.name === name));
+  /** A POST action: a JSON body with only `keys`, the path's one parameter; logged with what `run` names. */
+  const action = (
+    pattern: RegExp,
+    summary: string,
+    keys: string[],
+    run: (body: Record<string, unknown>, param: string | undefined) => Promise<{ result: unknown; log: [string, Record<string, unknown>] }>,
+  ): Route => ({
+    method: "POST",
+    pattern,
+    summary,
+    handle: async (request) => {
+      const body = await readJsonObject(request.req, keys);
+      const { result, log } = await run(body, request.params[0]);
+      logAction(request, log[0], log[1]);
+      return result;
+    },
+  });
+
   const routes: Route[] = [
     {
       method: "GET",
@@ -204,79 +223,37 @@ export function adminRoutes(ctx: ServerContext): Route[] {
         return recordView(ctx, { source: q.get("source")!, resource: q.get("resource")!, id: q.get("id")!, kind: q.get("kind") || null });
       },
     },
-    {
-      method: "POST",
-      pattern: /^\/api\/events\/([^/]+)\/replay$/,
-      summary: "replay one event (its dead letters, else a new delivery); {target?}",
-      handle: async (request) => {
-        const body = await readJsonObject(request.req, ["target"]);
-        const name = optionalString(body, "target");
-        const result = await replayEvent(actions(), request.params[0]!, name);
-        logAction(request, "replay-event", { eventId: request.params[0], target: name, requeued: result.requeued });
-        return result;
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/api\/dead-letters\/replay$/,
-      summary: "replay every dead letter (of one target, or of a removed target to another with to); {target?, to?}",
-      handle: async (request) => {
-        const body = await readJsonObject(request.req, ["target", "to"]);
-        const name = optionalString(body, "target");
-        const to = optionalString(body, "to");
-        const result = await replayDeadLetters(actions(), name, to);
-        logAction(request, "replay-dead-letters", { target: name ?? "*", to, requeued: result.requeued });
-        return result;
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/api\/targets\/([^/]+)\/replay$/,
-      summary: "replay every dead letter of this target",
-      handle: async (request) => {
-        await readJsonObject(request.req, []);
-        const result = await replayDeadLetters(actions(), target(request.params[0]!).name);
-        logAction(request, "replay-dead-letters", { target: request.params[0], requeued: result.requeued });
-        return result;
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/api\/targets\/([^/]+)\/test$/,
-      summary: "send one signed retrohook.test event to this target",
-      handle: async (request) => {
-        await readJsonObject(request.req, []);
-        const name = target(request.params[0]!).name;
-        const result = await sendTestEvent(dispatcher(), ctx.config, name, ctx.clock.now());
-        logAction(request, "test-target", { target: name, status: result.status, ok: result.ok });
-        return result;
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/api\/targets\/([^/]+)\/pause$/,
-      summary: "pause deliveries to this target until resumed; {reason?}",
-      handle: async (request) => {
-        const body = await readJsonObject(request.req, ["reason"]);
-        const name = target(request.params[0]!).name;
-        const reason = optionalString(body, "reason");
-        await pauseTarget(actions(), name, reason ? `paused by an operator: ${reason}` : undefined);
-        logAction(request, "pause-target", { target: name });
-        return targetView(statusSources(), target(name), ctx.dispatcher?.status().find((t) => t.name === name));
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/api\/targets\/([^/]+)\/resume$/,
-      summary: "resume deliveries to this target",
-      handle: async (request) => {
-        await readJsonObject(request.req, []);
-        const name = target(request.params[0]!).name;
-        await resumeTarget(actions(), name);
-        logAction(request, "resume-target", { target: name });
-        return targetView(statusSources(), target(name), ctx.dispatcher?.status().find((t) => t.name === name));
-      },
-    },
+    action(/^\/api\/events\/([^/]+)\/replay$/, "replay one event (its dead letters, else a new delivery); {target?}", ["target"], async (body, id) => {
+      const name = optionalString(body, "target");
+      const result = await replayEvent(actions(), id!, name);
+      return { result, log: ["replay-event", { eventId: id, target: name, requeued: result.requeued }] };
+    }),
+    action(/^\/api\/dead-letters\/replay$/, "replay every dead letter (of one target, or of a removed target to another with to); {target?, to?}", ["target", "to"], async (body) => {
+      const name = optionalString(body, "target");
+      const to = optionalString(body, "to");
+      const result = await replayDeadLetters(actions(), name, to);
+      return { result, log: ["replay-dead-letters", { target: name ?? "*", to, requeued: result.requeued }] };
+    }),
+    action(/^\/api\/targets\/([^/]+)\/replay$/, "replay every dead letter of this target", [], async (_body, param) => {
+      const result = await replayDeadLetters(actions(), target(param!).name);
+      return { result, log: ["replay-dead-letters", { target: param, requeued: result.requeued }] };
+    }),
+    action(/^\/api\/targets\/([^/]+)\/test$/, "send one signed retrohook.test event to this target", [], async (_body, param) => {
+      const name = target(param!).name;
+      const result = await sendTestEvent(dispatcher(), ctx.config, name, ctx.clock.now());
+      return { result, log: ["test-target", { target: name, status: result.status, ok: result.ok }] };
+    }),
+    action(/^\/api\/targets\/([^/]+)\/pause$/, "pause deliveries to this target until resumed; {reason?}", ["reason"], async (body, param) => {
+      const name = target(param!).name;
+      const reason = optionalString(body, "reason");
+      await pauseTarget(actions(), name, reason ? `paused by an operator: ${reason}` : undefined);
+      return { result: currentTarget(name), log: ["pause-target", { target: name }] };
+    }),
+    action(/^\/api\/targets\/([^/]+)\/resume$/, "resume deliveries to this target", [], async (_body, param) => {
+      const name = target(param!).name;
+      await resumeTarget(actions(), name);
+      return { result: currentTarget(name), log: ["resume-target", { target: name }] };
+    }),
     {
       method: "POST",
       pattern: /^\/api\/sources\/([^/]+)\/pass$/,
@@ -290,33 +267,24 @@ export function adminRoutes(ctx: ServerContext): Route[] {
         return runPassNow(ctx.scheduler, ctx.config, name, mode, optionalBoolean(body, "wait") ?? false);
       },
     },
-    {
-      method: "POST",
-      pattern: /^\/api\/sources\/([^/]+)\/reset$/,
-      summary: "forget a source's (or resource's) state, or release held deletions; {resource?, accept_deletes?}",
-      handle: async (request) => {
-        const body = await readJsonObject(request.req, ["resource", "accept_deletes"]);
-        const name = source(request.params[0]!).name;
+    action(
+      /^\/api\/sources\/([^/]+)\/reset$/,
+      "forget a source's (or resource's) state, or release held deletions; {resource?, accept_deletes?}",
+      ["resource", "accept_deletes"],
+      async (body, param) => {
+        const name = source(param!).name;
         const resource = optionalString(body, "resource");
         const acceptDeletes = optionalBoolean(body, "accept_deletes") ?? false;
         const result = await resetSource(actions(), name, resource, acceptDeletes);
-        logAction(request, acceptDeletes ? "accept-deletes" : "reset", { source: name, resource: resource ?? "*", released: result.released });
-        return result;
+        return { result, log: [acceptDeletes ? "accept-deletes" : "reset", { source: name, resource: resource ?? "*", released: result.released }] };
       },
-    },
-    {
-      method: "POST",
-      pattern: /^\/api\/sources\/([^/]+)\/resume$/,
-      summary: "lift a source's (or resource's) suspension and back-off, keeping cursors and snapshots; {resource?}",
-      handle: async (request) => {
-        const body = await readJsonObject(request.req, ["resource"]);
-        const name = source(request.params[0]!).name;
-        const resource = optionalString(body, "resource");
-        const result = await resumeSource(actions(), name, resource);
-        logAction(request, "resume", { source: name, resource: resource ?? "*" });
-        return result;
-      },
-    },
+    ),
+    action(/^\/api\/sources\/([^/]+)\/resume$/, "lift a source's (or resource's) suspension and back-off, keeping cursors and snapshots; {resource?}", ["resource"], async (body, param) => {
+      const name = source(param!).name;
+      const resource = optionalString(body, "resource");
+      const result = await resumeSource(actions(), name, resource);
+      return { result, log: ["resume", { source: name, resource: resource ?? "*" }] };
+    }),
   ];
   return routes;
 }

@@ -98,7 +98,7 @@ export async function explainRecordAt(ctx: ExplainContext, address: RecordAddres
     snapshot: snapshot ? { version: snapshot.version, gone: snapshot.gone === true, object: snapshot.gone ? null : (JSON.parse(snapshot.json) as JsonObject) } : null,
     events,
     passes,
-    rules: { ignoreFields: poller?.ignoreFields ?? [], transitions: poller?.transitions ?? [], start: startText(resource.start ?? source.start) },
+    rules: { ignoreFields: poller?.rules.ignoreFields ?? [], transitions: poller?.rules.transitions ?? [], start: startText(resource.start ?? source.start) },
     targets: ctx.config.targets.map((target) => ({
       name: target.name,
       accepts: (type, from) => targetAccepts(target, { type, source: from }),

@@ -2,25 +2,28 @@ import type { ResourceCommon } from "../config/types.js";
 import { typePrefixFor } from "../core/naming.js";
 import type { Transition } from "../core/transitions.js";
 import type { SourceRecord } from "../core/types.js";
-import type { Batch, ListMode, ListResult, PassContext, ResourcePoller } from "./source.js";
+import type { Batch, ListMode, ListResult, PassContext, PollerRules, ResourcePoller } from "./source.js";
 import { naturalTransitions } from "./transitions.js";
 
-/** What every poller takes from its resource's config: names, fingerprint rules, transitions, delete guard. */
+/** A resource's rules from its config: built-in transitions (a preset's `paid`…) first, then the user's. */
+export function pollerRules(config: ResourceCommon, builtIn: Transition[]): PollerRules {
+  return {
+    typePrefix: typePrefixFor(config.name, config.type_prefix),
+    ignoreFields: config.ignore_fields,
+    transitions: naturalTransitions(builtIn, config.transitions),
+    maxDeleteRatio: config.max_delete_ratio,
+    maxDeleteMin: config.max_delete_min,
+  };
+}
+
+/** What every poller takes from its resource's config: its name and its rules. */
 export abstract class PollerBase implements ResourcePoller {
   readonly resource: string;
-  readonly typePrefix: string;
-  readonly ignoreFields: readonly string[];
-  readonly transitions: readonly Transition[];
-  readonly maxDeleteRatio: number;
-  readonly maxDeleteMin: number;
+  readonly rules: PollerRules;
 
   constructor(config: ResourceCommon, builtIn: Transition[]) {
     this.resource = config.name;
-    this.typePrefix = typePrefixFor(config.name, config.type_prefix);
-    this.ignoreFields = config.ignore_fields;
-    this.transitions = naturalTransitions(builtIn, config.transitions);
-    this.maxDeleteRatio = config.max_delete_ratio;
-    this.maxDeleteMin = config.max_delete_min;
+    this.rules = pollerRules(config, builtIn);
   }
 
   abstract createdAt(record: SourceRecord): number | undefined;

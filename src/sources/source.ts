@@ -77,17 +77,23 @@ export interface ResourceAssumptions {
   orderUnproven?: string;
 }
 
-/** One resource of one source: how to list it and how to confirm deletions. */
-export interface ResourcePoller {
-  /** What the poller relies on (see `retrohook doctor`). */
-  readonly assumptions?: ResourceAssumptions;
-  readonly resource: string;
+/** What detection and the delete guard take from a resource's config (see `pollerRules`). */
+export interface PollerRules {
+  /** Event type prefix (`cost_invoice`). */
   readonly typePrefix: string;
   readonly ignoreFields: readonly string[];
   /** Built-in transitions (paid…) then the user's. */
   readonly transitions: readonly Transition[];
   readonly maxDeleteRatio: number;
   readonly maxDeleteMin: number;
+}
+
+/** One resource of one source: how to list it and how to confirm deletions. */
+export interface ResourcePoller {
+  /** What the poller relies on (see `retrohook doctor`). */
+  readonly assumptions?: ResourceAssumptions;
+  readonly resource: string;
+  readonly rules: PollerRules;
   /** Creation instant of a record, for `start: {since}`. */
   createdAt(record: SourceRecord): number | undefined;
   /**
