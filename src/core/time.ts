@@ -75,3 +75,10 @@ export function formatIsoWithOffset(instant: number, timeZone: string): string {
   const abs = Math.abs(offset) / 60000;
   return `${wall}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
 }
+
+/** A time cursor as the `cursor.param` query parameter receives it. */
+export function formatCursorStamp(ms: number, format: "iso" | "unix" | "YYYY-MM-DD HH:mm:ss", timeZone: string): string {
+  if (format === "unix") return String(Math.floor(ms / 1000));
+  if (format === "YYYY-MM-DD HH:mm:ss") return formatWall(ms, timeZone);
+  return new Date(ms).toISOString();
+}

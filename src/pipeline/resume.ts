@@ -1,5 +1,6 @@
 import type { SourceConfig } from "../config/types.js";
 import type { StateStore } from "../store/store.js";
+import { isAccessFact } from "../sources/facts.js";
 import { liftBackoff } from "./backoff.js";
 
 export interface ResumeResult {
@@ -9,14 +10,6 @@ export interface ResumeResult {
   source: boolean;
   /** Learned "the key may not read this feed" facts forgotten: the next pass tries the feeds again. */
   facts: string[];
-}
-
-/**
- * Facts that say the key may not read a feed (`<vendor>:no-<feed>-access`): a resume forgets
- * them so the next pass reads the feed again from where the resource left off.
- */
-export function isAccessFact(name: string): boolean {
-  return /:no-[\w.-]+-access$/.test(name);
 }
 
 /**

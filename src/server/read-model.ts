@@ -7,6 +7,9 @@ import { parseRefKey, type RecordRef } from "../core/types.js";
 import type { Dispatcher, TargetStatus } from "../delivery/dispatcher.js";
 import type { BudgetGate } from "../pipeline/budget.js";
 import type { Scheduler } from "../pipeline/scheduler.js";
+import { REPROBE_MS } from "../pipeline/poll-pass.js";
+import { cursorText } from "../sources/cursor-text.js";
+import { describeFact } from "../sources/facts.js";
 import { retentionOf, type Retention, type RetentionStats } from "../pipeline/retention.js";
 import type { DeadLetter, DeliveryLogEntry, PrunableKind, StateSizes, StateStore, Suspension } from "../store/store.js";
 import { asTransportTarget, transportOf } from "../transports/index.js";
@@ -31,12 +34,16 @@ export interface SuspensionView {
   at: string;
   reason: string;
   until?: string;
+  /** When the source tries again by itself (one request), `reprobe` after it began or was last refused. */
+  nextProbeAt: string;
 }
 
 export interface ResourceView {
   name: string;
   /** Opaque, owned by the source (a time or a serial id). */
   cursor: unknown;
+  /** The cursor as the vendor writes it (a date in its form, not epoch milliseconds), or null. */
+  cursorText: string | null;
   initialized: boolean;
   /** Snapshots held (records known). */
   records: number;
@@ -70,7 +77,7 @@ export interface SourceView {
   backoff: { until: string; reason: string } | null;
   budget: { requests: number; per: string; used: number; left: number; period: string } | null;
   /** What the source learned about the vendor account (e.g. a key that cannot read an audit log), with since when; `reset --source` forgets it. */
-  facts: Array<{ name: string; since: string }>;
+  facts: Array<{ name: string; since: string; text: string }>;
   resources: ResourceView[];
 }
 
@@ -174,12 +181,13 @@ export async function sourceView(input: StatusSources, source: SourceConfig): Pr
     resources.push({
       name: resource.name,
       cursor: rs?.cursor ?? null,
+      cursorText: cursorText(source, resource.name, rs?.cursor),
       initialized: rs?.initialized ?? false,
       records: await store.countSnapshots(id),
       lastPassAt: rs?.lastPassAt ?? null,
       lastReconcileAt: rs?.lastReconcileAt ?? null,
       lastError: rs?.lastError ?? null,
-      suspended: suspensionView(rs?.suspended),
+      suspended: suspensionView(rs?.suspended, source),
       heldDeletions: rs?.held ? { at: rs.held.at, count: rs.held.records.length } : null,
       awaitingConfirmation: Object.keys(rs?.missing ?? {}).length,
       waiting: rs?.awaitingRecords && !rs.initialized ? `waiting for a first non-empty listing (empty since ${rs.awaitingRecords}); that listing is the silent baseline` : null,
@@ -192,7 +200,7 @@ export async function sourceView(input: StatusSources, source: SourceConfig): Pr
   const lastPassAt = latest([state.lastPassAt, ...resources.map((r) => r.lastPassAt)]);
   const errors = [state.lastError, ...resources.map((r) => r.lastError)].filter((e): e is { at: string; message: string } => Boolean(e));
   const lastError = errors.sort((a, b) => b.at.localeCompare(a.at))[0] ?? null;
-  const suspended = suspensionView(state.suspended);
+  const suspended = suspensionView(state.suspended, source);
   const view: SourceView = {
     name: source.name,
     type: isRestSource(source) ? "rest" : `preset ${source.preset}`,
@@ -207,7 +215,7 @@ export async function sourceView(input: StatusSources, source: SourceConfig): Pr
     suspended,
     backoff,
     budget: budget && source.budget ? { requests: source.budget.requests, per: source.budget.per, ...budget } : null,
-    facts: Object.entries(state.facts ?? {}).map(([name, since]) => ({ name, since })),
+    facts: Object.entries(state.facts ?? {}).map(([name, since]) => ({ name, since, text: describeFact(name) })),
     resources,
   };
   view.health = sourceHealth(view);
@@ -365,9 +373,10 @@ function globRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
 }
 
-function suspensionView(suspension: Suspension | undefined): SuspensionView | null {
+function suspensionView(suspension: Suspension | undefined, source: SourceConfig): SuspensionView | null {
   if (!suspension) return null;
-  return { at: suspension.at, reason: suspension.reason, ...(suspension.until ? { until: suspension.until } : {}) };
+  const nextProbeAt = new Date(Date.parse(suspension.probedAt ?? suspension.at) + (source.reprobe ?? REPROBE_MS)).toISOString();
+  return { at: suspension.at, reason: suspension.reason, ...(suspension.until ? { until: suspension.until } : {}), nextProbeAt };
 }
 
 /** Where a target's deliveries go, without credentials (the transport says), the path redacted. */

@@ -2,7 +2,8 @@ import { secretValues } from "../../config/secrets.js";
 import type { Config } from "../../config/types.js";
 import { EXIT_OK, errorMessage } from "../../errors.js";
 import { AdminClient, daemonHoldsState } from "../../server/daemon-client.js";
-import { collectStatus, stateView, type ResourceView, type SourceView, type StateView, type StatusView, type TargetView } from "../../server/read-model.js";
+import { collectStatus, stateView, type ResourceView, type SourceView, type StateView, type StatusView, type SuspensionView, type TargetView } from "../../server/read-model.js";
+import { isAccessFact } from "../../sources/facts.js";
 import { scrubSecrets } from "../../telemetry/logger.js";
 import { configFor, type Io } from "../io.js";
 import { readStateFile } from "../state-file.js";
@@ -13,10 +14,12 @@ export const statusCommand: Command = {
   summary: "sources (cursor, last pass, counts, suspensions, held deletions) and targets (outbox, dead letters)",
   help: `Usage: retrohook status [--json] [-c FILE]
 
-Per source and resource: status, cursor, last pass, records known, suspensions, held deletions
-and the last error. Per target: outbox depth, oldest pending event, dead letters, pause and the
-last attempt. While the daemon runs, asks its admin API (server.listen, admin_token) and also
-shows next passes and breaker state; otherwise reads the state file without changing it.
+Per source and resource: status, cursor (as the vendor writes it), last pass, records known,
+suspensions (with the next automatic probe and the command that lifts them), held deletions, the
+last error and what the source learned about the vendor account. Per target: outbox depth, oldest
+pending event, dead letters, pause and the last attempt. While the daemon runs, asks its admin
+API (server.listen, admin_token) and also shows next passes and each target's breaker (open
+since when, next probe); otherwise reads the state file without changing it.
 
   --json   the same as JSON (the admin API's GET /api/status)
 `,
@@ -49,22 +52,24 @@ export function renderStatus(view: StatusView & { state?: StateView }): string {
   const lines: string[] = [];
   const sourceRows: string[][] = [["SOURCE / RESOURCE", "STATUS", "CURSOR", "LAST PASS", "RECORDS", "SUSPENDED", "HELD DELETIONS", "NEXT PASS / LAST ERROR"]];
   for (const source of view.sources) {
-    sourceRows.push([source.name, source.health, "", time(source.lastPassAt), "", source.suspended ? `since ${source.suspended.at} (lift: retrohook resume --source ${source.name})` : "-", "", sourceNote(source)]);
+    sourceRows.push([source.name, source.health, "", time(source.lastPassAt), "", source.suspended ? `${suspensionText(source.suspended)} (lift: retrohook resume --source ${source.name})` : "-", "", sourceNote(source)]);
     for (const resource of source.resources) {
       sourceRows.push([
         `  ${resource.name}`,
         resourceHealth(resource),
-        cursorText(resource.cursor),
+        resource.cursorText === null || resource.cursorText === undefined ? "-" : clip(resource.cursorText, 60),
         time(resource.lastPassAt),
         String(resource.records),
-        resource.suspended ? `since ${resource.suspended.at} (lift: retrohook resume --source ${source.name} --resource ${resource.name})` : "-",
+        resource.suspended ? `${suspensionText(resource.suspended)} (lift: retrohook resume --source ${source.name} --resource ${resource.name})` : "-",
         resource.heldDeletions ? `${resource.heldDeletions.count} since ${resource.heldDeletions.at}` : resource.awaitingConfirmation ? `${resource.awaitingConfirmation} awaiting confirmation` : "-",
         resource.lastError ? clip(resource.lastError.message, 100) : resource.waiting ? "waiting for a first non-empty listing (no baseline yet)" : "",
       ]);
     }
   }
   lines.push(table(sourceRows), "");
-  const targetRows: string[][] = [["TARGET", "STATUS", "OUTBOX", "OLDEST PENDING", "DEAD LETTERS", "PAUSED", "LAST ATTEMPT"]];
+  const facts = view.sources.flatMap((source) => source.facts.map((fact) => `  ${source.name}: ${fact.text ?? fact.name} (since ${fact.since}${isAccessFact(fact.name) ? `; tried again every reprobe, or at once with retrohook resume --source ${source.name}` : ""})`));
+  if (facts.length > 0) lines.push("learned about the vendor accounts (retrohook reset --source forgets them):", ...facts, "");
+  const targetRows: string[][] = [["TARGET", "STATUS", "OUTBOX", "OLDEST PENDING", "DEAD LETTERS", "PAUSED", "BREAKER", "LAST ATTEMPT"]];
   for (const target of view.targets) {
     targetRows.push([
       target.name,
@@ -73,6 +78,7 @@ export function renderStatus(view: StatusView & { state?: StateView }): string {
       target.oldestPending ? `${target.oldestPending.ageSeconds} s` : "-",
       String(target.deadLetters),
       target.paused ? `since ${target.paused.at}` : "-",
+      breakerText(target.breaker),
       lastAttempt(target),
     ]);
   }
@@ -126,7 +132,6 @@ function sourceNote(source: SourceView): string {
   if (source.backoff) notes.push(`backing off until ${source.backoff.until}`);
   if (source.budget) notes.push(`budget ${source.budget.used}/${source.budget.requests} per ${source.budget.per}`);
   if (source.suspended) notes.push(clip(source.suspended.reason, 100));
-  for (const fact of source.facts) notes.push(`learned ${fact.name} (${fact.since})`);
   return notes.join("; ");
 }
 
@@ -143,9 +148,17 @@ function lastAttempt(target: TargetView): string {
   return clip(`${last.outcome}${last.status !== null ? ` HTTP ${last.status}` : ""} at ${last.at}${last.error ? `: ${last.error}` : ""}`, 110);
 }
 
-function cursorText(cursor: unknown): string {
-  if (cursor === null || cursor === undefined) return "-";
-  return clip(typeof cursor === "string" ? cursor : JSON.stringify(cursor), 40);
+/** `since …, next probe …`: a suspension is tried again by itself every `reprobe`. */
+function suspensionText(suspension: SuspensionView): string {
+  return `since ${suspension.at}${suspension.nextProbeAt ? `, next probe ${suspension.nextProbeAt}` : ""}`;
+}
+
+/** `closed`, `closed (2 failures)`, `open since …, next probe …`; `-` when the daemon does not run (the breaker lives in it). */
+export function breakerText(breaker: TargetView["breaker"]): string {
+  if (!breaker) return "-";
+  const failures = breaker.failures > 0 ? ` (${breaker.failures} failure${breaker.failures === 1 ? "" : "s"})` : "";
+  if (breaker.status === "closed") return `closed${failures}`;
+  return `open since ${breaker.openedAt ?? "?"}, next probe ${breaker.probeAt ?? "?"}${failures}`;
 }
 
 function time(iso: string | null): string {

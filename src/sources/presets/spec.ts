@@ -27,6 +27,8 @@ export interface PresetSpec<N extends string = string, S extends z.ZodType<Prese
   secretKeys: readonly string[];
   /** Requests an idle incremental pass costs; default one per resource. */
   idlePassCost?(config: z.output<S>, passIntervalMs: number): number;
+  /** How the vendor writes instants, for showing cursors (`status`): `wall` = zone-less in the source's timezone; default ISO 8601 with the zone's offset. */
+  stamps?: "wall" | "iso";
   create(config: z.output<S>, deps: SourceDeps): Source;
 }
 

@@ -1,7 +1,7 @@
 import { PollerBase } from "../poller-base.js";
 import { getPath } from "../../core/fingerprint.js";
 import type { Transition } from "../../core/transitions.js";
-import { formatWall, parseInstant } from "../../core/time.js";
+import { formatCursorStamp, parseInstant } from "../../core/time.js";
 import type { JsonObject, JsonValue, RecordRef, SourceRecord } from "../../core/types.js";
 import type { RestResourceConfig, RestSourceConfig } from "../../config/types.js";
 import { SourceError } from "../errors.js";
@@ -365,10 +365,7 @@ export class RestPoller extends PollerBase {
   }
 
   private formatCursor(ms: number): string {
-    const format = this.config.cursor!.format;
-    if (format === "unix") return String(Math.floor(ms / 1000));
-    if (format === "YYYY-MM-DD HH:mm:ss") return formatWall(ms, this.source.timezone);
-    return new Date(ms).toISOString();
+    return formatCursorStamp(ms, this.config.cursor!.format, this.source.timezone);
   }
 
   private where(): string {

@@ -71,5 +71,6 @@ export const wfirmaPreset = definePreset({
   resources: RESOURCES,
   secretKeys: SECRET_KEYS,
   idlePassCost: wfirmaIdlePassCost,
+  stamps: "wall",
   create: createWfirmaSource,
 });

@@ -12,7 +12,7 @@ export function overview(): Promise<HTMLElement[]> {
       sourceRows.push(h("tr", { class: "source", "data-source": source.name }, [
         h("td", {}, h("strong", { text: source.name })),
         h("td", {}, badge(source.health)),
-        h("td", { class: "muted", text: source.type + (source.facts && source.facts.length > 0 ? " · learned " + source.facts.map(function (f) { return f.name; }).join(", ") : "") }),
+        h("td", { class: "muted", text: source.type + (source.facts && source.facts.length > 0 ? " · learned: " + source.facts.map(function (f) { return f.text || f.name; }).join("; ") : "") }),
         h("td", {}, when(source.lastPassAt)),
         h("td", {}, source.running ? h("span", { text: source.running.mode + " running" }) : source.nextPass ? when(source.nextPass.incremental) : h("span", { class: "muted", text: "daemon not running" })),
         h("td", { text: budget ? "budget " + budget : "" }),
@@ -24,7 +24,7 @@ export function overview(): Promise<HTMLElement[]> {
       ]));
       for (const resource of source.resources) {
         const notes: string[] = [];
-        if (resource.suspended) notes.push("suspended: " + resource.suspended.reason);
+        if (resource.suspended) notes.push("suspended: " + resource.suspended.reason + (resource.suspended.nextProbeAt ? "; next probe " + resource.suspended.nextProbeAt : ""));
         if (resource.heldDeletions) notes.push(resource.heldDeletions.count + " deletions held since " + resource.heldDeletions.at + " (retrohook reset --accept-deletes)");
         if (resource.awaitingConfirmation) notes.push(resource.awaitingConfirmation + " missing, awaiting the next reconcile");
         if (resource.waiting) notes.push(resource.waiting);
@@ -32,7 +32,7 @@ export function overview(): Promise<HTMLElement[]> {
         sourceRows.push(h("tr", { class: "resource", "data-resource": source.name + "/" + resource.name }, [
           h("td", { class: "indent", text: resource.name }),
           h("td", {}, badge(resource.suspended ? "suspended" : resource.lastError ? "failing" : resource.heldDeletions ? "held" : resource.initialized ? "ok" : resource.waiting ? "waiting" : "new")),
-          h("td", { class: "mono", title: JSON.stringify(resource.cursor), text: "cursor " + short(resource.cursor, 40) }),
+          h("td", { class: "mono", title: JSON.stringify(resource.cursor), text: "cursor " + short(resource.cursorText === undefined ? resource.cursor : resource.cursorText, 60) }),
           h("td", {}, when(resource.lastPassAt)),
           h("td", { class: "muted", text: resource.lastReconcileAt ? "reconciled " + ago(resource.lastReconcileAt) : "not reconciled yet" }),
           h("td", { text: resource.records + " records" }),
