@@ -226,8 +226,8 @@ describe("preset contract: facturascripts specifics", () => {
     // `retrohook status` (and GET /api/status) shows what the source learned.
     const config: Config = { path: "/config.yaml", state: { url: "sqlite::memory:" }, server: { listen: "127.0.0.1:0" }, sources: [run.config], targets: [] };
     const view = await collectStatus({ config, store: run.store, now: run.clock.now() });
-    expect(view.sources[0]!.facts).toEqual([{ name: "facturascripts:no-logmessages-access", since: expect.stringMatching(/^\d{4}-.*Z$/) }]);
-    expect(renderStatus(view)).toMatch(/^erp\s.*learned facturascripts:no-logmessages-access \(\d{4}-/m);
+    expect(view.sources[0]!.facts).toEqual([{ name: "facturascripts:no-logmessages-access", since: expect.stringMatching(/^\d{4}-.*Z$/), text: "no access to logmessages: updates and deletions via reconcile only" }]);
+    expect(renderStatus(view)).toMatch(/^ {2}erp: no access to logmessages: updates and deletions via reconcile only \(since \d{4}-.*retrohook resume --source erp\)$/m);
   });
 
   async function startParties() {

@@ -64,7 +64,7 @@ describe("FacturaScripts: a key that may not read a feed or a resource", () => {
     expect(refused()).toBe(1);
 
     const status = await runCli(["status", "-c", path]);
-    expect(status.stdout).toContain("learned facturascripts:no-pagoclientes-access");
+    expect(status.stdout).toMatch(/^ {2}\w+: no access to pagoclientes: what it reports \(payments: paid\) is found via reconcile only \(since \d{4}-/m);
 
     // Degraded: the payment shows in the invoice's own `pagada`, read by the reconcile.
     fake.payInvoice("facturaclientes", unpaid[0]!);
