@@ -86,6 +86,35 @@ export class LazyConnection<C> {
   }
 }
 
+const TLS_CODES = new Set([
+  "EPROTO",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "HOSTNAME_MISMATCH",
+]);
+
+/** Whether an error code (Node's, which every client passes on) says the TLS handshake failed: unknown CA, expired or mismatched certificate, protocol. */
+export function isTlsCode(code: string | undefined): boolean {
+  return code !== undefined && (TLS_CODES.has(code) || code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_") || code.startsWith("CERT_"));
+}
+
+/** The error's code, or that of the error it wraps (`cause`; node-redis: `socketError`). */
+function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && typeof current === "object" && depth < 4; depth++) {
+    const { code, cause, socketError } = current as { code?: unknown; cause?: unknown; socketError?: unknown };
+    if (typeof code === "string") return code;
+    current = socketError ?? cause;
+  }
+  return undefined;
+}
+
 /** Problems of a broker URL: parseable, one of `schemes`, no fragment. Credentials are allowed (they are secrets). */
 export function brokerUrlProblems(url: string, schemes: readonly string[], example: string): TargetProblem[] {
   let parsed: URL;
@@ -183,6 +212,10 @@ export async function connectionFor<C>(
   try {
     return { connection: await withTimeout(connection.get(), target.timeout, `connecting to ${brokerDisplay(target.url, "")}`) };
   } catch (error) {
+    const code = errorCode(error);
+    if (isTlsCode(code)) {
+      return { result: resultAfter(started, "retry", `connection: TLS handshake failed: ${describe(error)} (${String(code)}); trust the broker's CA with tls.ca or tls.ca_file, or check the certificate's host name and dates`) };
+    }
     return { result: resultAfter(started, "retry", `connection: ${describe(error)}`) };
   }
 }
@@ -205,8 +238,11 @@ export interface DestinationTemplate {
 
 /** What a broker transport states besides its type, verb and summary; `brokerTransport` makes the definition. */
 export interface BrokerKind {
-  /** URL schemes accepted, and an example URL. */
-  url: { schemes: readonly string[]; example: string };
+  /**
+   * URL schemes accepted, and an example URL. `tlsSchemes`: when set, `tls` is only used with
+   * these (the client picks TLS by the scheme alone, so `tls` with another would be ignored).
+   */
+  url: { schemes: readonly string[]; example: string; tlsSchemes?: readonly string[] };
   /** Required destination templates, in the order they are shown. */
   templates: readonly DestinationTemplate[];
   /** Other keys of this transport. */
@@ -231,6 +267,11 @@ export function brokerTransport(type: string, verb: string, summary: string, kin
     fields: { ...fields, ...kind.fields },
     check(target) {
       const problems = brokerUrlProblems(target.url, kind.url.schemes, kind.url.example);
+      const tlsSchemes = kind.url.tlsSchemes;
+      const scheme = problems.length === 0 ? new URL(target.url).protocol.slice(0, -1) : undefined;
+      if (target.tls && tlsSchemes && scheme && !tlsSchemes.includes(scheme)) {
+        problems.push({ path: ["tls"], message: `needs the URL scheme ${tlsSchemes.map((s) => `${s}://`).join(" or ")}: with ${scheme}:// the connection is not encrypted and tls is not used` });
+      }
       for (const { key, example, invalid } of kind.templates) {
         const template = target[key];
         if (template === undefined) problems.push({ path: [key], message: `required for type ${type} (e.g. ${example})` });

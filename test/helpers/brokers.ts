@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,16 +127,45 @@ function managed(kind: BrokerKind, url: string, port: number, dir: string, launc
   return broker;
 }
 
+/** A CA and a server certificate it signed for 127.0.0.1 / localhost (openssl, in a temp folder). */
+export interface TestCertificates {
+  dir: string;
+  /** The CA's certificate (PEM file), what a client trusts. */
+  caFile: string;
+  caPem: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export function makeCertificates(): TestCertificates {
+  const dir = mkdtempSync(join(tmpdir(), "retrohook-certs-"));
+  const file = (name: string): string => join(dir, name);
+  const openssl = (args: string[]): void => {
+    const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
+  };
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=retrohook test CA", "-keyout", file("ca.key"), "-out", file("ca.pem")]);
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", file("server.key"), "-out", file("server.csr")]);
+  writeFileSync(file("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n");
+  openssl(["x509", "-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", file("san.ext"), "-out", file("server.pem")]);
+  return { dir, caFile: file("ca.pem"), caPem: readFileSync(file("ca.pem"), "utf8"), certFile: file("server.pem"), keyFile: file("server.key") };
+}
+
 /** nats-server with JetStream (`-js -sd`), and a stream `RETROHOOK` on `retrohook.>` made by the caller when wanted. */
-export async function startNats(auth?: { user: string; pass: string }): Promise<Broker> {
+export async function startNats(auth?: { user: string; pass: string }, tls?: TestCertificates): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), "retrohook-nats-"));
   const port = await freePort();
   const broker = managed(
     "nats",
-    auth ? `nats://${auth.user}:${auth.pass}@127.0.0.1:${port}` : `nats://127.0.0.1:${port}`,
+    `${tls ? "tls" : "nats"}://${auth ? `${auth.user}:${auth.pass}@` : ""}127.0.0.1:${port}`,
     port,
     dir,
-    () => spawn("nats-server", ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port), ...(auth ? ["--user", auth.user, "--pass", auth.pass] : [])], { stdio: ["ignore", "pipe", "pipe"], detached: true }),
+    () =>
+      spawn(
+        "nats-server",
+        ["-js", "-sd", dir, "-a", "127.0.0.1", "-p", String(port), ...(auth ? ["--user", auth.user, "--pass", auth.pass] : []), ...(tls ? ["--tls", "--tlscert", tls.certFile, "--tlskey", tls.keyFile] : [])],
+        { stdio: ["ignore", "pipe", "pipe"], detached: true },
+      ),
     () => portOpen(port),
     20_000,
   );
@@ -144,14 +173,15 @@ export async function startNats(auth?: { user: string; pass: string }): Promise<
   return broker;
 }
 
-export async function startRedis(password?: string): Promise<Broker> {
+/** redis-server; with `tls`, TLS only (`rediss://`), clients not asked for certificates. */
+export async function startRedis(password?: string, tls?: TestCertificates): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), "retrohook-redis-"));
   const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"];
+  const args = [...(tls ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", "no"] : ["--port", String(port)]), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"];
   if (password) args.push("--requirepass", password);
   const broker = managed(
     "redis-stream",
-    password ? `redis://:${password}@127.0.0.1:${port}/0` : `redis://127.0.0.1:${port}/0`,
+    `${tls ? "rediss" : "redis"}://${password ? `:${password}@` : ""}127.0.0.1:${port}/0`,
     port,
     dir,
     () => spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"], detached: true }),
@@ -166,13 +196,22 @@ export async function startRedis(password?: string): Promise<Broker> {
  * A private RabbitMQ node (its own epmd port, node name, data and log folders). RabbitMQ takes
  * tens of seconds to boot: start one per test file. User `retrohook`/`secret-pass` on vhost `/`.
  */
-export async function startRabbit(): Promise<Broker> {
+export async function startRabbit(tls?: TestCertificates): Promise<Broker & { tlsUrl?: string }> {
   const dir = mkdtempSync(join(tmpdir(), "retrohook-rabbit-"));
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const tlsPort = tls ? await freePort() : undefined;
   writeFileSync(join(dir, "enabled_plugins"), "[].\n");
   writeFileSync(
     join(dir, "rabbitmq.conf"),
-    ["loopback_users = none", "default_user = retrohook", "default_pass = secret-pass", `listeners.tcp.default = 127.0.0.1:${port}`, "log.console = true", "log.file = false"].join("\n") + "\n",
+    [
+      "loopback_users = none",
+      "default_user = retrohook",
+      "default_pass = secret-pass",
+      `listeners.tcp.default = 127.0.0.1:${port}`,
+      ...(tls ? [`listeners.ssl.default = 127.0.0.1:${tlsPort}`, `ssl_options.cacertfile = ${tls.caFile}`, `ssl_options.certfile = ${tls.certFile}`, `ssl_options.keyfile = ${tls.keyFile}`, "ssl_options.verify = verify_none", "ssl_options.fail_if_no_peer_cert = false"] : []),
+      "log.console = true",
+      "log.file = false",
+    ].join("\n") + "\n",
   );
   writeFileSync(join(dir, ".erlang.cookie"), `RETROHOOKTEST${port}`, { mode: 0o400 });
   const env = {
@@ -204,7 +243,7 @@ export async function startRabbit(): Promise<Broker> {
     () => killChild(epmd, "SIGTERM"),
   );
   await broker.start();
-  return broker;
+  return tls ? { ...broker, tlsUrl: `amqps://retrohook:secret-pass@127.0.0.1:${tlsPort}/` } : broker;
 }
 
 export const STARTERS: Record<BrokerKind, () => Promise<Broker>> = {

@@ -60,6 +60,25 @@ describe("target type and transport keys (checked without connecting)", () => {
     expect(message).toContain("targets[6].subject: only used with type: nats");
   });
 
+  it("takes TLS broker URLs (tls://, amqps://, rediss://, nats:// with tls) and refuses tls with a plain amqp:// or redis:// URL, which would not encrypt", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----";
+    const config = parse(`
+  - { name: js, type: nats, url: "tls://u:pw-nats@127.0.0.1:4222", subject: "retrohook.{type}" }
+  - { name: js2, type: nats, url: "nats://127.0.0.1:4222", subject: "retrohook.{type}", tls: { ca: "${pem}" } }
+  - { name: mq, type: amqp, url: "amqps://u:pw-amqp@127.0.0.1:5671/erp", exchange: retrohook, routing_key: "{type}", tls: { ca: "${pem}" } }
+  - { name: rs, type: redis-stream, url: "rediss://:pw-redis@127.0.0.1:6380/0", stream: "retrohook:{source}" }
+`);
+    expect(config.targets.map((t) => t.url)).toEqual(["tls://u:pw-nats@127.0.0.1:4222", "nats://127.0.0.1:4222", "amqps://u:pw-amqp@127.0.0.1:5671/erp", "rediss://:pw-redis@127.0.0.1:6380/0"]);
+    expect(config.targets[2]!.tls?.ca).toContain("BEGIN CERTIFICATE");
+    expect(secretValues(config)).toEqual(expect.arrayContaining(["pw-nats", "pw-amqp", "pw-redis"]));
+    const message = problems(`
+  - { name: mq, type: amqp, url: "amqp://127.0.0.1:5671/erp", exchange: retrohook, routing_key: "{type}", tls: { ca: "${pem}" } }
+  - { name: rs, type: redis-stream, url: "redis://127.0.0.1:6380/0", stream: "retrohook:{source}", tls: { ca: "${pem}" } }
+`);
+    expect(message).toContain("targets[0].tls: needs the URL scheme amqps://: with amqp:// the connection is not encrypted");
+    expect(message).toContain("targets[1].tls: needs the URL scheme rediss://: with redis:// the connection is not encrypted");
+  });
+
   it("keeps the http rules for http targets (no credentials in the URL)", () => {
     expect(problems(`
   - { name: a, url: "https://user:pw@erp.example/hooks" }

@@ -32,7 +32,7 @@ export const exchangeProblem = nameCheck("the exchange name is empty", [
 export const routingKeyProblem = nameCheck("the routing key is empty", [[(key) => Buffer.byteLength(key) > 255, "a routing key has at most 255 bytes"]]);
 
 export const transport: TransportDefinition = brokerTransport("amqp", "PUBLISH", "RabbitMQ (AMQP 0-9-1): one persistent, confirmed message per event", {
-  url: { schemes: ["amqp", "amqps"], example: EXAMPLE },
+  url: { schemes: ["amqp", "amqps"], example: EXAMPLE, tlsSchemes: ["amqps"] },
   templates: [
   { key: "exchange", about: "the exchange to publish to (the operator's, declared beforehand)", example: "retrohook", invalid: exchangeProblem },
   { key: "routing_key", about: "routing-key template", example: "{type}", invalid: routingKeyProblem },

@@ -6,6 +6,7 @@ import type { TargetConfig } from "../../config/types.js";
 import type { AttemptErrorKind } from "./classify.js";
 import { scrub, scrubUrl } from "../../telemetry/logger.js";
 import { packageVersion } from "../../version.js";
+import { isTlsCode } from "../shared.js";
 
 /**
  * One HTTP attempt to a target: POST, no redirects followed, no retries inside got (the
@@ -160,19 +161,6 @@ const CONNECTION_CODES = new Set([
   "HPE_INVALID_CONSTANT",
 ]);
 
-const TLS_CODES = new Set([
-  "EPROTO",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_REVOKED",
-  "CERT_UNTRUSTED",
-  "HOSTNAME_MISMATCH",
-]);
 
 /** Sorts a got error into the kinds the retry policy and the breaker speak of. */
 export function describeError(error: Error): NonNullable<PostResult["error"]> {
@@ -182,7 +170,7 @@ export function describeError(error: Error): NonNullable<PostResult["error"]> {
   let kind: AttemptErrorKind = "other";
   if (error.name === "TimeoutError" || codeText === "ETIMEDOUT") kind = "timeout";
   else if (error.name === "AbortError" || codeText === "ERR_ABORTED") kind = "aborted";
-  else if (codeText && (TLS_CODES.has(codeText) || codeText.startsWith("ERR_TLS_") || codeText.startsWith("ERR_SSL_") || codeText.startsWith("CERT_"))) kind = "tls";
+  else if (isTlsCode(codeText)) kind = "tls";
   else if (codeText && (CONNECTION_CODES.has(codeText) || codeText.startsWith("HPE_"))) kind = "connection";
   return { kind, ...(codeText ? { code: codeText } : {}), message };
 }

@@ -23,7 +23,7 @@ export const streamProblem = nameCheck("the stream name is empty", [
 ]);
 
 export const transport: TransportDefinition = brokerTransport("redis-stream", "XADD", "Redis Streams: one XADD entry per event", {
-  url: { schemes: ["redis", "rediss"], example: EXAMPLE },
+  url: { schemes: ["redis", "rediss"], example: EXAMPLE, tlsSchemes: ["rediss"] },
   templates: [{ key: "stream", about: "stream key template", example: "retrohook:{source}", invalid: streamProblem }],
   fields: {
     maxlen: z
@@ -56,6 +56,7 @@ class RedisStreamTransport extends BrokerTransport<Client, RedisTarget> {
         connectTimeout: this.target.timeout,
         // Reconnect in the background once connected; a first connect that fails fails the attempt.
         reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause),
+        // rediss:// alone makes node-redis speak TLS (`tls` without `rediss://` is a config error).
         ...(ca ? { tls: true as const, ca } : {}),
       },
     }) as unknown as Client;
