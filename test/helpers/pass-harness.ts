@@ -50,20 +50,27 @@ export function passRunner(store: () => StateStore, config: RestSourceConfig, cl
 
 export const typesOf = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`);
 
+/** The fake vendor's `modified_at` as an ISO-time cursor sent as `modified_since`. */
+export const MODIFIED_SINCE = { field: "modified_at", param: "modified_since", type: "time", format: "iso" } as const;
+
 /**
- * A fresh fake `rest` vendor and an in-memory SQLite state for each test of the calling file
- * (registers its own beforeEach/afterEach); read `api` and `store` inside tests.
+ * A fresh fake `rest` vendor and a fresh state store (by default an in-memory SQLite) for each
+ * test of the calling file (registers its own beforeEach/afterEach); read `api` and `store`
+ * inside tests.
  */
-export function fakeRestWithStore(): { readonly api: FakeRest; readonly store: StateStore } {
+export function fakeRestWithStore(): { readonly api: FakeRest; readonly store: StateStore };
+export function fakeRestWithStore<S extends StateStore>(openStore: () => S | Promise<S>): { readonly api: FakeRest; readonly store: S };
+export function fakeRestWithStore(openStore: () => StateStore | Promise<StateStore> = () => openStateStore("sqlite::memory:")): { readonly api: FakeRest; readonly store: StateStore } {
   let api: FakeRest | undefined;
   let store: StateStore | undefined;
   beforeEach(async () => {
     api = await startFakeRest();
-    store = await openStateStore("sqlite::memory:");
+    store = await openStore();
   });
   afterEach(async () => {
     await store?.close();
     await api?.close();
+    api = store = undefined;
   });
   return {
     get api() {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { MODIFIED_SINCE, passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
 import { tempDir } from "../helpers/tmp.js";
 
 let api: FakeRest;
@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 const withRules = restResource({
-  cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" },
+  cursor: MODIFIED_SINCE,
   get: "/items/{id}",
   paid: { field: "status", to: "paid" },
   transitions: [{ event: "approved", field: "approval", to: "yes" }],
@@ -118,7 +118,7 @@ describe("a first scan over a list ordered by last change", () => {
 
 describe("cursor modes", () => {
   const modes = {
-    parameter: restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } }),
+    parameter: restResource({ cursor: MODIFIED_SINCE }),
     descending: restResource({ query: { sort: "modified_desc" }, cursor: { field: "modified_at", order: "desc", type: "time", format: "iso" } }),
     "serial id": restResource({ query: { sort: "id_asc" }, cursor: { field: "id", param: "id_gt", type: "id", format: "iso" } }),
   };

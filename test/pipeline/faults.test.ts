@@ -5,7 +5,7 @@ import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { registerSecrets } from "../../src/telemetry/logger.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { passRunner, restResource, restSource } from "../helpers/pass-harness.js";
+import { MODIFIED_SINCE, passRunner, restResource, restSource } from "../helpers/pass-harness.js";
 
 let api: FakeRest;
 let store: StateStore;
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 const resource = restResource({
-  cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" },
+  cursor: MODIFIED_SINCE,
   pagination: { style: "page", page_param: "page", size_param: "per_page", size: 10, first_page: 1 },
 });
 

@@ -1,48 +1,39 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
-import { closingAfterEach } from "../helpers/closing.js";
+import { MODIFIED_SINCE, fakeRestWithStore, passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
 
-let api: FakeRest;
-let store: StateStore;
+const t = fakeRestWithStore();
 
-const closeLater = closingAfterEach();
-beforeEach(async () => {
-  api = closeLater(await startFakeRest());
-  store = closeLater(await openStateStore("sqlite::memory:"));
-});
-
-const resource = restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" }, ignore_fields: ["modified_at"] });
+const resource = restResource({ cursor: MODIFIED_SINCE, ignore_fields: ["modified_at"] });
 const id = { source: "legacy", resource: "items" };
 
 describe("event ids", () => {
   it("keep their id when a crash left the change in the outbox only", async () => {
-    api.create();
-    const run = passRunner(() => store, restSource(api.url, api.token, [resource]));
+    t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [resource]));
     await run.pass();
-    api.update(1, { status: "paid" });
+    t.api.update(1, { status: "paid" });
     // Simulated crash between the outbox write and the snapshot write.
-    const crashing: StateStore = Object.create(store, {
+    const crashing: StateStore = Object.create(t.store, {
       putSnapshots: { value: async () => Promise.reject(new Error("simulated crash")) },
     }) as StateStore;
-    const crashed = await passRunner(() => crashing, restSource(api.url, api.token, [resource])).pass();
+    const crashed = await passRunner(() => crashing, restSource(t.api.url, t.api.token, [resource])).pass();
     expect(crashed.outcomes[0]!.ok).toBe(false);
-    const pending = await store.listPending();
+    const pending = await t.store.listPending();
     expect(pending).toHaveLength(1);
     const retried = await run.pass();
     expect(typesOf(retried.events)).toEqual(["item.updated:1"]);
     expect(retried.events[0]!.id).toBe(pending[0]!.eventId);
-    expect(await store.listPending()).toHaveLength(1); // the outbox kept one copy
+    expect(await t.store.listPending()).toHaveLength(1); // the outbox kept one copy
   });
 
   it("A→B→A→B yields three distinct ids", async () => {
-    api.create({ status: "A" });
-    const run = passRunner(() => store, restSource(api.url, api.token, [resource]));
+    t.api.create({ status: "A" });
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [resource]));
     await run.pass();
     for (const status of ["B", "A", "B"]) {
-      api.update(1, { status });
+      t.api.update(1, { status });
       await run.pass();
     }
     const ids = run.events.map((e) => e.id);
@@ -51,16 +42,16 @@ describe("event ids", () => {
   });
 
   it("never reuse an old id after a reset of the resource", async () => {
-    api.create({ status: "A" });
-    const run = passRunner(() => store, restSource(api.url, api.token, [resource], { start: { mode: "backfill" } }));
+    t.api.create({ status: "A" });
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [resource], { start: { mode: "backfill" } }));
     await run.pass();
-    api.update(1, { status: "B" });
+    t.api.update(1, { status: "B" });
     await run.pass();
     const before = new Set(run.events.map((e) => e.id));
-    await store.clearResource(id);
-    api.update(1, { status: "A" });
+    await t.store.clearResource(id);
+    t.api.update(1, { status: "A" });
     await run.pass();
-    api.update(1, { status: "B" });
+    t.api.update(1, { status: "B" });
     await run.pass();
     const after = run.events.slice(before.size).map((e) => e.id);
     expect(after.length).toBeGreaterThan(0);
@@ -68,10 +59,10 @@ describe("event ids", () => {
   });
 
   it("differ between state files (random epoch)", async () => {
-    api.create();
+    t.api.create();
     const other = await openStateStore("sqlite::memory:");
-    const a = passRunner(() => store, restSource(api.url, api.token, [resource], { start: { mode: "backfill" } }));
-    const b = passRunner(() => other, restSource(api.url, api.token, [resource], { start: { mode: "backfill" } }));
+    const a = passRunner(() => t.store, restSource(t.api.url, t.api.token, [resource], { start: { mode: "backfill" } }));
+    const b = passRunner(() => other, restSource(t.api.url, t.api.token, [resource], { start: { mode: "backfill" } }));
     await a.pass();
     await b.pass();
     expect(a.events[0]!.id).not.toBe(b.events[0]!.id);
@@ -81,48 +72,48 @@ describe("event ids", () => {
 
 describe("deletions", () => {
   it("one record deleted among four is reported (confirmed by the single-record GET)", async () => {
-    for (let i = 0; i < 4; i += 1) api.create();
-    const run = passRunner(() => store, restSource(api.url, api.token, [{ ...resource, get: "/items/{id}" }]));
+    for (let i = 0; i < 4; i += 1) t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/items/{id}" }]));
     await run.pass();
-    api.remove(2);
+    t.api.remove(2);
     expect(typesOf((await run.pass()).events)).toEqual([]); // incremental passes never delete
     expect(typesOf((await run.pass("reconcile")).events)).toEqual(["item.deleted:2"]);
   });
 
   it("30 of 100 deleted at once are held, shown in state, not emitted", async () => {
-    for (let i = 0; i < 100; i += 1) api.create();
-    const run = passRunner(() => store, restSource(api.url, api.token, [{ ...resource, get: "/items/{id}" }]));
+    for (let i = 0; i < 100; i += 1) t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/items/{id}" }]));
     await run.pass();
-    for (let i = 1; i <= 30; i += 1) api.remove(i);
+    for (let i = 1; i <= 30; i += 1) t.api.remove(i);
     const result = await run.pass("reconcile");
     expect(result.events).toEqual([]);
     expect(result.outcomes[0]!.held).toBe(30);
     expect(result.outcomes[0]!.warnings.join()).toMatch(/--accept-deletes/);
-    const state = await store.getResourceState(id);
+    const state = await t.store.getResourceState(id);
     expect(state?.held?.records).toHaveLength(30);
-    expect(await store.countSnapshots(id)).toBe(100);
+    expect(await t.store.countSnapshots(id)).toBe(100);
   });
 
   it("a wrong single-record URL template never confirms anything", async () => {
-    for (let i = 0; i < 4; i += 1) api.create();
-    const run = passRunner(() => store, restSource(api.url, api.token, [{ ...resource, get: "/nope/{id}" }]));
+    for (let i = 0; i < 4; i += 1) t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/nope/{id}" }]));
     await run.pass();
-    api.remove(2);
+    t.api.remove(2);
     expect((await run.pass("reconcile")).events).toEqual([]);
-    expect((await store.getResourceState(id))?.missing).toBeDefined();
+    expect((await t.store.getResourceState(id))?.missing).toBeDefined();
     // Without a usable GET, a record missing from two consecutive reconciles is deleted.
     expect(typesOf((await run.pass("reconcile")).events)).toEqual(["item.deleted:2"]);
   });
 
   it("a record that comes back after deletion continues its versions (new ids)", async () => {
-    api.create();
-    api.create();
-    const run = passRunner(() => store, restSource(api.url, api.token, [{ ...resource, get: "/items/{id}" }], { start: { mode: "backfill" } }));
+    t.api.create();
+    t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/items/{id}" }], { start: { mode: "backfill" } }));
     await run.pass();
-    const item = api.items.get(1)!;
-    api.remove(1);
+    const item = t.api.items.get(1)!;
+    t.api.remove(1);
     await run.pass("reconcile");
-    api.items.set(1, item);
+    t.api.items.set(1, item);
     await run.pass("reconcile");
     expect(typesOf(run.events)).toEqual(["item.created:1", "item.created:2", "item.deleted:1", "item.created:1"]);
     expect(new Set(run.events.map((e) => e.id)).size).toBe(4);

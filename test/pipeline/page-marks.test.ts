@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { startFakeRest, type FakeRest, type Item } from "../helpers/fake-rest.js";
-import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { MODIFIED_SINCE, passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
 import { snapshotReads } from "../helpers/snapshot-reads.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -30,7 +30,7 @@ afterEach(async () => {
   await api.close();
 });
 
-const items = restResource({ get: "/items/{id}", cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } });
+const items = restResource({ get: "/items/{id}", cursor: MODIFIED_SINCE });
 const runner = (resource = items) => passRunner(() => store, restSource(api.url, api.token, [resource]));
 
 describe("page marks", () => {

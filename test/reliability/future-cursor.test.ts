@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
-import { startWfirmaFake, type WfirmaFake } from "../fakes/wfirma/fake.js";
+import { startWfirmaFake } from "../fakes/wfirma/fake.js";
 import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
 import { MemoryStateStore } from "../helpers/memory-store.js";
-import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { MODIFIED_SINCE, passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
 import { runner, summary, wfirmaConfig } from "../sources/presets/wfirma/harness.js";
 
 /**
@@ -14,23 +15,22 @@ import { runner, summary, wfirmaConfig } from "../sources/presets/wfirma/harness
  * the future stamp was not reported by the incremental pass; the stuck cursor stayed).
  */
 const FUTURE = "2099-01-01T00:00:00Z";
-let api: FakeRest | undefined;
-let wfirma: WfirmaFake | undefined;
-afterEach(async () => {
-  await api?.close();
-  await wfirma?.close();
-  api = wfirma = undefined;
-});
+const closeLater = closingAfterEach();
+
+/** The fake `rest` vendor with five records, a pass runner on a fresh store, and its first pass done. */
+async function afterFirstPass(): Promise<{ api: FakeRest; store: MemoryStateStore; run: ReturnType<typeof passRunner> }> {
+  const api = closeLater(await startFakeRest());
+  api.seed(5);
+  const clock = new ManualClock(undefined, { autoAdvance: true });
+  const store = new MemoryStateStore(clock);
+  const run = passRunner(() => store, restSource(api.url, api.token, [restResource({ cursor: MODIFIED_SINCE })]), clock);
+  await run.pass();
+  return { api, store, run };
+}
 
 describe("a record stamped in the future", () => {
   it("rest (cursor parameter): the cursor stays at the pass's start, later edits still arrive by incremental passes, the record is warned about", async () => {
-    api = await startFakeRest();
-    api.seed(5);
-    const clock = new ManualClock(undefined, { autoAdvance: true });
-    const store = new MemoryStateStore(clock);
-    const config = restSource(api.url, api.token, [restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } })]);
-    const run = passRunner(() => store, config, clock);
-    await run.pass();
+    const { api, store, run } = await afterFirstPass();
     api.items.set(2, { ...api.items.get(2)!, name: "time traveller", modified_at: FUTURE });
     run.clock.advance(60_000);
     const first = await run.pass();
@@ -46,13 +46,7 @@ describe("a record stamped in the future", () => {
   });
 
   it("rest: a cursor already stuck in the future recovers (the pass lists completely once, then asks from now on)", async () => {
-    api = await startFakeRest();
-    api.seed(5);
-    const clock = new ManualClock(undefined, { autoAdvance: true });
-    const store = new MemoryStateStore(clock);
-    const config = restSource(api.url, api.token, [restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } })]);
-    const run = passRunner(() => store, config, clock);
-    await run.pass();
+    const { api, store, run } = await afterFirstPass();
     const id = { source: "legacy", resource: "items" };
     await store.putResourceState(id, { ...(await store.getResourceState(id))!, cursor: Date.parse(FUTURE) });
     api.tick(60_000);
@@ -66,7 +60,7 @@ describe("a record stamped in the future", () => {
 
   it("wFirma: the module's cursor stays at the pass's start; a later edit arrives by the next incremental pass", async () => {
     const clock = new ManualClock(Date.parse("2026-11-23T10:00:00Z"), { autoAdvance: true });
-    wfirma = await startWfirmaFake({ now: () => clock.now() });
+    const wfirma = closeLater(await startWfirmaFake({ now: () => clock.now() }));
     const run = runner(wfirmaConfig(wfirma.url, ["cost_invoices"]), { clock });
     const traveller = wfirma.create("expenses");
     const other = wfirma.create("expenses");

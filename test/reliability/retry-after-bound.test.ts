@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
 import { harness, makeEvent, START, targetConfig, waitUntil, captureLogger, type Harness } from "../delivery/harness.js";
-import { fakeRestWithStore, passRunner, restResource, restSource } from "../helpers/pass-harness.js";
+import { MODIFIED_SINCE, fakeRestWithStore, passRunner, restResource, restSource } from "../helpers/pass-harness.js";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
 import { liftBackoff } from "../../src/pipeline/backoff.js";
 
@@ -17,7 +17,7 @@ const DAY = 24 * 3_600_000;
 
 const t = fakeRestWithStore();
 
-const resource = restResource({ cursor: { field: "modified_at", param: "modified_since", type: "time", format: "iso" } });
+const resource = restResource({ cursor: MODIFIED_SINCE });
 
 describe("a source's Retry-After", () => {
   it("of 68 years backs off 24 h by default, and says so in the log", async () => {
