@@ -2,7 +2,7 @@ import { stateUrlPassword } from "../store/url.js";
 import type { Config } from "./types.js";
 
 const SECRET_KEYS = new Set([
-  "api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "secret", "admin_token",
+  "api_token", "token", "client_id", "client_secret", "access_key", "secret_key", "app_key", "oauth_token", "oauth_refresh_token", "refresh_token", "secret", "admin_token",
   // Names vendors give keys in query strings and bodies (a `rest` source's `query: {key: …}`).
   "key", "api_key", "apikey", "appid", "app_id", "private_token", "access_token", "auth_token", "signature", "sig", "password", "passwd",
 ]);

@@ -9,9 +9,9 @@ import { packageVersion } from "../version.js";
 import { refKey, type EventEnvelope, type RecordRef, type Snapshot, type SourceRecord } from "../core/types.js";
 import { StateError } from "../errors.js";
 import { AuthError, ForbiddenError, SourceError } from "../sources/errors.js";
-import { TRASHED_REASON, type Batch, type ListMode, type ListResult, type ResourcePoller, type Source, type SourceFacts } from "../sources/source.js";
+import { TRASHED_REASON, type Batch, type ListMode, type ListResult, type ResourcePoller, type Source, type SourceFacts, type SourceSecrets } from "../sources/source.js";
 import { PASS_LISTED_LIMIT, type Delivery, type PageMarks, type PassEntry, type ResourceId, type ResourceState, type StateStore, type Suspension } from "../store/store.js";
-import { scrub, type Logger } from "../telemetry/logger.js";
+import { registerSecrets, scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/fault-injection.js";
@@ -93,8 +93,9 @@ export async function runSourcePass(deps: PassDeps, source: Source, config: Sour
     await deps.store.putSourceState(config.name, sourceState);
   }
   const facts = sourceFacts(deps.store, deps.clock, config.name, sourceState.facts);
+  const secrets = sourceSecrets(deps.store, config.name, sourceState.secrets);
   for (const poller of source.pollers) {
-    const outcome = await runResourcePass(deps, config, poller, mode, facts);
+    const outcome = await runResourcePass(deps, config, poller, mode, facts, secrets);
     outcomes.push(outcome);
     if (outcome.error && (outcome.authFailed || outcome.backedOff)) {
       const rest = source.pollers.slice(source.pollers.indexOf(poller) + 1);
@@ -145,6 +146,22 @@ function sourceFacts(store: StateStore, clock: Clock, source: string, known: Rec
   };
 }
 
+/** The source's secrets (a rotated refresh token), each stored in its source state before it is used. */
+function sourceSecrets(store: StateStore, source: string, known: Record<string, string> = {}): SourceSecrets {
+  const values = new Map(Object.entries(known));
+  registerSecrets(values.values());
+  return {
+    get: (name) => values.get(name),
+    async keep(name, value) {
+      registerSecrets([value]);
+      values.set(name, value);
+      const state = (await store.getSourceState(source)) ?? {};
+      state.secrets = { ...state.secrets, [name]: value };
+      await store.putSourceState(source, state);
+    },
+  };
+}
+
 /** Default of a source's `reprobe`: a suspension is tried again (one request) after an hour. */
 export const REPROBE_MS = 60 * 60_000;
 
@@ -153,7 +170,7 @@ function probeDue(suspension: Suspension, config: SourceConfig, now: number): bo
   return now - Date.parse(suspension.probedAt ?? suspension.at) >= (config.reprobe ?? REPROBE_MS);
 }
 
-export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode, facts?: SourceFacts): Promise<InternalOutcome> {
+export async function runResourcePass(deps: PassDeps, config: SourceConfig, poller: ResourcePoller, mode: PassMode, facts?: SourceFacts, secrets?: SourceSecrets): Promise<InternalOutcome> {
   const { store, clock, logger } = deps;
   const id: ResourceId = { source: config.name, resource: poller.resource };
   const outcome: InternalOutcome = emptyOutcome(config.name, poller.resource, mode);
@@ -280,7 +297,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   };
 
   try {
-    const passContext = { clock, logger: log, ...(facts ? { facts } : {}) };
+    const passContext = { clock, logger: log, ...(facts ? { facts } : {}), ...(secrets ? { secrets } : {}) };
     let result = await consume(poller.list(listMode, state.cursor, passContext));
     const completeListing = listMode === "complete" && result.complete;
     if (firstRun && poller.orderedByChange && result.cursor !== undefined && outcome.records > 0) {
@@ -293,7 +310,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       throw new SourceError(`resource ${poller.resource}: the complete list came back empty while state holds records — treated as a source fault, not a mass deletion`, "empty");
     }
     if (mode === "reconcile" && !firstRun && seen) {
-      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts);
+      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts, secrets);
     }
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
@@ -427,6 +444,7 @@ async function reconcileDeletions(
   outcome: PassOutcome,
   doubt?: string,
   facts?: SourceFacts,
+  secrets?: SourceSecrets,
 ): Promise<void> {
   // Every record listed now has a live snapshot, so equal counts mean nothing is missing
   // (unless this pass itself deleted some: then the records are compared one by one).
@@ -459,7 +477,7 @@ async function reconcileDeletions(
   let trashed = new Set<string>();
   if (poller.confirmGone && probe) {
     const known = await deps.store.getSnapshots(id, [...missing, probe]);
-    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger, ...(facts ? { facts } : {}) }, known);
+    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger, ...(facts ? { facts } : {}), ...(secrets ? { secrets } : {}) }, known);
     confirmed = missing.filter((ref) => answers.get(refKey(ref)) === "gone");
     undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown" || answers.get(refKey(ref)) === "trashed");
     trashed = new Set(missing.filter((ref) => answers.get(refKey(ref)) === "trashed").map(refKey));

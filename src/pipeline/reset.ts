@@ -51,7 +51,9 @@ export async function resetResources(
     result.deliveries.push(...deliveries);
   }
   if (!options.acceptDeletes && !resource) {
-    await store.putSourceState(source.name, {});
+    // A rotated refresh token stays: the one in the config may be spent.
+    const secrets = (await store.getSourceState(source.name))?.secrets;
+    await store.putSourceState(source.name, secrets ? { secrets } : {});
   } else if (!options.acceptDeletes) {
     const sourceState = (await store.getSourceState(source.name)) ?? {};
     delete sourceState.suspended;

@@ -39,6 +39,19 @@ export interface PassContext {
   signal?: AbortSignal;
   /** Facts about the vendor account kept in state at once (a failed pass or a crash keeps them). */
   facts?: SourceFacts;
+  /** Secrets the source must keep across restarts (a rotated OAuth refresh token); absent outside passes. */
+  secrets?: SourceSecrets;
+}
+
+/**
+ * Secrets a source learns from the vendor and must keep (a refresh token the vendor rotated: the
+ * one in the config is spent). Kept in the source's state, never shown by `status`, the admin
+ * API or logs, and kept by `retrohook reset`.
+ */
+export interface SourceSecrets {
+  get(name: string): string | undefined;
+  /** Stores the value before it resolves. */
+  keep(name: string, value: string): Promise<void>;
 }
 
 export interface SourceFacts {

@@ -57,6 +57,12 @@ export interface SourceState {
    * `retrohook reset --source`.
    */
   facts?: Record<string, string>;
+  /**
+   * Secrets the source learned from the vendor (a rotated OAuth refresh token), by name. Never
+   * shown by `status`, the admin API or logs; kept by `retrohook reset` (the one in the config
+   * may be spent).
+   */
+  secrets?: Record<string, string>;
 }
 
 /** Per-target state that outlives a restart. An operator pause never resumes by itself. */

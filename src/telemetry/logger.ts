@@ -3,7 +3,7 @@ import pretty from "pino-pretty";
 
 export type { Logger };
 
-const SECRET_QUERY = /([?&](?:api_token|token|access_token|auth_token|private_token|key|secret|password|passwd|apikey|api_key|appid|app_id|signature|sig|client_secret|oauth_token)=)[^&#\s"']*/gi;
+const SECRET_QUERY = /([?&](?:api_token|token|access_token|auth_token|private_token|key|secret|password|passwd|apikey|api_key|appid|app_id|signature|sig|client_secret|oauth_token|refresh_token)=)[^&#\s"']*/gi;
 const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']+@/gi;
 
 /** Removes credentials from URLs inside any string (query tokens, user:pass@). */

@@ -57,6 +57,14 @@ export interface WfirmaFakeOptions {
    * (rows by id ascending), or "input-error" (status `INPUT ERROR` naming the order).
    */
   jsonOrder?: "honoured" | "ignored" | "input-error";
+  /**
+   * OAuth 2 refresh: `POST /oauth2/token?oauth_version=2`, form-encoded `grant_type=refresh_token`,
+   * `refresh_token`, `client_id`, `client_secret` → `{access_token, token_type, expires_in,
+   * refresh_token}`. With `rotate` (default true) each refresh issues a new refresh token and the
+   * one used is spent (400 `invalid_grant` afterwards). Access tokens expire after `accessTtlS`
+   * (default 3600) by the fake's clock. Default: no OAuth application.
+   */
+  oauth?: { clientId: string; clientSecret: string; refreshToken: string; accessTtlS?: number; rotate?: boolean };
 }
 
 export interface WfirmaFake extends FakeServer {
@@ -69,6 +77,20 @@ export interface WfirmaFake extends FakeServer {
   seed(module: WfirmaModule, count: number): void;
   setStatus(code: string | null, options?: { times?: number; module?: WfirmaModule }): void;
   setPolishNotFound(on: boolean): void;
+  /** Token requests answered so far (any outcome). */
+  oauthRequests(): number;
+  /** The refresh token currently valid (what the last refresh issued). */
+  currentRefreshToken(): string | undefined;
+  /** Access tokens issued so far, oldest first. */
+  issuedAccessTokens(): string[];
+  /** Requests whose Bearer token was refused (answered AUTH). */
+  refusedBearers(): number;
+  /** The user revoked the application: the refresh token and every access token stop working. */
+  revokeOAuth(): void;
+  /** wFirma forgets every access token before its time (the refresh token still works). */
+  dropAccessTokens(): void;
+  /** The user authorizes the application again: a new refresh token (returned), the old one spent. */
+  authorizeAgain(): string;
 }
 
 /** The localized not-found status the webit SDK maps to NOT FOUND. */
@@ -127,6 +149,11 @@ export async function startWfirmaFake(options: WfirmaFakeOptions = {}): Promise<
   let polishNotFound = false;
   let authFailures = 0;
   let authLockedUntil = 0;
+  let refreshToken = options.oauth?.refreshToken;
+  let refreshCounter = 0;
+  let oauthRequests = 0;
+  let refusedBearers = 0;
+  const accessTokens = new Map<string, number>();
 
   const table = (module: WfirmaModule): Map<string, WfirmaRecord> => tables.get(module) as Map<string, WfirmaRecord>;
   const stamp = (): string => warsawDateTime(now());
@@ -248,7 +275,28 @@ export async function startWfirmaFake(options: WfirmaFakeOptions = {}): Promise<
     if (keys.some((key) => key !== undefined)) return keys[0] === accessKey && keys[1] === secretKey && keys[2] === appKey;
     const authorization = header(request, "authorization") ?? "";
     const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
-    return bearer !== undefined && options.oauthToken !== undefined && bearer === options.oauthToken && request.query.get("oauth_version") === "2";
+    if (bearer === undefined || request.query.get("oauth_version") !== "2") return false;
+    if (options.oauthToken !== undefined && bearer === options.oauthToken) return true;
+    const ok = (accessTokens.get(bearer) ?? 0) > now();
+    if (!ok) refusedBearers += 1;
+    return ok;
+  }
+
+  /** `POST /oauth2/token`: the refresh grant only (the one a poller needs). */
+  function token(request: FakeRequest): FakeResponse {
+    oauthRequests += 1;
+    const app = options.oauth;
+    const form = new URLSearchParams(request.body);
+    if (!app || request.method !== "POST" || request.query.get("oauth_version") !== "2") return { status: 400, body: { error: "invalid_request" } };
+    if (form.get("client_id") !== app.clientId || form.get("client_secret") !== app.clientSecret) return { status: 401, body: { error: "invalid_client" } };
+    if (form.get("grant_type") !== "refresh_token") return { status: 400, body: { error: "unsupported_grant_type" } };
+    if (refreshToken === undefined || form.get("refresh_token") !== refreshToken) return { status: 400, body: { error: "invalid_grant", error_description: "Refresh token is invalid, expired or revoked" } };
+    const ttl = app.accessTtlS ?? 3600;
+    refreshCounter += 1;
+    const access = `at-${refreshCounter}-${Math.random().toString(36).slice(2, 10)}`;
+    accessTokens.set(access, now() + ttl * 1000);
+    if (app.rotate !== false) refreshToken = `rt-${refreshCounter}-${Math.random().toString(36).slice(2, 10)}`;
+    return { status: 200, body: { access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token: refreshToken } };
   }
 
   function takeForced(module: string): string | undefined {
@@ -385,6 +433,7 @@ export async function startWfirmaFake(options: WfirmaFakeOptions = {}): Promise<
   }
 
   function handle(request: FakeRequest): FakeResponse {
+    if (request.path === "/oauth2/token") return token(request);
     const inputFormat = request.query.get("inputFormat");
     const outputFormat = (request.query.get("outputFormat") ?? inputFormat ?? "xml").toLowerCase();
     const envelope = dispatch(request);
@@ -446,6 +495,21 @@ export async function startWfirmaFake(options: WfirmaFakeOptions = {}): Promise<
     },
     setPolishNotFound(on: boolean): void {
       polishNotFound = on;
+    },
+    oauthRequests: () => oauthRequests,
+    currentRefreshToken: () => refreshToken,
+    issuedAccessTokens: () => [...accessTokens.keys()],
+    refusedBearers: () => refusedBearers,
+    revokeOAuth(): void {
+      refreshToken = undefined;
+      accessTokens.clear();
+    },
+    dropAccessTokens(): void {
+      accessTokens.clear();
+    },
+    authorizeAgain(): string {
+      refreshToken = `rt-authorized-${Math.random().toString(36).slice(2, 10)}`;
+      return refreshToken;
     },
   });
 }

@@ -3,6 +3,8 @@ import type { JsonObject, JsonValue } from "../../../core/types.js";
 import type { Logger } from "../../../telemetry/logger.js";
 import { AuthError, ForbiddenError, SourceError } from "../../errors.js";
 import type { HttpClient } from "../../http/client.js";
+import type { SourceSecrets } from "../../source.js";
+import type { WfirmaTokens } from "./token.js";
 
 /**
  * wFirma's transport rules: every action is a POST with a JSON body; errors come in the body's
@@ -56,17 +58,35 @@ export class WfirmaApi {
     private readonly http: HttpClient,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** OAuth 2 with a refresh token: a Bearer access token per request, renewed by `tokens`. */
+    private readonly tokens?: WfirmaTokens,
   ) {}
 
-  /** POSTs `/{module}/{action}[/{id}]`; resolves with the body on OK, `found: false` on NOT FOUND. */
-  async call(path: string, body: JsonObject | undefined, signal?: AbortSignal): Promise<WfirmaAnswer> {
+  /**
+   * POSTs `/{module}/{action}[/{id}]`; resolves with the body on OK, `found: false` on NOT FOUND.
+   * With OAuth refresh, an `AUTH` answer renews the access token and sends the request once more.
+   */
+  async call(path: string, body: JsonObject | undefined, context: { signal?: AbortSignal; secrets?: SourceSecrets } = {}): Promise<WfirmaAnswer> {
     const where = `POST ${path}`;
     if (this.waitUntil && this.waitUntil.untilMs > this.clock.now()) {
       const { code, untilMs } = this.waitUntil;
       throw new SourceError(`${where}: not sent — wFirma answered ${JSON.stringify(code)} to an earlier request; no request to wFirma before ${new Date(untilMs).toISOString()}`, "backoff", { path, untilMs });
     }
-    const response = await this.http.request({ method: "POST", url: path, ...(body ? { json: body } : {}) }, signal);
-    const answer = response.body;
+    for (let attempt = 0; ; attempt += 1) {
+      const token = this.tokens ? await this.tokens.token(context.secrets, context.signal) : undefined;
+      const headers = token ? { headers: { authorization: `Bearer ${token}` } } : {};
+      const response = await this.http.request({ method: "POST", url: path, ...headers, ...(body ? { json: body } : {}) }, context.signal);
+      const answer = response.body;
+      if (token && attempt === 0 && isObject(answer) && isObject(answer.status) && answer.status.code === "AUTH") {
+        this.logger.info({ path }, "wFirma refused the OAuth access token: renewing it once");
+        this.tokens!.invalidate(token);
+        continue;
+      }
+      return this.answer(response, answer, where, path);
+    }
+  }
+
+  private answer(response: { digest(): string; exactBody(): unknown }, answer: unknown, where: string, path: string): WfirmaAnswer {
     if (!isObject(answer) || !isObject(answer.status) || typeof answer.status.code !== "string") {
       throw new SourceError(`${where}: the answer has no status.code — not a wFirma JSON response`, "shape", { path });
     }
@@ -96,7 +116,7 @@ export class WfirmaApi {
     }
     switch (code.toUpperCase()) {
       case "AUTH":
-        return new AuthError(`${said} — the access_key, secret_key and app_key (or oauth_token) were refused`, "auth", { path });
+        return new AuthError(`${said} — the access_key, secret_key and app_key (or the OAuth token) were refused`, "auth", { path });
       case "ACCESS DENIED":
       case "DENIED SCOPE REQUESTED":
         return new ForbiddenError(`${said} — the key may not read this module (or company_id is not one of the user's companies)`, "forbidden", { path });

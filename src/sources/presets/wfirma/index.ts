@@ -5,6 +5,7 @@ import { wfirmaSource, RESOURCES, SECRET_KEYS, type WfirmaSourceConfig } from ".
 import { definePreset } from "../spec.js";
 import { WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import { WfirmaPoller } from "./poller.js";
+import { WfirmaTokens } from "./token.js";
 
 /** The `warehouse_document_*` modules, one per document type (PZ, WZ, RW, PW, ZD, ZPD, ZPM, R). */
 export const WFIRMA_WAREHOUSE_MODULES = ["p_z", "w_z", "r_w", "p_w", "z_d", "z_p_d", "z_p_m", "r"].map((type) => `warehouse_document_${type}`);
@@ -41,27 +42,38 @@ export function wfirmaBaseUrl(config: Pick<WfirmaSourceConfig, "base_url">): str
 /**
  * wFirma (api2.wfirma.pl): `POST {module}/find?inputFormat=json&outputFormat=json&company_id=…`,
  * authenticated by the `accessKey` / `secretKey` / `appKey` headers, or by `Authorization:
- * Bearer` plus `oauth_version=2`. Facts: docs/vendors/wfirma.md.
+ * Bearer` plus `oauth_version=2` (a token given, or fetched with a refresh token: token.ts).
+ * Facts: docs/vendors/wfirma.md.
  */
 export function createWfirmaSource(config: WfirmaSourceConfig, deps: SourceDeps): Source {
   const query: Record<string, string> = { inputFormat: "json", outputFormat: "json" };
   if (config.company_id) query.company_id = config.company_id;
-  let headers: Record<string, string>;
-  if (config.oauth_token) {
+  let headers: Record<string, string> = {};
+  let tokens: WfirmaTokens | undefined;
+  const tokenHttp = config.oauth_refresh_token ? deps.httpClient({ baseUrl: wfirmaBaseUrl(config) }) : undefined;
+  if (config.oauth_refresh_token && tokenHttp) {
+    query.oauth_version = "2";
+    const oauth = { clientId: config.client_id ?? "", clientSecret: config.client_secret ?? "", refreshToken: config.oauth_refresh_token, ...(config.oauth_token ? { accessToken: config.oauth_token } : {}) };
+    tokens = new WfirmaTokens(tokenHttp, oauth, deps.clock, deps.logger);
+  } else if (config.oauth_token) {
     headers = { authorization: `Bearer ${config.oauth_token}` };
     query.oauth_version = "2";
   } else {
     headers = { accessKey: config.access_key ?? "", secretKey: config.secret_key ?? "", appKey: config.app_key ?? "" };
   }
   const http = deps.httpClient({ baseUrl: wfirmaBaseUrl(config), headers, query });
-  const api = new WfirmaApi(http, deps.clock, deps.logger);
+  const api = new WfirmaApi(http, deps.clock, deps.logger, tokens);
   const pollers = config.resources.map((resource) => {
     const modules = MODULES[resource.name];
     if (!modules) throw new Error(`source ${config.name}: wfirma has no resource "${resource.name}" (supported: ${RESOURCES.join(", ")})`);
     const money = resource.name === "invoices" || resource.name === "cost_invoices";
     return new WfirmaPoller(api, resource, modules, config, money ? PAID : []);
   });
-  return { name: config.name, http, pollers, close: () => http.close() };
+  const close = (): void => {
+    http.close();
+    tokenHttp?.close();
+  };
+  return { name: config.name, http, pollers, close };
 }
 
 /** The `preset: wfirma` spec: config schema, resources, secret keys, idle-pass cost and the factory. */

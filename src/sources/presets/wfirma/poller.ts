@@ -340,7 +340,7 @@ export class WfirmaPoller extends PollerBase {
 
   private async find(spec: WfirmaModuleSpec, parameters: JsonObject, context: PassContext) {
     const path = `/${spec.module}/find`;
-    const answer = await this.api.call(path, { [spec.branch]: { parameters } }, context.signal);
+    const answer = await this.api.call(path, { [spec.branch]: { parameters } }, context);
     if (!answer.found) throw new SourceError(`resource ${this.resource} (POST ${path}): wFirma answered NOT FOUND to a find`, "vendor-error", { path });
     // The module is part of what the records are (their kind in a merged resource).
     const where = `resource ${this.resource} (POST ${path})`;
@@ -370,7 +370,7 @@ export class WfirmaPoller extends PollerBase {
       const module = this.moduleOf(ref);
       if (unusable.has(module)) return "unusable";
       try {
-        return (await this.api.call(`/${module}/get/${encodeURIComponent(ref.id)}`, undefined, context.signal)).found ? "found" : "missing";
+        return (await this.api.call(`/${module}/get/${encodeURIComponent(ref.id)}`, undefined, context)).found ? "found" : "missing";
       } catch (error) {
         if (!(error instanceof ForbiddenError) && !(error instanceof SourceError && error.fault === "vendor-error")) throw error;
         unusable.add(module);

@@ -5,6 +5,9 @@ import { startWfirmaFake, type WfirmaFake } from "../../../fakes/wfirma/fake.js"
 import { WFIRMA_WAREHOUSE_MODULES, wfirmaIdlePassCost } from "../../../../src/sources/presets/wfirma/index.js";
 import { beforeServing, runner, summary, wfirmaConfig, type Runner } from "./harness.js";
 import { snapshotReads } from "../../../helpers/snapshot-reads.js";
+import { MemoryStateStore } from "../../../helpers/memory-store.js";
+import { pino } from "pino";
+import { resetResources } from "../../../../src/pipeline/reset.js";
 
 const ALL = ["invoices", "cost_invoices", "payments", "clients", "products", "warehouse_documents"];
 
@@ -514,5 +517,119 @@ describe("wfirma: a JSON order wFirma ignores while the data looks sorted", () =
     expect(pass.outcomes[0]).toMatchObject({ ok: true, warnings: [] });
     expect(summary(pass.events)).toEqual(ids.slice(0, 100).concat(ids[149]!).map((id) => `client.updated:${id}`).sort());
     expect(finds.map((f) => `${f.page}/${f.limit}`)).toEqual(["1/100", "1/100"]);
+  });
+});
+
+describe("wfirma: OAuth 2 with a refresh token", () => {
+  const APP = { clientId: "wf-client-7781", clientSecret: "SECRET-wf-client-secret-5521", refreshToken: "SECRET-rt-initial-0001" };
+
+  async function oauthSetup(fakeOauth: Partial<NonNullable<Parameters<typeof startWfirmaFake>[0]>["oauth"]> = {}) {
+    const clock = new ManualClock(Date.parse("2026-11-23T10:00:00Z"), { autoAdvance: true });
+    fake = await startWfirmaFake({ now: () => clock.now(), oauth: { ...APP, accessTtlS: 3600, ...fakeOauth } });
+    const config = wfirmaConfig(fake.url, ["clients"], {
+      access_key: undefined,
+      secret_key: undefined,
+      app_key: undefined,
+      oauth_refresh_token: APP.refreshToken,
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+    });
+    // A raw logger (no scrubbing) at the lowest level: a token that reaches a log line shows.
+    const lines: string[] = [];
+    const logger = pino({ level: "trace" }, { write: (line: string) => void lines.push(line) });
+    const store = new MemoryStateStore(clock);
+    // A new Source per pass: each pass is a process of its own (like `retrohook once`).
+    run = runner(config, { clock, store, fresh: true, logger });
+    return { fake, run, clock, config, lines, store };
+  }
+
+  it("fetches an access token with the refresh token and client credentials, keeps the rotated refresh token in state, and a restart uses it, not the spent one", async () => {
+    const { fake, run, lines, config } = await oauthSetup();
+    const first = fake.create("contractors");
+    const baseline = await run.pass();
+    expect(baseline.outcomes[0], baseline.outcomes[0]!.error).toMatchObject({ ok: true, baselined: 1 });
+    expect(fake.oauthRequests()).toBe(1);
+    // The initial refresh token is spent now; state holds the rotated one.
+    const rotated = fake.currentRefreshToken()!;
+    expect(rotated).not.toBe(APP.refreshToken);
+    const secrets = JSON.stringify((await run.store.getSourceState("wfirma"))?.secrets ?? {});
+    expect(secrets).toContain(rotated);
+    expect(secrets).not.toContain(APP.refreshToken);
+
+    // A restart (a new process): refreshes with the stored token, which works; the spent one would be refused.
+    fake.update("contractors", String(first.id), { name: "renamed" });
+    const next = await run.pass();
+    expect(next.outcomes[0], next.outcomes[0]!.error).toMatchObject({ ok: true });
+    expect(summary(next.events)).toEqual([`client.updated:${first.id}`]);
+    expect(fake.oauthRequests()).toBe(2);
+    expect(fake.refusedBearers()).toBe(0);
+    expect(JSON.stringify((await run.store.getSourceState("wfirma"))?.secrets)).toContain(fake.currentRefreshToken()!);
+
+    // `reset` starts over but keeps the rotated refresh token (the configured one is spent).
+    await resetResources(run.store, config, undefined, { acceptDeletes: false, now: Date.now(), route: () => ["t"] });
+    expect((await run.store.getSourceState("wfirma"))?.facts ?? {}).toEqual({});
+    const afterReset = await run.pass();
+    expect(afterReset.outcomes[0], afterReset.outcomes[0]!.error).toMatchObject({ ok: true, baselined: 1 });
+
+    // Never in logs, status facts or errors: the client secret, any refresh token, any access token.
+    const secretsSeen = [APP.clientSecret, APP.refreshToken, rotated, fake.currentRefreshToken()!, ...fake.issuedAccessTokens()];
+    const text = lines.join("\n") + JSON.stringify((await run.store.getSourceState("wfirma"))?.facts ?? {});
+    expect(lines.length).toBeGreaterThan(0);
+    for (const value of secretsSeen) expect(text).not.toContain(value);
+  });
+
+  it("one process renews the access token before it expires, without a refused request", async () => {
+    const { fake, clock, config } = await oauthSetup({ accessTtlS: 1800 });
+    const daemon = runner(config, { clock, store: run!.store });
+    fake.create("contractors");
+    expect((await daemon.pass()).outcomes[0]!.ok).toBe(true);
+    clock.advance(10 * 60_000);
+    expect((await daemon.pass()).outcomes[0]!.ok).toBe(true);
+    expect(fake.oauthRequests()).toBe(1);
+    // 26 minutes in: within 5 minutes of the end of its 30, so renewed first.
+    clock.advance(16 * 60_000);
+    expect((await daemon.pass()).outcomes[0]!.ok).toBe(true);
+    expect(fake.oauthRequests()).toBe(2);
+    expect(fake.refusedBearers()).toBe(0);
+    daemon.close();
+  });
+
+  it("an access token wFirma drops early is renewed once and the request sent again; a revoked refresh token suspends the source, naming the fix, not the token", async () => {
+    const { fake, clock, config } = await oauthSetup();
+    const daemon = runner(config, { clock, store: run!.store });
+    const one = fake.create("contractors");
+    expect((await daemon.pass()).outcomes[0]!.ok).toBe(true);
+    fake.dropAccessTokens();
+    fake.update("contractors", String(one.id), { name: "renamed" });
+    const renewed = await daemon.pass();
+    expect(renewed.outcomes[0], renewed.outcomes[0]!.error).toMatchObject({ ok: true });
+    expect(summary(renewed.events)).toEqual([`client.updated:${one.id}`]);
+    expect(fake.refusedBearers()).toBe(1);
+    expect(fake.oauthRequests()).toBe(2);
+
+    const issued = fake.issuedAccessTokens();
+    const spent = fake.currentRefreshToken()!;
+    fake.revokeOAuth();
+    const revoked = await daemon.pass();
+    expect(revoked.outcomes[0]).toMatchObject({ ok: false, cause: "auth" });
+    expect(revoked.outcomes[0]!.error).toMatch(/refused the OAuth refresh \(invalid_grant\).*authorize the application again.*oauth_refresh_token/);
+    expect(issued.length).toBeGreaterThan(0);
+    for (const value of [APP.clientSecret, APP.refreshToken, spent, ...issued]) expect(revoked.outcomes[0]!.error).not.toContain(value);
+    daemon.close();
+  });
+
+  it("a new refresh token in the config replaces the stored one", async () => {
+    const { fake, run: first, store, clock } = await oauthSetup({ rotate: true });
+    fake.create("contractors");
+    expect((await first.pass()).outcomes[0]!.ok).toBe(true);
+    // The user authorized the application again and put the new refresh token in the config.
+    const given = fake.authorizeAgain();
+    const config = wfirmaConfig(fake.url, ["clients"], { access_key: undefined, secret_key: undefined, app_key: undefined, oauth_refresh_token: given, client_id: APP.clientId, client_secret: APP.clientSecret });
+    const again = runner(config, { clock, store });
+    const pass = await again.pass();
+    expect(pass.outcomes[0], pass.outcomes[0]!.error).toMatchObject({ ok: true });
+    expect(fake.currentRefreshToken()).not.toBe(given);
+    expect(JSON.stringify((await store.getSourceState("wfirma"))?.secrets)).toContain(fake.currentRefreshToken()!);
+    again.close();
   });
 });
