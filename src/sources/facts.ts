@@ -15,6 +15,7 @@ export function describeFact(name: string): string {
   const [, kind, subject] = /^[\w-]+:([\w-]+):(.+)$/.exec(name) ?? [];
   if (kind === "order-verified") return `${subject}: the vendor's sort is proven (a page showed it): incremental passes page back to the cursor`;
   if (kind === "order-unverified") return `${subject}: the vendor's sort is not proven yet: incremental passes scan completely until a page proves it`;
+  if (kind === "order-ignored") return `${subject}: the vendor ignores the sort order (a find in the reverse order answered the same first record): walks page by page, by id`;
   if (kind === "order-unsupported") return `${subject}: the vendor refused the sort order: complete scans, page by page`;
   if (kind === "payment-get") return `single-payment GET path that answers: ${subject} (used to confirm payment deletions)`;
   return name;

@@ -8,6 +8,7 @@ import { snapshotReads } from "../../../helpers/snapshot-reads.js";
 import { MemoryStateStore } from "../../../helpers/memory-store.js";
 import { pino } from "pino";
 import { resetResources } from "../../../../src/pipeline/reset.js";
+import { describeFact } from "../../../../src/sources/facts.js";
 
 const ALL = ["invoices", "cost_invoices", "payments", "clients", "products", "warehouse_documents"];
 
@@ -492,6 +493,7 @@ describe("wfirma: a JSON order wFirma ignores while the data looks sorted", () =
     // find (same first record: ignored), then the module by page number.
     expect(baselineFinds).toEqual(["1/100", "1/1", "1/100", "2/100"]);
     expect(facts).toEqual(["wfirma:order-ignored:contractors"]);
+    expect(describeFact(facts[0]!)).toMatch(/^contractors: the vendor ignores the sort order.*walks page by page/);
     const pass = await run.pass();
     expect(pass.outcomes[0]!.ok, pass.outcomes[0]!.error).toBe(true);
     // Key paging would ask `modified ge` the last stamp of page 1 and skip #150, edited before it.
