@@ -129,3 +129,30 @@ describe("wfirma through the CLI", () => {
     expect(fake.requests.length).toBe(count);
   });
 });
+
+describe("wfirma OAuth 2 through the CLI", () => {
+  it("two `once` processes: the second refreshes with the refresh token the first stored, not the spent one from the config; no token in any output", async () => {
+    const app = { WFIRMA_CLIENT_ID: "wf-app-3131", WFIRMA_CLIENT_SECRET: "SECRET-wf-app-9898", WFIRMA_REFRESH_TOKEN: "SECRET-wf-refresh-first-4545" };
+    const oauth = await startWfirmaFake({ oauth: { clientId: app.WFIRMA_CLIENT_ID, clientSecret: app.WFIRMA_CLIENT_SECRET, refreshToken: app.WFIRMA_REFRESH_TOKEN } });
+    try {
+      const { path } = writeConfig({
+        sources: [{ name: "wf", preset: "wfirma", base_url: oauth.url, oauth_refresh_token: "${WFIRMA_REFRESH_TOKEN}", client_id: "${WFIRMA_CLIENT_ID}", client_secret: "${WFIRMA_CLIENT_SECRET}", resources: ["clients"] }],
+        targets: [{ name: "erp", url: receiver.url, secret: SECRET }],
+      });
+      const env = { ...app, RETROHOOK_LOG_LEVEL: "debug" };
+      const client = oauth.create("contractors");
+      const first = await runCli(["once", "-c", path], env);
+      expect(first.code, first.stderr).toBe(0);
+      oauth.update("contractors", String(client.id), { name: "renamed" });
+      const second = await runCli(["once", "-c", path], env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(received(0)).toEqual([`client.updated:${client.id}`]);
+      expect(oauth.oauthRequests()).toBe(2);
+      const status = await runCli(["status", "-c", path], env);
+      const output = [first.stdout, first.stderr, second.stdout, second.stderr, status.stdout, status.stderr].join("\n");
+      for (const value of [app.WFIRMA_CLIENT_SECRET, app.WFIRMA_REFRESH_TOKEN, oauth.currentRefreshToken()!, ...oauth.issuedAccessTokens()]) expect(output).not.toContain(value);
+    } finally {
+      await oauth.close();
+    }
+  }, 120_000);
+});
