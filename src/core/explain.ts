@@ -11,23 +11,27 @@ import type { EventEnvelope, JsonObject, JsonValue } from "./types.js";
  * listing (first pass, reconcile), the journal's `listed` keys for an incremental one.
  */
 
-export type WhyNotReason =
-  | "unknown-record"
-  | "baseline"
-  | "unchanged"
-  | "ignored-fields"
-  | "transition-already-true"
-  | "transition-from-mismatch"
-  | "not-seen-since"
-  | "deletion-awaiting-confirmation"
-  | "deletion-held"
-  | "source-suspended"
-  | "resource-suspended"
-  | "backing-off"
-  | "out-of-budget"
-  | "not-routed"
-  | "filtered"
-  | "pruned";
+/** Every reason `explain` can give for an event that did not fire (test/server/explain-reasons.test.ts scripts each one). */
+export const WHY_NOT_REASONS = [
+  "unknown-record",
+  "baseline",
+  "unchanged",
+  "ignored-fields",
+  "transition-already-true",
+  "transition-from-mismatch",
+  "not-seen-since",
+  "deletion-awaiting-confirmation",
+  "deletion-held",
+  "source-suspended",
+  "resource-suspended",
+  "backing-off",
+  "out-of-budget",
+  "not-routed",
+  "filtered",
+  "pruned",
+] as const;
+
+export type WhyNotReason = (typeof WHY_NOT_REASONS)[number];
 
 export interface WhyNot {
   reason: WhyNotReason;

@@ -11,6 +11,8 @@ import { createSource } from "../../src/sources/registry.js";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { silentLogger } from "../../src/telemetry/logger.js";
+import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
+import { startReceiver, type Receiver } from "../helpers/receiver.js";
 
 /**
  * A scripted run for `explain`: a config written as YAML (as users write it), an in-memory
@@ -65,4 +67,86 @@ export async function startScenario(yaml: string): Promise<Scenario> {
       await store.close();
     },
   };
+}
+
+export interface ExplainRunOptions {
+  /** YAML lines added to the resource (indented under it). */
+  resource?: string;
+  /** YAML lines added to the source. */
+  source?: string;
+  /** The `targets:` list (`{receiver}` stands for the receiver's URL); default `erp` (every item event) and `crm` (created and deleted only). */
+  targets?: string;
+  /** Top-level YAML (e.g. `state:`). */
+  top?: string;
+}
+
+/** The config of the scripted runs: one `rest` source over the fake vendor, two targets. */
+export function explainYaml(options: ExplainRunOptions & { apiUrl: string; token: string; receiverUrl?: string }): string {
+  return `
+${options.top ?? ""}
+sources:
+  - name: legacy
+    type: rest
+    base_url: ${options.apiUrl}
+    headers: { Authorization: "Bearer ${options.token}" }
+    overlap: 0s
+    ${options.source ?? ""}
+    resources:
+      - name: items
+        type_prefix: item
+        path: /items
+        cursor: { field: modified_at, param: modified_since }
+        pagination: { style: page, page_param: page, size_param: per_page, size: 100 }
+        paid: { field: status, to: paid }
+        ignore_fields: [modified_at, touched_at]
+        ${options.resource ?? ""}
+targets:
+${(options.targets ?? `  - { name: erp, url: "{receiver}", events: ["item.*"] }
+  - { name: crm, url: "{receiver}", events: ["item.created", "item.deleted"] }`).replaceAll("{receiver}", options.receiverUrl ?? "")}
+`;
+}
+
+/** A fake vendor with `seed` items (status issued), a receiver, and the scenario over them. */
+export async function startExplainRun(options: ExplainRunOptions = {}, seed = 3): Promise<{ api: FakeRest; receiver: Receiver; s: Scenario; close(): Promise<void> }> {
+  const api = await startFakeRest({ now: Date.parse("2026-11-23T09:00:00Z") });
+  const receiver = await startReceiver();
+  for (let i = 0; i < seed; i++) api.create({ status: "issued" });
+  const s = await startScenario(explainYaml({ apiUrl: api.url, token: api.token, receiverUrl: receiver.url, ...options }));
+  return {
+    api,
+    receiver,
+    s,
+    async close() {
+      await s.close();
+      await api.close();
+      await receiver.close();
+    },
+  };
+}
+
+type ExplainRun = Awaited<ReturnType<typeof startExplainRun>>;
+
+/** Item 3 is listed once more without a change, then later incremental passes no longer list it (unchanged, not seen since). */
+export async function seenThenNotListed({ api, s }: Pick<ExplainRun, "api" | "s">): Promise<string> {
+  await s.pass();
+  api.update(3, { name: "x" });
+  await s.pass(); // updated
+  await s.pass(); // lists 3 again (cursor ≥ its stamp): unchanged
+  api.update(2, { name: "y" }); // moves the cursor past 3
+  await s.pass(); // lists 2 and, for the last time, 3
+  await s.pass(); // lists 2 only
+  await s.pass();
+  return "legacy/items/3";
+}
+
+/** Item 1 paid (updated + paid), delivered, then renamed: paid does not fire again; crm takes neither update. */
+export async function paidThenRenamed({ api, s }: Pick<ExplainRun, "api" | "s">): Promise<string> {
+  await s.pass();
+  api.update(1, { status: "paid" });
+  await s.pass();
+  await s.deliver();
+  api.update(1, { name: "renamed" });
+  await s.pass();
+  await s.deliver();
+  return "legacy/items/1";
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import { startScenario, type Scenario } from "./explain-scenario.js";
+import type { FakeRest } from "../helpers/fake-rest.js";
+import type { Receiver } from "../helpers/receiver.js";
+import { paidThenRenamed, seenThenNotListed, startExplainRun, type ExplainRunOptions, type Scenario } from "./explain-scenario.js";
 
 /**
  * `explain` on scripted runs (fake vendor, fake clock): each "why not" reason, in the view
@@ -18,36 +18,12 @@ afterEach(async () => {
   scenario = api = receiver = undefined;
 });
 
-function yaml(options: { apiUrl: string; token: string; receiverUrl?: string; resource?: string; source?: string; targets?: string }): string {
-  return `
-sources:
-  - name: legacy
-    type: rest
-    base_url: ${options.apiUrl}
-    headers: { Authorization: "Bearer ${options.token}" }
-    overlap: 0s
-    ${options.source ?? ""}
-    resources:
-      - name: items
-        type_prefix: item
-        path: /items
-        cursor: { field: modified_at, param: modified_since }
-        pagination: { style: page, page_param: page, size_param: per_page, size: 100 }
-        paid: { field: status, to: paid }
-        ignore_fields: [modified_at, touched_at]
-        ${options.resource ?? ""}
-targets:
-${options.targets ?? `  - { name: erp, url: "${options.receiverUrl}", events: ["item.*"] }
-  - { name: crm, url: "${options.receiverUrl}", events: ["item.created", "item.deleted"] }`}
-`;
-}
-
-async function start(extra: { resource?: string; source?: string } = {}, seed = 3): Promise<{ api: FakeRest; s: Scenario }> {
-  api = await startFakeRest({ now: Date.parse("2026-11-23T09:00:00Z") });
-  receiver = await startReceiver();
-  for (let i = 0; i < seed; i++) api.create({ status: "issued" });
-  scenario = await startScenario(yaml({ apiUrl: api.url, token: api.token, receiverUrl: receiver.url, ...extra }));
-  return { api, s: scenario };
+async function start(extra: ExplainRunOptions = {}, seed = 3): Promise<{ api: FakeRest; s: Scenario }> {
+  const run = await startExplainRun(extra, seed);
+  api = run.api;
+  receiver = run.receiver;
+  scenario = run.s;
+  return run;
 }
 
 describe("retrohook explain", () => {
@@ -63,15 +39,8 @@ describe("retrohook explain", () => {
   });
 
   it("an update fires updated and paid, routed to one target and not the other, with each attempt; paid again is 'already true'", async () => {
-    const { api: vendor, s } = await start();
-    await s.pass();
-    vendor.update(1, { status: "paid" });
-    await s.pass();
-    await s.deliver();
-    vendor.update(1, { name: "renamed" });
-    await s.pass();
-    await s.deliver();
-    const { view, text, reasons } = await s.explain("legacy/items/1");
+    const run = await start();
+    const { view, text, reasons } = await run.s.explain(await paidThenRenamed(run));
     const types = view.events.map((e) => e.type);
     expect(types).toEqual(["item.updated", "item.paid", "item.updated"]);
     const [updated, paid, renamed] = view.events;
@@ -104,16 +73,8 @@ describe("retrohook explain", () => {
   });
 
   it("seen again without a change ('unchanged'), and not listed by later incremental passes ('not seen since')", async () => {
-    const { api: vendor, s } = await start();
-    await s.pass();
-    vendor.update(3, { name: "x" });
-    await s.pass(); // updated
-    await s.pass(); // lists 3 again (cursor ≥ its stamp): unchanged
-    vendor.update(2, { name: "y" }); // moves the cursor past 3
-    await s.pass(); // lists 2 and, for the last time, 3
-    await s.pass(); // lists 2 only
-    await s.pass();
-    const three = await s.explain("legacy/items/3");
+    const run = await start();
+    const three = await run.s.explain(await seenThenNotListed(run));
     expect(three.reasons).toEqual(expect.arrayContaining(["unchanged", "not-seen-since"]));
     expect(three.view.whyNot.find((w) => w.reason === "unchanged")!.text).toMatch(/^2 passes saw it since its last event \(2026-11-23T10:01:30\.000Z\), the last at 2026-11-23T10:03:30\.000Z, and found the same text or the same fingerprint/);
     expect(three.view.whyNot.find((w) => w.reason === "not-seen-since")!.text).toMatch(/the 2 passes after it did not list it.*the next reconcile \(0 \*\/6 \* \* \*\) compares every record/);
