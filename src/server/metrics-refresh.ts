@@ -56,3 +56,81 @@ export async function refreshGauges(input: GaugeSources): Promise<void> {
     }
   }
 }
+
+/** The share of the daemon's time `/metrics` may take when scraped without pause. */
+export const SCRAPE_SHARE = 0.05;
+/** The longest a scrape waits for its turn (a render slowed by other work is not multiplied without end). */
+export const SCRAPE_MAX_WAIT_MS = 250;
+
+export interface PacedRenderOptions {
+  share?: number;
+  maxWaitMs?: number;
+  now?: () => number;
+  /** CPU time of the process in ms (a render's cost: time it waited for a database or the CPU is not counted). */
+  cpuMs?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const processCpuMs = (): number => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
+
+/**
+ * `/metrics` answers, rendered one at a time and paced: after a render and its sends cost `d` ms
+ * of CPU, the next render starts no sooner than `d × (1 − share) / share` later (at most
+ * `maxWaitMs`), so scrapers in a tight loop — any number of them — get at most about `share`
+ * of the event loop and delivery keeps the rest. A scrape always gets a body rendered after it
+ * arrived: it joins the render that has not started yet (every scrape waiting for it is sent its
+ * body), never one already running. An occasional scraper (Prometheus every 15 s) never waits.
+ * Returns `scrape(send)`: resolves once `send` got the body, rejects when the render failed.
+ */
+export function pacedRenders(render: () => Promise<string>, options: PacedRenderOptions = {}): (send: (body: string) => void) => Promise<void> {
+  const share = options.share ?? SCRAPE_SHARE;
+  const maxWaitMs = options.maxWaitMs ?? SCRAPE_MAX_WAIT_MS;
+  const now = options.now ?? (() => performance.now());
+  const cpuMs = options.cpuMs ?? processCpuMs;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let running: Promise<void> | undefined;
+  let waiting: { sends: Array<(body: string) => void>; done: Promise<void> } | undefined;
+  let readyAt = Number.NEGATIVE_INFINITY;
+
+  const start = (sends: Array<(body: string) => void>): Promise<void> => {
+    const began = cpuMs();
+    const turn = (async () => {
+      const body = await render();
+      // One client gone (a closed socket) does not keep the body from the others.
+      for (const send of sends) {
+        try {
+          send(body);
+        } catch {
+          // nothing to answer on
+        }
+      }
+    })().finally(() => {
+      readyAt = now() + Math.min(maxWaitMs, ((cpuMs() - began) * (1 - share)) / share);
+      running = undefined;
+    });
+    running = turn;
+    return turn;
+  };
+  /** The next render, started once the one running (if any) ended and its pause is over. */
+  const queue = (): { sends: Array<(body: string) => void>; done: Promise<void> } => {
+    const sends: Array<(body: string) => void> = [];
+    const done = (async () => {
+      if (running) await running.catch(() => undefined);
+      const pause = readyAt - now();
+      if (pause > 0) await sleep(pause);
+      waiting = undefined;
+      return start(sends);
+    })();
+    waiting = { sends, done };
+    return waiting;
+  };
+  return (send) => {
+    if (!waiting && !running && now() >= readyAt) return start([send]);
+    const turn = waiting ?? queue();
+    turn.sends.push(send);
+    return turn.done;
+  };
+}

@@ -7,7 +7,7 @@ import { adminRoutes, type ServerContext } from "./admin.js";
 import { AdminAuth, LoginThrottle, SESSION_COOKIE, sameOrigin } from "./auth.js";
 import { HttpError, readBody, send, sendJson, type Scrubber } from "./http.js";
 import { checkServerConfig, isLoopbackHost, localUrl, type ListenAddress } from "./listen.js";
-import { refreshGauges } from "./metrics-refresh.js";
+import { pacedRenders, refreshGauges } from "./metrics-refresh.js";
 import { LOGIN_SECURITY_HEADERS, UI_SECURITY_HEADERS, loginPage, uiAsset } from "./ui/assets.js";
 
 export type { ServerContext } from "./admin.js";
@@ -35,7 +35,10 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   const routes = adminRoutes(ctx);
   const logger = ctx.logger.child({ component: "server" });
   const metricsNeedToken = !isLoopbackHost(wanted.host) && !ctx.config.server.metrics_public;
-  const scrapes = coalesced(() => refreshGauges({ ...ctx, now: ctx.clock.now() }));
+  const scrape = pacedRenders(async () => {
+    await refreshGauges({ ...ctx, now: ctx.clock.now() });
+    return scrub(await ctx.metrics.registry.metrics());
+  });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -76,8 +79,7 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
           throw new HttpError(401, `${allowed.reason}; /metrics needs the admin token when server.listen is reachable from other machines (or set server.metrics_public: true)`, { "www-authenticate": 'Bearer realm="retrohook"' });
         }
       }
-      await scrapes.refresh();
-      return send(res, 200, ctx.metrics.registry.contentType, await ctx.metrics.registry.metrics(), scrub);
+      return scrape((body) => send(res, 200, ctx.metrics.registry.contentType, body, NOT_SCRUBBED_AGAIN));
     }
 
     if (path === "/login") {
@@ -153,31 +155,8 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   };
 }
 
-/**
- * Scrapes that arrive while the gauges are being refreshed share that refresh (and one more
- * after it, for those that came late), so any number of scrapers cost at most two refreshes at a time.
- */
-function coalesced(refresh: () => Promise<void>): { refresh(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
-  const start = (): Promise<void> => {
-    const run = refresh().finally(() => {
-      if (running === run) running = undefined;
-    });
-    running = run;
-    return run;
-  };
-  return {
-    refresh() {
-      if (!running) return start();
-      next ??= running.catch(() => undefined).then(() => {
-        next = undefined;
-        return start();
-      });
-      return next;
-    },
-  };
-}
+/** For a body scrubbed once when it was rendered and shared by every scrape waiting for it. */
+const NOT_SCRUBBED_AGAIN: Scrubber = (text) => text;
 
 /** 405 with `Allow` unless the method is one of `allowed` (HEAD counts as GET). */
 function allowMethods(method: string, allowed: string[]): void {

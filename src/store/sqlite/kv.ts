@@ -45,6 +45,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     del: Database.Statement<[string]>;
     range: Database.Statement<[string, string], { key: string; value: string }>;
     rangeAfter: Database.Statement<[string, string, number], { key: string; value: string }>;
+    rangeFrom: Database.Statement<[string, string, number], { key: string; value: string }>;
     count: Database.Statement<[string, string], { n: number }>;
     keys: Database.Statement<[string, string], { key: string }>;
     last: Database.Statement<[string, string], { key: string; value: string }>;
@@ -85,6 +86,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
         del: this.db.prepare("DELETE FROM kv WHERE key = ?"),
         range: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key"),
         rangeAfter: this.db.prepare("SELECT key, value FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?"),
+        rangeFrom: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"),
         count: this.db.prepare("SELECT count(*) AS n FROM kv WHERE key >= ? AND key < ?"),
         keys: this.db.prepare("SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key"),
         last: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1"),
@@ -212,7 +214,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     const rows =
       after > prefix
         ? this.run("read", () => this.statements.rangeAfter.all(start, `${prefix}\uffff`, limit))
-        : this.run("read", () => this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?").all(prefix, `${prefix}\uffff`, limit) as Array<{ key: string; value: string }>);
+        : this.run("read", () => this.statements.rangeFrom.all(prefix, `${prefix}\uffff`, limit));
     return rows.map((r) => [r.key, r.value]);
   }
 

@@ -49,7 +49,7 @@ export interface HardeningSizes {
 }
 
 export const HARDENING_FULL: HardeningSizes = { backlog: 50_000, windowMs: 10_000, endlessPages: 5_000, futureRounds: 60, bigIds: 2_000, bigIdRounds: 20, renamePending: 1_000 };
-export const HARDENING_REDUCED: HardeningSizes = { backlog: 50_000, windowMs: 4_000, endlessPages: 500, futureRounds: 12, bigIds: 300, bigIdRounds: 5, renamePending: 200 };
+export const HARDENING_REDUCED: HardeningSizes = { backlog: 50_000, windowMs: 5_000, endlessPages: 500, futureRounds: 12, bigIds: 300, bigIdRounds: 5, renamePending: 200 };
 
 export async function hardening(options: { sizes: HardeningSizes; scratch: Scratch; log: Logger }): Promise<Row[]> {
   const rows: Row[] = [];
@@ -526,36 +526,66 @@ async function metricsUnderBacklog({ sizes, scratch, log }: { sizes: HardeningSi
       cpu.push(cpuMs() - cpuBefore);
       return ((receiver.requests.length - before) * 1000) / sizes.windowMs;
     };
-    const quiet1 = await rate();
-    // The two scrapers run in a process of their own, so the receiver's loop is not theirs.
-    const scrapers = spawn(process.execPath, ["-e", SCRAPER], { env: { ...process.env, URL: `${url}/metrics`, TOKEN: SECRETS.adminToken, CLIENTS: "2" }, stdio: ["ignore", "pipe", "inherit"] });
+    // The daemon's first retention sweep measures the state's size (reads every row, in chunks):
+    // measured windows start after it, so none of them carries it.
+    const scrape = async (): Promise<string> => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } })).text();
+    for (const began = Date.now(); !/^retrohook_state_bytes\{/m.test(await scrape()); await sleep(250)) {
+      if (Date.now() - began > 60_000) throw new Error("metrics row: the daemon's first retention sweep did not finish within 60 s");
+    }
+    // Warm-up (JIT, first ack batches), then windows without and with scrapers in turn — quiet,
+    // scraped, quiet, scraped, quiet — so a machine whose load drifts weighs on both sides alike.
+    await sleep(sizes.windowMs);
+    const loads = [loadavg()[0]!];
+    const quiet: number[] = [];
+    const busy: number[] = [];
     let scraped = "";
-    scrapers.stdout.on("data", (chunk: Buffer) => (scraped += chunk.toString()));
-    await sleep(300);
-    const busy = await rate();
-    scrapers.kill("SIGTERM");
-    await new Promise((resolve) => scrapers.once("exit", resolve));
-    const latencies = scraped.split("\n").filter(Boolean).map(Number).sort((a, b) => a - b);
-    const quiet2 = await rate();
-    const quiet = (quiet1 + quiet2) / 2;
-    const ratio = quiet > 0 ? busy / quiet : 0;
+    for (let round = 0; round < 2; round += 1) {
+      quiet.push(await rate());
+      // The two scrapers run in a process of their own, so the receiver's loop is not theirs, and in
+      // a session of their own: with the kernel's autogroup scheduling (Linux's default on desktops
+      // and this machine) a process in the harness's session takes its CPU from the daemon and
+      // the receiver, and scraping even /healthz in a loop halved delivery. A Prometheus runs
+      // elsewhere; the figure is what the daemon's answers cost it.
+      const scrapers = spawn(process.execPath, ["-e", SCRAPER], { env: { ...process.env, URL: `${url}/metrics`, TOKEN: SECRETS.adminToken, CLIENTS: "2" }, stdio: ["ignore", "pipe", "inherit"], detached: true });
+      const started = new Promise((resolve) => scrapers.stdout.once("data", resolve));
+      scrapers.stdout.on("data", (chunk: Buffer) => (scraped += chunk.toString()));
+      await started; // the window opens once scraping runs, not while the process starts
+      busy.push(await rate());
+      scrapers.kill("SIGTERM");
+      await new Promise((resolve) => scrapers.once("exit", resolve));
+    }
+    quiet.push(await rate());
+    loads.push(loadavg()[0]!);
+    const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / values.length;
+    const quietRate = mean(quiet);
+    const busyRate = mean(busy);
+    // Each scraped window against the mean of the two quiet windows around it: a rate drifting
+    // with the machine's load weighs on both sides of each comparison.
+    const ratios = busy.map((rate, i) => {
+      const around = (quiet[i]! + quiet[i + 1]!) / 2;
+      return around > 0 ? rate / around : 0;
+    });
+    const ratio = mean(ratios);
+    const latencies = scraped.split("\n").filter(Boolean).map(Number).sort((x, y) => x - y);
     const p50 = latencies[Math.floor(latencies.length / 2)] ?? 0;
-    const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } })).text();
+    const perSecond = latencies.length / ((busy.length * sizes.windowMs) / 1000);
+    const metrics = await scrape();
     const pending = Number(/retrohook_outbox_pending\{target="erp"\} (\d+)/.exec(metrics)?.[1] ?? Number.NaN);
+    const rates = (values: number[]): string => values.map((v) => v.toFixed(0)).join(", ");
     log(`  daemon CPU ms per window: ${cpu.join(", ")}`);
-    log(`  metrics: ${quiet1.toFixed(0)}/s, scraped ${busy.toFixed(0)}/s, ${quiet2.toFixed(0)}/s; ${latencies.length} scrapes, p50 ${p50.toFixed(1)} ms; pending ${pending}`);
+    log(`  metrics: quiet ${rates(quiet)}/s, scraped ${rates(busy)}/s; ${latencies.length} scrapes, p50 ${p50.toFixed(1)} ms; pending ${pending}; load ${loads.map((l) => l.toFixed(1)).join(" → ")}`);
     await stopCli(daemon);
-    const load = loadavg()[0]!;
+    const load = Math.max(...loads);
     const cores = availableParallelism();
     const overloaded = load > cores * 2;
     const duplicates = receiver.requests.length - new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
     return {
       suite: "Hardening",
       scenario: `/metrics scraped in a loop by two clients under a ${sizes.backlog.toLocaleString("en-US")}-delivery backlog (SQLite state)`,
-      figures: `delivered/s without scraping ${quiet.toFixed(0)} (${quiet1.toFixed(0)} before, ${quiet2.toFixed(0)} after), while scraping ${busy.toFixed(0)}: ratio ${(ratio * 100).toFixed(0)} % (≥ 80 %); scrapes ${latencies.length} in ${(sizes.windowMs / 1000).toFixed(0)} s, p50 ${p50.toFixed(1)} ms; gauge pending ${pending} while ${sizes.backlog - receiver.requests.length} undelivered; duplicates ${duplicates} (before: 3,456 → 288 per 10 s, ~8 %)`,
+      figures: `delivered/s without scraping ${quietRate.toFixed(0)} (windows ${rates(quiet)}), while scraping ${busyRate.toFixed(0)} (windows ${rates(busy)}): ratio to the windows around ${ratios.map((r) => `${(r * 100).toFixed(0)} %`).join(", ")}, mean ${(ratio * 100).toFixed(0)} % (≥ 80 %); scrapes answered ${perSecond.toFixed(0)}/s, p50 ${p50.toFixed(1)} ms (renders paced to a share of the daemon's time, each after its request arrived); gauge pending ${pending} while ${sizes.backlog - receiver.requests.length} undelivered; duplicates ${duplicates}; load average ${loads.map((l) => l.toFixed(1)).join(" → ")} (before: 3,456 → 288 per 10 s, ~8 %)`,
       // Rates are comparable only when the machine has CPU to spare: on an oversubscribed one the
       // scrapers' own process takes the daemon's share (its CPU per window is in the figures).
-      ...(overloaded ? { notes: `not judged: load average ${load.toFixed(1)} on ${cores} cores during the run (daemon CPU ms per window ${cpu.join(", ")})` } : {}),
+      ...(overloaded ? { notes: `not judged: load average up to ${load.toFixed(1)} on ${cores} cores during the run (daemon CPU ms per window ${cpu.join(", ")})` } : {}),
       result: duplicates !== 0 ? "FAIL" : overloaded ? "skipped" : ratio >= 0.8 ? "pass" : "FAIL",
     };
   } finally {
