@@ -32,6 +32,12 @@ afterEach(async () => {
 
 const items = restResource({ get: "/items/{id}", cursor: MODIFIED_SINCE });
 const runner = (resource = items) => passRunner(() => store, restSource(api.url, api.token, [resource]));
+/** A runner of `items` whose first (baseline) pass is done. */
+async function afterBaseline(): Promise<ReturnType<typeof runner>> {
+  const run = runner();
+  await run.pass();
+  return run;
+}
 
 describe("page marks", () => {
   it("do not compare the pages of an unchanged listing again, but compare a page with a change", async () => {
@@ -53,8 +59,7 @@ describe("page marks", () => {
   });
 
   it("find a record changed back to bytes seen before (A → B → A)", async () => {
-    const run = runner();
-    await run.pass();
+    const run = await afterBaseline();
     const original: Item = { ...api.items.get(5)! };
     api.update(5, { name: "B" });
     expect(typesOf((await run.pass()).events)).toEqual(["item.updated:5"]);
@@ -71,8 +76,7 @@ describe("page marks", () => {
   });
 
   it("find a deleted record that comes back unchanged", async () => {
-    const run = runner();
-    await run.pass();
+    const run = await afterBaseline();
     const original: Item = { ...api.items.get(7)! };
     api.remove(7);
     expect(typesOf((await run.pass("reconcile")).events)).toEqual(["item.deleted:7"]);
@@ -100,8 +104,7 @@ describe("page marks", () => {
   });
 
   it("keep only the pages of the last complete listing and the change marks still needed", async () => {
-    const run = runner();
-    await run.pass();
+    const run = await afterBaseline();
     const id = { source: "legacy", resource: "items" };
     expect((await store.getPageMarks(id)).pages.size).toBe(3);
 
@@ -129,8 +132,7 @@ describe("page marks", () => {
   });
 
   it("survive a restart: a new store handle skips what the old one compared", async () => {
-    const run = runner();
-    await run.pass();
+    const run = await afterBaseline();
     await store.close();
     store = await openStateStore(url);
     reads = snapshotReads(store);

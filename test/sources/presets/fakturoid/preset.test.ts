@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../src/clock.js";
 import type { FakturoidSourceConfig } from "../../../../src/sources/presets/fakturoid/config.js";
 import type { Snapshot } from "../../../../src/core/types.js";
@@ -6,25 +6,19 @@ import { createSource } from "../../../../src/sources/registry.js";
 import { startFakturoidFake, type FakturoidFake, type FakturoidFakeOptions } from "../../../fakes/fakturoid/fake.js";
 import { fakturoidIdlePassCost } from "../../../../src/sources/presets/fakturoid/index.js";
 import { silentLogger } from "../../../../src/telemetry/logger.js";
-import { beforeServing, fakturoidConfig, runner, summary, type Runner } from "./harness.js";
-import { snapshotReads } from "../../../helpers/snapshot-reads.js";
+import { beforeServing, fakturoidConfig, runner, summary } from "./harness.js";
+import { readsOfReconcileAfter } from "../../../helpers/snapshot-reads.js";
+import { closingAfterEach } from "../../../helpers/closing.js";
 
 const ALL = ["invoices", "cost_invoices", "clients", "products", "warehouse_documents"];
 
-let fake: FakturoidFake | undefined;
-let run: Runner | undefined;
-afterEach(async () => {
-  run?.close();
-  run = undefined;
-  await fake?.close();
-  fake = undefined;
-});
+const closeLater = closingAfterEach();
 
 async function setup(resources = ALL, overrides: Partial<FakturoidSourceConfig> = {}, fakeOptions: FakturoidFakeOptions = {}) {
   const clock = new ManualClock(Date.parse("2026-11-23T10:00:00Z"), { autoAdvance: true });
-  fake = await startFakturoidFake({ now: () => clock.now(), ...fakeOptions });
+  const fake = closeLater(await startFakturoidFake({ now: () => clock.now(), ...fakeOptions }));
   const config = fakturoidConfig(fake.url, resources, overrides);
-  run = runner(config, { clock });
+  const run = closeLater(runner(config, { clock }));
   return { fake, run, clock, config };
 }
 
@@ -199,15 +193,11 @@ describe("fakturoid preset", () => {
   it("a reconcile compares only the pages with a change (page marks)", async () => {
     const { fake, run, clock } = await setup(["invoices"]);
     fake.seed("invoices", 100); // pages of 40: 40, 40, 20
-    await run.pass();
-    const read = snapshotReads(run.store);
-    clock.advance(60_000);
-    expect((await run.pass("reconcile")).events).toEqual([]);
-    expect(read).toEqual([]);
     const changed = fake.all("invoices")[50]!;
-    fake.update("invoices", num(changed.id), { note: "changed" });
-    clock.advance(60_000);
-    expect(summary((await run.pass("reconcile")).events)).toEqual([`invoice.updated:${changed.id}`]);
+    const read = await readsOfReconcileAfter(run, clock, summary, () => {
+      fake.update("invoices", num(changed.id), { note: "changed" });
+      return [`invoice.updated:${changed.id}`];
+    });
     // The edited invoice moved to the top of the list: the first two pages shifted and were
     // compared; the last page, and every page of the second walk, were not.
     expect(read).toHaveLength(80);
@@ -215,8 +205,8 @@ describe("fakturoid preset", () => {
   });
 
   it("refuses a user_agent without the \"Name (email)\" form", async () => {
-    fake = await startFakturoidFake();
-    expect(() => createSource(fakturoidConfig(fake!.url, ["invoices"], { user_agent: "retrohook" }), { clock: new ManualClock(), logger: silentLogger() })).toThrow(/user_agent must look like "AppName \(you@example.com\)"/);
+    const fake = closeLater(await startFakturoidFake());
+    expect(() => createSource(fakturoidConfig(fake.url, ["invoices"], { user_agent: "retrohook" }), { clock: new ManualClock(), logger: silentLogger() })).toThrow(/user_agent must look like "AppName \(you@example.com\)"/);
   });
 
   describe("rate limits", () => {
@@ -280,8 +270,8 @@ describe("fakturoid preset", () => {
 
     it("the cursor never passes the moment the pass began (changes during a long pass, or a server clock ahead, are re-read)", async () => {
       const clock = new ManualClock(Date.parse("2026-11-23T10:00:00Z"), { autoAdvance: true });
-      fake = await startFakturoidFake({ now: () => clock.now() + 10 * 60_000 });
-      run = runner(fakturoidConfig(fake.url, ["cost_invoices"], { overlap: 60_000 }), { clock });
+      const fake = closeLater(await startFakturoidFake({ now: () => clock.now() + 10 * 60_000 }));
+      const run = closeLater(runner(fakturoidConfig(fake.url, ["cost_invoices"], { overlap: 60_000 }), { clock }));
       const expense = fake.create("expenses");
       const started = clock.now();
       await run.pass();
