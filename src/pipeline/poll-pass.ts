@@ -472,15 +472,26 @@ async function reconcileDeletions(
   }
   delete state.held;
   crashPoint("pass:before-deletions");
-  let confirmed: RecordRef[] = [];
+  const confirmed: RecordRef[] = [];
   let undecided: RecordRef[] = missing;
-  let trashed = new Set<string>();
+  const trashed = new Set<string>();
   if (poller.confirmGone && probe) {
-    const known = await deps.store.getSnapshots(id, [...missing, probe]);
-    const answers = await poller.confirmGone(missing, probe, { clock: deps.clock, logger: deps.logger, ...(facts ? { facts } : {}), ...(secrets ? { secrets } : {}) }, known);
-    confirmed = missing.filter((ref) => answers.get(refKey(ref)) === "gone");
-    undecided = missing.filter((ref) => answers.get(refKey(ref)) === "unknown" || answers.get(refKey(ref)) === "trashed");
-    trashed = new Set(missing.filter((ref) => answers.get(refKey(ref)) === "trashed").map(refKey));
+    // Asked in chunks, each chunk's confirmed deletions committed before the next is asked: a
+    // pass stopped part-way (a crash, a database restart, a vendor error) keeps the deletions it
+    // confirmed, so a backlog shrinks from one pass to the next instead of growing until the
+    // guard above holds it. The guard has judged the whole set already.
+    undecided = [];
+    for (let start = 0; start < missing.length; start += CONFIRM_CHUNK) {
+      const chunk = missing.slice(start, start + CONFIRM_CHUNK);
+      const known = await deps.store.getSnapshots(id, [...chunk, probe]);
+      const answers = await poller.confirmGone(chunk, probe, { clock: deps.clock, logger: deps.logger, ...(facts ? { facts } : {}), ...(secrets ? { secrets } : {}) }, known);
+      for (const ref of chunk) {
+        const answer = answers.get(refKey(ref));
+        if (answer === "unknown" || answer === "trashed") undecided.push(ref);
+        if (answer === "trashed") trashed.add(refKey(ref));
+      }
+      await commitDeletions(deps, id, chunk.filter((ref) => answers.get(refKey(ref)) === "gone"), trashed, rules, context, outcome);
+    }
   }
   if (undecided.length > 0 && doubt) {
     // A listing whose completeness is in doubt confirms nothing by absence; the records already
@@ -497,6 +508,22 @@ async function reconcileDeletions(
   } else {
     delete state.missing;
   }
+  await commitDeletions(deps, id, confirmed, trashed, rules, context, outcome);
+}
+
+/** Missing records the vendor answers about in one `confirmGone` call (and one commit). */
+const CONFIRM_CHUNK = 25;
+
+/** `deleted` events for confirmed records (tombstones written with them). */
+async function commitDeletions(
+  deps: PassDeps,
+  id: ResourceId,
+  confirmed: RecordRef[],
+  trashed: Set<string>,
+  rules: DetectRules,
+  context: Parameters<typeof detectChanges>[3],
+  outcome: PassOutcome,
+): Promise<void> {
   if (confirmed.length === 0) return;
   crashPoint("pass:deletions-confirmed");
   const snapshots = await deps.store.getSnapshots(id, confirmed);

@@ -94,6 +94,25 @@ describe("deletions", () => {
     expect(await t.store.countSnapshots(id)).toBe(100);
   });
 
+  it("a reconcile stopped part-way through confirming deletions keeps those it confirmed; the next one confirms the rest", async () => {
+    for (let i = 0; i < 200; i += 1) t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/items/{id}" }]));
+    await run.pass();
+    for (let i = 1; i <= 30; i += 1) t.api.remove(i * 5);
+    // The vendor's single-record GET breaks after 30 answers (probes included), for good.
+    let gets = 0;
+    t.api.injectFault({ fault: { type: "status", status: 500 }, times: Infinity, match: (request) => /^\/items\/\d+$/.test(request.path) && ++gets > 30 });
+    const stopped = await run.pass("reconcile");
+    expect(stopped.outcomes[0]!.ok).toBe(false);
+    const kept = typesOf(stopped.events);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(30);
+    expect((await t.store.listPending()).length).toBe(kept.length);
+    t.api.clearFaults();
+    const rest = typesOf((await run.pass("reconcile")).events);
+    expect([...kept, ...rest].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `item.deleted:${(i + 1) * 5}`).sort());
+  });
+
   it("a wrong single-record URL template never confirms anything", async () => {
     for (let i = 0; i < 4; i += 1) t.api.create();
     const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/nope/{id}" }]));
