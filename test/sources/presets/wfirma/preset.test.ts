@@ -9,6 +9,7 @@ import { MemoryStateStore } from "../../../helpers/memory-store.js";
 import { pino } from "pino";
 import { resetResources } from "../../../../src/pipeline/reset.js";
 import { describeFact } from "../../../../src/sources/facts.js";
+import { loadedSource } from "../../../helpers/source-config.js";
 
 const ALL = ["invoices", "cost_invoices", "payments", "clients", "products", "warehouse_documents"];
 
@@ -633,5 +634,16 @@ describe("wfirma: OAuth 2 with a refresh token", () => {
     expect(fake.currentRefreshToken()).not.toBe(given);
     expect(JSON.stringify((await store.getSourceState("wfirma"))?.secrets)).toContain(fake.currentRefreshToken()!);
     again.close();
+  });
+});
+
+describe("wfirma: OAuth 2 config", () => {
+  const parse = (source: Record<string, unknown>) => () => loadedSource({ name: "wf", preset: "wfirma", resources: ["clients"], ...source });
+  it("a refresh token needs the client id and secret; they serve nothing alone; OAuth and the API keys exclude each other", () => {
+    expect(parse({ oauth_refresh_token: "rt-1", client_id: "c" })).toThrow(/client_secret.*required with oauth_refresh_token/);
+    expect(parse({ client_id: "c", client_secret: "s", access_key: "a", secret_key: "b", app_key: "d" })).toThrow(/client_id and client_secret only serve oauth_refresh_token, which is missing/);
+    expect(parse({ oauth_refresh_token: "rt-1", client_id: "c", client_secret: "s", access_key: "a" })).toThrow(/either OAuth 2 .* or access_key \+ secret_key \+ app_key, not both/);
+    expect(parse({ oauth_refresh_token: "rt-1", client_id: "c", client_secret: "s", oauth_token: "at-1" })).not.toThrow();
+    expect(parse({})).toThrow(/needs credentials: .*oauth_refresh_token with client_id and client_secret/);
   });
 });
