@@ -1,17 +1,24 @@
 import amqp from "amqplib";
 import { describe } from "vitest";
 import { brokerInstalled, closedPortUrl, startRabbit, type Broker } from "../helpers/brokers.js";
+import { waitUntil } from "../delivery/harness.js";
 import { brokerTarget, targetContract, type Kit, type Received } from "./contract.js";
 
 async function amqpKit(): Promise<Kit> {
   const broker: Broker = await startRabbit();
-  const model = await amqp.connect(broker.url);
-  const channel = await model.createChannel();
-  await channel.assertExchange("retrohook", "topic", { durable: true });
-  await channel.assertExchange("retrohook-unbound", "topic", { durable: true });
-  await channel.assertQueue("everything", { durable: true });
-  await channel.bindQueue("everything", "retrohook", "#");
-  await model.close();
+  // The operator's topology, all durable. RabbitMQ writes definitions through a log it flushes
+  // every few seconds, so a SIGKILL soon after declaring can lose them (a lost binding made the
+  // restart case's message unroutable): declared again after each restart, as provisioning would.
+  const declare = async (): Promise<void> => {
+    const model = await amqp.connect(broker.url);
+    const channel = await model.createChannel();
+    await channel.assertExchange("retrohook", "topic", { durable: true });
+    await channel.assertExchange("retrohook-unbound", "topic", { durable: true });
+    await channel.assertQueue("everything", { durable: true });
+    await channel.bindQueue("everything", "retrohook", "#");
+    await model.close();
+  };
+  await declare();
   // Everything read so far: a get removes a message from the queue.
   const seen: Received[] = [];
   const closed = await closedPortUrl(broker.url);
@@ -39,7 +46,11 @@ async function amqpKit(): Promise<Kit> {
       return [...seen];
     },
     breakIt: () => broker.kill(),
-    heal: () => broker.start(),
+    async heal() {
+      await broker.start();
+      await waitUntil(async () => amqp.connect(broker.url).then((m) => m.close().then(() => true), () => false), 60_000, "the broker back");
+      await declare();
+    },
     close: () => broker.stop(),
   };
 }

@@ -65,8 +65,9 @@ class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
   }
 
   protected async open(): Promise<Link> {
-    // `idle` until the first connection: any other state means this one follows a loss or a failure.
-    const reconnect = this.link.state().state !== "idle";
+    // This connection follows a lost one or a failed connect (not the first, nor one after `close`).
+    const before = this.link.state().state;
+    const reconnect = before === "reconnecting" || before === "down";
     const amqp = await import("amqplib");
     const ca = caOf(this.target.tls);
     const model = await amqp.connect(this.target.url, { timeout: this.target.timeout, ...(ca ? { ca: [Buffer.from(ca)] } : {}), clientProperties: { connection_name: `retrohook ${this.target.name}` } });
