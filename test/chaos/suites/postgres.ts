@@ -7,7 +7,7 @@ import type { Logger, Row } from "../lib/report.js";
 import type { Scratch } from "../lib/scratch.js";
 import { SECRETS } from "../lib/secrets.js";
 import { WORLDS } from "../lib/worlds.js";
-import { crashLoop, crashLoopRows } from "./crash-loop.js";
+import { crashLoop, crashLoopRows, heldInLog } from "./crash-loop.js";
 
 /**
  * State on PostgreSQL under faults: the crash loop with `state.url` on an embedded PostgreSQL,
@@ -23,6 +23,8 @@ export interface PostgresChaosResult {
   recoveredAlone: boolean;
   unexpectedExits: string[];
   cleanExit: boolean;
+  /** Records the daemon held as a mass deletion at the end (its last "deletions held" line). */
+  held: number;
   durationMs: number;
 }
 
@@ -85,7 +87,7 @@ async function restartLoop(server: TestPostgres, options: { restarts: number; re
     const exit = await stopCli(daemon);
     cleanExit = exit.code === 0;
     if (!cleanExit) unexpectedExits.push(`the daemon's stop exited with code ${exit.code}: ${exit.stderr.slice(-400)}`);
-    return { restarts, figures: world.verify(receiver.requests, SECRETS.webhookSecret), made: { ...world.made }, recoveredAlone, unexpectedExits, cleanExit, durationMs: Date.now() - started };
+    return { restarts, figures: world.verify(receiver.requests, SECRETS.webhookSecret), made: { ...world.made }, recoveredAlone, unexpectedExits, cleanExit, held: heldInLog(exit.stderr), durationMs: Date.now() - started };
   } finally {
     await killLeftover(daemon);
     await world.close();
@@ -106,6 +108,6 @@ function restartRow(result: PostgresChaosResult): Row {
       `inconsistent ${f.inconsistent}, order violations ${f.orderViolations}, false deletes ${f.falseDeletes}; recovered without a daemon restart: ${result.recoveredAlone ? "yes" : "no"}; ` +
       `clean stop: ${result.cleanExit ? "yes" : "no"}; ${Math.round(result.durationMs / 1000)} s`,
     result: ok ? "pass" : "FAIL",
-    ...(ok ? {} : { notes: [...f.problems.slice(0, 5), ...result.unexpectedExits.slice(0, 3)].join("; ") }),
+    ...(ok ? {} : { notes: [...(result.held > 0 ? [`the daemon held ${result.held} missing records as a mass deletion (guard: max_delete_min/max_delete_ratio): reconciles failed for long enough that deletions piled up`] : []), ...f.problems.slice(0, 5), ...result.unexpectedExits.slice(0, 3)].join("; ") }),
   };
 }
