@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startCli, waitFor } from "../helpers/cli.js";
+import { closingAfterEach } from "../helpers/closing.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { startFakeRest } from "../helpers/fake-rest.js";
+import { startReceiver } from "../helpers/receiver.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /**
@@ -12,18 +13,12 @@ import { tempDir } from "../helpers/tmp.js";
  * two of its commits, the daemon restarts into a first pass again: the records are baselined
  * (no created events), and the changes after it are found.
  */
-let api: FakeRest | undefined;
-let receiver: Receiver | undefined;
-
-afterEach(async () => {
-  await api?.close();
-  await receiver?.close();
-});
+const closeLater = closingAfterEach();
 
 describe("crash in the baseline writer thread (kill -9)", () => {
   it("restarts into a complete baseline, then finds the changes after it", async () => {
-    api = await startFakeRest();
-    receiver = await startReceiver();
+    const api = closeLater(await startFakeRest());
+    const receiver = closeLater(await startReceiver());
     api.seed(350);
     const dir = tempDir();
     const crashLog = join(dir, "crash.log");
@@ -41,7 +36,7 @@ describe("crash in the baseline writer thread (kill -9)", () => {
       expect(daemon.stderr()).toMatch(/"records":350,"events":0,"baselined":250,"deleted":0,"msg":"pass done"/);
       api.update(7, { name: "renamed" });
       const fresh = api.create({ name: "new" });
-      const received = (): string[] => receiver!.bodies<{ type: string; record_id: string }>().map((b) => `${b.type}:${b.record_id}`);
+      const received = (): string[] => receiver.bodies<{ type: string; record_id: string }>().map((b) => `${b.type}:${b.record_id}`);
       await waitFor(() => received().length >= 2, 20_000, "the two changes");
       await new Promise((resolve) => setTimeout(resolve, 1500)); // a few more passes: nothing else comes
       expect([...new Set(received())].sort()).toEqual([`item.created:${fresh.id}`, "item.updated:7"].sort());

@@ -1,10 +1,11 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startCli, waitFor } from "../helpers/cli.js";
+import { closingAfterEach } from "../helpers/closing.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
+import { startFakeRest } from "../helpers/fake-rest.js";
+import { startReceiver, verifySignature } from "../helpers/receiver.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /**
@@ -37,19 +38,13 @@ const POINTS: Array<{ point: string; receiver?: "503-first" | "400-first" }> = [
 ];
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-let api: FakeRest | undefined;
-let receiver: Receiver | undefined;
-
-afterEach(async () => {
-  await api?.close();
-  await receiver?.close();
-});
+const closeLater = closingAfterEach();
 
 describe("crash safety (kill -9 at named points)", () => {
   for (const { point, receiver: mode } of POINTS) {
     it(`${point}: every change delivered after a restart, duplicates with the same id`, async () => {
-      api = await startFakeRest();
-      receiver = await startReceiver();
+      const api = closeLater(await startFakeRest());
+      const receiver = closeLater(await startReceiver());
       if (mode === "503-first") receiver.replySequence([{ status: 503 }]);
       if (mode === "400-first") receiver.replySequence([{ status: 400 }]);
       for (let i = 0; i < 4; i += 1) api.create();
@@ -79,7 +74,7 @@ describe("crash safety (kill -9 at named points)", () => {
       }
       expect(existsSync(crashLog) && readFileSync(crashLog, "utf8")).toContain(`CRASH ${point}\n`);
 
-      const received = (): string[] => receiver!.bodies<{ type: string; record_id: string }>().map((b) => `${b.type}:${b.record_id}`);
+      const received = (): string[] => receiver.bodies<{ type: string; record_id: string }>().map((b) => `${b.type}:${b.record_id}`);
       try {
         await waitFor(() => expected.every((e) => received().includes(e)), 30_000, `all events (got ${received().join(", ")})`);
       } finally {

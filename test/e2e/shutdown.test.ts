@@ -1,20 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startCli, waitFor } from "../helpers/cli.js";
+import { closingAfterEach } from "../helpers/closing.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { startFakeRest } from "../helpers/fake-rest.js";
+import { startReceiver } from "../helpers/receiver.js";
 
-let api: FakeRest | undefined;
-let receiver: Receiver | undefined;
-afterEach(async () => {
-  await api?.close();
-  await receiver?.close();
-});
+const closeLater = closingAfterEach();
 
 describe("SIGTERM during busy delivery", () => {
   it("exits 0 within the grace period; the next start delivers the rest", async () => {
-    api = await startFakeRest();
-    receiver = await startReceiver({ status: 200, delayMs: 300 });
+    const api = closeLater(await startFakeRest());
+    const receiver = closeLater(await startReceiver({ status: 200, delayMs: 300 }));
     for (let i = 0; i < 40; i += 1) api.create();
     const { path } = writeConfig({ sources: [restSourceYaml(api.url, api.token, { start: "backfill" })], targets: [{ name: "slow", url: receiver.url, concurrency: 2 }] });
     const grace = 2000;
@@ -32,7 +28,7 @@ describe("SIGTERM during busy delivery", () => {
     receiver.reply({ status: 200 });
     const again = startCli(["run", "-c", path]);
     try {
-      await waitFor(() => new Set(receiver!.bodies<{ id: string }>().map((b) => b.id)).size === 40, 30_000, "all 40 events");
+      await waitFor(() => new Set(receiver.bodies<{ id: string }>().map((b) => b.id)).size === 40, 30_000, "all 40 events");
     } finally {
       again.child.kill("SIGTERM");
       await again.done;
