@@ -1,22 +1,19 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LogEntryView, StatusView } from "../../src/server/read-model.js";
 import { restSourceYaml } from "../helpers/config-file.js";
 import { startFakeRest } from "../helpers/fake-rest.js";
 import { startReceiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 import { eventually, NEVER, startDaemon } from "./harness.js";
 import { parsePrometheusText } from "./prom-text.js";
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const closeLater = closingAfterEach();
 
 describe("filtered events in the daemon", () => {
   it("are counted per target in /metrics and listed as `filtered` in the delivery log; they do not make a target look failing", async () => {
-    const api = await startFakeRest();
-    const big = await startReceiver();
-    const erp = await startReceiver();
-    cleanup.push(() => api.close(), () => big.close(), () => erp.close());
+    const api = closeLater(await startFakeRest());
+    const big = closeLater(await startReceiver());
+    const erp = closeLater(await startReceiver());
     api.create({ amount: "5000.00" });
     api.create({ amount: "20.00" });
     api.create({ amount: "30.00" });
@@ -29,7 +26,7 @@ describe("filtered events in the daemon", () => {
         { name: "broken", url: erp.url, transform: "$error('no mapping')" },
       ],
     });
-    cleanup.push(() => daemon.stop());
+    closeLater({ close: () => daemon.stop() });
     await big.waitFor(1);
     await erp.waitFor(3);
     await eventually(async () => (await daemon.app.store.listPending()).length === 0, "every delivery settled");

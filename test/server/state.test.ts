@@ -1,20 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StateView } from "../../src/server/read-model.js";
 import { restSourceYaml } from "../helpers/config-file.js";
 import { startFakeRest } from "../helpers/fake-rest.js";
 import { startReceiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
 import { eventually, NEVER, startDaemon } from "./harness.js";
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const closeLater = closingAfterEach();
 
 describe("GET /api/state", () => {
   it("answers the backend, the retention in force and the entries and bytes per kind", async () => {
-    const api = await startFakeRest();
-    const erp = await startReceiver();
-    cleanup.push(() => api.close(), () => erp.close());
+    const api = closeLater(await startFakeRest());
+    const erp = closeLater(await startReceiver());
     api.create({ amount: "10.00" });
     api.create({ amount: "20.00" });
     const daemon = await startDaemon({
@@ -22,7 +19,7 @@ describe("GET /api/state", () => {
       sources: [restSourceYaml(api.url, api.token, { schedule: NEVER, reconcile: NEVER, start: "backfill" })],
       targets: [{ name: "erp", url: erp.url }],
     });
-    cleanup.push(() => daemon.stop());
+    closeLater({ close: () => daemon.stop() });
     await erp.waitFor(2);
     await eventually(async () => (await daemon.app.store.listPending()).length === 0, "every delivery settled");
 
