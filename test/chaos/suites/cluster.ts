@@ -24,7 +24,9 @@ import { startVendorFleet, vendorOverlaps, type VendorRequest } from "../lib/ven
  * - no write of a stale lease was accepted and no write of a pass went unfenced (SQL on audit
  *   triggers, lib/cluster-audit.ts — not the replicas' logs);
  * - takeover time — from the kill or SIGSTOP of an owner to the first listing of each source it
- *   held by another replica — p99 ≤ lease + one schedule interval.
+ *   held by another replica — p99 ≤ lease + one schedule interval. A kill or stop hits a full
+ *   cluster (every replica joined) and the next fault waits until its takeover window is over,
+ *   so a database restart is never timed as a takeover.
  */
 
 export interface ClusterChaosOptions {
@@ -117,7 +119,7 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
       const j = Math.floor(random() * (i + 1));
       [plan[i], plan[j]] = [plan[j]!, plan[i]!];
     }
-    const plannedMs = options.kills * 3_500 + options.stops * (leaseMs + 3_500) + options.dbRestarts * 5_000;
+    const plannedMs = (options.kills + options.stops) * (leaseMs + scheduleS * 1000 + 1500) + options.dbRestarts * 5_000;
     const changeEveryMs = plannedMs / options.changes;
     const changer = (async () => {
       const began = Date.now();
@@ -163,6 +165,10 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
         }
         await sleep(1000 + Math.floor(random() * 1500));
       }
+      // The next fault waits until this outage's takeover window (lease + one interval) is over:
+      // a database restart or a second kill inside it would be timed as this takeover.
+      const last = outages.at(-1);
+      if (fault !== "db" && last) await sleep(Math.max(0, last.at + leaseMs + scheduleS * 1000 + 1000 - Date.now()));
       for (const slot of replicas.slots()) if (slot.proc.exited() && !slot.endedBy) replicas.start(slot.slot);
       if ((index + 1) % 10 === 0) options.log(`cluster: ${index + 1}/${plan.length} faults, ${fleet.changes} changes, ${receiver.requests.length} deliveries`);
     }
@@ -172,6 +178,8 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
     options.log(`cluster: faults done (${replicas.kills} kills, ${replicas.stops} stops, ${dbRestarts} database restarts); waiting for every final state`);
     await waitUntil(() => fleet.verify(receiver.requests, SECRETS.webhookSecret).lost === 0, 180_000, "every final state delivered", 500).catch(() => undefined);
     await sleep(2000);
+    // Every replica up before the SIGTERMs: the clean stop judged is a running replica's drain.
+    await replicas.allJoined(60_000);
     const exits = await replicas.stopAll();
     cleanExits = exits.every((exit) => exit.code === 0);
     try {
