@@ -84,6 +84,8 @@ export class Replica {
   private readonly roundListeners: Array<() => void> = [];
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
+  /** An extra round just after another replica's lease expires (takeover without waiting a whole round). */
+  private soon?: NodeJS.Timeout;
   private rounding?: Promise<void>;
   private draining = false;
   private stopped = false;
@@ -216,6 +218,7 @@ export class Replica {
     this.live = replicas.filter((r) => r.live || r.id === this.id).map((r) => r.id);
     metrics?.replicasLive.set(this.live.length);
     const leases = new Map((await store.leases()).map((lease) => [lease.source, lease]));
+    this.roundAtExpiry(leases.values());
     const handOver: string[] = [];
     const wanted: string[] = [];
     for (const source of this.keys) {
@@ -255,6 +258,26 @@ export class Replica {
     metrics?.leasesHeld.set(this.held.size);
     for (const source of grants.keys()) for (const listener of this.acquiredListeners) listener(source);
     for (const listener of this.roundListeners) listener();
+  }
+
+  /**
+   * A dead owner's leases are taken over at the first round after they expire: when one of
+   * another replica's leases expires before the next regular round, one more round runs just
+   * after it (the owner's heartbeat, taken before its renewal, is then out of date too, so the
+   * rendezvous winner among the live replicas takes the source at once).
+   */
+  private roundAtExpiry(leases: Iterable<{ owner: string; valid: boolean; remainingMs: number }>): void {
+    const interval = Math.max(100, Math.floor(this.leaseMs / 3));
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const lease of leases) if (lease.valid && lease.owner !== this.id) soonest = Math.min(soonest, lease.remainingMs);
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = undefined;
+    if (soonest >= interval || this.stopped || this.draining) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.tick();
+    }, soonest + 50);
+    this.soon.unref();
   }
 
   private validUntil(sent: number): number {
@@ -304,6 +327,7 @@ export class Replica {
   async finishDrain(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     await this.rounding;
     try {
       await withoutFence(() => this.release([...this.held.keys()], "draining (stopping)"));
@@ -317,6 +341,7 @@ export class Replica {
   async abandon(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     await this.rounding;
   }
 }

@@ -314,6 +314,8 @@ export interface LeaseRow {
   valid: boolean;
   /** Expired for longer than `freeForMs` when read (0 when valid). */
   expiredForMs: number;
+  /** How long until it expires, by the database's clock (0 once expired). */
+  remainingMs: number;
 }
 
 export interface HeldLease {

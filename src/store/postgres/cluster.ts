@@ -56,7 +56,8 @@ export function pgCluster(db: Db): ClusterStore {
     async leases() {
       const rows = await db.query(
         `SELECT source, owner, token, granted_at, expires_at, expires_at > clock_timestamp() AS valid,
-           greatest(0, extract(epoch FROM clock_timestamp() - expires_at) * 1000) AS expired_for
+           greatest(0, extract(epoch FROM clock_timestamp() - expires_at) * 1000) AS expired_for,
+           greatest(0, extract(epoch FROM expires_at - clock_timestamp()) * 1000) AS remaining
          FROM @.leases ORDER BY source`,
       );
       return rows.map(
@@ -68,6 +69,7 @@ export function pgCluster(db: Db): ClusterStore {
           expiresAt: iso(r.expires_at),
           valid: r.valid as boolean,
           expiredForMs: Number(r.expired_for),
+          remainingMs: Number(r.remaining),
         }),
       );
     },
