@@ -241,7 +241,8 @@ interface Facts {
 function reasons(input: ExplainInput, events: ExplainedEvent[], facts: Facts): WhyNot[] {
   const out: WhyNot[] = [];
   const { blocks } = input;
-  const where = `retrohook reset --source ${input.source}`;
+  // `resume` keeps cursors and snapshots (`reset` would start the source over): the same advice as the pass gives.
+  const where = `retrohook resume --source ${input.source}`;
   if (blocks.sourceSuspended) {
     out.push({ reason: "source-suspended", text: `the source is suspended since ${blocks.sourceSuspended.at} (${blocks.sourceSuspended.reason}): no pass runs until its config changes or \`${where}\`` });
   }
@@ -323,7 +324,7 @@ function reasons(input: ExplainInput, events: ExplainedEvent[], facts: Facts): W
   if (blocks.heldSince) {
     out.push({
       reason: "deletion-held",
-      text: `its deletion is held by the mass-deletion guard since ${blocks.heldSince} (max_delete_min / max_delete_ratio): check the source, then \`${where} --resource ${input.resource} --accept-deletes\``,
+      text: `its deletion is held by the mass-deletion guard since ${blocks.heldSince} (max_delete_min / max_delete_ratio): check the source, then \`retrohook reset --source ${input.source} --resource ${input.resource} --accept-deletes\``,
     });
   }
   return out;

@@ -117,7 +117,7 @@ describe("retrohook explain", () => {
     const { text, reasons, view } = await s.explain("legacy/items/1");
     expect(reasons).toContain("source-suspended");
     expect(view.timeline.some((item) => item.kind === "pass" && !item.ok)).toBe(false);
-    expect(text).toMatch(/- \[source-suspended\] the source is suspended since .*HTTP 401.*`retrohook reset --source legacy`/);
+    expect(text).toMatch(/- \[source-suspended\] the source is suspended since .*HTTP 401.*`retrohook resume --source legacy`/);
   });
 
   it("a spent request budget says no pass runs until the next period", async () => {
