@@ -2,56 +2,47 @@ import type { Clock } from "../../../clock.js";
 import { registerSecrets, type Logger } from "../../../telemetry/logger.js";
 import { AuthError, SourceError } from "../../errors.js";
 import type { HttpClient, HttpRequest } from "../../http/client.js";
+import { AccessTokenCache } from "../../http/token-cache.js";
 import type { RateLimitGuard } from "./rate-limit.js";
 
 /**
  * OAuth 2 client credentials for Fakturoid: `POST /api/v3/oauth/token` with HTTP Basic
  * `client_id:client_secret` and `{"grant_type": "client_credentials"}`. There is no refresh
  * token in this flow: a new token is fetched only when a request needs one and the cached one
- * is missing, about to expire (renewed `RENEW_BEFORE_MS` early, or a quarter of its life for
- * short-lived ones), or was refused with a 401 (the HTTP client then retries once). Token
- * requests go through a client with the budget hook: they count like every other request.
+ * is missing, about to expire (see `AccessTokenCache`), or was refused with a 401 (the HTTP
+ * client then retries once). Token requests go through a client with the budget hook: they
+ * count like every other request.
  */
-export const RENEW_BEFORE_MS = 5 * 60_000;
-/** After the token endpoint refused the credentials, do not ask again for this long. */
-const REFUSED_MS = 60_000;
-
 export class FakturoidTokens {
-  private token?: { value: string; expiresAt: number };
-  private fetching?: Promise<string>;
-  private refused?: { error: SourceError; until: number };
-  /** Tokens fetched by this process (tests and logs). */
-  fetched = 0;
+  private readonly cache: AccessTokenCache;
 
   constructor(
     private readonly http: HttpClient,
     private readonly guard: RateLimitGuard,
     private readonly credentials: { clientId: string; clientSecret: string },
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.cache = new AccessTokenCache(clock);
+  }
+
+  /** Tokens fetched by this process (tests and logs). */
+  get fetched(): number {
+    return this.cache.fetched;
+  }
 
   /** The HttpClient `authorize` hook: adds `Authorization: Bearer …`, fetching a token if needed. */
   async authorize(request: HttpRequest, retryAuth: boolean): Promise<void> {
-    if (retryAuth) this.token = undefined;
-    request.headers = { ...request.headers, authorization: `Bearer ${await this.current()}` };
+    if (retryAuth) this.cache.invalidate();
+    request.headers = { ...request.headers, authorization: `Bearer ${await this.cache.get(() => this.fetch())}` };
   }
 
   /** A 401 on an API request: the token is no longer good (the client renews once). */
   invalidate(): void {
-    this.token = undefined;
-  }
-
-  private async current(): Promise<string> {
-    if (this.token && this.clock.now() < this.token.expiresAt) return this.token.value;
-    this.fetching ??= this.fetch().finally(() => {
-      this.fetching = undefined;
-    });
-    return this.fetching;
+    this.cache.invalidate();
   }
 
   private async fetch(): Promise<string> {
-    if (this.refused && this.refused.until > this.clock.now()) throw this.refused.error;
     const basic = Buffer.from(`${this.credentials.clientId}:${this.credentials.clientSecret}`).toString("base64");
     // A refusal may echo the Authorization header: the encoded pair is as secret as its parts.
     registerSecrets([basic]);
@@ -60,9 +51,7 @@ export class FakturoidTokens {
       response = await this.guard.request(this.http, { method: "POST", url: "/oauth/token", headers: { authorization: `Basic ${basic}` }, json: { grant_type: "client_credentials" } });
     } catch (error) {
       if (error instanceof AuthError) {
-        const refused = new AuthError(`${error.message.replace(/ — check the credentials$/, "")} — Fakturoid refused client_id / client_secret`, "auth", error.details);
-        this.refused = { error: refused, until: this.clock.now() + REFUSED_MS };
-        throw refused;
+        throw this.cache.refuse(new AuthError(`${error.message.replace(/ — check the credentials$/, "")} — Fakturoid refused client_id / client_secret`, "auth", error.details));
       }
       throw error;
     }
@@ -71,10 +60,8 @@ export class FakturoidTokens {
       throw new SourceError(`POST ${response.path}: the token answer has no access_token`, "shape", { path: response.path });
     }
     const lifetimeMs = (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 7200) * 1000;
-    const now = this.clock.now();
     registerSecrets([body.access_token]);
-    this.token = { value: body.access_token, expiresAt: now + lifetimeMs - Math.min(RENEW_BEFORE_MS, lifetimeMs / 4) };
-    this.fetched += 1;
+    this.cache.keep(body.access_token, lifetimeMs);
     this.logger.debug({ expiresInS: lifetimeMs / 1000 }, "fetched a Fakturoid access token");
     return body.access_token;
   }

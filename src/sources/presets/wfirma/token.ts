@@ -3,6 +3,7 @@ import type { Clock } from "../../../clock.js";
 import { registerSecrets, type Logger } from "../../../telemetry/logger.js";
 import { AuthError, SourceError } from "../../errors.js";
 import type { HttpClient } from "../../http/client.js";
+import { AccessTokenCache } from "../../http/token-cache.js";
 import type { SourceSecrets } from "../../source.js";
 
 /**
@@ -10,17 +11,14 @@ import type { SourceSecrets } from "../../source.js";
  * `grant_type=refresh_token`, `refresh_token`, `client_id`, `client_secret` (what public clients
  * send; wFirma documents the authorization-code flow, the token endpoint and Bearer +
  * `oauth_version=2`, not the refresh answer). The answer's `access_token` is used until shortly
- * before `expires_in` runs out (renewed `RENEW_BEFORE_MS` early, or a quarter of its life for
- * short ones; without `expires_in`, until wFirma answers `AUTH`, then once renewed). A
+ * before `expires_in` runs out (see `AccessTokenCache`; without `expires_in`, until wFirma
+ * answers `AUTH`, then once renewed). A
  * `refresh_token` in the answer replaces the one used, which is then spent: it is stored in the
  * source's state before the access token is used, so a restart refreshes with it and not with
  * the one in the config. A different refresh token in the config (authorized again) wins over
  * the stored one. Tokens and the client secret are registered as secrets: never logged.
  * Facts: docs/vendors/wfirma.md.
  */
-export const RENEW_BEFORE_MS = 5 * 60_000;
-/** After the token endpoint refused the refresh token, do not ask again for this long. */
-const REFUSED_MS = 60_000;
 /** Name of the stored refresh token in the source's secrets. */
 export const REFRESH_SECRET = "wfirma:oauth-refresh-token";
 
@@ -39,34 +37,32 @@ interface Stored {
 }
 
 export class WfirmaTokens {
-  private access?: { value: string; expiresAt: number };
-  private fetching?: Promise<string>;
-  private refused?: { error: AuthError; until: number };
-  /** Tokens fetched by this process (tests and logs). */
-  fetched = 0;
+  private readonly cache: AccessTokenCache;
 
   constructor(
     private readonly http: HttpClient,
     private readonly oauth: WfirmaOAuth,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly logger: Logger,
   ) {
     registerSecrets([oauth.clientSecret, oauth.refreshToken, oauth.accessToken, Buffer.from(oauth.clientSecret).toString("base64")]);
-    if (oauth.accessToken) this.access = { value: oauth.accessToken, expiresAt: Number.POSITIVE_INFINITY };
+    this.cache = new AccessTokenCache(clock);
+    if (oauth.accessToken) this.cache.keep(oauth.accessToken, undefined, false);
+  }
+
+  /** Tokens fetched by this process (tests and logs). */
+  get fetched(): number {
+    return this.cache.fetched;
   }
 
   /** The access token for the next request, refreshed first when it is missing or about to expire. */
-  async token(secrets: SourceSecrets | undefined, signal?: AbortSignal): Promise<string> {
-    if (this.access && this.clock.now() < this.access.expiresAt) return this.access.value;
-    this.fetching ??= this.refresh(secrets, signal).finally(() => {
-      this.fetching = undefined;
-    });
-    return this.fetching;
+  token(secrets: SourceSecrets | undefined, signal?: AbortSignal): Promise<string> {
+    return this.cache.get(() => this.refresh(secrets, signal));
   }
 
   /** wFirma answered `AUTH` to a request with `value`: that token is no longer good. */
   invalidate(value: string): void {
-    if (this.access?.value === value) this.access = undefined;
+    this.cache.invalidate(value);
   }
 
   /** The refresh token to use: the stored one when it descends from the configured one. */
@@ -85,7 +81,6 @@ export class WfirmaTokens {
   }
 
   private async refresh(secrets: SourceSecrets | undefined, signal?: AbortSignal): Promise<string> {
-    if (this.refused && this.refused.until > this.clock.now()) throw this.refused.error;
     if (!secrets) {
       // Outside a pass (retrohook doctor) a rotated refresh token could not be kept: the one
       // the passes use would be spent. Not refreshed.
@@ -102,13 +97,11 @@ export class WfirmaTokens {
     if (response.status >= 400 || (typeof body.access_token !== "string" && (body.error !== undefined || isObject(body.status)))) {
       // Only the vendor's error code is quoted: the answer may echo what was sent.
       const code = typeof body.error === "string" ? body.error : isObject(body.status) && typeof body.status.code === "string" ? body.status.code : `HTTP ${response.status}`;
-      const error = new AuthError(
+      throw this.cache.refuse(new AuthError(
         `${where}: wFirma refused the OAuth refresh (${code.slice(0, 60)}) — the refresh token is spent or revoked, or client_id / client_secret are wrong; authorize the application again and put the new refresh token in oauth_refresh_token`,
         "auth",
         { path: response.path, status: response.status },
-      );
-      this.refused = { error, until: this.clock.now() + REFUSED_MS };
-      throw error;
+      ));
     }
     if (typeof body.access_token !== "string" || body.access_token === "") {
       throw new SourceError(`${where}: the token answer has no access_token`, "shape", { path: response.path });
@@ -120,11 +113,7 @@ export class WfirmaTokens {
       await secrets.keep(REFRESH_SECRET, JSON.stringify({ from: fingerprint(this.oauth.refreshToken), token: rotated } satisfies Stored));
     }
     const lifetimeS = typeof body.expires_in === "number" ? body.expires_in : typeof body.expires_in === "string" && /^\d+$/.test(body.expires_in) ? Number(body.expires_in) : undefined;
-    const now = this.clock.now();
-    const expiresAt = lifetimeS && lifetimeS > 0 ? now + lifetimeS * 1000 - Math.min(RENEW_BEFORE_MS, (lifetimeS * 1000) / 4) : Number.POSITIVE_INFINITY;
-    this.access = { value: body.access_token, expiresAt };
-    this.refused = undefined;
-    this.fetched += 1;
+    this.cache.keep(body.access_token, lifetimeS !== undefined ? lifetimeS * 1000 : undefined);
     this.logger.debug({ expiresInS: lifetimeS ?? null, rotated: rotated !== undefined }, "fetched a wFirma OAuth access token");
     return body.access_token;
   }
