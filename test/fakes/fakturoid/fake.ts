@@ -61,6 +61,7 @@ export interface FakturoidFake extends FakeServer {
   expireTokens(): void;
   tokensIssued(): number;
   monthlyCount(): number;
+  /** `n` requests left in the current window, or in the one the next request opens when none is open. */
   setRateLimitRemaining(n: number): void;
   /** The configured monthly plan quota, if any. */
   readonly monthlyQuota: number | undefined;
@@ -121,13 +122,19 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
   let issued = 0;
   let windowStart = Number.NEGATIVE_INFINITY;
   let remaining = quota;
+  /** Set by `setRateLimitRemaining` between windows: the window the next request opens starts with this many left. */
+  let pinnedRemaining: number | undefined;
   let month = "";
   let monthCount = 0;
 
   // ---- budgets -------------------------------------------------------------------------
 
   function rollWindow(): void {
-    if (now() >= windowStart + windowSeconds * 1000) {
+    if (pinnedRemaining !== undefined) {
+      windowStart = now();
+      remaining = pinnedRemaining;
+      pinnedRemaining = undefined;
+    } else if (now() >= windowStart + windowSeconds * 1000) {
       windowStart = now();
       remaining = quota;
     }
@@ -477,8 +484,11 @@ export async function startFakturoidFake(options: FakturoidFakeOptions = {}): Pr
       return monthCount;
     },
     setRateLimitRemaining(n: number): void {
-      rollWindow();
-      remaining = Math.max(0, Math.min(quota, n));
+      const left = Math.max(0, Math.min(quota, n));
+      // Within a window its count changes now; between windows the next request opens one with
+      // this count (a test that starts a CLI process then does not race the window's end).
+      if (now() < windowStart + windowSeconds * 1000) remaining = left;
+      else pinnedRemaining = left;
     },
   });
 }
