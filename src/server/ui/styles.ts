@@ -44,6 +44,18 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; 
 .flash { margin: 8px 0; padding: 8px 12px; border-radius: 6px; border: 1px solid var(--line); background: #ddf4ff; }
 .flash.ok { background: #dafbe1; }
 .flash.error { background: #ffebe9; color: var(--bad); }
+ol.timeline { list-style: none; padding: 0; margin: 0; border-left: 2px solid var(--line); }
+ol.timeline > li { position: relative; margin: 0 0 8px 0; padding: 4px 10px 4px 16px; }
+ol.timeline > li::before { content: ""; position: absolute; left: -6px; top: 10px; width: 10px; height: 10px; border-radius: 50%; background: var(--muted); }
+ol.timeline > li.event::before { background: var(--info); }
+ol.timeline > li.pass { color: var(--muted); }
+ol.timeline > li.failed::before { background: var(--bad); }
+ol.timeline > li.focus { background: #fff8c5; }
+ol.timeline time { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+.why { margin: 2px 0; }
+.not-fired { color: var(--warn); }
+table.changes { width: auto; margin: 4px 0; }
+ul.routing, ul.attempts { margin: 2px 0; padding-left: 18px; }
 .login { max-width: 360px; margin: 80px auto; padding: 24px; border: 1px solid var(--line); border-radius: 8px; }
 .login input { width: 100%; margin: 8px 0 12px; }
 `;

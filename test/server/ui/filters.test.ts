@@ -1,9 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumInstalled, openBrowser, type Browser } from "../../helpers/browser.js";
 import { restSourceYaml } from "../../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver, type Receiver } from "../../helpers/receiver.js";
@@ -11,17 +8,17 @@ import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
 
 /** Filtered events in the web UI: per target, and in the delivery log. */
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts", import.meta.url));
 
 let api: FakeRest;
 let big: Receiver;
 let daemon: Daemon;
-let browser: BrowserContext;
+let browser: Browser;
 let page: Page;
-let profile: string | undefined;
+
+const installed = chromiumInstalled();
 
 beforeAll(async () => {
+  if (!installed) return;
   api = await startFakeRest();
   big = await startReceiver();
   api.create({ name: "Large", amount: "5000.00" });
@@ -33,27 +30,18 @@ beforeAll(async () => {
     targets: [{ name: "big", url: big.url, filter: { use: "large" }, transform: '{"name": data.object.name}' }],
   });
   await eventually(async () => big.requests.length === 1 && (await daemon.app.store.listPending()).length === 0, "the large one delivered");
-  // Removed after the browser closes (a test's temporary folders go after each test, while Chromium still writes).
-  profile = mkdtempSync(join(tmpdir(), "retrohook-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-    viewport: { width: 1400, height: 900 },
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(10_000);
+  browser = await openBrowser();
+  page = browser.page;
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
   await daemon?.stop();
   await api?.close();
   await big?.close();
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("filtered events in the web UI (headless Chromium)", () => {
+describe.skipIf(!installed)("filtered events in the web UI (headless Chromium)", () => {
   it("shows a target's filter and transform, how many events it filtered out, and lists them in the log", async () => {
     await page.goto(`${daemon.url}/`);
     const row = page.locator('#targets tr[data-target="big"]');
@@ -67,8 +55,7 @@ describe.skipIf(!existsSync(CHROMIUM))("filtered events in the web UI (headless 
     await expect.poll(() => rows.count()).toBe(2);
     expect(await page.locator("form.filters select[name=status]").inputValue()).toBe("filtered");
     for (const badge of await rows.locator("[data-health]").allTextContents()) expect(badge).toBe("filtered");
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "ui-filtered.png"), fullPage: true });
+    await browser.screenshot("ui-filtered.png");
 
     // All outcomes: the delivered one beside the two filtered ones.
     await page.locator("form.filters select[name=status]").selectOption("");

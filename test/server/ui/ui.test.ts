@@ -1,26 +1,24 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumInstalled, openBrowser, type Browser } from "../../helpers/browser.js";
 import { restSourceYaml } from "../../helpers/config-file.js";
 import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver, verifySignature, type Receiver } from "../../helpers/receiver.js";
-import { tempDir } from "../../helpers/tmp.js";
 import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts", import.meta.url));
 const SECRET = "whsec_VUktVEVTVC1TSUdOSU5HLVNFQ1JFVC0wMDE=";
 
 let api: FakeRest;
 let erp: Receiver;
 let crm: Receiver;
 let daemon: Daemon;
-let browser: BrowserContext;
+let browser: Browser;
 let page: Page;
 
+const installed = chromiumInstalled();
+
 beforeAll(async () => {
+  if (!installed) return;
   api = await startFakeRest();
   erp = await startReceiver({ status: 400, body: "unknown customer" });
   crm = await startReceiver({ status: 503, body: "down for maintenance" });
@@ -33,14 +31,8 @@ beforeAll(async () => {
     ],
   });
   await eventually(async () => (await daemon.app.store.listDeadLetters("erp")).length === 1 && crm.requests.length === 1, "a dead letter for erp and a failed attempt for crm");
-  browser = await chromium.launchPersistentContext(tempDir("retrohook-chromium-"), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-    viewport: { width: 1400, height: 900 },
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(10_000);
+  browser = await openBrowser();
+  page = browser.page;
 }, 60_000);
 
 afterAll(async () => {
@@ -53,7 +45,7 @@ afterAll(async () => {
 
 const targetRow = (name: string) => page.locator(`#targets tr[data-target="${name}"]`);
 
-describe.skipIf(!existsSync(CHROMIUM))("web UI in headless Chromium", () => {
+describe.skipIf(!installed)("web UI in headless Chromium", () => {
   it("shows sources and targets at a glance; a failing target as failing", async () => {
     await page.goto(`${daemon.url}/`);
     await expect.poll(() => targetRow("crm").locator("[data-health]").textContent()).toBe("failing");
@@ -102,8 +94,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web UI in headless Chromium", () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(erp.requests.length).toBe(before);
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "ui.png"), fullPage: true });
+    await browser.screenshot("ui.png");
 
     await targetRow("erp").getByRole("button", { name: "resume" }).click();
     await erp.waitFor(before + 1);
@@ -120,12 +111,14 @@ describe.skipIf(!existsSync(CHROMIUM))("web UI in headless Chromium", () => {
     await rows.first().click();
     const detail = page.locator("#log tr.detail");
     await expect.poll(() => detail.textContent()).toMatch(/Request.*POST.*127\.0\.0\.1:\d+\/….*webhook-id.*Response.*HTTP 400.*rejected by the receiver/s);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "ui-log.png"), fullPage: true });
+    await browser.screenshot("ui-log.png");
 
     await page.goto(`${daemon.url}/#/record?source=legacy&resource=items&id=1`);
     await expect.poll(() => page.locator("main pre").textContent()).toMatch(/"name": "Invoice FV\/1\/2026"/);
-    expect(await page.locator("main table").textContent()).toMatch(/item\.created/);
+    const created = page.locator('#timeline li.event[data-type="item.created"]');
+    // erp answered 400 (dead), then took the replay; crm's 503s are retried.
+    expect(await created.locator('ul.routing > li[data-target="erp"] li[data-attempt]').evaluateAll((els) => els.map((el) => el.getAttribute("data-outcome")))).toEqual(expect.arrayContaining(["dead", "delivered"]));
+    expect(await created.locator('ul.routing > li[data-target="crm"] li[data-outcome="retry"]').first().textContent()).toMatch(/HTTP 503/);
     expect(await page.content()).not.toContain(SECRET);
   });
 });
