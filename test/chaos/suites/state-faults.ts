@@ -132,151 +132,162 @@ const READ_ONLY = /read-only|readonly/i;
 const FULL = /disk is full|SQLITE_FULL|disk or database is full|database or disk is full/i;
 const CORRUPT = /not a valid SQLite database|corrupt|malformed|not a database/i;
 
-async function readOnlyState(run: CommandRunner, scratch: Scratch, withDaemon: boolean): Promise<StateFaultResult> {
-  const result: StateFaultResult = { name: "state on a read-only mount", ran: false, reported: false, message: "", exits: [], stateUnchanged: false, nothingLost: false, recovered: false, problems: [] };
+function newResult(name: string, ran = false): StateFaultResult {
+  return { name, ran, reported: false, message: "", exits: [], stateUnchanged: false, nothingLost: false, recovered: false, problems: [] };
+}
+
+/**
+ * Runs `body` with a tmpfs of `bytes` mounted at `<scratch>/<name>/state` (skipped where mounts
+ * are not allowed); a harness error becomes a problem; the mount is gone afterwards.
+ */
+async function onTmpfs(scratch: Scratch, name: string, bytes: number, result: StateFaultResult, body: (dir: string, mountPoint: string) => Promise<void>): Promise<StateFaultResult> {
   const support = mountSupport();
   if (!support.ok) return { ...result, skipReason: support.reason };
-  const dir = scratch.dir("state-ro");
+  const dir = scratch.dir(name);
   const mountPoint = join(dir, "state");
   mkdirSync(mountPoint);
-  mountTmpfs(mountPoint, 32 * 1024 * 1024);
-  let world: World | undefined;
+  mountTmpfs(mountPoint, bytes);
   try {
-    world = await prepare(run, dir, mountPoint);
-    result.ran = true;
-    const checksum = digest(world.file);
-    remount(mountPoint, true);
-    changeDuringFault(world);
-    world.receiver.reply({ status: 200, body: "ok" });
-    const once = await run(["once", "-c", world.config], at(HOUR));
-    result.exits.push(`once ${once.code}`);
-    const line = once.stderr.split("\n").find((l) => READ_ONLY.test(l)) ?? "";
-    result.message = line.trim().slice(0, 240);
-    result.reported = once.code === 1 && line !== "";
-    if (!result.reported) result.problems.push(`once on a read-only state: exit ${once.code}, stderr: ${once.stderr.slice(-300)}`);
-    if (withDaemon) {
-      const daemon = spawnCli(["run", "-c", world.config], { label: "run on a read-only state", env: at(HOUR) });
-      const ended = await Promise.race([daemon.done.then(() => true), sleep(8000).then(() => false)]);
-      const exit = ended ? await daemon.done : await stopCli(daemon);
-      result.exits.push(ended ? `run ${exit.code}` : `run kept running (stopped: ${exit.code})`);
-      if (!READ_ONLY.test(exit.stderr)) result.problems.push(`run on a read-only state said nothing about it: ${exit.stderr.slice(-300)}`);
-      if (ended && exit.code === 0) result.problems.push("run exited 0 on a read-only state");
-    }
-    result.fileUntouched = digest(world.file) === checksum;
-    remount(mountPoint, false);
-    result.stateUnchanged = compare(world.before, await peekState(world.file, IDS), result.problems);
-    Object.assign(result, await recover(run, world, result.problems));
-  } catch (error) {
-    result.problems.push(`harness: ${error instanceof Error ? error.message : String(error)}`);
+    await harness(result, () => body(dir, mountPoint));
   } finally {
-    await close(world);
     unmount(mountPoint);
   }
   return result;
 }
 
-async function diskFull(run: CommandRunner, scratch: Scratch): Promise<StateFaultResult> {
-  const result: StateFaultResult = { name: "disk full (16 MB tmpfs filled up), between runs", ran: false, reported: false, message: "", exits: [], stateUnchanged: false, nothingLost: false, recovered: false, problems: [] };
-  const support = mountSupport();
-  if (!support.ok) return { ...result, skipReason: support.reason };
-  const dir = scratch.dir("state-full");
-  const mountPoint = join(dir, "state");
-  mkdirSync(mountPoint);
-  mountTmpfs(mountPoint, 16 * 1024 * 1024);
-  let world: World | undefined;
+async function harness(result: StateFaultResult, body: () => Promise<void>): Promise<void> {
   try {
-    world = await prepare(run, dir, mountPoint, 80);
-    result.ran = true;
-    const filler = fillDisk(mountPoint);
-    changeDuringFault(world, true);
-    world.receiver.reply({ status: 200, body: "ok" });
-    const once = await run(["once", "-c", world.config], at(HOUR));
-    result.exits.push(`once ${once.code}`);
-    const line = once.stderr.split("\n").find((l) => FULL.test(l)) ?? "";
-    result.message = line.trim().slice(0, 240);
-    result.reported = once.code === 1 && line !== "";
-    if (!result.reported) result.problems.push(`once on a full disk: exit ${once.code}, stderr: ${once.stderr.slice(-300)}`);
-    rmSync(filler.file);
-    result.stateUnchanged = compare(world.before, await peekState(world.file, IDS), result.problems);
-    Object.assign(result, await recover(run, world, result.problems));
+    await body();
   } catch (error) {
     result.problems.push(`harness: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    await close(world);
-    unmount(mountPoint);
   }
-  return result;
+}
+
+/** `once` (and `run` when `withDaemon`) during the fault must fail with a line matching `cause`. */
+async function failsSaying(run: CommandRunner, world: World, cause: RegExp, fault: string, result: StateFaultResult, withDaemon = false): Promise<void> {
+  const once = await run(["once", "-c", world.config], at(HOUR));
+  result.exits.push(`once ${once.code}`);
+  const line = once.stderr.split("\n").find((l) => cause.test(l)) ?? "";
+  result.message = line.trim().slice(0, 240);
+  result.reported = once.code === 1 && line !== "";
+  if (!result.reported) result.problems.push(`once on ${fault}: exit ${once.code}, stderr: ${once.stderr.slice(-300)}`);
+  if (!withDaemon) return;
+  const daemon = spawnCli(["run", "-c", world.config], { label: `run on ${fault}`, env: at(HOUR) });
+  const ended = await Promise.race([daemon.done.then(() => true), sleep(8000).then(() => false)]);
+  const exit = ended ? await daemon.done : await stopCli(daemon);
+  result.exits.push(ended ? `run ${exit.code}` : `run kept running (stopped: ${exit.code})`);
+  if (!cause.test(exit.stderr)) result.problems.push(`run on ${fault} said nothing clear about it: ${exit.stderr.slice(-300)}`);
+  if (ended && exit.code === 0) result.problems.push(`run exited 0 on ${fault}`);
+}
+
+async function readOnlyState(run: CommandRunner, scratch: Scratch, withDaemon: boolean): Promise<StateFaultResult> {
+  const result = newResult("state on a read-only mount");
+  let world: World | undefined;
+  return onTmpfs(scratch, "state-ro", 32 * 1024 * 1024, result, async (dir, mountPoint) => {
+    try {
+      world = await prepare(run, dir, mountPoint);
+      result.ran = true;
+      const checksum = digest(world.file);
+      remount(mountPoint, true);
+      changeDuringFault(world);
+      world.receiver.reply({ status: 200, body: "ok" });
+      await failsSaying(run, world, READ_ONLY, "a read-only state", result, withDaemon);
+      result.fileUntouched = digest(world.file) === checksum;
+      remount(mountPoint, false);
+      result.stateUnchanged = compare(world.before, await peekState(world.file, IDS), result.problems);
+      Object.assign(result, await recover(run, world, result.problems));
+    } finally {
+      await close(world);
+    }
+  });
+}
+
+async function diskFull(run: CommandRunner, scratch: Scratch): Promise<StateFaultResult> {
+  const result = newResult("disk full (16 MB tmpfs filled up), between runs");
+  let world: World | undefined;
+  return onTmpfs(scratch, "state-full", 16 * 1024 * 1024, result, async (dir, mountPoint) => {
+    try {
+      world = await prepare(run, dir, mountPoint, 80);
+      result.ran = true;
+      const filler = fillDisk(mountPoint);
+      changeDuringFault(world, true);
+      world.receiver.reply({ status: 200, body: "ok" });
+      await failsSaying(run, world, FULL, "a full disk", result);
+      rmSync(filler.file);
+      result.stateUnchanged = compare(world.before, await peekState(world.file, IDS), result.problems);
+      Object.assign(result, await recover(run, world, result.problems));
+    } finally {
+      await close(world);
+    }
+  });
 }
 
 /** The disk fills up under a running daemon: the pass fails, deliveries keep their state, it recovers by itself. */
 async function diskFullRunning(scratch: Scratch): Promise<StateFaultResult> {
-  const result: StateFaultResult = { name: "disk full under the running daemon", ran: false, reported: false, message: "", exits: [], stateUnchanged: false, nothingLost: false, recovered: false, problems: [] };
-  const support = mountSupport();
-  if (!support.ok) return { ...result, skipReason: support.reason };
-  const dir = scratch.dir("state-full-run");
-  const mountPoint = join(dir, "state");
-  mkdirSync(mountPoint);
-  mountTmpfs(mountPoint, 16 * 1024 * 1024);
-  const api = await startFakeRest({ token: SECRETS.restToken });
-  const receiver = await startReceiver();
-  let daemon: CliProcess | undefined;
-  try {
-    api.seed(80);
-    const config = writeConfig(dir, { sources: [restSource(api.url)], targets: [target(receiver.url)] }, { stateDir: mountPoint });
-    daemon = spawnCli(["run", "-c", config], { label: "run, disk filling up" });
-    const admin = new AdminClient(await serverUrl(daemon), SECRETS.adminToken);
-    await waitUntil(async () => (await admin.json<{ resources: Array<{ initialized: boolean }> }>("GET", "/api/sources/legacy")).resources[0]!.initialized, 30_000, "baseline", 100);
-    result.ran = true;
-    receiver.reply({ status: 503 });
-    api.update(1, { name: "accepted before the fault" });
-    await admin.pass("legacy", "incremental");
-    await receiver.waitFor(1, 10_000);
-    const file = join(mountPoint, "state.sqlite");
-    const before = await peekState(file, IDS);
-    const accepted = Object.values(before.pending)[0]!;
-    const filler = fillDisk(mountPoint);
-    const world: World = { api, receiver, config, file, before, accepted, changes: [] };
-    changeDuringFault(world, true);
-    const outcomes = await admin.pass("legacy", "incremental");
-    const error = outcomes[0]?.error ?? "";
-    result.message = error.slice(0, 240);
-    result.reported = outcomes[0]?.ok === false && FULL.test(error);
-    if (!result.reported) result.problems.push(`the pass on a full disk: ${outcomes[0]?.ok ? "succeeded" : error}`);
-    // The accepted delivery's retry comes due (5 s): the receiver takes it; the ack may not be written.
-    receiver.reply({ status: 200, body: "ok" });
-    await sleep(8000);
-    if (!(await admin.healthy()) || daemon.exited()) result.problems.push("the daemon died on a full disk");
-    result.exits.push(`daemon alive on the full disk: ${daemon.exited() ? "no" : "yes"}`);
-    rmSync(filler.file);
-    const after = await peekState(file, IDS);
-    // The accepted delivery may have been acked meanwhile (SQLite found room in its log); nothing else may move.
-    const acked = !Object.values(after.pending).includes(accepted);
-    result.stateUnchanged = compare({ ...before, pending: acked ? {} : before.pending }, { ...after, pending: Object.fromEntries(Object.entries(after.pending).filter(([, id]) => id !== accepted || !acked)) }, result.problems);
-    const recoveredPass = await admin.pass("legacy", "incremental");
-    result.recovered = recoveredPass[0]?.ok === true;
-    if (!result.recovered) result.problems.push(`the first pass after the disk was freed: ${recoveredPass[0]?.error}`);
-    const names = (): Set<string> => new Set(receiver.bodies<{ data: { object: { name: string } } }>().map((b) => b.data.object.name));
-    await waitUntil(() => world.changes.every((c) => names().has(c.name)) && receiver.requests.some((r) => r.headers["webhook-id"] === accepted), 30_000, "deliveries after the disk was freed").catch(() => undefined);
-    const lost = [...(receiver.requests.some((r) => r.headers["webhook-id"] === accepted) ? [] : ["the accepted event"]), ...world.changes.filter((c) => !names().has(c.name)).map((c) => `record ${c.id}`)];
-    result.nothingLost = lost.length === 0;
-    if (lost.length) result.problems.push(`lost: ${lost.slice(0, 4).join(", ")}`);
-    const logs = daemon.stderr();
-    if (!FULL.test(logs)) result.problems.push("the daemon's log never said the disk was full");
-    const exit = await stopCli(daemon);
-    result.exits.push(`stopped with ${exit.code}`);
-    if (exit.code !== 0) result.problems.push(`stop exited ${exit.code}`);
-  } catch (error) {
-    result.problems.push(`harness: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    if (daemon && !daemon.exited()) {
-      daemon.child.kill("SIGKILL");
-      await daemon.done;
+  const result = newResult("disk full under the running daemon");
+  return onTmpfs(scratch, "state-full-run", 16 * 1024 * 1024, result, async (dir, mountPoint) => {
+    const api = await startFakeRest({ token: SECRETS.restToken });
+    const receiver = await startReceiver();
+    let daemon: CliProcess | undefined;
+    try {
+      await diskFillsUnderDaemon(dir, mountPoint, api, receiver, result, (d) => (daemon = d));
+    } finally {
+      if (daemon && !daemon.exited()) {
+        daemon.child.kill("SIGKILL");
+        await daemon.done;
+      }
+      await api.close();
+      await receiver.close();
     }
-    await api.close();
-    await receiver.close();
-    unmount(mountPoint);
-  }
-  return result;
+  });
+}
+
+async function diskFillsUnderDaemon(dir: string, mountPoint: string, api: FakeRest, receiver: Receiver, result: StateFaultResult, started: (daemon: CliProcess) => void): Promise<void> {
+  api.seed(80);
+  const config = writeConfig(dir, { sources: [restSource(api.url)], targets: [target(receiver.url)] }, { stateDir: mountPoint });
+  const daemon = spawnCli(["run", "-c", config], { label: "run, disk filling up" });
+  started(daemon);
+  const admin = new AdminClient(await serverUrl(daemon), SECRETS.adminToken);
+  await waitUntil(async () => (await admin.json<{ resources: Array<{ initialized: boolean }> }>("GET", "/api/sources/legacy")).resources[0]!.initialized, 30_000, "baseline", 100);
+  result.ran = true;
+  receiver.reply({ status: 503 });
+  api.update(1, { name: "accepted before the fault" });
+  await admin.pass("legacy", "incremental");
+  await receiver.waitFor(1, 10_000);
+  const file = join(mountPoint, "state.sqlite");
+  const before = await peekState(file, IDS);
+  const accepted = Object.values(before.pending)[0]!;
+  const filler = fillDisk(mountPoint);
+  const world: World = { api, receiver, config, file, before, accepted, changes: [] };
+  changeDuringFault(world, true);
+  const outcomes = await admin.pass("legacy", "incremental");
+  const error = outcomes[0]?.error ?? "";
+  result.message = error.slice(0, 240);
+  result.reported = outcomes[0]?.ok === false && FULL.test(error);
+  if (!result.reported) result.problems.push(`the pass on a full disk: ${outcomes[0]?.ok ? "succeeded" : error}`);
+  // The accepted delivery's retry comes due (5 s): the receiver takes it; the ack may not be written.
+  receiver.reply({ status: 200, body: "ok" });
+  await sleep(8000);
+  if (!(await admin.healthy()) || daemon.exited()) result.problems.push("the daemon died on a full disk");
+  result.exits.push(`daemon alive on the full disk: ${daemon.exited() ? "no" : "yes"}`);
+  rmSync(filler.file);
+  const after = await peekState(file, IDS);
+  // The accepted delivery may have been acked meanwhile (SQLite found room in its log); nothing else may move.
+  const acked = !Object.values(after.pending).includes(accepted);
+  result.stateUnchanged = compare({ ...before, pending: acked ? {} : before.pending }, { ...after, pending: Object.fromEntries(Object.entries(after.pending).filter(([, id]) => id !== accepted || !acked)) }, result.problems);
+  const recoveredPass = await admin.pass("legacy", "incremental");
+  result.recovered = recoveredPass[0]?.ok === true;
+  if (!result.recovered) result.problems.push(`the first pass after the disk was freed: ${recoveredPass[0]?.error}`);
+  const names = (): Set<string> => new Set(receiver.bodies<{ data: { object: { name: string } } }>().map((b) => b.data.object.name));
+  await waitUntil(() => world.changes.every((c) => names().has(c.name)) && receiver.requests.some((r) => r.headers["webhook-id"] === accepted), 30_000, "deliveries after the disk was freed").catch(() => undefined);
+  const lost = [...(receiver.requests.some((r) => r.headers["webhook-id"] === accepted) ? [] : ["the accepted event"]), ...world.changes.filter((c) => !names().has(c.name)).map((c) => `record ${c.id}`)];
+  result.nothingLost = lost.length === 0;
+  if (lost.length) result.problems.push(`lost: ${lost.slice(0, 4).join(", ")}`);
+  const logs = daemon.stderr();
+  if (!FULL.test(logs)) result.problems.push("the daemon's log never said the disk was full");
+  const exit = await stopCli(daemon);
+  result.exits.push(`stopped with ${exit.code}`);
+  if (exit.code !== 0) result.problems.push(`stop exited ${exit.code}`);
 }
 
 function corrupt(file: string, how: "header" | "pages"): void {
@@ -292,46 +303,33 @@ function corrupt(file: string, how: "header" | "pages"): void {
 }
 
 async function corrupted(run: CommandRunner, scratch: Scratch, how: "header" | "pages", withDaemon: boolean): Promise<StateFaultResult> {
-  const result: StateFaultResult = { name: how === "header" ? "corrupted SQLite file (garbage header)" : "corrupted SQLite file (garbage pages after the header)", ran: true, reported: false, message: "", exits: [], stateUnchanged: false, nothingLost: false, recovered: false, problems: [] };
+  const result = newResult(how === "header" ? "corrupted SQLite file (garbage header)" : "corrupted SQLite file (garbage pages after the header)", true);
   const dir = scratch.dir(`state-corrupt-${how}`);
   const stateDir = join(dir, "state");
   mkdirSync(stateDir);
   let world: World | undefined;
-  try {
-    world = await prepare(run, dir, stateDir);
-    if (existsSync(`${world.file}-wal`) && statSync(`${world.file}-wal`).size > 0) result.problems.push("note: a WAL file was left after once exited");
-    const backup = join(dir, "backup.sqlite");
-    copyFileSync(world.file, backup);
-    corrupt(world.file, how);
-    const checksum = digest(world.file);
-    changeDuringFault(world);
-    world.receiver.reply({ status: 200, body: "ok" });
-    const once = await run(["once", "-c", world.config], at(HOUR));
-    result.exits.push(`once ${once.code}`);
-    const line = once.stderr.split("\n").find((l) => CORRUPT.test(l)) ?? "";
-    result.message = line.trim().slice(0, 240);
-    result.reported = once.code === 1 && line !== "";
-    if (!result.reported) result.problems.push(`once on a corrupted state: exit ${once.code}, stderr: ${once.stderr.slice(-300)}`);
-    if (withDaemon) {
-      const daemon = spawnCli(["run", "-c", world.config], { label: `run on a corrupted state (${how})`, env: at(HOUR) });
-      const ended = await Promise.race([daemon.done.then(() => true), sleep(8000).then(() => false)]);
-      const exit = ended ? await daemon.done : await stopCli(daemon);
-      result.exits.push(ended ? `run ${exit.code}` : `run kept running (stopped: ${exit.code})`);
-      if (!CORRUPT.test(exit.stderr)) result.problems.push(`run on a corrupted state said nothing clear: ${exit.stderr.slice(-300)}`);
-      if (ended && exit.code === 0) result.problems.push("run exited 0 on a corrupted state");
+  await harness(result, async () => {
+    try {
+      world = await prepare(run, dir, stateDir);
+      if (existsSync(`${world.file}-wal`) && statSync(`${world.file}-wal`).size > 0) result.problems.push("note: a WAL file was left after once exited");
+      const backup = join(dir, "backup.sqlite");
+      copyFileSync(world.file, backup);
+      corrupt(world.file, how);
+      const checksum = digest(world.file);
+      changeDuringFault(world);
+      world.receiver.reply({ status: 200, body: "ok" });
+      await failsSaying(run, world, CORRUPT, `a corrupted state (${how})`, result, withDaemon);
+      result.fileUntouched = digest(world.file) === checksum;
+      if (!result.fileUntouched) result.problems.push("the corrupted file was changed (it must be kept as it is for recovery)");
+      if (world.receiver.requests.length > 1) result.problems.push(`${world.receiver.requests.length - 1} deliveries went out from a corrupted state`);
+      copyFileSync(backup, world.file);
+      for (const suffix of ["-wal", "-shm"]) rmSync(world.file + suffix, { force: true });
+      result.stateUnchanged = compare(world.before, await peekState(world.file, IDS), result.problems);
+      Object.assign(result, await recover(run, world, result.problems));
+    } finally {
+      await close(world);
     }
-    result.fileUntouched = digest(world.file) === checksum;
-    if (!result.fileUntouched) result.problems.push("the corrupted file was changed (it must be kept as it is for recovery)");
-    if (world.receiver.requests.length > 1) result.problems.push(`${world.receiver.requests.length - 1} deliveries went out from a corrupted state`);
-    copyFileSync(backup, world.file);
-    for (const suffix of ["-wal", "-shm"]) rmSync(world.file + suffix, { force: true });
-    result.stateUnchanged = compare(world.before, await peekState(world.file, IDS), result.problems);
-    Object.assign(result, await recover(run, world, result.problems));
-  } catch (error) {
-    result.problems.push(`harness: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    await close(world);
-  }
+  });
   return result;
 }
 
