@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { restSourceYaml } from "../../helpers/rest-source.js";
 import { SECRETS } from "./secrets.js";
 
 /**
@@ -19,29 +20,9 @@ export function stateFile(dir: string, stateDir?: string): string {
   return stateDir ? join(stateDir, "state.sqlite") : join(dir, "state", "state.sqlite");
 }
 
-/** The generic REST source over test/helpers/fake-rest.ts (page size and timings as given). */
+/** The generic REST source over test/helpers/fake-rest.ts, polled only when asked (page size and timings as given). */
 export function restSource(baseUrl: string, extra: Record<string, unknown> = {}, resource: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: "legacy",
-    type: "rest",
-    base_url: baseUrl,
-    headers: { Authorization: `Bearer ${SECRETS.restToken}` },
-    schedule: "0 0 1 1 *",
-    reconcile: "0 0 1 1 *",
-    resources: [
-      {
-        name: "items",
-        type_prefix: "item",
-        path: "/items",
-        cursor: { field: "modified_at", param: "modified_since" },
-        pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100 },
-        get: "/items/{id}",
-        paid: { field: "status", to: "paid" },
-        ...resource,
-      },
-    ],
-    ...extra,
-  };
+  return restSourceYaml(baseUrl, SECRETS.restToken, { schedule: "0 0 1 1 *", reconcile: "0 0 1 1 *", ...extra }, resource);
 }
 
 export function target(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

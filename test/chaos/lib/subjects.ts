@@ -4,6 +4,7 @@ import { startFakturoidFake, type FakturoidFake } from "../../fakes/fakturoid/fa
 import { startFakturowniaFake, type FakturowniaFake } from "../../../src/simulators/fakturownia/fake.js";
 import { startWfirmaFake, type WfirmaFake } from "../../fakes/wfirma/fake.js";
 import type { ProxiedRequest, TransformContext } from "./proxy.js";
+import { restSource } from "./config.js";
 import { SECRETS } from "./secrets.js";
 
 /**
@@ -50,85 +51,85 @@ function pick(ids: string[], updates: number): { update: string[]; remove?: stri
   return { update: pool.slice(-updates), ...(remove ? { remove } : {}) };
 }
 
+/** What most JSON-array APIs share: an invoices resource, `[]` for empty and missing pages, a wrapped array for a wrong shape. */
+const DEFAULTS = {
+  resource: "invoices",
+  typePrefix: "invoice",
+  empty: () => ({ body: [] }),
+  missingPage: () => [],
+  wrongShape: (body: unknown) => ({ data: body }),
+} satisfies Partial<Subject>;
+
+function subject(own: Omit<Subject, keyof typeof DEFAULTS> & Partial<Subject>): Subject {
+  return { ...DEFAULTS, ...own };
+}
+
+interface Editor {
+  /** Creates a record with `text` in a free-text field; returns its id. */
+  create(text: string): string;
+  update(id: string, text: string): void;
+  remove(id: string): void;
+}
+
+/** One round: a create, `updates` updates and a delete, among the records `ids` that existed before it. */
+function churn(ids: string[], updates: number, edit: Editor): RoundChanges {
+  const { update, remove } = pick(ids, updates);
+  const created = edit.create(note());
+  for (const id of update) edit.update(id, note());
+  if (remove) edit.remove(remove);
+  return { created: [created], updated: update, deleted: remove ? [remove] : [] };
+}
+
 export async function restSubject(): Promise<Subject> {
   const api: FakeRest = await startFakeRest({ token: SECRETS.restToken });
   api.seed(60, 1000);
-  return {
+  return subject({
     name: "legacy",
     resource: "items",
     typePrefix: "item",
     pageSize: 20,
     totals: false,
     upstream: api.url,
-    sourceConfig: (proxyUrl, extra = {}) => ({
-      name: "legacy",
-      type: "rest",
-      base_url: proxyUrl,
-      headers: { Authorization: `Bearer ${SECRETS.restToken}` },
-      ...common,
-      resources: [
-        {
-          name: "items",
-          type_prefix: "item",
-          path: "/items",
-          cursor: { field: "modified_at", param: "modified_since" },
-          pagination: { style: "page", page_param: "page", size_param: "per_page", size: 20 },
-          get: "/items/{id}",
-          paid: { field: "status", to: "paid" },
-        },
-      ],
-      ...extra,
-    }),
+    sourceConfig: (proxyUrl, extra = {}) => restSource(proxyUrl, { ...common, ...extra }, { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 20 } }),
     isList: (r) => r.path === "/items",
-    round(updates) {
-      const { update, remove } = pick([...api.items.keys()].map(String), updates);
-      const created = api.create({ note: note() });
-      for (const id of update) api.update(Number(id), { note: note() });
-      if (remove) api.remove(Number(remove));
-      return { created: [String(created.id)], updated: update, deleted: remove ? [remove] : [] };
-    },
+    round: (updates) =>
+      churn([...api.items.keys()].map(String), updates, {
+        create: (text) => String(api.create({ note: text }).id),
+        update: (id, text) => api.update(Number(id), { note: text }),
+        remove: (id) => api.remove(Number(id)),
+      }),
     exists: (id) => api.items.has(Number(id)),
     empty: () => ({ body: [], headers: { "x-total-count": "0" } }),
-    missingPage: () => [],
-    wrongShape: (body) => ({ data: body }),
     close: () => api.close(),
-  };
+  });
 }
 
 export async function fakturowniaSubject(): Promise<Subject> {
   const fake: FakturowniaFake = await startFakturowniaFake({ apiToken: SECRETS.fakturowniaToken });
   fake.seed("invoices", 130);
-  return {
+  return subject({
     name: "fakturownia",
-    resource: "invoices",
-    typePrefix: "invoice",
     pageSize: 100,
     totals: false,
     upstream: fake.url,
     sourceConfig: (proxyUrl, extra = {}) => ({ name: "fakturownia", preset: "fakturownia", base_url: proxyUrl, api_token: SECRETS.fakturowniaToken, resources: ["invoices"], ...common, ...extra }),
     isList: (r) => r.path === "/invoices.json",
-    round(updates) {
-      const { update, remove } = pick(fake.all("invoices").map((r) => String(r.id)), updates);
-      const created = fake.create("invoices", { description: note() });
-      for (const id of update) fake.update("invoices", Number(id), { description: note() });
-      if (remove) fake.remove("invoices", Number(remove));
-      return { created: [String(created.id)], updated: update, deleted: remove ? [remove] : [] };
-    },
+    round: (updates) =>
+      churn(fake.all("invoices").map((r) => String(r.id)), updates, {
+        create: (text) => String(fake.create("invoices", { description: text }).id),
+        update: (id, text) => fake.update("invoices", Number(id), { description: text }),
+        remove: (id) => fake.remove("invoices", Number(id)),
+      }),
     exists: (id) => fake.get("invoices", Number(id)) !== undefined,
-    empty: () => ({ body: [] }),
-    missingPage: () => [],
-    wrongShape: (body) => ({ data: body }),
     close: () => fake.close(),
-  };
+  });
 }
 
 export async function facturaScriptsSubject(): Promise<Subject> {
   const fake: FacturaScriptsFake = await startFacturaScriptsFake({ token: SECRETS.facturascriptsToken });
   fake.seed("facturaclientes", 230);
-  return {
+  return subject({
     name: "facturascripts",
-    resource: "invoices",
-    typePrefix: "invoice",
     pageSize: 200,
     totals: true,
     upstream: fake.url,
@@ -147,10 +148,8 @@ export async function facturaScriptsSubject(): Promise<Subject> {
     },
     exists: (id) => fake.get("facturaclientes", Number(id)) !== undefined,
     empty: () => ({ body: [], headers: { "x-total-count": "0" } }),
-    missingPage: () => [],
-    wrongShape: (body) => ({ data: body }),
     close: () => fake.close(),
-  };
+  });
 }
 
 export async function wfirmaSubject(): Promise<Subject> {
@@ -161,22 +160,19 @@ export async function wfirmaSubject(): Promise<Subject> {
     const object = body as { invoices?: { parameters?: Record<string, unknown> } };
     return { ...object, invoices: { parameters: { ...object.invoices?.parameters, total: 0 } } };
   };
-  return {
+  return subject({
     name: "wfirma",
-    resource: "invoices",
-    typePrefix: "invoice",
     pageSize: 100,
     totals: true,
     upstream: fake.url,
     sourceConfig: (proxyUrl, extra = {}) => ({ name: "wfirma", preset: "wfirma", base_url: proxyUrl, access_key: keys.accessKey, secret_key: keys.secretKey, app_key: keys.appKey, resources: ["invoices"], ...common, ...extra }),
     isList: (r) => r.path === "/invoices/find",
-    round(updates) {
-      const { update, remove } = pick(fake.all("invoices").map((r) => String(r.id)), updates);
-      const created = fake.create("invoices", { description: note() });
-      for (const id of update) fake.update("invoices", id, { description: note() });
-      if (remove) fake.remove("invoices", remove);
-      return { created: [String(created.id)], updated: update, deleted: remove ? [remove] : [] };
-    },
+    round: (updates) =>
+      churn(fake.all("invoices").map((r) => String(r.id)), updates, {
+        create: (text) => String(fake.create("invoices", { description: text }).id),
+        update: (id, text) => fake.update("invoices", id, { description: text }),
+        remove: (id) => fake.remove("invoices", id),
+      }),
     exists: (id) => fake.get("invoices", id) !== undefined,
     empty: (body) => ({ body: emptied(body) }),
     missingPage: (body) => {
@@ -185,16 +181,14 @@ export async function wfirmaSubject(): Promise<Subject> {
     },
     wrongShape: (body) => ({ ...(body as object), invoices: "unexpected" }),
     close: () => fake.close(),
-  };
+  });
 }
 
 export async function fakturoidSubject(): Promise<Subject> {
   const fake: FakturoidFake = await startFakturoidFake({ clientId: SECRETS.fakturoidClientId, clientSecret: SECRETS.fakturoidClientSecret, rateLimit: { quota: 1_000_000, windowSeconds: 60 } });
   fake.seed("invoices", 70);
-  return {
+  return subject({
     name: "fakturoid",
-    resource: "invoices",
-    typePrefix: "invoice",
     pageSize: 40,
     totals: false,
     upstream: fake.url,
@@ -211,19 +205,15 @@ export async function fakturoidSubject(): Promise<Subject> {
       ...extra,
     }),
     isList: (r) => r.path === "/api/v3/accounts/acme/invoices.json",
-    round(updates) {
-      const { update, remove } = pick(fake.all("invoices").map((r) => String(r.id)), updates);
-      const created = fake.create("invoices", { note: note() });
-      for (const id of update) fake.update("invoices", Number(id), { note: note() });
-      if (remove) fake.remove("invoices", Number(remove));
-      return { created: [String(created.id)], updated: update, deleted: remove ? [remove] : [] };
-    },
+    round: (updates) =>
+      churn(fake.all("invoices").map((r) => String(r.id)), updates, {
+        create: (text) => String(fake.create("invoices", { note: text }).id),
+        update: (id, text) => fake.update("invoices", Number(id), { note: text }),
+        remove: (id) => fake.remove("invoices", Number(id)),
+      }),
     exists: (id) => fake.get("invoices", Number(id)) !== undefined,
-    empty: () => ({ body: [] }),
-    missingPage: () => [],
-    wrongShape: (body) => ({ data: body }),
     close: () => fake.close(),
-  };
+  });
 }
 
 export const SUBJECTS: Record<string, () => Promise<Subject>> = {
