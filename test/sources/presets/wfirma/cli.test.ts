@@ -3,6 +3,7 @@ import { runCli } from "../../../helpers/cli.js";
 import { writeConfig } from "../../../helpers/config-file.js";
 import { startReceiver, verifySignature, type Receiver } from "../../../helpers/receiver.js";
 import { startWfirmaFake, type WfirmaFake } from "../../../fakes/wfirma/fake.js";
+import { changeOfEveryKind } from "./harness.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ENV = { WFIRMA_ACCESS_KEY: "ak-4711", WFIRMA_SECRET_KEY: "sk-SECRET-0815", WFIRMA_APP_KEY: "app-4242" };
@@ -59,29 +60,11 @@ describe("wfirma through the CLI", () => {
     expect(receiver.requests).toHaveLength(0);
     expect(fake.requests.every((r) => r.query.includes("company_id=77"))).toBe(true);
 
-    const expense = fake.create("expenses");
-    fake.addPayment("expense", String(unpaid.id), String(unpaid.brutto));
-    const expensePayment = fake.all("payments").at(-1)!;
-    const wz = fake.create("warehouse_document_w_z");
-    const pz = fake.create("warehouse_document_p_z");
-    fake.update("contractors", String(contractor.id), { email: "new@example.pl" });
-    const payment = fake.addPayment("invoice", String(invoice.id), "100.00");
+    const expected = changeOfEveryKind(fake, { contractor, invoice, unpaid }, { email: "new@example.pl" });
 
     const changes = await runCli(["once", "-c", path], ENV);
     expect(changes.code, changes.stderr).toBe(0);
-    expect(received(0)).toEqual(
-      [
-        `cost_invoice.created:${expense.id}`,
-        `cost_invoice.updated:${unpaid.id}`,
-        `cost_invoice.paid:${unpaid.id}`,
-        `warehouse_document.created:${wz.id}/warehouse_document_w_z`,
-        `warehouse_document.created:${pz.id}/warehouse_document_p_z`,
-        `client.updated:${contractor.id}`,
-        `payment.created:${expensePayment.id}`,
-        `payment.created:${payment.id}`,
-        `invoice.updated:${invoice.id}`,
-      ].sort(),
-    );
+    expect(received(0)).toEqual(expected);
     for (const secret of Object.values(ENV)) expect(changes.stderr).not.toContain(secret);
 
     const delivered = receiver.requests.length;

@@ -11,8 +11,35 @@ import { silentLogger, type Logger } from "../../../../src/telemetry/logger.js";
 import { MemoryStateStore } from "../../../helpers/memory-store.js";
 import { loadedSource } from "../../../helpers/source-config.js";
 import type { FakeRequest, FakeServer } from "../../../../src/simulators/kit.js";
+import type { WfirmaFake, WfirmaRecord } from "../../../fakes/wfirma/fake.js";
 
 export { loadedPresetResource as presetResource } from "../../../helpers/source-config.js";
+
+/**
+ * One change of every kind on records made before: a new expense, `unpaid` paid in full, new WZ
+ * and PZ documents, `contractor` edited with `patch`, a payment on `invoice`. Returns the event
+ * summaries (`type:record_id[/kind]`, sorted) that must follow, and nothing else.
+ */
+export function changeOfEveryKind(fake: WfirmaFake, on: { contractor: WfirmaRecord; invoice: WfirmaRecord; unpaid: WfirmaRecord }, patch: Record<string, unknown>): string[] {
+  const expense = fake.create("expenses");
+  fake.addPayment("expense", String(on.unpaid.id), String(on.unpaid.brutto));
+  const expensePayment = fake.all("payments").at(-1)!;
+  const wz = fake.create("warehouse_document_w_z");
+  const pz = fake.create("warehouse_document_p_z");
+  fake.update("contractors", String(on.contractor.id), patch);
+  const payment = fake.addPayment("invoice", String(on.invoice.id), "10.00");
+  return [
+    `cost_invoice.created:${expense.id}`,
+    `cost_invoice.updated:${on.unpaid.id}`,
+    `cost_invoice.paid:${on.unpaid.id}`,
+    `warehouse_document.created:${wz.id}/warehouse_document_w_z`,
+    `warehouse_document.created:${pz.id}/warehouse_document_p_z`,
+    `client.updated:${on.contractor.id}`,
+    `payment.created:${expensePayment.id}`,
+    `payment.created:${payment.id}`,
+    `invoice.updated:${on.invoice.id}`,
+  ].sort();
+}
 
 export function wfirmaConfig(baseUrl: string, resources: string[], overrides: Partial<WfirmaSourceConfig> = {}): WfirmaSourceConfig {
   return loadedSource<WfirmaSourceConfig>({ name: "wfirma", preset: "wfirma", base_url: baseUrl, access_key: "ak", secret_key: "sk", app_key: "app", timezone: "Europe/Warsaw", timeout: "5s", resources }, overrides);

@@ -3,7 +3,7 @@ import { ManualClock } from "../../../../src/clock.js";
 import type { WfirmaSourceConfig } from "../../../../src/sources/presets/wfirma/config.js";
 import { startWfirmaFake, type WfirmaFake } from "../../../fakes/wfirma/fake.js";
 import { WFIRMA_WAREHOUSE_MODULES, wfirmaIdlePassCost } from "../../../../src/sources/presets/wfirma/index.js";
-import { beforeServing, runner, summary, wfirmaConfig, type Runner } from "./harness.js";
+import { beforeServing, changeOfEveryKind, runner, summary, wfirmaConfig, type Runner } from "./harness.js";
 import { snapshotReads } from "../../../helpers/snapshot-reads.js";
 import { MemoryStateStore } from "../../../helpers/memory-store.js";
 import { pino } from "pino";
@@ -46,30 +46,12 @@ describe("wfirma preset", () => {
     expect(first.outcomes.reduce((n, o) => n + o.baselined, 0)).toBe(5);
 
     clock.advance(60_000);
-    const expense = fake.create("expenses");
-    fake.addPayment("expense", String(unpaid.id), String(unpaid.brutto));
-    const wz = fake.create("warehouse_document_w_z");
-    const pz = fake.create("warehouse_document_p_z");
-    fake.update("contractors", String(contractor.id), { city: "Kraków" });
-    const payment = fake.addPayment("invoice", String(invoice.id), "10.00");
-    const paidPayment = fake.all("payments").find((p) => p.object_id === String(unpaid.id))!;
+    const expected = changeOfEveryKind(fake, { contractor, invoice, unpaid }, { city: "Kraków" });
     clock.advance(60_000);
 
     const second = await run.pass();
     expect(second.outcomes.every((o) => o.ok)).toBe(true);
-    expect(summary(second.events)).toEqual(
-      [
-        `cost_invoice.created:${expense.id}`,
-        `cost_invoice.updated:${unpaid.id}`,
-        `cost_invoice.paid:${unpaid.id}`,
-        `warehouse_document.created:${wz.id}/warehouse_document_w_z`,
-        `warehouse_document.created:${pz.id}/warehouse_document_p_z`,
-        `client.updated:${contractor.id}`,
-        `payment.created:${payment.id}`,
-        `payment.created:${paidPayment.id}`,
-        `invoice.updated:${invoice.id}`,
-      ].sort(),
-    );
+    expect(summary(second.events)).toEqual(expected);
     const paid = second.events.find((e) => e.type === "cost_invoice.paid")!;
     expect(paid.data.object).toMatchObject({ id: String(unpaid.id), remaining: "0.00" });
     expect(paid.data.object).not.toHaveProperty("expense");
