@@ -81,3 +81,53 @@ function header(out: Buffer, nulls: number, oid: number, count: number): number 
   out.writeInt32BE(1, 16); // lower bound
   return 20;
 }
+
+const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+
+/**
+ * The rows of a silent baseline as the body of a `COPY @.snapshots (source, resource, record,
+ * version, fingerprint, json) FROM STDIN (FORMAT binary)`: version 1, no fingerprint, each
+ * record's key and text. Each string is encoded once, straight into a buffer sized for the
+ * worst case (3 bytes per UTF-16 unit), its length written in front afterwards. `standalone`
+ * as for textArray.
+ *
+ * Layout: signature, flags and header-extension length (0, 0); per row the field count (int16)
+ * and each field as its byte length (int32) and bytes; then -1 (int16).
+ */
+export function baselineCopy(source: string, resource: string, keys: readonly string[], texts: readonly string[], standalone = false): Buffer {
+  let bound = COPY_SIGNATURE.length + 8 + 2;
+  const fixed = 3 * (source.length + resource.length);
+  for (let i = 0; i < keys.length; i += 1) bound += 2 + 6 * 4 + 4 + fixed + 3 * (keys[i]!.length + texts[i]!.length);
+  const out = standalone ? Buffer.allocUnsafeSlow(bound) : Buffer.allocUnsafe(bound);
+  let at = COPY_SIGNATURE.copy(out, 0);
+  out.writeInt32BE(0, at);
+  out.writeInt32BE(0, at + 4);
+  at += 8;
+  const text = (value: string): void => {
+    const length = value.length === 0 ? 0 : out.write(value, at + 4, "utf8");
+    out.writeInt32BE(length, at);
+    at += 4 + length;
+  };
+  for (let i = 0; i < keys.length; i += 1) {
+    out.writeInt16BE(6, at);
+    at += 2;
+    text(source);
+    text(resource);
+    text(keys[i]!);
+    out.writeInt32BE(4, at);
+    out.writeInt32BE(1, at + 4); // version
+    at += 8;
+    text(""); // fingerprint
+    text(texts[i]!);
+  }
+  out.writeInt16BE(-1, at);
+  return out.subarray(0, at + 2);
+}
+
+const COPY_HEADER = COPY_SIGNATURE.length + 8;
+const COPY_TRAILER = 2;
+
+/** Several `baselineCopy` bodies as the chunks of one COPY data stream (one header, one trailer; no bytes copied). */
+export function joinedCopy(bodies: readonly Buffer[]): Buffer[] {
+  return bodies.map((body, index) => body.subarray(index === 0 ? 0 : COPY_HEADER, index === bodies.length - 1 ? body.length : body.length - COPY_TRAILER));
+}

@@ -8,6 +8,9 @@ import type { PostgresTarget } from "./url.js";
 /** What a query needs: the SQL (with `@.` for the schema) and its parameters. */
 export type Query = (text: string, values?: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
+/** `COPY … FROM STDIN` with `chunks` as the whole data stream, on the caller's connection. */
+export type CopyIn = (text: string, chunks: readonly Buffer[]) => Promise<void>;
+
 /** SQLSTATEs worth running a transaction again for: serialization failure, deadlock. */
 const RETRYABLE = new Set(["40001", "40P01"]);
 const MAX_ATTEMPTS = 5;
@@ -110,14 +113,14 @@ export class Db {
    * just before the commit. Under a fence (a replica's pass, src/store/fence.ts) the fence is
    * checked first, in the same transaction: a stale token's transaction is refused whole.
    */
-  async tx<T>(fn: (q: Query) => Promise<T>, crash?: string): Promise<T> {
+  async tx<T>(fn: (q: Query, copy: CopyIn) => Promise<T>, crash?: string): Promise<T> {
     const fence = currentFence();
     if (this.single) {
       return this.inTurn(async (client) => {
         const name = `s${++this.savepoints}`;
         await client.query(`SAVEPOINT ${name}`);
         try {
-          const out = await fn(querier(client, this));
+          const out = await fn(querier(client, this), copier(client, this));
           await client.query(`RELEASE SAVEPOINT ${name}`);
           return out;
         } catch (error) {
@@ -133,7 +136,7 @@ export class Db {
         client = await this.connect();
         await client.query("BEGIN");
         if (fence) await checkFence(querier(client, this), fence);
-        const out = await fn(querier(client, this));
+        const out = await fn(querier(client, this), copier(client, this));
         if (crash) crashPoint(crash);
         await client.query("COMMIT");
         return out;
@@ -212,7 +215,10 @@ export class Db {
       : code === "42501" ? " — the user lacks a privilege on the database or schema"
       : "";
     const text = `${what} (${this.target.shown}): ${code && !message.includes(code) ? `${code}: ` : ""}${message}${hint}`;
-    return unavailable ? new StateUnavailableError(text) : new StateError(text);
+    // Only the SQLSTATE goes along (for fallbacks on a given error), never the driver's error itself.
+    const failure = unavailable ? new StateUnavailableError(text) : new StateError(text);
+    if (code) Object.defineProperty(failure, "sqlState", { value: code });
+    return failure;
   }
 }
 
@@ -239,6 +245,67 @@ function run(client: pg.PoolClient, text: string, values?: unknown[]): Promise<p
 
 function querier(client: pg.PoolClient, db: Db): Query {
   return async (text, values) => (await run(client, db.sql(text), values)).rows;
+}
+
+function copier(client: pg.PoolClient, db: Db): CopyIn {
+  return (text, chunks) =>
+    new Promise<void>((resolve, reject) => {
+      client.query(new CopyFrom(db.sql(text), chunks, (error) => (error === undefined ? resolve() : reject(error))) as never);
+    });
+}
+
+/**
+ * A `COPY … FROM STDIN` as a `pg` submittable (what `client.query` runs in its turn): sends the
+ * statement, then the data and its end when the server asks for it. Settles once,
+ * at the first error (a server error, a lost connection) or when the server is ready again.
+ */
+class CopyFrom {
+  private done = false;
+  private error: Error | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly chunks: readonly Buffer[],
+    /** `pg` wraps it when a query timeout is set (to clear its timer): called, never kept aside. */
+    public callback: (error?: Error) => void,
+  ) {}
+
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+
+  handleCopyInResponse(connection: { sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }): void {
+    for (const chunk of this.chunks) connection.sendCopyFromChunk(chunk);
+    connection.endCopyFrom();
+  }
+
+  handleError(error: Error): void {
+    this.error ??= error;
+    this.settle();
+  }
+
+  handleReadyForQuery(): void {
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.done) return;
+    this.done = true;
+    this.callback(this.error);
+  }
+
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
+
+/** The SQLSTATE of a failure `Db` threw (or of a driver error). */
+export function sqlState(error: unknown): string | undefined {
+  const held = error as { sqlState?: string; code?: string } | undefined;
+  return held?.sqlState ?? held?.code;
 }
 
 /** Rolls back; false when the connection is unusable (it is then destroyed, not reused). */

@@ -121,6 +121,23 @@ export function snapshotsContract(backend: ContractBackend): void {
       });
     }
 
+    for (const size of [3, 120]) {
+      it(`overwrites records that already have a row, tombstones included, and writes the others (${size} records)`, async () => {
+        const { store } = await openFresh(backend);
+        const { bytes, refs, items } = page(size);
+        await store.putSnapshots(id, [
+          { kind: null, id: "1", snapshot: snap(4), fresh: true },
+          { kind: null, id: "2", snapshot: gone(5), fresh: true },
+        ]);
+        await store.putBaseline(id, { bytes, path: "data.items" }, refs);
+        const stored = await store.getSnapshots(id, refs);
+        expect(stored.size).toBe(size);
+        refs.forEach((ref, index) => expect(stored.get(refKey(ref))).toEqual({ version: 1, fingerprint: "", json: JSON.stringify(items[index]) }));
+        expect(await store.countSnapshots(id)).toBe(size);
+        await store.close();
+      });
+    }
+
     it("keeps many batches in order and commits them before the resource state is written and the store closes", async () => {
       const { store, reopen } = await openFresh(backend);
       for (let p = 0; p < 20; p += 1) {
