@@ -51,7 +51,7 @@ export interface Detection {
 
 /**
  * Compares records with their snapshots. Pure: the caller reads the snapshots and writes the
- * outcome (events first, then snapshots). `snapshots` is keyed by `refKey` and is updated in
+ * outcome (events and snapshots in one store write). `snapshots` is keyed by `refKey` and is updated in
  * place, so a record listed twice in one batch is compared with its own latest version.
  */
 export function detectChanges(records: readonly SourceRecord[], snapshots: Map<string, Snapshot>, rules: DetectRules, context: DetectContext): Detection {

@@ -408,23 +408,22 @@ function passJournal(at: string, mode: PassMode, listing: ListMode, firstRun: bo
   };
 }
 
+/** A page's events and the snapshots they came from, in one store write (`commitPage`). */
 async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outcome: PassOutcome): Promise<void> {
-  if (detection.events.length > 0) {
-    const items = await routeEvents(detection.events, deps.route);
-    const deliveries = await deps.store.enqueue(items);
-    crashPoint("pass:after-outbox");
-    if (deps.onRouting) {
-      const outcomes = routingOutcomes(items);
-      if (outcomes.length > 0) deps.onRouting(outcomes);
-    }
-    outcome.events += detection.events.length;
-    deps.onEvents?.(detection.events.map((e) => e.envelope));
-    if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
+  if (detection.events.length === 0 && detection.writes.length === 0) return;
+  const items = detection.events.length > 0 ? await routeEvents(detection.events, deps.route) : [];
+  const deliveries = await deps.store.commitPage(id, items, detection.writes);
+  // Both are durable from here on (the names stay those of the two writes this once was).
+  if (items.length > 0) crashPoint("pass:after-outbox");
+  if (detection.writes.length > 0) crashPoint("pass:after-snapshots");
+  if (items.length === 0) return;
+  if (deps.onRouting) {
+    const outcomes = routingOutcomes(items);
+    if (outcomes.length > 0) deps.onRouting(outcomes);
   }
-  if (detection.writes.length > 0) {
-    await deps.store.putSnapshots(id, detection.writes);
-    crashPoint("pass:after-snapshots");
-  }
+  outcome.events += detection.events.length;
+  deps.onEvents?.(detection.events.map((e) => e.envelope));
+  if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
 }
 
 /**

@@ -42,8 +42,7 @@ export async function resetResources(
     const config = source.resources.find((r) => r.name === name);
     const rules = { source: source.name, resource: name, typePrefix: typePrefixFor(name, config?.type_prefix), ignoreFields: config?.ignore_fields ?? [], transitions: [] };
     const detection = detectDeletions(gone, rules, { epoch: store.epoch, generation: state.generation, detectedAt: new Date(options.now).toISOString(), announceNew: () => true });
-    const deliveries = await store.enqueue(await routeEvents(detection.events, options.route));
-    await store.putSnapshots(id, detection.writes);
+    const deliveries = await store.commitPage(id, await routeEvents(detection.events, options.route), detection.writes);
     delete state.held;
     delete state.missing;
     await store.putResourceState(id, state);

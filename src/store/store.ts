@@ -3,7 +3,8 @@ import type { EventEnvelope, RecordRef, RecordsOrigin, Snapshot } from "../core/
 
 /**
  * The state boundary. Every method either completes durably or throws: no error is swallowed.
- * Write order in a pass is outbox (enqueue) → snapshots → cursor, each durable before the next.
+ * Write order in a pass is page (its events with their snapshots, one transaction: `commitPage`)
+ * → cursor, each durable before the next.
  * One process owns a state file at a time (`open` takes a lock; `close` releases it).
  */
 
@@ -209,6 +210,21 @@ export interface SnapshotStore {
   clearResource(id: ResourceId): Promise<void>;
 }
 
+/**
+ * A pass's changes: src/store/<backend>/page-commit.ts. The events of a change and the snapshots
+ * it came from are one write: with two, a process stopped between them (a crash, a replica's
+ * fence refused after it lost its lease) left an event delivered with no snapshot behind it,
+ * and a record deleted before the next pass saw it again never got its `deleted`.
+ */
+export interface PageCommit {
+  /**
+   * Enqueues `items` (as `enqueue`) and writes `writes` for `id` (as `putSnapshots`, change
+   * marks included) in ONE transaction (under the pass's fence on a replica): all or nothing.
+   * Returns the deliveries created.
+   */
+  commitPage(id: ResourceId, items: EnqueueItem[], writes: SnapshotWrite[]): Promise<Delivery[]>;
+}
+
 /** Events, pending deliveries and dead letters: src/store/<backend>/outbox.ts. */
 /** The reason kept with the dead letters of a target that left the config (`deadLetterPendingExcept`). */
 export const removedTargetReason = (target: string): string => `target ${target} removed from config`;
@@ -400,7 +416,7 @@ export interface StateRetention {
  * them; test/store/contract/ is the suite every backend passes unchanged. A new method goes
  * into the interface of its concern, each backend's file for it, and the contract suite.
  */
-export interface StateStore extends SmallState, SnapshotStore, Outbox, DeliveryLog, PassJournal, StateRetention {
+export interface StateStore extends SmallState, SnapshotStore, PageCommit, Outbox, DeliveryLog, PassJournal, StateRetention {
   readonly epoch: string;
   readonly readOnly: boolean;
   /** Replicas' leases (PostgreSQL only). */

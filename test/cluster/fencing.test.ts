@@ -14,13 +14,14 @@ const pgServer = postgresForFile();
 const schemaOf = (url: string): string => /schema=([a-z0-9_]+)/.exec(url)![1]!;
 const id = { source: "s", resource: "items" };
 
-/** Writes a stale pass would make: cursor, snapshots, baseline, page marks, outbox, budget, source state, journal. */
+/** Writes a stale pass would make: cursor, snapshots, page marks, outbox, a page (events with snapshots), budget, source state, journal. */
 function passWrites(store: StateStore, n: number): Array<[string, () => Promise<unknown>]> {
   return [
     ["cursor", () => store.putResourceState(id, { generation: "g", initialized: true, cursor: `c${n}` })],
     ["snapshots", () => store.putSnapshots(id, [{ kind: null, id: `r${n}`, snapshot: { version: 1, fingerprint: `f${n}`, json: "{}" } }])],
     ["page marks", () => store.putPageMarks(id, new Map([[`p${n}`, 1]]), false)],
     ["outbox", () => store.enqueue([item(`e${n}`, `s/items/\u001f${n}`, ["t"])])],
+    ["page", () => store.commitPage(id, [item(`pe${n}`, `s/items/\u001fp${n}`, ["t"])], [{ kind: null, id: `p${n}`, snapshot: { version: 1, fingerprint: `f${n}`, json: "{}" } }])],
     ["budget", () => store.putBudget("s", { period: "2026-12", used: n })],
     ["source state", () => store.putSourceState("s", { backoffUntil: `x${n}` })],
     ["journal", () => store.appendPass(id, { at: "2026-12-07T00:00:00.000Z", mode: "incremental", listing: "incremental", firstRun: false, ok: true, records: n, events: 0, baselined: 0, deleted: 0 })],
@@ -67,10 +68,12 @@ describe("fencing", () => {
       for (const [what, write] of passWrites(a, 2)) {
         await expect(withFence(fenceA, write), what).rejects.toBeInstanceOf(FencedError);
       }
-      expect(rejected).toBe(7);
+      expect(rejected).toBe(8);
       expect(await a.getResourceState(id)).toMatchObject({ cursor: "c1" });
       expect(await a.getSnapshots(id, [{ kind: null, id: "r2" }])).toEqual(new Map());
       expect(await a.hasEvent("e2")).toBe(false);
+      expect(await a.hasEvent("pe2")).toBe(false);
+      expect(await a.getSnapshots(id, [{ kind: null, id: "p2" }])).toEqual(new Map());
       expect(await a.getBudget("s")).toEqual({ period: "2026-12", used: 1 });
       expect((await a.getSourceState("s"))?.backoffUntil).toBe("x1");
       expect(await a.listPasses(id)).toHaveLength(1);
@@ -81,13 +84,13 @@ describe("fencing", () => {
       });
       expect(await b.getResourceState(id)).toMatchObject({ cursor: "c3" });
 
-      // From the database: stale writes attempted (7 refused), none accepted.
+      // From the database: stale writes attempted (8 refused), none accepted.
       await new Promise((resolve) => setTimeout(resolve, 200));
       const s = schemaOf(url);
-      expect(Number((await sql(url, `SELECT count(*) AS n FROM "${s}".fence_rejections WHERE token = $1`, [first!.token]))[0]!.n)).toBe(7);
+      expect(Number((await sql(url, `SELECT count(*) AS n FROM "${s}".fence_rejections WHERE token = $1`, [first!.token]))[0]!.n)).toBe(8);
       expect(await sql(url, `SELECT token, writes FROM "${s}".fenced_writes ORDER BY token`)).toEqual([
-        { token: String(first!.token), writes: "7" },
-        { token: String(second!.token), writes: "7" },
+        { token: String(first!.token), writes: "8" },
+        { token: String(second!.token), writes: "8" },
       ]);
       expect(await violations(url)).toBe(0);
       expect((await sql(url, `SELECT source, owner, previous_owner, reason FROM "${s}".lease_grants ORDER BY token`)).map((r) => `${r.owner}<${r.previous_owner ?? "-"}:${r.reason}`)).toEqual(["A<-:free", "B<A:takeover"]);

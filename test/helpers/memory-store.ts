@@ -178,6 +178,14 @@ export class MemoryStateStore implements StateStore {
     this.resources.delete(`${id.source}/${id.resource}`);
   }
 
+  /** Both writes or neither: a failure injected here leaves nothing (nothing is written before the check). */
+  async commitPage(id: ResourceId, items: EnqueueItem[], writes: SnapshotWrite[]): Promise<Delivery[]> {
+    this.check("commitPage");
+    const created = await this.enqueue(items);
+    await this.putSnapshots(id, writes);
+    return created;
+  }
+
   async enqueue(items: EnqueueItem[]): Promise<Delivery[]> {
     this.check("enqueue");
     const now = this.clock.now();

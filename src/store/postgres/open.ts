@@ -10,6 +10,7 @@ import { pgDeliveryLog } from "./delivery-log.js";
 import { migrate, migrationStatus, type MigrationStatus } from "./migrate.js";
 import { pgOutbox } from "./outbox.js";
 import { ownerLockHeld, takeOwnerLock, type OwnerLock } from "./owner.js";
+import { pgPageCommit } from "./page-commit.js";
 import { pgPassJournal } from "./pass-journal.js";
 import { pgRetention } from "./retention.js";
 import { pgSmallState } from "./small-state.js";
@@ -43,6 +44,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
       ...(options.replica ? { cluster: pgCluster(db) } : {}),
       ...pgSmallState(ctx),
       ...pgSnapshots(ctx),
+      ...pgPageCommit(ctx),
       ...outbox,
       ...pgDeliveryLog(ctx),
       ...pgPassJournal(ctx),

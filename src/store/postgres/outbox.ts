@@ -1,6 +1,6 @@
 import { StateError } from "../../errors.js";
 import { routingRecords } from "../routing-records.js";
-import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type Outbox, type StoredEvent } from "../store.js";
+import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type EnqueueItem, type Outbox, type StoredEvent } from "../store.js";
 import { textArray, numberArray } from "./binary-array.js";
 import { lockEvents, settled, takeNumbers, type PgContext } from "./context.js";
 import type { Query } from "./db.js";
@@ -35,6 +35,54 @@ async function insertDeliveries(q: Query, list: Delivery[]): Promise<void> {
   );
 }
 
+/**
+ * Writes events (skipping ids already present) with their record index, pending deliveries,
+ * fixed bodies, and the routing's dead letters and log entries; the caller's transaction
+ * (`enqueue`, `commitPage`). Returns the deliveries created.
+ */
+export async function enqueueRows(ctx: PgContext, q: Query, items: EnqueueItem[], now: number): Promise<Delivery[]> {
+  const ids = [...new Set(items.map((i) => i.event.envelope.id))];
+  const known = new Set((await q("SELECT id FROM @.events WHERE id = ANY($1::text[])", [ids])).map((r) => r.id as string));
+  const fresh: typeof items = [];
+  for (const item of items) {
+    const id = item.event.envelope.id;
+    if (known.has(id)) continue;
+    known.add(id);
+    fresh.push(item);
+  }
+  if (fresh.length === 0) return [];
+  const records = routingRecords(fresh, now);
+  const deadCount = records.filter((r) => r.dead).length;
+  const deliveryCount = fresh.reduce((n, item) => n + item.targets.length, 0) + deadCount;
+  let eventN = await takeNumbers(q, "eseq", fresh.length);
+  let seq = deliveryCount > 0 ? await takeNumbers(q, "seq", deliveryCount) : 0;
+  const created: Delivery[] = [];
+  const ns: number[] = [];
+  for (const item of fresh) {
+    ns.push(eventN++);
+    for (const target of item.targets) created.push({ seq: seq++, target, eventId: item.event.envelope.id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now });
+  }
+  await q("INSERT INTO @.events (id, record_key, n, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])", [
+    textArray(fresh.map((i) => i.event.envelope.id)),
+    textArray(fresh.map((i) => i.recordKey)),
+    numberArray("int8", ns),
+    textArray(fresh.map((i) => i.event.body)),
+  ]);
+  await insertDeliveries(q, created);
+  const fixed = fresh.flatMap((item) => Object.entries(item.fixed ?? {}).map(([target, body]) => ({ eventId: item.event.envelope.id, target, body })));
+  if (fixed.length > 0) {
+    await q("INSERT INTO @.fixed_bodies (event_id, target, body) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])", [fixed.map((f) => f.eventId), fixed.map((f) => f.target), fixed.map((f) => f.body)]);
+  }
+  // Targets whose filter said no or whose expression failed: log entries and dead letters.
+  for (const { dead } of records) {
+    if (!dead) continue;
+    const deadSeq = seq++;
+    await q("INSERT INTO @.dead_letters (seq, target, event_id, record_key, letter) VALUES ($1, $2, $3, $4, $5)", [deadSeq, dead.target, dead.eventId, dead.recordKey, JSON.stringify({ ...dead, seq: deadSeq })]);
+  }
+  if (records.length > 0) await appendEntries(ctx, q, records.map((r) => r.log));
+  return created;
+}
+
 /** Events (with their record index), pending deliveries and dead letters; `counters` numbers them. */
 export function pgOutbox(ctx: PgContext): PgOutbox {
   const { db } = ctx;
@@ -67,48 +115,7 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
       await settled(ctx);
       if (items.length === 0) return [];
       const now = ctx.clock.now();
-      return db.tx(async (q) => {
-        const ids = [...new Set(items.map((i) => i.event.envelope.id))];
-        const known = new Set((await q("SELECT id FROM @.events WHERE id = ANY($1::text[])", [ids])).map((r) => r.id as string));
-        const fresh: typeof items = [];
-        for (const item of items) {
-          const id = item.event.envelope.id;
-          if (known.has(id)) continue;
-          known.add(id);
-          fresh.push(item);
-        }
-        if (fresh.length === 0) return [];
-        const records = routingRecords(fresh, now);
-        const deadCount = records.filter((r) => r.dead).length;
-        const deliveryCount = fresh.reduce((n, item) => n + item.targets.length, 0) + deadCount;
-        let eventN = await takeNumbers(q, "eseq", fresh.length);
-        let seq = deliveryCount > 0 ? await takeNumbers(q, "seq", deliveryCount) : 0;
-        const created: Delivery[] = [];
-        const ns: number[] = [];
-        for (const item of fresh) {
-          ns.push(eventN++);
-          for (const target of item.targets) created.push({ seq: seq++, target, eventId: item.event.envelope.id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now });
-        }
-        await q("INSERT INTO @.events (id, record_key, n, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])", [
-          textArray(fresh.map((i) => i.event.envelope.id)),
-          textArray(fresh.map((i) => i.recordKey)),
-          numberArray("int8", ns),
-          textArray(fresh.map((i) => i.event.body)),
-        ]);
-        await insertDeliveries(q, created);
-        const fixed = fresh.flatMap((item) => Object.entries(item.fixed ?? {}).map(([target, body]) => ({ eventId: item.event.envelope.id, target, body })));
-        if (fixed.length > 0) {
-          await q("INSERT INTO @.fixed_bodies (event_id, target, body) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])", [fixed.map((f) => f.eventId), fixed.map((f) => f.target), fixed.map((f) => f.body)]);
-        }
-        // Targets whose filter said no or whose expression failed: log entries and dead letters.
-        for (const { dead } of records) {
-          if (!dead) continue;
-          const deadSeq = seq++;
-          await q("INSERT INTO @.dead_letters (seq, target, event_id, record_key, letter) VALUES ($1, $2, $3, $4, $5)", [deadSeq, dead.target, dead.eventId, dead.recordKey, JSON.stringify({ ...dead, seq: deadSeq })]);
-        }
-        if (records.length > 0) await appendEntries(ctx, q, records.map((r) => r.log));
-        return created;
-      }, "store:enqueue-before-commit");
+      return db.tx((q) => enqueueRows(ctx, q, items, now), "store:enqueue-before-commit");
     },
 
     async getEvent(eventId, target) {

@@ -1,7 +1,7 @@
 import { staleChangeMarks } from "../../core/page-marks.js";
 import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
 import { baselineTexts } from "../snapshot-codec.js";
-import type { ResourceId, SnapshotStore } from "../store.js";
+import type { ResourceId, SnapshotStore, SnapshotWrite } from "../store.js";
 import type { BaselineInsert } from "./baseline-writer.js";
 import { baselineCopy, boolArray, joinedCopy, numberArray, textArray } from "./binary-array.js";
 import { settled, takeNumbers, type PgContext } from "./context.js";
@@ -43,6 +43,31 @@ export function baselineInsert(db: Db): BaselineInsert {
 
 const BASELINE_COLUMNS_TYPED = "(source text, resource text, record text, version integer, fingerprint text, json text)";
 
+const UPSERT = `INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json, gone, changed_seq)
+  SELECT $1, $2, r, v, f, j, g, c FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::bool[], $8::bigint[]) AS t(r, v, f, j, g, c)
+  ON CONFLICT (source, resource, record) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint, json = excluded.json,
+    gone = excluded.gone, changed_seq = coalesce(excluded.changed_seq, @.snapshots.changed_seq)`;
+
+/**
+ * Writes snapshots and tombstones in one multi-row statement; every write but a first one takes
+ * the next write sequence as its change mark. The caller's transaction (`putSnapshots`, `commitPage`).
+ */
+export async function upsertSnapshots(q: Query, id: ResourceId, writes: readonly SnapshotWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const marked = writes.some((w) => !w.fresh);
+  const seq = marked ? await takeNumbers(q, "wseq", 1) : null;
+  await q(UPSERT, [
+    id.source,
+    id.resource,
+    textArray(writes.map(refKey)),
+    numberArray("int4", writes.map((w) => w.snapshot.version)),
+    textArray(writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.fingerprint))),
+    textArray(writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.json))),
+    boolArray(writes.map((w) => w.snapshot.gone === true)),
+    numberArray("int8", writes.map((w) => (w.fresh ? null : seq))),
+  ]);
+}
+
 /**
  * Snapshots and tombstones (one row per record), change marks (`changed_seq`) and page marks.
  * Every write of a call is one multi-row statement over arrays (`unnest`, sent in binary), in
@@ -51,11 +76,6 @@ const BASELINE_COLUMNS_TYPED = "(source text, resource text, record text, versio
  */
 export function pgSnapshots(ctx: PgContext): SnapshotStore {
   const { db } = ctx;
-  const UPSERT = `INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json, gone, changed_seq)
-    SELECT $1, $2, r, v, f, j, g, c FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::bool[], $8::bigint[]) AS t(r, v, f, j, g, c)
-    ON CONFLICT (source, resource, record) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint, json = excluded.json,
-      gone = excluded.gone, changed_seq = coalesce(excluded.changed_seq, @.snapshots.changed_seq)`;
-
   const changeMarks = async (q: Query, id: ResourceId): Promise<Map<string, number>> =>
     new Map((await q("SELECT record, changed_seq FROM @.snapshots WHERE source = $1 AND resource = $2 AND changed_seq IS NOT NULL", [id.source, id.resource])).map((r) => [r.record as string, Number(r.changed_seq)]));
 
@@ -79,18 +99,7 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
     async putSnapshots(id, writes) {
       await settled(ctx, id);
       if (writes.length === 0) return;
-      const columns = [
-        textArray(writes.map(refKey)),
-        numberArray("int4", writes.map((w) => w.snapshot.version)),
-        textArray(writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.fingerprint))),
-        textArray(writes.map((w) => (w.snapshot.gone ? "" : w.snapshot.json))),
-        boolArray(writes.map((w) => w.snapshot.gone === true)),
-      ];
-      await db.tx(async (q) => {
-        const marked = writes.some((w) => !w.fresh);
-        const seq = marked ? await takeNumbers(q, "wseq", 1) : null;
-        await q(UPSERT, [id.source, id.resource, ...columns, numberArray("int8", writes.map((w) => (w.fresh ? null : seq)))]);
-      }, "store:snapshots-before-commit");
+      await db.tx((q) => upsertSnapshots(q, id, writes), "store:snapshots-before-commit");
     },
 
     async putBaseline(id, origin, refs) {

@@ -10,6 +10,7 @@ import { newKeyv, type SqliteContext } from "./context.js";
 import { sqliteDeliveryLog } from "./delivery-log.js";
 import { createPrivateFile, SqliteKv } from "./kv.js";
 import { installQueueCounts, sqliteOutbox } from "./outbox.js";
+import { sqlitePageCommit } from "./page-commit.js";
 import { sqlitePassJournal } from "./pass-journal.js";
 import { sqliteRetention } from "./retention.js";
 import { sqliteSmallState } from "./small-state.js";
@@ -135,6 +136,7 @@ function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Databas
     readOnly,
     ...sqliteSmallState(ctx),
     ...sqliteSnapshots(ctx),
+    ...sqlitePageCommit(ctx),
     ...outbox,
     ...sqliteDeliveryLog(ctx),
     ...sqlitePassJournal(ctx),

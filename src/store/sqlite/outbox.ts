@@ -31,6 +31,52 @@ export function installQueueCounts(kv: SqliteKv): boolean {
   return true;
 }
 
+/**
+ * Writes events (skipping ids already present), their record index, pending deliveries, fixed
+ * bodies, and the routing's dead letters and log entries; the caller's transaction
+ * (`enqueue`, `commitPage`). Returns the deliveries created.
+ */
+export function enqueueRows(ctx: SqliteContext, items: EnqueueItem[], now: number): Delivery[] {
+  const { kv } = ctx;
+  let seq = Number(kv.getRaw("m/seq") ?? 0);
+  let eventSeq = Number(kv.getRaw("m/eseq") ?? 0);
+  const created: Delivery[] = [];
+  const ops: KvOp[] = [];
+  const seen = new Set<string>();
+  const routed: EnqueueItem[] = [];
+  for (const item of items) {
+    const id = item.event.envelope.id;
+    if (seen.has(id) || kv.getRaw(`e/${id}`) !== undefined) continue;
+    seen.add(id);
+    eventSeq += 1;
+    ops.push(
+      { key: `e/${id}`, value: item.event.body },
+      { key: `r/${item.recordKey}/${pad(eventSeq)}`, value: id },
+      { key: `n/${pad(eventSeq)}`, value: JSON.stringify([id, item.recordKey, item.event.envelope.detected_at]) },
+    );
+    for (const target of item.targets) {
+      seq += 1;
+      const delivery: Delivery = { seq, target, eventId: id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now };
+      ops.push({ key: `q/${target}/${pad(seq)}`, value: JSON.stringify(delivery) });
+      created.push(delivery);
+    }
+    for (const [target, body] of Object.entries(item.fixed ?? {})) ops.push({ key: `o/${target}/${id}`, value: body });
+    routed.push(item);
+  }
+  // Targets whose filter said no or whose expression failed: log entries and dead letters.
+  const records = routingRecords(routed, now);
+  for (const { dead } of records) {
+    if (!dead) continue;
+    seq += 1;
+    ops.push({ key: `d/${dead.target}/${pad(seq)}`, value: JSON.stringify({ ...dead, seq }) });
+  }
+  ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
+  kv.write(ops);
+  for (const { log } of records) kv.write(logOps(ctx, log));
+  crashPoint("store:enqueue-before-commit");
+  return created;
+}
+
 /** The outbox with what `close` must do: commit acks still batched. */
 export interface SqliteOutbox extends Outbox {
   flush(): void;
@@ -81,45 +127,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
     async enqueue(items) {
       await settled(ctx);
       const now = ctx.clock.now();
-      return kv.transaction(() => {
-        let seq = Number(kv.getRaw("m/seq") ?? 0);
-        let eventSeq = Number(kv.getRaw("m/eseq") ?? 0);
-        const created: Delivery[] = [];
-        const ops: KvOp[] = [];
-        const seen = new Set<string>();
-        const routed: EnqueueItem[] = [];
-        for (const item of items) {
-          const id = item.event.envelope.id;
-          if (seen.has(id) || kv.getRaw(`e/${id}`) !== undefined) continue;
-          seen.add(id);
-          eventSeq += 1;
-          ops.push(
-            { key: `e/${id}`, value: item.event.body },
-            { key: `r/${item.recordKey}/${pad(eventSeq)}`, value: id },
-            { key: `n/${pad(eventSeq)}`, value: JSON.stringify([id, item.recordKey, item.event.envelope.detected_at]) },
-          );
-          for (const target of item.targets) {
-            seq += 1;
-            const delivery: Delivery = { seq, target, eventId: id, recordKey: item.recordKey, attempts: 0, nextAttemptAt: now };
-            ops.push({ key: `q/${target}/${pad(seq)}`, value: JSON.stringify(delivery) });
-            created.push(delivery);
-          }
-          for (const [target, body] of Object.entries(item.fixed ?? {})) ops.push({ key: `o/${target}/${id}`, value: body });
-          routed.push(item);
-        }
-        // Targets whose filter said no or whose expression failed: log entries and dead letters.
-        const records = routingRecords(routed, now);
-        for (const { dead } of records) {
-          if (!dead) continue;
-          seq += 1;
-          ops.push({ key: `d/${dead.target}/${pad(seq)}`, value: JSON.stringify({ ...dead, seq }) });
-        }
-        ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
-        kv.write(ops);
-        for (const { log } of records) kv.write(logOps(ctx, log));
-        crashPoint("store:enqueue-before-commit");
-        return created;
-      });
+      return kv.transaction(() => enqueueRows(ctx, items, now));
     },
 
     async getEvent(eventId, target) {

@@ -1,13 +1,41 @@
 import { staleChangeMarks } from "../../core/page-marks.js";
 import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
 import { crashPoint } from "../../testing/fault-injection.js";
-import type { SnapshotStore } from "../store.js";
+import type { ResourceId, SnapshotStore, SnapshotWrite } from "../store.js";
 import { baselineOps, decodeSnapshot, encodeSnapshot } from "./codec.js";
 import { prefixOf, settled, type SqliteContext } from "./context.js";
 import type { KvOp } from "./kv.js";
 
 /** Baseline batches smaller than this are written on the calling thread (no writer thread for small resources). */
 const BASELINE_THREAD_MIN = 50;
+
+/**
+ * The rows of a snapshot write: snapshots, tombstones, change marks and the write sequence
+ * (`m/wseq`, advanced unless every write is a first one: then `changeSeq` is undefined). Written
+ * in the caller's transaction; `ctx.writeSeq` takes `changeSeq` once it is committed.
+ */
+export function snapshotOps(ctx: SqliteContext, id: ResourceId, writes: readonly SnapshotWrite[]): { ops: KvOp[]; changeSeq: number | undefined } {
+  const prefix = prefixOf(id);
+  const ops: KvOp[] = [];
+  const changeSeq = ctx.writeSeq + 1;
+  let marked = false;
+  for (const write of writes) {
+    const key = refKey(write);
+    if (!write.fresh) {
+      ops.push({ key: `w/${prefix}${key}`, value: String(changeSeq) });
+      marked = true;
+    }
+    if (write.snapshot.gone) {
+      ops.push({ key: `s/${prefix}${key}`, delete: true });
+      ops.push({ key: `t/${prefix}${key}`, value: String(write.snapshot.version) });
+    } else {
+      ops.push({ key: `s/${prefix}${key}`, value: encodeSnapshot(write.snapshot) });
+      if (write.revived) ops.push({ key: `t/${prefix}${key}`, delete: true });
+    }
+  }
+  if (marked) ops.push({ key: "m/wseq", value: String(changeSeq) });
+  return { ops, changeSeq: marked ? changeSeq : undefined };
+}
 
 /** Snapshots (`s/`), tombstones (`t/`), change marks (`w/`) and page marks (`p/`). */
 export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
@@ -39,30 +67,12 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
 
     async putSnapshots(id, writes) {
       await settled(ctx, id);
-      const prefix = prefixOf(id);
-      const ops: KvOp[] = [];
-      const changeSeq = ctx.writeSeq + 1;
-      let marked = false;
-      for (const write of writes) {
-        const key = refKey(write);
-        if (!write.fresh) {
-          ops.push({ key: `w/${prefix}${key}`, value: String(changeSeq) });
-          marked = true;
-        }
-        if (write.snapshot.gone) {
-          ops.push({ key: `s/${prefix}${key}`, delete: true });
-          ops.push({ key: `t/${prefix}${key}`, value: String(write.snapshot.version) });
-        } else {
-          ops.push({ key: `s/${prefix}${key}`, value: encodeSnapshot(write.snapshot) });
-          if (write.revived) ops.push({ key: `t/${prefix}${key}`, delete: true });
-        }
-      }
-      if (marked) ops.push({ key: "m/wseq", value: String(changeSeq) });
+      const { ops, changeSeq } = snapshotOps(ctx, id, writes);
       kv.transaction(() => {
         kv.write(ops);
         crashPoint("store:snapshots-before-commit");
       });
-      if (marked) ctx.writeSeq = changeSeq;
+      if (changeSeq !== undefined) ctx.writeSeq = changeSeq;
     },
 
     async putBaseline(id, origin, refs) {

@@ -1,4 +1,5 @@
 import { outboxContract } from "./outbox.js";
+import { pageCommitContract } from "./page-commit.js";
 import { passJournalContract } from "./pass-journal.js";
 import { retentionContract } from "./retention.js";
 import { smallStateContract } from "./small-state.js";
@@ -12,6 +13,7 @@ export function stateStoreContract(backend: ContractBackend): void {
   smallStateContract(backend);
   snapshotsContract(backend);
   outboxContract(backend);
+  pageCommitContract(backend);
   passJournalContract(backend);
   retentionContract(backend);
 }

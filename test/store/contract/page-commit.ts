@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { failNextAt } from "../../../src/testing/fault-injection.js";
+import { fixedClock, item, openFresh, type ContractBackend } from "./backend.js";
+
+const id = { source: "s", resource: "invoices" };
+const snap = (version: number) => ({ version, fingerprint: `f${version}`, json: `{"v":${version}}` });
+
+export function pageCommitContract(backend: ContractBackend): void {
+  describe("a page's events with their snapshots (commitPage)", () => {
+    it("writes the events, their deliveries and the snapshots (change marks included) in one call; known event ids are skipped", async () => {
+      const { store, reopen } = await openFresh(backend, { clock: fixedClock(2_000) });
+      const created = await store.commitPage(id, [item("e1", "s/invoices/\u001f1", ["a", "b"])], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }]);
+      expect(created.map((d) => [d.target, d.eventId, d.nextAttemptAt])).toEqual([["a", "e1", 2_000], ["b", "e1", 2_000]]);
+      expect(await store.snapshotSeq()).toBe(0);
+      // A change (not a first write) advances the write sequence and marks the record.
+      await store.commitPage(id, [item("e2", "s/invoices/\u001f1", ["a"]), item("e1", "s/invoices/\u001f1", ["a"])], [{ kind: null, id: "1", snapshot: snap(2) }]);
+      expect(await store.snapshotSeq()).toBe(1);
+      // Events only, snapshots only, nothing.
+      expect(await store.commitPage(id, [item("e3", "s/invoices/\u001f2", ["a"])], [])).toHaveLength(1);
+      expect(await store.commitPage(id, [], [{ kind: null, id: "2", snapshot: snap(1), fresh: true }])).toEqual([]);
+      expect(await store.commitPage(id, [], [])).toEqual([]);
+      await store.close();
+      const again = await reopen();
+      expect((await again.listPending("a")).map((d) => d.eventId)).toEqual(["e1", "e2", "e3"]);
+      expect((await again.getSnapshots(id, [{ kind: null, id: "1" }])).get("\u001f1")).toEqual(snap(2));
+      expect(await again.countSnapshots(id)).toBe(2);
+      expect((await again.getPageMarks(id)).changed.get("\u001f1")).toBe(1);
+      await again.close();
+    });
+
+    for (const point of ["store:enqueue-before-commit", "store:snapshots-before-commit"]) {
+      it(`a failure inside it (at ${point}) keeps neither the events nor the snapshots`, async () => {
+        const { store, reopen } = await openFresh(backend);
+        await store.commitPage(id, [item("e1", "s/invoices/\u001f1", ["a"])], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }]);
+        failNextAt(point);
+        await expect(
+          store.commitPage(id, [item("e2", "s/invoices/\u001f2", ["a"]), item("e3", "s/invoices/\u001f1", ["a"])], [{ kind: null, id: "2", snapshot: snap(1), fresh: true }, { kind: null, id: "1", snapshot: snap(2) }]),
+        ).rejects.toThrow(`injected failure at ${point}`);
+        const check = async (s: typeof store): Promise<void> => {
+          expect(await s.hasEvent("e2")).toBe(false);
+          expect(await s.hasEvent("e3")).toBe(false);
+          expect((await s.listPending()).map((d) => d.eventId)).toEqual(["e1"]);
+          expect(await s.listEventIdsForRecord("s/invoices/\u001f1")).toEqual(["e1"]);
+          expect((await s.getSnapshots(id, [{ kind: null, id: "1" }, { kind: null, id: "2" }])).get("\u001f1")).toEqual(snap(1));
+          expect(await s.countSnapshots(id)).toBe(1);
+          expect(await s.snapshotSeq()).toBe(0);
+        };
+        await check(store);
+        // The same write goes through afterwards, with the numbers it would have had.
+        const created = await store.commitPage(id, [item("e2", "s/invoices/\u001f2", ["a"])], [{ kind: null, id: "1", snapshot: snap(2) }]);
+        expect(created.map((d) => d.seq)).toEqual([2]);
+        expect(await store.snapshotSeq()).toBe(1);
+        await store.close();
+        const again = await reopen();
+        expect((await again.listPending()).map((d) => d.eventId)).toEqual(["e1", "e2"]);
+        expect(await again.snapshotSeq()).toBe(1);
+        await again.close();
+      });
+    }
+  });
+}
