@@ -39,6 +39,18 @@ async function once(path: string, options: { reconcile?: boolean; aheadMs?: numb
 const refused = (): number => fake!.requests.filter((r) => r.status === 403).length;
 /** Every answer FacturaScripts counts toward its IP ban (401 and 403). */
 const incidents = (): number => fake!.requests.filter((r) => r.status === 401 || r.status === 403).length;
+/** Both resources baselined with a key that may read both, then cost_invoices' grant revoked: the next pass suspends it. Returns the config path and the fake. */
+async function costInvoicesRevoked(): Promise<{ path: string; fake: FacturaScriptsFake }> {
+  const started = await startFacturaScriptsFake({ token: "SECRET-full-access", keys: { [TOKEN]: BOTH } });
+  fake = started;
+  receiver = await startReceiver();
+  started.seed("facturaproveedores", 2);
+  const path = config(["invoices", "cost_invoices"]);
+  expect((await once(path)).code).toBe(0);
+  started.setGrant(TOKEN, INVOICES);
+  return { path, fake: started };
+}
+
 const asked = (table: string): number => fake!.requests.filter((r) => r.path === `/api/3/${table}`).length;
 
 describe("FacturaScripts: a key that may not read a feed or a resource", () => {
@@ -125,13 +137,7 @@ describe("FacturaScripts: a key that may not read a feed or a resource", () => {
   }, 120_000);
 
   it("a resource suspended after a 403: resume keeps its cursor, so what was created meanwhile is delivered (reset would baseline it)", async () => {
-    fake = await startFacturaScriptsFake({ token: "SECRET-full-access", keys: { [TOKEN]: BOTH } });
-    receiver = await startReceiver();
-    fake.seed("facturaproveedores", 2);
-    const path = config(["invoices", "cost_invoices"]);
-    expect((await once(path)).code).toBe(0);
-
-    fake.setGrant(TOKEN, INVOICES);
+    const { path, fake } = await costInvoicesRevoked();
     const suspended = await once(path);
     expect(suspended.code).toBe(1);
     const blocked = await once(path);
@@ -146,12 +152,7 @@ describe("FacturaScripts: a key that may not read a feed or a resource", () => {
   }, 120_000);
 
   it("a suspended resource is re-probed automatically once `reprobe` has passed: one refused request per probe, then resumed", async () => {
-    fake = await startFacturaScriptsFake({ token: "SECRET-full-access", keys: { [TOKEN]: BOTH } });
-    receiver = await startReceiver();
-    fake.seed("facturaproveedores", 2);
-    const path = config(["invoices", "cost_invoices"]);
-    expect((await once(path)).code).toBe(0);
-    fake.setGrant(TOKEN, INVOICES);
+    const { path, fake } = await costInvoicesRevoked();
     expect((await once(path)).code).toBe(1);
     expect(refused()).toBe(1);
 
