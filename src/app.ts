@@ -11,7 +11,7 @@ import type { StateStore } from "./store/store.js";
 import { registerSecrets, type Logger } from "./telemetry/logger.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { BudgetGate } from "./pipeline/budget.js";
-import { ORPHANS, Replica, sourceOfRecordKey } from "./cluster/replica.js";
+import { ORPHANS, Replica, replicaId, sourceOfRecordKey } from "./cluster/replica.js";
 import { currentFence } from "./store/fence.js";
 import type { PassOutcome } from "./pipeline/poll-pass.js";
 
@@ -63,7 +63,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
   const clustered = options.replica === true && config.cluster !== undefined && options.readOnly !== true;
-  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered, ...(clustered ? { leaseMs: config.cluster!.lease } : {}) });
+  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered, ...(clustered ? { leaseMs: config.cluster!.lease, replicaId: replicaId(config.cluster!) } : {}) });
   try {
     const removedTargets = options.readOnly ? {} : await store.deadLetterPendingExcept(config.targets.map((t) => t.name));
     for (const [target, count] of Object.entries(removedTargets)) {

@@ -87,6 +87,8 @@ export class Replica {
   /** An extra round just after another replica's lease expires (takeover without waiting a whole round). */
   private soon?: NodeJS.Timeout;
   private rounding?: Promise<void>;
+  /** A takeover round was asked while a round ran: one more runs after it. */
+  private again = false;
   private draining = false;
   private stopped = false;
   /** Live replica ids at the last round. */
@@ -179,13 +181,24 @@ export class Replica {
     return [...this.held].map(([source, h]) => ({ source, token: h.token }));
   }
 
-  /** One round, never two at once. */
-  tick(): Promise<void> {
+  /**
+   * One round, never two at once. `fresh`: the round must read the leases after now (the
+   * takeover round at another's expiry) — asked while a round runs, one more runs after it.
+   */
+  tick(fresh = false): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.rounding ??= withoutFence(() => this.round())
+    if (this.rounding) {
+      if (fresh) this.again = true;
+      return this.rounding;
+    }
+    this.rounding = withoutFence(() => this.round())
       .catch((error: unknown) => this.options.logger.error({ replica: this.id, err: errorMessage(error) }, "cluster round failed (leases are kept until they run out)"))
       .finally(() => {
         this.rounding = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.tick();
+        }
       });
     return this.rounding;
   }
@@ -214,10 +227,11 @@ export class Replica {
       }
     }
     if (this.draining) return;
-    const replicas = await store.replicas();
+    // Both read after the heartbeat and renewal (a dead owner's heartbeat is older than its last renewal).
+    const [replicas, leaseRows] = await Promise.all([store.replicas(), store.leases()]);
     this.live = replicas.filter((r) => r.live || r.id === this.id).map((r) => r.id);
     metrics?.replicasLive.set(this.live.length);
-    const leases = new Map((await store.leases()).map((lease) => [lease.source, lease]));
+    const leases = new Map(leaseRows.map((lease) => [lease.source, lease]));
     this.roundAtExpiry(leases.values());
     const handOver: string[] = [];
     const wanted: string[] = [];
@@ -275,7 +289,7 @@ export class Replica {
     if (soonest >= interval || this.stopped || this.draining) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      void this.tick();
+      void this.tick(true);
     }, soonest + 50);
     this.soon.unref();
   }

@@ -20,6 +20,11 @@ export interface OpenOptions {
    * held by a fenced write) cannot hold the other replicas up past the lease.
    */
   leaseMs?: number;
+  /**
+   * Replicas: this replica's id, its connections' `application_name` — a replica that finds a
+   * paused one's transaction holding an expired lease row ends that transaction (postgres/cluster.ts).
+   */
+  replicaId?: string;
 }
 
 /** Opens the state named by `state.url`; the URL's scheme picks the backend (src/store/<backend>/). */

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { endIdleTransactions } from "../../src/store/postgres/cluster.js";
+import { applicationName, endIdleTransactions } from "../../src/store/postgres/cluster.js";
 import { checkFence } from "../../src/store/postgres/fencing.js";
 import { openStateStore } from "../../src/store/open.js";
 import { postgresForFile, sql } from "../helpers/postgres.js";
@@ -23,7 +23,7 @@ function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
 
 /** A raw session of the paused replica: the transaction of a fenced write, stopped after its check. */
 async function pausedWrite(url: string, fence: { source: string; token: number; owner: string }): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url.replace(/[?&]schema=[^&]*/, "") });
+  const client = new pg.Client({ connectionString: url.replace(/[?&]schema=[^&]*/, ""), application_name: applicationName(fence.owner) });
   client.on("error", () => undefined);
   await client.connect();
   await client.query("BEGIN");
@@ -62,6 +62,33 @@ describe("a replica paused inside a fenced write", () => {
       expect(Number(violations[0]!.n)).toBe(0);
     } finally {
       for (const client of paused) await client.end().catch(() => undefined);
+      await a.close();
+      await b.close();
+    }
+  }, 30_000);
+
+  it("is ended by the grant once its replica is not live: the source is taken over at the expiry, not after the idle timeout", async () => {
+    const url = pgServer().freshUrl();
+    const a = await openStateStore(url, { replica: true, leaseMs: 600, replicaId: "A" });
+    const b = await openStateStore(url, { replica: true, leaseMs: 600, replicaId: "B" });
+    const me = { id: "A", host: "h", pid: 1, version: "v", instance: "i1", leaseMs: 60_000 };
+    let paused: pg.Client | undefined;
+    try {
+      expect(await a.cluster!.join(me)).toBe(true);
+      const s = (await a.cluster!.acquire("A", ["s"], 600)).get("s")!;
+      paused = await pausedWrite(url, { source: "s", token: s.token, owner: "A" });
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      // The lease ran out, but A is live (its heartbeat is recent): a slow replica's write is left alone.
+      expect([...(await within(2000, "B acquiring", b.cluster!.acquire("B", ["s"], 600))).keys()]).toEqual([]);
+      expect((await paused.query("SELECT 1 AS one")).rows[0]).toEqual({ one: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A stops heartbeating (here: leaves the table; a SIGSTOPped replica's heartbeat ages out).
+      await a.cluster!.leave(me, 24 * 60 * 60_000);
+      const taken = (await within(2000, "B taking s over", b.cluster!.acquire("B", ["s"], 600))).get("s");
+      expect(taken, "taken over at once: the paused write was ended").toMatchObject({ previousOwner: "A" });
+      await expect(paused.query("SELECT 1")).rejects.toThrow(/terminat|connection/i);
+    } finally {
+      await paused?.end().catch(() => undefined);
       await a.close();
       await b.close();
     }

@@ -9,9 +9,61 @@ import type { ClusterStore, LeaseRow } from "../../src/store/store.js";
  * the expiry (the cluster chaos suite's takeover p99 went past lease + one interval under load).
  * A replica that sees another's lease expire before its next round runs one round just after it.
  */
+/** A store with one source `s` held by a dead replica until `expiresAt`; `slow` delays acquisitions. */
+function deadOwnerStore(leaseMs: number, expiresIn: number, slowAcquireMs = 0): { store: ClusterStore; acquired: Array<{ at: number; sources: string[] }> } {
+  let expiresAt = Date.now() + expiresIn;
+  const acquired: Array<{ at: number; sources: string[] }> = [];
+  const lease = (): LeaseRow => ({
+    source: "s",
+    owner: "dead",
+    token: 1,
+    grantedAt: new Date(0).toISOString(),
+    expiresAt: new Date(expiresAt).toISOString(),
+    valid: Date.now() < expiresAt,
+    expiredForMs: Math.max(0, Date.now() - expiresAt),
+    remainingMs: Math.max(0, expiresAt - Date.now()),
+  });
+  const store: ClusterStore = {
+    join: async () => true,
+    heartbeat: async () => true,
+    leave: async () => undefined,
+    // The dead replica's heartbeat is out of date: only this one is live.
+    replicas: async () => [{ id: "me", host: "h", pid: 1, version: "v", leaseMs, startedAt: "", heartbeatAt: "", draining: false, live: true }],
+    leases: async () => [lease()],
+    renew: async (_owner, held) => held.map((h) => h.source),
+    acquire: async (_owner, sources) => {
+      if (slowAcquireMs > 0) await new Promise((resolve) => setTimeout(resolve, slowAcquireMs));
+      const free = sources.filter((source) => source !== "s" || Date.now() >= expiresAt);
+      acquired.push({ at: Date.now(), sources: free });
+      if (free.includes("s")) expiresAt = Date.now() + leaseMs;
+      return new Map(free.map((source) => [source, { token: 2, previousOwner: "dead" }]));
+    },
+    release: async () => undefined,
+  };
+  return { store, acquired };
+}
+
 describe("takeover round", () => {
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it("runs the takeover round after a round that was still running at the expiry, not a whole interval later", async () => {
+    vi.useFakeTimers();
+    const leaseMs = 3000;
+    // The first round's acquisition (of "*") takes 500 ms: the expiry (400 ms) falls inside it.
+    const { store, acquired } = deadOwnerStore(leaseMs, 400, 500);
+    const replica = new Replica({ store, config: { lease: leaseMs, replica_id: "me" }, sources: ["s"], logger: pino({ level: "silent" }), env: {}, now: () => Date.now() });
+    const started = Date.now();
+    const starting = replica.start();
+    await vi.advanceTimersByTimeAsync(500);
+    await starting;
+    expect(acquired.flatMap((a) => a.sources)).not.toContain("s");
+    await vi.advanceTimersByTimeAsync(700);
+    const taken = acquired.find((a) => a.sources.includes("s"));
+    expect(taken, "taken over right after the round in flight at the expiry (the next regular round is 1 s after it)").toBeDefined();
+    expect(taken!.at - started).toBeLessThan(1100);
+    await replica.abandon();
   });
 
   it("runs a round just after another replica's lease expires, and takes the source then", async () => {

@@ -24,6 +24,80 @@ export function pgCluster(db: Db): ClusterStore {
     );
     return rows.length > 0;
   };
+  /**
+   * Ends the open transactions of replicas that hold an expired lease among `sources` and are
+   * not live (no heartbeat for a whole lease: paused, or cut off) — transactions idle, or
+   * waiting on a lock, for more than a third of the lease. Such a transaction can never commit
+   * anything that counts: its fence check would refuse the write once the lease is granted
+   * again; ending it only rolls it back earlier than the idle timeout would. Needs the right to
+   * signal those sessions (the same database role, or pg_signal_backend); without it, the idle
+   * timeout still ends them. Returns how many were ended.
+   */
+  async function endStuckWrites(owner: string, sources: string[], leaseMs: number): Promise<number> {
+    try {
+      const rows = await db.query(
+        `WITH stuck AS (
+           SELECT DISTINCT left('retrohook replica ' || l.owner, 63) AS app FROM @.leases l
+           WHERE l.source = ANY($1::text[]) AND l.expires_at <= clock_timestamp() AND l.owner <> $2
+             AND NOT EXISTS (SELECT 1 FROM @.replicas r WHERE r.id = l.owner AND r.heartbeat_at > clock_timestamp() - r.lease_ms * interval '1 millisecond')
+         )
+         SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid)) AS n FROM pg_stat_activity a JOIN stuck ON a.application_name = stuck.app
+         WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL
+           AND (a.state LIKE 'idle in transaction%' OR a.wait_event_type = 'Lock')
+           AND a.state_change < clock_timestamp() - $3 * interval '1 millisecond'
+           AND NOT EXISTS (SELECT 1 FROM @.replicas r WHERE r.heartbeat_at > clock_timestamp() - r.lease_ms * interval '1 millisecond' AND left('retrohook replica ' || r.id, 63) = a.application_name)`,
+        [sources, owner, Math.round(leaseMs / 3)],
+      );
+      return Number(rows[0]?.n ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  async function grant(owner: string, sources: string[], leaseMs: number): Promise<Map<string, LeaseGrant>> {
+    const granted = new Map<string, LeaseGrant>();
+    if (sources.length === 0) return granted;
+    // One statement (one round trip: a takeover is on the clock). Only expired rows, and only
+    // those nobody holds a lock on: a fenced write in progress (its owner may be paused in the
+    // middle of it) holds its row FOR KEY SHARE, another replica's grant FOR UPDATE. Such a
+    // source waits for a later round — it never holds this grant (nor the others' renewals and
+    // writes queued behind it) up. A grant is so always stamped after every write that held
+    // its row. A source with no row yet is inserted (a concurrent insert wins, this one skips).
+    const rows = await db.query(
+      `WITH wanted AS (SELECT DISTINCT unnest($2::text[]) AS source),
+       locked AS (
+         SELECT source, owner, token FROM @.leases WHERE source = ANY($2::text[]) AND expires_at <= clock_timestamp()
+         ORDER BY source FOR UPDATE SKIP LOCKED
+       ),
+       free AS (
+         SELECT w.source, l.owner AS previous_owner, l.token AS previous_token FROM wanted w LEFT JOIN locked l ON l.source = w.source
+         WHERE l.source IS NOT NULL OR NOT EXISTS (SELECT 1 FROM @.leases e WHERE e.source = w.source)
+         ORDER BY w.source
+       ),
+       tokens AS (SELECT source, previous_owner, previous_token, nextval('@.lease_tokens') AS token FROM free),
+       taken AS (
+         UPDATE @.leases l SET owner = $1, token = t.token, granted_at = clock_timestamp(), expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+         FROM tokens t WHERE t.previous_token IS NOT NULL AND l.source = t.source RETURNING l.source
+       ),
+       inserted AS (
+         INSERT INTO @.leases (source, owner, token, granted_at, expires_at)
+         SELECT source, $1, token, clock_timestamp(), clock_timestamp() + $3 * interval '1 millisecond' FROM tokens WHERE previous_token IS NULL
+         ON CONFLICT (source) DO NOTHING RETURNING source
+       )
+       INSERT INTO @.lease_grants (token, source, owner, granted_at, previous_owner, previous_token, reason)
+       SELECT t.token, t.source, $1, clock_timestamp(), t.previous_owner, t.previous_token, CASE WHEN t.previous_owner IS NULL THEN 'free' ELSE 'takeover' END
+       FROM tokens t WHERE t.source IN (SELECT source FROM taken UNION ALL SELECT source FROM inserted)
+       RETURNING source, token, previous_owner`,
+      [owner, sources, leaseMs],
+    );
+    for (const r of rows) {
+      const token = Number(r.token);
+      const previous = r.previous_owner as string | null;
+      granted.set(r.source as string, previous === null ? { token } : { token, previousOwner: previous });
+    }
+    return granted;
+  }
+
   return {
     join: (me) => upsertReplica(me, false),
 
@@ -89,56 +163,15 @@ export function pgCluster(db: Db): ClusterStore {
     },
 
     async acquire(owner, sources, leaseMs) {
-      const granted = new Map<string, LeaseGrant>();
-      if (sources.length === 0) return granted;
-      const wanted = [...new Set(sources)].sort();
-      return db.tx(async (q) => {
-        // Only expired rows, and only those nobody holds a lock on: a fenced write in progress
-        // (its owner may be paused in the middle of it) holds its row FOR KEY SHARE, another
-        // replica's grant FOR UPDATE. Such a source waits for a later round — it never holds this
-        // grant (nor the others' renewals and writes queued behind it) up. A grant is so always
-        // stamped after every write that held its row.
-        const rows = await q("SELECT source, owner, token FROM @.leases WHERE source = ANY($1::text[]) AND expires_at <= clock_timestamp() ORDER BY source FOR UPDATE SKIP LOCKED", [wanted]);
-        const before = new Map(rows.map((r) => [r.source as string, r]));
-        const existing = new Set((await q("SELECT source FROM @.leases WHERE source = ANY($1::text[])", [wanted])).map((r) => r.source as string));
-        const free = wanted.filter((source) => before.has(source) || !existing.has(source));
-        if (free.length === 0) return granted;
-        const tokens = (await q("SELECT nextval('@.lease_tokens') AS t FROM generate_series(1, $1)", [free.length])).map((r) => Number(r.t));
-        const taken = free.filter((source) => before.has(source));
-        const fresh = free.filter((source) => !before.has(source));
-        const tokenOf = new Map(free.map((source, i) => [source, tokens[i]!]));
-        if (taken.length > 0) {
-          await q(
-            `UPDATE @.leases l SET owner = $1, token = t.token, granted_at = clock_timestamp(), expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-             FROM unnest($2::text[], $3::bigint[]) AS t(source, token) WHERE l.source = t.source`,
-            [owner, taken, taken.map((source) => tokenOf.get(source)), leaseMs],
-          );
-        }
-        let inserted: string[] = [];
-        if (fresh.length > 0) {
-          inserted = (
-            await q(
-              `INSERT INTO @.leases (source, owner, token, granted_at, expires_at)
-               SELECT source, $1, token, clock_timestamp(), clock_timestamp() + $4 * interval '1 millisecond' FROM unnest($2::text[], $3::bigint[]) AS t(source, token)
-               ON CONFLICT (source) DO NOTHING RETURNING source`,
-              [owner, fresh, fresh.map((source) => tokenOf.get(source)), leaseMs],
-            )
-          ).map((r) => r.source as string);
-        }
-        const got = [...taken, ...inserted];
-        if (got.length === 0) return granted;
-        await q(
-          `INSERT INTO @.lease_grants (token, source, owner, granted_at, previous_owner, previous_token, reason)
-           SELECT token, source, $1, clock_timestamp(), previous_owner, previous_token, CASE WHEN previous_owner IS NULL THEN 'free' ELSE 'takeover' END
-           FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS t(source, token, previous_owner, previous_token)`,
-          [owner, got, got.map((source) => tokenOf.get(source)), got.map((source) => (before.get(source)?.owner as string | undefined) ?? null), got.map((source) => (before.has(source) ? Number(before.get(source)!.token) : null))],
-        );
-        for (const source of got) {
-          const previous = before.get(source)?.owner as string | undefined;
-          granted.set(source, previous === undefined ? { token: tokenOf.get(source)! } : { token: tokenOf.get(source)!, previousOwner: previous });
-        }
-        return granted;
-      });
+      const granted = await grant(owner, sources, leaseMs);
+      const rest = sources.filter((source) => !granted.has(source));
+      // An expired row still locked is most often a paused replica's write (SIGSTOP, a frozen
+      // VM): end it now rather than wait for the database's idle timeout, then try once more.
+      if (rest.length > 0 && (await endStuckWrites(owner, rest, leaseMs)) > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        for (const [source, lease] of await grant(owner, rest, leaseMs)) granted.set(source, lease);
+      }
+      return granted;
     },
 
     async release(owner, held) {
@@ -158,7 +191,15 @@ export function pgCluster(db: Db): ClusterStore {
  * end a transaction left idle longer than the lease (docs/decisions/0013). The paused replica's
  * write is then rolled back, and its connection dropped (the pool opens a new one).
  */
-export function endIdleTransactions(pool: pg.Pool, leaseMs: number): void {
+export function endIdleTransactions(pool: pg.Pool, leaseMs: number, replicaId?: string): void {
   const idleMs = Math.max(1000, Math.round(leaseMs));
-  pool.on("connect", (client) => void client.query(`SET idle_in_transaction_session_timeout = ${idleMs}`).catch(() => undefined));
+  pool.on("connect", (client) => {
+    void client.query(`SET idle_in_transaction_session_timeout = ${idleMs}`).catch(() => undefined);
+    if (replicaId !== undefined) void client.query("SELECT set_config('application_name', $1, false)", [applicationName(replicaId)]).catch(() => undefined);
+  });
+}
+
+/** A replica's connections' `application_name` (PostgreSQL keeps 63 bytes; ids are ASCII). */
+export function applicationName(replicaId: string): string {
+  return `retrohook replica ${replicaId}`.slice(0, 63);
 }

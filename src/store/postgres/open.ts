@@ -25,7 +25,7 @@ import { parsePostgresUrl } from "./url.js";
  */
 export async function openPostgresStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
   const db = new Db(parsePostgresUrl(url), options.readOnly === true);
-  if (options.replica && !db.readOnly) endIdleTransactions(db.pool, options.leaseMs ?? 30_000);
+  if (options.replica && !db.readOnly) endIdleTransactions(db.pool, options.leaseMs ?? 30_000, options.replicaId);
   let owner: OwnerLock | undefined;
   try {
     await db.begin();

@@ -146,6 +146,29 @@ export async function sourcesHeldBy(url: string, replica: string): Promise<strin
   return withClient(url, async (client, s) => (await client.query(`SELECT source FROM ${s}.leases WHERE owner = $1 AND expires_at > now() AND source <> '*'`, [replica])).rows.map((r) => String(r.source)));
 }
 
+/** A replica's unexpired leases with their tokens and expiry (epoch ms, the database's clock). */
+export async function leasesHeldBy(url: string, replica: string): Promise<Array<{ source: string; token: number; expiresAt: number }>> {
+  return withClient(url, async (client, s) =>
+    (await client.query(`SELECT source, token, extract(epoch FROM expires_at) * 1000 AS expires FROM ${s}.leases WHERE owner = $1 AND expires_at > now() AND source <> '*'`, [replica])).rows.map((r) => ({
+      source: String(r.source),
+      token: Number(r.token),
+      expiresAt: Number(r.expires),
+    })),
+  );
+}
+
+/** Every lease grant (source, token, owner, epoch ms of the grant by the database's clock). */
+export async function leaseGrants(url: string): Promise<Array<{ source: string; token: number; owner: string; at: number }>> {
+  return withClient(url, async (client, s) =>
+    (await client.query(`SELECT source, token, owner, extract(epoch FROM granted_at) * 1000 AS at FROM ${s}.lease_grants ORDER BY token`)).rows.map((r) => ({
+      source: String(r.source),
+      token: Number(r.token),
+      owner: String(r.owner),
+      at: Number(r.at),
+    })),
+  );
+}
+
 /** Whether the replicas' tables exist yet. */
 export async function clusterTablesReady(url: string): Promise<boolean> {
   return withClient(url, async (client) => {

@@ -4,7 +4,7 @@ import { percentile } from "../../../bench/report.js";
 import { startTestPostgres } from "../../helpers/postgres.js";
 import { startReceiver } from "../../helpers/receiver.js";
 import { sleep, waitUntil } from "../lib/cli.js";
-import { auditFigures, clusterTablesReady, installAudit, sourcesHeldBy, type AuditFigures } from "../lib/cluster-audit.js";
+import { auditFigures, clusterTablesReady, installAudit, leaseGrants, leasesHeldBy, sourcesHeldBy, type AuditFigures } from "../lib/cluster-audit.js";
 import { target, writeConfig } from "../lib/config.js";
 import { seededRandom, type ChangeKind, type DeliveryFigures } from "../lib/ledger.js";
 import { REPLICA_VARIABLE, ReplicaSet, type Incarnation } from "../lib/replicas.js";
@@ -48,6 +48,18 @@ interface Outage {
   victim: string;
   at: number;
   held: string[];
+  /** The victim's leases at the outage (token, expiry by the database's clock), when the database answered. */
+  leases?: Array<{ source: string; token: number; expiresAt: number }>;
+}
+
+/** Where takeover time goes (ms, one entry per source taken over whose lease was read at the outage). */
+export interface TakeoverBreakdown {
+  /** Outage → the victim's lease expiry. */
+  toExpiry: number[];
+  /** Lease expiry → the grant to another replica. */
+  expiryToGrant: number[];
+  /** Grant → the new owner's first listing. */
+  grantToList: number[];
 }
 
 export interface ClusterChaosResult {
@@ -64,6 +76,7 @@ export interface ClusterChaosResult {
   audit?: AuditFigures;
   auditError?: string;
   takeovers: number[];
+  breakdown: TakeoverBreakdown;
   /** Outages where a source the victim held was not listed by another replica before the run ended. */
   neverTakenOver: string[];
   vendorRequests: number;
@@ -101,6 +114,7 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
   let audit: AuditFigures | undefined;
   let auditError: string | undefined;
   let cleanExits = false;
+  let grants: Awaited<ReturnType<typeof leaseGrants>> = [];
   try {
     // The first replica alone creates the schema and baselines every source; then the audit
     // triggers go in and the others join.
@@ -144,10 +158,10 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
       } else if (fault === "kill") {
         const victim = pick(replicas.working(), random);
         if (victim) {
-          const held = await heldBy(stateUrl, victim, fleet.requests);
+          const { held, leases } = await heldBy(stateUrl, victim, fleet.requests);
           const at = Date.now();
           await replicas.kill(victim);
-          outages.push({ kind: "kill", victim: victim.id, at, held });
+          outages.push({ kind: "kill", victim: victim.id, at, held, ...(leases ? { leases } : {}) });
           await sleep(500 + Math.floor(random() * 2000));
           replicas.start(victim.slot);
         }
@@ -156,10 +170,10 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
         // A replica that owns sources, paused past its lease.
         const owner = await someOwner(stateUrl, replicas, random);
         if (owner) {
-          const held = await heldBy(stateUrl, owner, fleet.requests);
+          const { held, leases } = await heldBy(stateUrl, owner, fleet.requests);
           const at = Date.now();
           replicas.stop(owner);
-          outages.push({ kind: "stop", victim: owner.id, at, held });
+          outages.push({ kind: "stop", victim: owner.id, at, held, ...(leases ? { leases } : {}) });
           await sleep(leaseMs + 1000 + Math.floor(random() * 1500));
           replicas.cont(owner);
         }
@@ -183,6 +197,7 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
     const exits = await replicas.stopAll();
     cleanExits = exits.every((exit) => exit.code === 0);
     try {
+      grants = await leaseGrants(stateUrl);
       audit = await auditFigures(stateUrl);
     } catch (error) {
       auditError = error instanceof Error ? error.message : String(error);
@@ -195,6 +210,7 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
     await server.stop();
   }
   const { takeovers, neverTakenOver } = takeoverTimes(outages, fleet.requests);
+  const breakdown = takeoverBreakdown(outages, grants, fleet.requests);
   const debug = process.env.CHAOS_CLUSTER_DEBUG;
   if (debug) {
     // Diagnostics: the outages, the vendor's log, the deliveries and every replica's log lines.
@@ -218,6 +234,7 @@ export async function clusterChaos(options: ClusterChaosOptions): Promise<Cluste
     ...(audit ? { audit } : {}),
     ...(auditError ? { auditError } : {}),
     takeovers,
+    breakdown,
     neverTakenOver,
     vendorRequests: fleet.requests.length,
     unexpectedExits: replicas.unexpectedExits,
@@ -231,13 +248,14 @@ function pick<T>(list: readonly T[], random: () => number): T | undefined {
 }
 
 /** Sources the replica holds: from its leases; the vendor's view (who listed each source last) when the database does not answer. */
-async function heldBy(stateUrl: string, replica: Incarnation, requests: readonly VendorRequest[]): Promise<string[]> {
+async function heldBy(stateUrl: string, replica: Incarnation, requests: readonly VendorRequest[]): Promise<{ held: string[]; leases?: Outage["leases"] }> {
   try {
-    return await sourcesHeldBy(stateUrl, replica.id);
+    const leases = await leasesHeldBy(stateUrl, replica.id);
+    return { held: leases.map((l) => l.source), leases };
   } catch {
     const last = new Map<string, string>();
     for (const r of requests) if (r.list) last.set(r.source, r.replica);
-    return [...last].filter(([, who]) => who === replica.id).map(([source]) => source);
+    return { held: [...last].filter(([, who]) => who === replica.id).map(([source]) => source) };
   }
 }
 
@@ -269,6 +287,26 @@ function takeoverTimes(outages: readonly Outage[], requests: readonly VendorRequ
   return { takeovers, neverTakenOver };
 }
 
+/**
+ * Per outage and held source whose lease was read at the outage: outage → its expiry → the grant
+ * to another replica (lease_grants) → that replica's first listing (the vendor's log).
+ */
+function takeoverBreakdown(outages: readonly Outage[], grants: ReadonlyArray<{ source: string; token: number; owner: string; at: number }>, requests: readonly VendorRequest[]): TakeoverBreakdown {
+  const lists = requests.filter((r) => r.list).sort((a, b) => a.start - b.start);
+  const out: TakeoverBreakdown = { toExpiry: [], expiryToGrant: [], grantToList: [] };
+  for (const outage of outages) {
+    for (const lease of outage.leases ?? []) {
+      const grant = grants.find((g) => g.source === lease.source && g.token > lease.token && g.owner !== outage.victim);
+      const list = grant && lists.find((r) => r.source === lease.source && r.start >= grant.at && r.replica === grant.owner);
+      if (!grant || !list) continue;
+      out.toExpiry.push(lease.expiresAt - outage.at);
+      out.expiryToGrant.push(grant.at - lease.expiresAt);
+      out.grantToList.push(list.start - grant.at);
+    }
+  }
+  return out;
+}
+
 export function clusterChaosRows(result: ClusterChaosResult): Row[] {
   const f = result.figures;
   const made = result.made;
@@ -284,6 +322,7 @@ export function clusterChaosRows(result: ClusterChaosResult): Row[] {
   const processOk = result.unexpectedExits.length === 0 && result.cleanExits;
   const ok = deliveryOk && overlapOk && fencingOk && takeoverOk && processOk;
   const seconds = (ms: number | undefined) => (ms === undefined ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
+  const spread = (list: number[]) => (list.length ? `${seconds(percentile(list, 50))}/${seconds(percentile(list, 99))}` : "n/a");
   const notes = [
     ...f.problems.slice(0, 4),
     ...result.overlaps.examples.slice(0, 2),
@@ -306,7 +345,8 @@ export function clusterChaosRows(result: ClusterChaosResult): Row[] {
         (a
           ? `writes accepted from a stale lease ${a.staleAccepted} (SQL: fenced write transactions committed after a newer grant; by the feature's stamps ${a.staleByStamps}), unfenced pass writes ${a.unfenced}${a.unfenced ? ` (${Object.entries(a.unfencedByTable).map(([k, v]) => `${k} ${v}`).join(", ")})` : ""} (delivery acks, retries and dead letters, unfenced by design: ${a.deliveryWrites}), fenced write transactions ${a.fencedTransactions}, fence rejections ${a.rejections}, lease grants ${a.grants} (${Object.entries(a.grantsByReason).map(([k, v]) => `${k} ${v}`).join(", ")}); `
           : "writes accepted from a stale lease: not checked; ") +
-        `takeover time p50 ${seconds(p50)}, p99 ${seconds(p99)}, max ${seconds(result.takeovers.length ? Math.max(...result.takeovers) : undefined)} over ${result.takeovers.length} sources taken over (bound: lease + schedule = ${seconds(bound)}); ` +
+        `takeover time p50 ${seconds(p50)}, p99 ${seconds(p99)}, max ${seconds(result.takeovers.length ? Math.max(...result.takeovers) : undefined)} over ${result.takeovers.length} sources taken over (bound: lease + schedule = ${seconds(bound)}; ` +
+        `p50/p99 of outage → lease expiry ${spread(result.breakdown.toExpiry)}, expiry → grant ${spread(result.breakdown.expiryToGrant)}, grant → first listing ${spread(result.breakdown.grantToList)}); ` +
         `unexpected exits ${result.unexpectedExits.length}; clean stop of every replica: ${result.cleanExits ? "yes" : "no"}; ${Math.round(result.durationMs / 1000)} s`,
       result: ok ? "pass" : "FAIL",
       ...(ok || notes.length === 0 ? {} : { notes: notes.join("; ") }),
