@@ -61,8 +61,13 @@ export class Attempts {
     return signedMessage(lane.target, lane.key, event, this.ctx.realNow());
   }
 
-  /** One attempt of a lane's head entry, taken by the scheduler; releases it however it ends. */
-  async run(lane: TargetLane, entry: Entry, probe: boolean): Promise<void> {
+  /**
+   * One attempt of a lane's head entry, taken by the scheduler; releases it however it ends.
+   * `sent` is called once the transport reported the delivery delivered, before its ack is
+   * recorded: the scheduler may then start another send while the ack is being committed (the
+   * record stays taken until the ack is stored, so its next delivery still waits for it).
+   */
+  async run(lane: TargetLane, entry: Entry, probe: boolean, sent?: () => void): Promise<void> {
     const { store, clock } = this.ctx;
     const target = lane.target;
     const delivery = entry.delivery;
@@ -106,6 +111,7 @@ export class Attempts {
 
     if (result.outcome === "delivered") {
       this.noteReachable(lane);
+      sent?.();
       try {
         crashPoint("delivery:after-2xx-before-ack");
         await store.ackDelivery(delivery, log);

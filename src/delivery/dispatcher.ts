@@ -322,7 +322,7 @@ export class Dispatcher {
     if (!this.active() || lane.paused) return;
     const now = this.clock.now();
     const dueBy = this.onceCutoff ?? now;
-    while (lane.inFlight < lane.concurrency) {
+    while (lane.inFlight < lane.concurrency && lane.inFlight + lane.acking < lane.maxAcking) {
       const entry = lane.peek();
       if (!entry || entry.delivery.nextAttemptAt > dueBy) return;
       const owned = this.owns(entry.delivery, lane.target.timeout);
@@ -347,14 +347,27 @@ export class Dispatcher {
   private launch(lane: TargetLane, entry: Entry, probe: boolean): void {
     lane.inFlight += 1;
     if (probe) lane.probing = true;
+    // A delivered send frees its slot at once; its ack, still being recorded, counts in `acking`
+    // (bounded) and keeps the record taken until it is stored. A probe keeps its slot to the end.
+    let acking = false;
+    const sent = probe
+      ? undefined
+      : (): void => {
+          acking = true;
+          lane.inFlight -= 1;
+          lane.acking += 1;
+          this.startDue(lane);
+          this.scheduleWakeUp();
+        };
     // Outside the fence of a pass that may have woken the dispatcher: deliveries are no pass's writes.
-    const task = withoutFence(() => this.attempts.run(lane, entry, probe)).catch((error: unknown) => {
+    const task = withoutFence(() => this.attempts.run(lane, entry, probe, sent)).catch((error: unknown) => {
       // Unexpected (a bug, not a receiver or state failure): the delivery stays pending.
       if (entry.busy) this.attempts.stateFailure(lane, entry, "attempting a delivery", error);
       else this.logger.error({ target: lane.name, err: errorMessage(error) }, "delivery attempt failed unexpectedly");
     });
     this.track(task, () => {
-      lane.inFlight -= 1;
+      if (acking) lane.acking -= 1;
+      else lane.inFlight -= 1;
       if (probe) lane.probing = false;
       this.startDue(lane);
       this.scheduleWakeUp();
@@ -375,7 +388,7 @@ export class Dispatcher {
     if (!this.running || this.stopping) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const lane of this.lanes.values()) {
-      if (lane.paused || lane.inFlight >= lane.concurrency) continue;
+      if (lane.paused || lane.inFlight >= lane.concurrency || lane.inFlight + lane.acking >= lane.maxAcking) continue;
       const head = lane.peek();
       if (!head) continue;
       let at = head.delivery.nextAttemptAt;

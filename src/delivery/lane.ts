@@ -27,6 +27,8 @@ interface HeapItem {
   readonly entry: Entry;
 }
 
+const MAX_ACKING = 64;
+
 export type OperatorPause = NonNullable<TargetState["paused"]>;
 
 export class TargetLane {
@@ -34,7 +36,10 @@ export class TargetLane {
   private readonly bySeq = new Map<number, Entry>();
   private readonly busyRecords = new Set<string>();
   private readonly heap = new DueHeap<HeapItem>();
+  /** Sends in flight (at most `concurrency`). */
   inFlight = 0;
+  /** Delivered sends whose ack is still being recorded (with `inFlight`, at most `maxAcking`). */
+  acking = 0;
   probing = false;
   sweeping = false;
   breaker: BreakerState = closedBreaker();
@@ -58,6 +63,15 @@ export class TargetLane {
 
   get concurrency(): number {
     return Math.max(1, this.target.concurrency || 1);
+  }
+
+  /**
+   * Sends in flight plus acks being recorded, at most: the state store commits acks in batches
+   * while the next sends go. Bounded so that a state store that stops answering leaves few
+   * sent-but-unrecorded deliveries (each is sent again, under its id, after a restart).
+   */
+  get maxAcking(): number {
+    return Math.max(MAX_ACKING, this.concurrency);
   }
 
   get pendingCount(): number {

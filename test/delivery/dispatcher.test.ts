@@ -460,3 +460,100 @@ describe("Dispatcher and failing state writes (memory store)", () => {
     }
   });
 });
+
+describe("Dispatcher: sends go on while acks are recorded (memory store)", () => {
+  /** A receiver, and a harness on a memory store whose acks wait (once `hold` was called) until `release()`; `held` counts them. */
+  async function heldAcks(overrides: Partial<Parameters<typeof targetConfig>[1]> = {}) {
+    const { MemoryStateStore } = await import("../helpers/memory-store.js");
+    class HeldAcks extends MemoryStateStore {
+      held = 0;
+      private gate: Promise<void> = Promise.resolve();
+      private open: () => void = () => undefined;
+      hold(): void {
+        this.gate = new Promise((resolve) => (this.open = resolve));
+      }
+      release(): void {
+        this.open();
+      }
+      override async ackDelivery(...args: Parameters<InstanceType<typeof MemoryStateStore>["ackDelivery"]>): Promise<void> {
+        this.held += 1;
+        await this.gate;
+        this.held -= 1;
+        return super.ackDelivery(...args);
+      }
+    }
+    const rx = await startReceiver();
+    let store: InstanceType<typeof HeldAcks> | undefined;
+    const h = await harness(async (clock) => (store = new HeldAcks(clock)), [targetConfig(rx.url, overrides)]);
+    store!.hold();
+    return {
+      h,
+      rx,
+      store: store!,
+      close: async () => {
+        store!.release();
+        await h.close();
+        await rx.close();
+      },
+    };
+  }
+
+  it("a delivered send frees its slot before its ack is stored; the record's next delivery waits for the ack", async () => {
+    const { h, rx, store, close } = await heldAcks({ concurrency: 1 });
+    try {
+      await h.enqueue([
+        { event: makeEvent("a1", "1"), recordId: "1" },
+        { event: makeEvent("a2", "1"), recordId: "1" },
+        { event: makeEvent("b1", "2"), recordId: "2" },
+      ]);
+      await h.dispatcher.start();
+      // One send at a time; a1's ack is held, yet b1 (another record) goes; a2 waits for a1's ack.
+      await rx.waitFor(2);
+      await waitUntil(() => store.held === 2, 5000, "both acks waiting");
+      await pause(100);
+      expect(rx.requests.map((r) => idOf(r.body))).toEqual(["a1", "b1"]);
+      expect(rx.maxInProgress).toBe(1);
+      expect((await h.store.listPending()).map((d) => d.eventId).sort()).toEqual(["a1", "a2", "b1"]);
+      store.release();
+      await rx.waitFor(3);
+      await waitUntil(async () => (await h.store.listPending()).length === 0, 5000, "all acked");
+      expect(rx.requests.map((r) => idOf(r.body))).toEqual(["a1", "b1", "a2"]);
+      expect((await h.store.listLog({ target: "erp" })).map((l) => l.eventId).sort()).toEqual(["a1", "a2", "b1"]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("holds at most 64 sends plus acks not stored yet per target", async () => {
+    const { h, rx, store, close } = await heldAcks({ concurrency: 2 });
+    try {
+      await h.enqueue(Array.from({ length: 80 }, (_, i) => ({ event: makeEvent(`e${i}`, String(i)), recordId: String(i) })));
+      await h.dispatcher.start();
+      await rx.waitFor(64);
+      await pause(200);
+      expect(rx.requests).toHaveLength(64);
+      expect(store.held).toBe(64);
+      store.release();
+      await waitUntil(async () => (await h.store.listPending()).length === 0, 10_000, "all acked");
+      expect(rx.requests).toHaveLength(80);
+    } finally {
+      await close();
+    }
+  });
+
+  it("stop() waits for acks being stored: nothing delivered stays pending", async () => {
+    const { h, store, close } = await heldAcks();
+    try {
+      await h.enqueue([{ event: makeEvent("s1", "1"), recordId: "1" }]);
+      await h.dispatcher.start();
+      await waitUntil(() => store.held === 1, 5000, "ack waiting");
+      const stopped = h.dispatcher.stop(5_000);
+      await pause(50);
+      store.release();
+      await stopped;
+      expect(await h.store.listPending()).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -84,13 +84,16 @@ export class Db {
     this.single = client;
   }
 
-  /** One statement, outside any transaction of the caller (autocommit). */
-  async query(text: string, values?: unknown[]): Promise<Array<Record<string, unknown>>> {
-    if (this.single) return this.inTurn(async (client) => (await run(client, this.sql(text), values)).rows);
+  /**
+   * One statement, outside any transaction of the caller (autocommit). `name`: a prepared
+   * statement, parsed and planned once per connection (for the statements run per delivery).
+   */
+  async query(text: string, values?: unknown[], name?: string): Promise<Array<Record<string, unknown>>> {
+    if (this.single) return this.inTurn(async (client) => (await run(client, this.sql(text), values, name)).rows);
     let client: pg.PoolClient | undefined;
     try {
       client = await this.connect();
-      const result = await run(client, this.sql(text), values);
+      const result = await run(client, this.sql(text), values, name);
       client.release();
       return result.rows;
     } catch (error) {
@@ -239,8 +242,8 @@ function passwordOf(target: PostgresTarget): string | undefined {
   }
 }
 
-function run(client: pg.PoolClient, text: string, values?: unknown[]): Promise<pg.QueryResult<Record<string, unknown>>> {
-  return client.query(text, values);
+function run(client: pg.PoolClient, text: string, values?: unknown[], name?: string): Promise<pg.QueryResult<Record<string, unknown>>> {
+  return name === undefined ? client.query(text, values) : client.query({ name, text, ...(values ? { values } : {}) });
 }
 
 function querier(client: pg.PoolClient, db: Db): Query {

@@ -31,3 +31,29 @@ export async function appendEntries(ctx: PgContext, q: Query, entries: DeliveryL
     if (last > ctx.logLimit) await q("DELETE FROM @.delivery_log WHERE target = $1 AND n <= $2", [target, last - ctx.logLimit]);
   }
 }
+
+/**
+ * One statement (atomic on its own, autocommit): the delivered `seqs` leave the outbox and
+ * their log entries are numbered per target, inserted and each target trimmed to `logLimit`.
+ * Entries numbered at or below the trim line are not inserted (they would be trimmed at once):
+ * the log holds what `appendEntries` would leave.
+ */
+export const ACK_STATEMENT = `WITH gone AS (DELETE FROM @.outbox WHERE seq = ANY($1::bigint[])),
+entries AS (
+  SELECT t.target, t.entry, row_number() OVER (PARTITION BY t.target ORDER BY t.ord) AS i, count(*) OVER (PARTITION BY t.target) AS k
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(target, entry, ord)
+),
+bumped AS (
+  INSERT INTO @.log_counters (target, n) SELECT target, max(k) FROM entries GROUP BY target
+  ON CONFLICT (target) DO UPDATE SET n = @.log_counters.n + excluded.n RETURNING target, n
+),
+added AS (
+  INSERT INTO @.delivery_log (target, n, entry)
+  SELECT e.target, b.n - e.k + e.i, e.entry FROM entries e JOIN bumped b USING (target) WHERE b.n - e.k + e.i > b.n - $4
+)
+DELETE FROM @.delivery_log l USING bumped b WHERE l.target = b.target AND l.n <= b.n - $4`;
+
+/** The parameters of `ACK_STATEMENT`. */
+export function ackParameters(ctx: PgContext, seqs: number[], entries: DeliveryLogEntry[]): unknown[] {
+  return [seqs, entries.map((e) => e.target), entries.map((e) => JSON.stringify(e)), ctx.logLimit];
+}

@@ -4,7 +4,8 @@ import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEn
 import { textArray, numberArray } from "./binary-array.js";
 import { lockEvents, settled, takeNumbers, type PgContext } from "./context.js";
 import type { Query } from "./db.js";
-import { appendEntries } from "./delivery-log.js";
+import { crashPoint } from "../../testing/fault-injection.js";
+import { ACK_STATEMENT, ackParameters, appendEntries } from "./delivery-log.js";
 
 /** The outbox with what `close` must do: wait for acks still being committed. */
 export interface PgOutbox extends Outbox {
@@ -90,16 +91,14 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
   let acks: Ack[] = [];
   let committing: Promise<void> | undefined;
 
-  /** Group commit: acks arriving while one transaction commits share the next one. */
+  /** Group commit: acks arriving while one commits share the next statement. */
   const commitAcks = async (): Promise<void> => {
     while (acks.length > 0) {
       const batch = acks;
       acks = [];
       try {
-        await db.tx(async (q) => {
-          await q("DELETE FROM @.outbox WHERE seq = ANY($1::bigint[])", [batch.map((a) => a.delivery.seq)]);
-          await appendEntries(ctx, q, batch.map((a) => a.log));
-        }, "store:ack-before-commit");
+        crashPoint("store:ack-before-commit");
+        await db.query(ACK_STATEMENT, ackParameters(ctx, batch.map((a) => a.delivery.seq), batch.map((a) => a.log)), "retrohook_ack");
         for (const ack of batch) ack.resolve();
       } catch (error) {
         for (const ack of batch) ack.reject(error);
@@ -122,7 +121,7 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
       const row = (
         target === undefined
           ? await db.query("SELECT body FROM @.events WHERE id = $1", [eventId])
-          : await db.query("SELECT e.body, f.body AS fixed FROM @.events e LEFT JOIN @.fixed_bodies f ON f.event_id = e.id AND f.target = $2 WHERE e.id = $1", [eventId, target])
+          : await db.query("SELECT e.body, f.body AS fixed FROM @.events e LEFT JOIN @.fixed_bodies f ON f.event_id = e.id AND f.target = $2 WHERE e.id = $1", [eventId, target], "retrohook_event_for")
       )[0];
       if (!row) return undefined;
       const body = row.body as string;

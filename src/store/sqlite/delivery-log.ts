@@ -7,7 +7,7 @@ export function sqliteDeliveryLog(ctx: SqliteContext): DeliveryLog {
   const { kv } = ctx;
   return {
     async appendLog(entry) {
-      kv.transaction(() => kv.write(logOps(ctx, entry)));
+      kv.write(logOps(ctx, [entry]));
     },
     async listLog(filter) {
       const rows = kv.range(filter.target ? `l/${filter.target}/` : "l/").map(([, value]) => JSON.parse(value) as DeliveryLogEntry & { n: number });
@@ -17,14 +17,20 @@ export function sqliteDeliveryLog(ctx: SqliteContext): DeliveryLog {
   };
 }
 
-/** Must run inside a transaction: reads and bumps the per-target log counter, trims the oldest. */
-export function logOps(ctx: SqliteContext, entry: DeliveryLogEntry): KvOp[] {
-  const counterKey = `m/l/${entry.target}`;
-  const n = Number(ctx.kv.getRaw(counterKey) ?? 0) + 1;
-  const ops: KvOp[] = [
-    { key: counterKey, value: String(n) },
-    { key: `l/${entry.target}/${pad(n)}`, value: JSON.stringify({ ...entry, n }) },
-  ];
-  if (n > ctx.logLimit) ops.push({ key: `l/${entry.target}/${pad(n - ctx.logLimit)}`, delete: true });
+/**
+ * Must run inside a transaction: numbers `entries` with the per-target log counter (read and
+ * bumped once per target), trims the oldest past `logLimit`.
+ */
+export function logOps(ctx: SqliteContext, entries: readonly DeliveryLogEntry[]): KvOp[] {
+  const ops: KvOp[] = [];
+  const counters = new Map<string, number>();
+  for (const entry of entries) {
+    const counterKey = `m/l/${entry.target}`;
+    const n = (counters.get(counterKey) ?? Number(ctx.kv.getRaw(counterKey) ?? 0)) + 1;
+    counters.set(counterKey, n);
+    ops.push({ key: `l/${entry.target}/${pad(n)}`, value: JSON.stringify({ ...entry, n }) });
+    if (n > ctx.logLimit) ops.push({ key: `l/${entry.target}/${pad(n - ctx.logLimit)}`, delete: true });
+  }
+  for (const [key, n] of counters) ops.push({ key, value: String(n) });
   return ops;
 }

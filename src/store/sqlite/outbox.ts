@@ -72,10 +72,13 @@ export function enqueueRows(ctx: SqliteContext, items: EnqueueItem[], now: numbe
   }
   ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
   kv.write(ops);
-  for (const { log } of records) kv.write(logOps(ctx, log));
+  if (records.length > 0) kv.write(logOps(ctx, records.map((r) => r.log)));
   crashPoint("store:enqueue-before-commit");
   return created;
 }
+
+/** Least time between two commits of batched acks while acks keep coming (ms). */
+const ACK_SPACING_MS = 5;
 
 /** The outbox with what `close` must do: commit acks still batched. */
 export interface SqliteOutbox extends Outbox {
@@ -90,18 +93,27 @@ export interface SqliteOutbox extends Outbox {
 export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
   const { kv } = ctx;
   let acks: Array<{ delivery: Delivery; log: DeliveryLogEntry; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let ackTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  let lastCommit = Number.NEGATIVE_INFINITY;
 
+  /** All acks batched so far, in one transaction with their log entries. */
   const commitAcks = (): void => {
+    clearTimeout(ackTimer as NodeJS.Timeout);
+    clearImmediate(ackTimer as NodeJS.Immediate);
+    ackTimer = undefined;
     const batch = acks;
     acks = [];
+    if (batch.length === 0) return;
     try {
       kv.transaction(() => {
-        for (const { delivery, log } of batch) kv.write([{ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true }, ...logOps(ctx, log)]);
+        kv.write([...batch.map(({ delivery }) => ({ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true as const })), ...logOps(ctx, batch.map((a) => a.log))]);
         crashPoint("store:ack-before-commit");
       });
     } catch (error) {
       for (const ack of batch) ack.reject(error);
       return;
+    } finally {
+      lastCommit = performance.now();
     }
     for (const ack of batch) ack.resolve();
   };
@@ -158,13 +170,17 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
     },
 
     /**
-     * Acks arriving in the same event-loop turn share one transaction (one WAL commit instead of
-     * one per delivery); each promise resolves once its ack is committed.
+     * Acks share transactions: the first after a quiet spell is committed at the end of its
+     * event-loop turn; while acks keep coming, at most one commit per `ACK_SPACING_MS` takes
+     * all that arrived meanwhile (one WAL commit for many deliveries). Each promise resolves once
+     * its ack is committed, and rejects — nothing of its batch stored — when the commit fails.
      */
     async ackDelivery(delivery, log) {
       return new Promise((resolve, reject) => {
         acks.push({ delivery, log, resolve, reject });
-        if (acks.length === 1) setImmediate(commitAcks);
+        if (ackTimer !== undefined) return;
+        const wait = lastCommit + ACK_SPACING_MS - performance.now();
+        ackTimer = wait > 0 ? setTimeout(commitAcks, wait) : setImmediate(commitAcks);
       });
     },
 
@@ -173,7 +189,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
         kv.write([
           { key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true },
           { key: `d/${delivery.target}/${pad(delivery.seq)}`, value: JSON.stringify({ ...dead, seq: delivery.seq }) },
-          ...logOps(ctx, log),
+          ...logOps(ctx, [log]),
         ]);
         crashPoint("store:dead-letter-before-commit");
       });

@@ -11,6 +11,8 @@ import { openStateStore } from "../../../src/store/open.js";
 export interface ContractBackend {
   name: string;
   freshUrl(): Promise<string>;
+  /** Makes the state at `url` refuse (fail the write of) any delivery log entry containing `marker`. */
+  refuseLogEntries(url: string, marker: string): Promise<void>;
 }
 
 export interface Opened {

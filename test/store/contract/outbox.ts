@@ -86,6 +86,41 @@ export function outboxContract(backend: ContractBackend): void {
       await again.close();
     });
 
+    it("acks batched together: each stored with its log entry, numbered and trimmed as one at a time would be", async () => {
+      const { store, reopen } = await openFresh(backend, { logLimit: 5 });
+      const created = await store.enqueue([...Array.from({ length: 8 }, (_, i) => item(`e${i}`, `r${i}`, ["a"])), item("x1", "r1", ["b"]), item("x2", "r2", ["b"])]);
+      await store.ackDelivery(created[0]!, logEntry("a", "e0"));
+      // The same turn: one batch (or several: the contract holds either way).
+      await Promise.all(created.slice(1).map((d) => store.ackDelivery(d, logEntry(d.target, d.eventId))));
+      await store.close();
+      const again = await reopen();
+      expect(await again.listPending()).toEqual([]);
+      expect((await again.listLog({ target: "a" })).map((l) => l.eventId)).toEqual(["e7", "e6", "e5", "e4", "e3"]);
+      expect(await again.listLog({ target: "b" })).toEqual([logEntry("b", "x2"), logEntry("b", "x1")]);
+      await again.ackDelivery((await again.enqueue([item("e8", "r8", ["a"])]))[0]!, logEntry("a", "e8"));
+      expect((await again.listLog({ target: "a" })).map((l) => l.eventId)).toEqual(["e8", "e7", "e6", "e5", "e4"]);
+      await again.close();
+    });
+
+    it("an ack batch that fails stores none of its acks; only acks whose promise resolved left the outbox and were logged", async () => {
+      const { store, url } = await openFresh(backend);
+      const created = await store.enqueue(Array.from({ length: 6 }, (_, i) => item(`e${i}`, `r${i}`, ["a"])));
+      await store.ackDelivery(created[0]!, logEntry("a", "e0"));
+      await backend.refuseLogEntries(url, "poison");
+      const results = await Promise.allSettled(created.slice(1).map((d) => store.ackDelivery(d, { ...logEntry("a", d.eventId), ...(d.eventId === "e3" ? { error: "poison" } : {}) })));
+      const acked = created.slice(1).filter((_, i) => results[i]!.status === "fulfilled").map((d) => d.eventId);
+      expect(results[2]!.status).toBe("rejected");
+      expect(acked).not.toContain("e3");
+      expect((await store.listPending("a")).map((d) => d.eventId).sort()).toEqual(["e1", "e2", "e3", "e4", "e5"].filter((id) => !acked.includes(id)));
+      expect((await store.listLog({ target: "a" })).map((l) => l.eventId).sort()).toEqual(["e0", ...acked].sort());
+      // The refused ones can be acked later, numbered after what was stored.
+      const retried = created.slice(1).filter((d) => !acked.includes(d.eventId) && d.eventId !== "e3");
+      await Promise.all(retried.map((d) => store.ackDelivery(d, logEntry("a", d.eventId))));
+      expect((await store.listPending("a")).map((d) => d.eventId)).toEqual(["e3"]);
+      expect((await store.listLog({ target: "a" })).map((l) => l.eventId).sort()).toEqual(["e0", "e1", "e2", "e4", "e5"]);
+      await store.close();
+    });
+
     it("dead-letters, lists and requeues with new sequence numbers (all, or one event)", async () => {
       const { store } = await openFresh(backend);
       const [d1, d2, d3] = await store.enqueue([item("e1", "r1", ["a"]), item("e2", "r2", ["a"]), item("e3", "r3", ["b"])]);
