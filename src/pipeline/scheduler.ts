@@ -49,6 +49,7 @@ export class Scheduler {
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
   private started = false;
+  private tickObserver: ((dueMs: number, firedMs: number) => void) | undefined;
 
   constructor(
     private readonly sources: ScheduledSource[],
@@ -61,6 +62,15 @@ export class Scheduler {
       this.states.set(entry.config.name, { reconcileWaiting: false, skippedTicks: 0 });
       this.entries.set(entry.config.name, entry);
     }
+  }
+
+  /**
+   * Told of every cron tick: when it was due and when it ran (how late the event loop let it
+   * run; the retention sweep measures the delay its steps cause with it). node-cron skips a tick
+   * more than a second late: reported too, when it is noticed.
+   */
+  observeTicks(observer: (dueMs: number, firedMs: number) => void): void {
+    this.tickObserver = observer;
   }
 
   /** One incremental pass per source now, then the cron jobs. */
@@ -84,9 +94,16 @@ export class Scheduler {
       return key;
     }
     const sources = [source];
-    const task = cron.schedule(expression, () => {
+    const task = cron.schedule(expression, (context) => {
+      this.tickObserver?.(context.date.getTime(), Date.now());
       for (const name of sources) void this.trigger(name, mode);
     }, { timezone, name: key, noOverlap: false });
+    if (this.tickObserver) {
+      task.on("execution:missed", (context) => {
+        this.tickObserver?.(context.date.getTime(), Date.now());
+        this.logger.warn({ job: key, due: context.date.toISOString() }, "pass tick missed: the event loop was blocked for over a second when it was due");
+      });
+    }
     this.tasks.set(key, { task, sources });
     return key;
   }

@@ -26,6 +26,7 @@ import type { Replica } from "../cluster/replica.js";
 import { clusterView } from "../cluster/view.js";
 import { collectStatus, deadLetters, deliveryLog, missingEventText, sourceView, stateView, targetView, type StatusSources } from "./read-model.js";
 import type { Retention } from "../pipeline/retention.js";
+import { seriesView, type SeriesRecorder } from "../telemetry/series.js";
 
 /** What the server reads and acts on: the daemon's app, plus its scheduler. */
 export interface ServerContext {
@@ -43,6 +44,8 @@ export interface ServerContext {
   replica?: Replica;
   /** The daemon's retention sweeps (`GET /api/state`). */
   retention?: Retention;
+  /** The daemon's hourly series (`GET /api/series`, the overview's charts). */
+  series?: SeriesRecorder;
 }
 
 export interface RouteRequest {
@@ -124,6 +127,16 @@ export function adminRoutes(ctx: ServerContext): Route[] {
     },
     { method: "GET", pattern: /^\/api\/status$/, summary: "sources and targets at a glance", handle: () => collectStatus(statusSources()) },
     { method: "GET", pattern: /^\/api\/state$/, summary: "state size per kind, retention and its sweeps", handle: () => stateView(ctx.config, ctx.store, ctx.retention) },
+    {
+      method: "GET",
+      pattern: /^\/api\/series$/,
+      summary: "the last 24 hours per hour: events detected per source by type, deliveries per target by outcome, backlog, latency p50/p99",
+      handle: async () => {
+        const sources = ctx.config.sources.map((s) => s.name);
+        const targets = ctx.config.targets.map((t) => t.name);
+        return ctx.series ? ctx.series.view(sources, targets) : seriesView((await ctx.store.getSeries()) ?? { hours: [] }, ctx.clock.now(), sources, targets);
+      },
+    },
     {
       method: "GET",
       pattern: /^\/api\/cluster$/,

@@ -180,6 +180,27 @@ export interface SmallState {
   putTargetState(target: string, state: TargetState): Promise<void>;
   getBudget(source: string): Promise<BudgetState | undefined>;
   putBudget(source: string, budget: BudgetState): Promise<void>;
+  /** The overview's hourly series (src/telemetry/series.ts): one small JSON record. */
+  getSeries(): Promise<SeriesState | undefined>;
+  putSeries(series: SeriesState): Promise<void>;
+}
+
+/** One hour of the overview's charts; a day of them is kept (src/telemetry/series.ts). */
+export interface SeriesHour {
+  /** Start of the hour, ms since epoch. */
+  at: number;
+  /** Source → event type → events detected. */
+  events: Record<string, Record<string, number>>;
+  /** Target → outcome → delivery attempts (and events routing filtered out). */
+  deliveries: Record<string, Record<string, number>>;
+  /** Target → the most deliveries pending at one sample in the hour. */
+  backlog: Record<string, number>;
+  /** Target → delivery attempts at or under each latency bound (`SERIES_LATENCY_BOUNDS_MS`, then all of them): cumulative. */
+  latency: Record<string, number[]>;
+}
+
+export interface SeriesState {
+  hours: SeriesHour[];
 }
 
 /** Snapshots, tombstones and page marks: src/store/<backend>/snapshots.ts. */

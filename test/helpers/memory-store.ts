@@ -13,6 +13,7 @@ import {
   type StateKind,
   type StateSizes,
   type BudgetState,
+  type SeriesState,
   type DeadLetter,
   type Delivery,
   type QueueGauges,
@@ -355,6 +356,17 @@ export class MemoryStateStore implements StateStore {
   async putBudget(source: string, budget: BudgetState): Promise<void> {
     this.check("putBudget");
     this.budgets.set(source, clone(budget));
+  }
+
+  private series: SeriesState | undefined;
+
+  async getSeries(): Promise<SeriesState | undefined> {
+    return this.series && clone(this.series);
+  }
+
+  async putSeries(series: SeriesState): Promise<void> {
+    this.check("putSeries");
+    this.series = clone(series);
   }
 
   private readonly horizons: Partial<Record<PrunableKind, string>> = {};

@@ -4,13 +4,13 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
-import { DEFAULT_RETENTION, Retention } from "../../src/pipeline/retention.js";
+import { DEFAULT_RETENTION, MAX_STEP_ROWS, Retention } from "../../src/pipeline/retention.js";
 import { replayEvent } from "../../src/server/actions.js";
 import { explainRecordAt } from "../../src/server/explain.js";
 import { stateView } from "../../src/server/read-model.js";
 import { stateLines } from "../../src/cli/commands/status.js";
 import { openStateStore } from "../../src/store/open.js";
-import type { EnqueueItem } from "../../src/store/store.js";
+import type { EnqueueItem, PrunableKind, StateStore } from "../../src/store/store.js";
 import { silentLogger } from "../../src/telemetry/logger.js";
 import { Metrics } from "../../src/telemetry/metrics.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -102,5 +102,49 @@ describe("a retention sweep", () => {
     } finally {
       await again.close();
     }
+  });
+
+  it("never grows a step past MAX_STEP_ROWS, however cheap the steps before were", async () => {
+    // Steps that only look (nothing to delete) are fast; the step size doubles after each. A
+    // step that then deletes at that size held the loop 126 ms on a loaded machine (2,000 rows).
+    const limits: number[] = [];
+    let calls = 0;
+    const store = {
+      async pruneStep(_kind: PrunableKind, _before: number, limit: number) {
+        limits.push(limit);
+        calls += 1;
+        return { removed: 0, done: calls % 20 === 0 };
+      },
+      async reclaimSpace() { return 0; },
+    } as unknown as StateStore;
+    const retention = new Retention(store, DEFAULT_RETENTION, new ManualClock(T0), silentLogger());
+    await retention.sweep();
+    expect(Math.max(...limits)).toBe(MAX_STEP_ROWS);
+    expect(MAX_STEP_ROWS).toBeLessThanOrEqual(500);
+  });
+
+  it("measures how late a pass tick ran when it fell due while a step held the event loop", async () => {
+    const store = {
+      async pruneStep() {
+        const until = Date.now() + 60;
+        while (Date.now() < until) { /* a step holding the event loop for 60 ms */ }
+        return { removed: 1, done: true };
+      },
+      async reclaimSpace() { return 0; },
+    } as unknown as StateStore;
+    const retention = new Retention(store, DEFAULT_RETENTION, new ManualClock(T0), silentLogger());
+    // A tick due 20 ms after the sweep starts (inside the first step) and one due long after.
+    const due = Date.now() + 20;
+    const fired = new Promise<void>((resolve) => setTimeout(() => { retention.noteTick(due, Date.now()); resolve(); }, 20));
+    const sweep = retention.sweep();
+    await fired;
+    await sweep;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    retention.noteTick(Date.now() - 3, Date.now());
+    const ticks = retention.status().ticks;
+    expect(ticks.count).toBe(2);
+    expect(ticks.duringSteps).toBe(1);
+    expect(ticks.maxLateDuringStepMs).toBeGreaterThanOrEqual(30);
+    expect(ticks.maxLateMs).toBe(ticks.maxLateDuringStepMs);
   });
 });

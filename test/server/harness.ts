@@ -5,6 +5,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { Scheduler } from "../../src/pipeline/scheduler.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { silentLogger, type Logger } from "../../src/telemetry/logger.js";
+import { SeriesRecorder } from "../../src/telemetry/series.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /** A cron expression that does not fire during a test: passes run when the test asks. */
@@ -51,7 +52,8 @@ export async function startDaemon(config: Record<string, unknown>, options: { lo
   const logger = options.logger ?? silentLogger();
   const app = await openApp(parsed, { logger });
   const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
-  const server = await startServer({ ...app, scheduler });
+  const series = new SeriesRecorder(app.store, app.metrics, app.clock, logger);
+  const server = await startServer({ ...app, scheduler, series });
   await app.dispatcher?.start();
   scheduler.start();
   const firstPasses = parsed.sources.map(async (s) => {

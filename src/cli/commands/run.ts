@@ -11,6 +11,7 @@ import { ConfigError } from "../../errors.js";
 import { checkServerConfig } from "../../server/listen.js";
 import { startServer, type RunningServer } from "../../server/server.js";
 import { createLogger } from "../../telemetry/logger.js";
+import { SeriesRecorder } from "../../telemetry/series.js";
 import { crashPoint } from "../../testing/fault-injection.js";
 import { configFor } from "../io.js";
 import type { Command } from "./command.js";
@@ -49,9 +50,11 @@ it refuses to start without server.admin_token (exit 2).
     const daemon = createDaemon(app);
     const scheduler = daemon.scheduler;
     const retention = new Retention(app.store, config.state.retention, app.clock, logger.child({ component: "retention" }), app.metrics);
+    scheduler.observeTicks((due, fired) => retention.noteTick(due, fired));
+    const series = new SeriesRecorder(app.store, app.metrics, app.clock, logger.child({ component: "charts" }));
     let server: RunningServer;
     try {
-      server = await startServer({ ...app, scheduler, retention });
+      server = await startServer({ ...app, scheduler, retention, series });
     } catch (error) {
       await app.close();
       throw error;
@@ -65,6 +68,7 @@ it refuses to start without server.admin_token (exit 2).
       throw error;
     }
     retention.start();
+    series.start();
     crashPoint("run:started");
     logger.info({ sources: app.sources.length, targets: config.targets.length }, "retrohook running");
     const signal = await new Promise<string>((resolve) => {
@@ -76,6 +80,7 @@ it refuses to start without server.admin_token (exit 2).
     // A replica drains: no new work, running passes and deliveries finish (within the grace),
     // then its leases are released at once for the others to take.
     await daemon.stop(GRACE_MS);
+    await series.stop();
     await server.close();
     await app.close();
     logger.info("stopped");

@@ -120,7 +120,7 @@ export function stateLines(state: StateView): string[] {
   const sweep = state.sweeps?.lastSweep;
   if (state.sweeps && sweep) {
     const removed = Object.values(sweep.removed).reduce((n, count) => n + count, 0);
-    lines.push(`retention: ${state.sweeps.sweeps} sweeps, the last at ${sweep.at} removed ${removed} entries in ${sweep.ms} ms; longest step ${state.sweeps.maxStepMs.toFixed(1)} ms`);
+    lines.push(`retention: ${state.sweeps.sweeps} sweeps, the last at ${sweep.at} removed ${removed} entries in ${sweep.ms} ms; longest step ${state.sweeps.maxStepMs.toFixed(1)} ms${state.sweeps.ticks?.duringSteps ? `; ${state.sweeps.ticks.duringSteps} pass ticks fell due during a step, run at most ${Math.round(state.sweeps.ticks.maxLateDuringStepMs)} ms late` : ""}`);
   }
   return lines;
 }

@@ -56,6 +56,14 @@ ol.timeline time { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, m
 .not-fired { color: var(--warn); }
 table.changes { width: auto; margin: 4px 0; }
 ul.routing, ul.attempts { margin: 2px 0; padding-left: 18px; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px 28px; }
+.chart-group h3 { margin: 6px 0 2px; }
+figure.chart { margin: 0 0 8px; }
+figure.chart figcaption { font-size: 12px; color: var(--muted); margin-bottom: 2px; }
+figure.chart > svg { display: block; background: #fbfcfd; border: 1px solid var(--line); border-radius: 4px; }
+.legend { font-size: 11px; color: var(--muted); }
+.legend span { margin-right: 10px; }
+.legend svg.swatch { display: inline-block; margin-right: 3px; vertical-align: -1px; }
 .login { max-width: 360px; margin: 80px auto; padding: 24px; border: 1px solid var(--line); border-radius: 8px; }
 .login input { width: 100%; margin: 8px 0 12px; }
 `;

@@ -1,4 +1,4 @@
-import type { BudgetState, ResourceState, SmallState, SourceState, TargetState } from "../store.js";
+import type { BudgetState, ResourceState, SeriesState, SmallState, SourceState, TargetState } from "../store.js";
 import { settled, type PgContext } from "./context.js";
 
 /** Resource state (cursor, generation, …), source state (suspensions, back-offs, facts), target state: jsonb rows. */
@@ -29,6 +29,14 @@ export function pgSmallState(ctx: PgContext): SmallState {
     },
     async putBudget(source, budget) {
       await db.write("INSERT INTO @.budgets (source, period, used) VALUES ($1, $2, $3) ON CONFLICT (source) DO UPDATE SET period = excluded.period, used = excluded.used", [source, budget.period, budget.used]);
+    },
+    // The overview's series: one JSON value in the meta table (no table of its own).
+    async getSeries() {
+      const row = (await db.query("SELECT value FROM @.meta WHERE key = 'series'", []))[0];
+      return row ? (JSON.parse(row.value as string) as SeriesState) : undefined;
+    },
+    async putSeries(series) {
+      await db.write("INSERT INTO @.meta (key, value) VALUES ('series', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [JSON.stringify(series)]);
     },
   };
 }

@@ -31,5 +31,11 @@ export function sqliteSmallState(ctx: SqliteContext): SmallState {
     async putBudget(source, budget) {
       await keyv.set(`b/${source}`, budget);
     },
+    async getSeries() {
+      return (await keyv.get("series")) ?? undefined;
+    },
+    async putSeries(series) {
+      await keyv.set("series", series);
+    },
   };
 }

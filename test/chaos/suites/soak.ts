@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { startFakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver } from "../../helpers/receiver.js";
@@ -16,8 +17,9 @@ import { SECRETS } from "../lib/secrets.js";
  * /proc; the figure compares the end with the sample after `baselineMs` (the first minute).
  * The state's size (the bytes of every kind, from GET /api/state) is sampled too: over the
  * last `levelWindowMs` (30 minutes in the full run) it must grow less than 5 %. The daemon's
- * longest retention step (the most pruning ever held the event loop at once, so the most it
- * can have delayed a pass tick) must stay under 100 ms. Then the changes stop and everything
+ * longest retention step (the most pruning ever held the event loop at once) must stay under
+ * 100 ms, and so must the lateness of every pass tick that fell due while a step ran (the daemon
+ * measures each cron tick against when it was due: the delay pruning caused, measured). Then the changes stop and everything
  * must be delivered.
  */
 
@@ -63,6 +65,10 @@ export interface SoakResult {
   sweeps: number;
   pruned: number;
   retention: string | undefined;
+  /** Pass ticks the daemon measured: how late they ran, all and those due during a pruning step. */
+  ticks: { count: number; maxLateMs: number; duringSteps: number; maxLateDuringStepMs: number } | null;
+  /** The highest 1-minute load average sampled during the run. */
+  maxLoad: number;
 }
 
 export async function soak(options: SoakOptions): Promise<SoakResult> {
@@ -80,6 +86,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
   });
   let daemon: CliProcess | undefined;
   const samples: Array<[number, number]> = [];
+  const loads: number[] = [loadavg()[0]!];
   const sizes: Array<[number, number, number]> = [];
   let sweeps: StateAnswer["sweeps"] = null;
   try {
@@ -101,6 +108,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       if (Date.now() >= nextSample) {
         const rss = daemon.rssKb();
         if (rss !== undefined) samples.push([Date.now() - started, rss]);
+        loads.push(loadavg()[0]!);
         await readState(Date.now() - started);
         nextSample += 5000;
       }
@@ -142,6 +150,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       sweeps: finalSweeps?.sweeps ?? 0,
       pruned: finalSweeps ? Object.values(finalSweeps.removedTotal).reduce((n, count) => n + count, 0) : 0,
       retention: options.retention,
+      ticks: finalSweeps?.ticks ?? null,
+      maxLoad: Math.max(...loads),
       durationMs: options.durationMs,
       changes: ledger.changes,
       figures: ledger.verify(receiver.requests, SECRETS.webhookSecret),
@@ -182,7 +192,7 @@ export function levelGrowth(sizes: ReadonlyArray<[number, number, number]>, wind
 
 interface StateAnswer {
   sizes: { kinds: Record<string, { count: number; bytes: number }>; fileBytes: number };
-  sweeps: { sweeps: number; maxStepMs: number; maxStepWallMs: number; longestStep: { what: string; limit: number; ms: number; cpuMs: number } | null; removedTotal: Record<string, number> } | null;
+  sweeps: { sweeps: number; maxStepMs: number; maxStepWallMs: number; longestStep: { what: string; limit: number; ms: number; cpuMs: number } | null; removedTotal: Record<string, number>; ticks?: SoakResult["ticks"] } | null;
 }
 
 export function soakRows(result: SoakResult, options: { checkRss: boolean }): Row[] {
@@ -191,12 +201,21 @@ export function soakRows(result: SoakResult, options: { checkRss: boolean }): Ro
   const rssOk = !options.checkRss || result.growth <= 0.2;
   const retained = result.retention !== undefined;
   const levelOk = !retained || result.sizeGrowth < 0.05;
-  const stepOk = !retained || (result.sweeps > 0 && result.maxStepMs <= 100);
+  const ticks = result.ticks;
+  const tickOk = !retained || (ticks !== null && ticks.count > 0 && ticks.maxLateDuringStepMs <= 100);
+  const stepOk = !retained || (result.sweeps > 0 && result.maxStepMs <= 100 && tickOk);
+  // Wall-clock times are the machine's when it is oversubscribed: a step of 3 ms CPU measured
+  // 209 ms at load ~10 on 2 cores, and ticks with no step near them ran 578 ms late. The timing
+  // bound is judged only when the load stays under 2× the cores (as the scraping row does).
+  const cores = availableParallelism();
+  const overloaded = result.maxLoad > cores * 2;
+  const timingJudged = !overloaded || stepOk;
+  const othersOk = rssOk && levelOk && f.lost === 0 && f.inconsistent === 0 && f.orderViolations === 0 && f.splitIds === 0 && result.cleanExit;
   const ok = rssOk && levelOk && stepOk && f.lost === 0 && f.inconsistent === 0 && f.orderViolations === 0 && f.splitIds === 0 && result.cleanExit;
   const last = result.sizes[result.sizes.length - 1];
   const mb = (bytes: number | undefined): string => `${((bytes ?? 0) / 1024 / 1024).toFixed(1)} MiB`;
   const retentionFigures = retained
-    ? `retention ${result.retention}: state over the last ${(result.levelWindowMs / 60_000).toFixed(1)} min ${mb(result.sizeFrom)} → ${mb(result.sizeTo)} (means of its first and last sixths), ${result.sizeGrowth >= 0 ? "+" : ""}${(result.sizeGrowth * 100).toFixed(1)} % (limit +5 %), file at the end ${mb(last?.[2])}; ${result.sweeps} sweeps pruned ${result.pruned} entries, longest step holding the event loop ${result.maxStepMs.toFixed(1)} ms (limit 100 ms; ${result.longestStep}), ${result.maxStepWallMs.toFixed(1)} ms with waits; `
+    ? `retention ${result.retention}: state over the last ${(result.levelWindowMs / 60_000).toFixed(1)} min ${mb(result.sizeFrom)} → ${mb(result.sizeTo)} (means of its first and last sixths), ${result.sizeGrowth >= 0 ? "+" : ""}${(result.sizeGrowth * 100).toFixed(1)} % (limit +5 %), file at the end ${mb(last?.[2])}; ${result.sweeps} sweeps pruned ${result.pruned} entries, longest step holding the event loop ${result.maxStepMs.toFixed(1)} ms (limit 100 ms; ${result.longestStep}), ${result.maxStepWallMs.toFixed(1)} ms with waits; pass ticks ${ticks ? `${ticks.count}, ${ticks.duringSteps} of them due during a pruning step and run at most ${ticks.maxLateDuringStepMs.toFixed(0)} ms late (limit 100 ms), any tick at most ${ticks.maxLateMs.toFixed(0)} ms late` : "not measured"}; `
     : "";
   return [
     {
@@ -207,8 +226,18 @@ export function soakRows(result: SoakResult, options: { checkRss: boolean }): Ro
         `RSS after ${Math.round((result.durationMs >= 300_000 ? 60_000 : 20_000) / 1000)} s ${mib(result.rssBaselineKb)}, at the end ${mib(result.rssEndKb)} (${result.growth >= 0 ? "+" : ""}${(result.growth * 100).toFixed(1)} %, limit +20 %), max ${mib(result.rssMaxKb)}; ` +
         retentionFigures +
         `state file ${(result.stateBytes / 1024 / 1024).toFixed(1)} MiB; clean stop: ${result.cleanExit ? "yes" : "no"}`,
-      result: ok ? "pass" : "FAIL",
-      ...(ok ? {} : { notes: [...f.problems.slice(0, 4), rssOk ? "" : "RSS grew more than 20 %", levelOk ? "" : "state size did not level off", stepOk ? "" : "a retention step took over 100 ms (or no sweep ran)"].filter(Boolean).join("; ") }),
+      result: ok ? "pass" : othersOk && !timingJudged ? "skipped" : "FAIL",
+      ...(ok
+        ? {}
+        : {
+            notes: [
+              ...f.problems.slice(0, 4),
+              rssOk ? "" : "RSS grew more than 20 %",
+              levelOk ? "" : "state size did not level off",
+              stepOk ? "" : tickOk ? "a retention step took over 100 ms (or no sweep ran)" : "a pass tick due during a pruning step ran over 100 ms late (or no tick was measured)",
+              timingJudged ? "" : `timing not judged: load average up to ${result.maxLoad.toFixed(1)} on ${cores} cores during the run`,
+            ].filter(Boolean).join("; "),
+          }),
     },
   ];
 }

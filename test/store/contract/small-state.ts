@@ -51,6 +51,18 @@ export function smallStateContract(backend: ContractBackend): void {
       await again.close();
     });
 
+    it("keeps the overview's hourly series across reopen", async () => {
+      const { store, reopen } = await openFresh(backend);
+      expect(await store.getSeries()).toBeUndefined();
+      const hour = { at: Date.UTC(2026, 10, 23, 10), events: { s: { "item.created": 3 } }, deliveries: { hook: { delivered: 2, retry: 1 } }, backlog: { hook: 4 }, latency: { hook: [0, 1, 2] } };
+      await store.putSeries({ hours: [hour] });
+      await store.putSeries({ hours: [hour, { ...hour, at: hour.at + 3_600_000 }] });
+      await store.close();
+      const again = await reopen();
+      expect(await again.getSeries()).toEqual({ hours: [hour, { ...hour, at: hour.at + 3_600_000 }] });
+      await again.close();
+    });
+
     it("keeps one random epoch per state across reopen", async () => {
       const { store, reopen } = await openFresh(backend);
       const epoch = store.epoch;

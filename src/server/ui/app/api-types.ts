@@ -5,6 +5,7 @@
 export type { DeadLetterView, LogEntryView, StatusView, TargetView } from "../../read-model.js";
 export type { PassResult, RecordView, ReplayResult, TestResult } from "../../actions.js";
 export type { ExplainResult } from "../../explain.js";
+export type { SeriesView } from "../../../telemetry/series.js";
 export type { ExplainAttempt, ExplainedEvent, TimelineItem } from "../../../core/explain.js";
 import type { EventEnvelope } from "../../../core/types.js";
 import type { DeadLetterView, LogEntryView } from "../../read-model.js";

@@ -1,10 +1,12 @@
 import { api, button, say } from "../api.js";
-import type { PassResult, ReplayResult, StatusView, TestResult } from "../api-types.js";
+import type { PassResult, ReplayResult, SeriesView, StatusView, TestResult } from "../api-types.js";
+import { chartsSection } from "../charts.js";
 import { ago, badge, h, short, table, when } from "../dom.js";
 
 /** Sources with their resources, and targets, each with its actions. */
 export function overview(): Promise<HTMLElement[]> {
-  return api<StatusView>("GET", "/api/status").then(function (status) {
+  return Promise.all([api<StatusView>("GET", "/api/status"), api<SeriesView>("GET", "/api/series")]).then(function (answers) {
+    const status = answers[0];
     const sourceRows: HTMLElement[] = [];
     for (const source of status.sources) {
       const budget = source.budget ? source.budget.used + " of " + source.budget.requests + " per " + source.budget.per : null;
@@ -82,6 +84,7 @@ export function overview(): Promise<HTMLElement[]> {
     return [
       h("section", {}, [h("h2", { text: "Sources" }), table(["source / resource", "status", "type / cursor", "last pass", "next pass", "budget / records", "problems", ""], sourceRows, { id: "sources" })]),
       h("section", {}, [h("h2", { text: "Targets" }), table(["target", "status", "url", "outbox", "oldest", "dead letters", "last attempt", ""], targetRows, { id: "targets" })]),
+      chartsSection(answers[1]),
     ];
   });
 }
