@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 
 /**
  * The shared plumbing of the shipped vendor fakes: a real HTTP server on loopback (port 0 by
@@ -63,10 +63,38 @@ export interface StartOptions {
   port?: number;
 }
 
+/** A listening server whose `close()` also ends the connections still open (keep-alive, hanging requests). */
+export interface Listening {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on `host:port` (loopback, a free port by default) and tracks connections so that `close()` does not wait for clients. */
+export async function listenTracked(server: NetServer, options: StartOptions = {}): Promise<Listening> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 export async function startFakeServer(handler: FakeHandler, options: StartOptions = {}): Promise<FakeServer> {
   const requests: FakeLogEntry[] = [];
   let faults: Array<Required<Pick<FaultRule, "fault" | "times">> & Pick<FaultRule, "match">> = [];
-  const sockets = new Set<Socket>();
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -151,20 +179,12 @@ export async function startFakeServer(handler: FakeHandler, options: StartOption
     res.end(payload);
   }
 
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const listening = await listenTracked(server, options);
   const host = options.host ?? "127.0.0.1";
 
   return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
+    url: `http://${host}:${listening.port}`,
+    port: listening.port,
     requests,
     injectFault(rule) {
       faults.push({ fault: rule.fault, times: rule.times ?? 1, match: rule.match });
@@ -172,9 +192,6 @@ export async function startFakeServer(handler: FakeHandler, options: StartOption
     clearFaults() {
       faults = [];
     },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close: () => listening.close(),
   };
 }

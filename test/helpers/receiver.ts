@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenTracked } from "../../src/simulators/kit.js";
 import { Webhook } from "standardwebhooks";
 
 /**
@@ -60,7 +60,6 @@ export async function startReceiver(initial: Reply = { status: 200, body: "ok" }
   let inProgress = 0;
   let maxInProgress = 0;
   const waiters: Array<{ count: number; resolve: () => void }> = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const later = (ms: number, fn: () => void): void => {
@@ -113,12 +112,7 @@ export async function startReceiver(initial: Reply = { status: 200, body: "ok" }
       });
     } else read();
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenTracked(server);
 
   return {
     url: `http://127.0.0.1:${port}/hooks`,
@@ -162,8 +156,7 @@ export async function startReceiver(initial: Reply = { status: 200, body: "ok" }
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenTracked } from "../../../src/simulators/kit.js";
 
 /**
  * A fault-injecting HTTP proxy on 127.0.0.1 in front of any vendor fake: requests are
@@ -69,7 +69,6 @@ export interface ChaosProxy {
 export async function startProxy(upstream: string): Promise<ChaosProxy> {
   const target = new URL(upstream);
   const log: ProxyLogEntry[] = [];
-  const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
   let rule: ProxyRule | undefined;
@@ -207,12 +206,7 @@ export async function startProxy(upstream: string): Promise<ChaosProxy> {
     res.end(body);
   }
 
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenTracked(server);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -234,8 +228,7 @@ export async function startProxy(upstream: string): Promise<ChaosProxy> {
     async close() {
       rule = undefined;
       for (const timer of timers) clearTimeout(timer);
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { listenTracked } from "../../../src/simulators/kit.js";
 import { join } from "node:path";
 import type { ReceivedRequest } from "../../helpers/receiver.js";
 
@@ -26,7 +26,6 @@ export function selfSignedCert(dir: string): { certFile: string; keyFile: string
 /** An HTTPS receiver on 127.0.0.1 (answers 200), recording requests like test/helpers/receiver.ts. */
 export async function startTlsReceiver(cert: { certFile: string; keyFile: string }): Promise<{ url: string; requests: ReceivedRequest[]; handshakeErrors: () => number; close(): Promise<void> }> {
   const requests: ReceivedRequest[] = [];
-  const sockets = new Set<Socket>();
   let handshakeErrors = 0;
   const server: Server = createServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -38,18 +37,11 @@ export async function startTlsReceiver(cert: { certFile: string; keyFile: string
     });
   });
   server.on("tlsClientError", () => (handshakeErrors += 1));
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const listening = await listenTracked(server);
   return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    url: `https://127.0.0.1:${listening.port}/hooks`,
     requests,
     handshakeErrors: () => handshakeErrors,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => listening.close(),
   };
 }

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, Agent, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenTracked } from "../../../src/simulators/kit.js";
 import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
 import type { ReceivedRequest } from "../../helpers/receiver.js";
 import { restSource } from "./config.js";
@@ -59,7 +59,6 @@ export async function startVendorFleet(options: { sources: number; seedRecords: 
   const byName = new Map(sources.map((s) => [s.name, s]));
   const requests: VendorRequest[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     const start = Date.now();
     const url = new URL(req.url ?? "/", "http://front.invalid");
@@ -89,12 +88,8 @@ export async function startVendorFleet(options: { sources: number; seedRecords: 
     });
     req.pipe(upstream);
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenTracked(server);
+  const url = `http://127.0.0.1:${listening.port}`;
 
   return {
     url,
@@ -144,8 +139,7 @@ export async function startVendorFleet(options: { sources: number; seedRecords: 
       return total;
     },
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await listening.close();
       agent.destroy();
       for (const source of sources) await source.api.close();
     },
