@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 
 /** Debian's Chromium (`.ci/run` installs it); playwright-core drives it, no browser is downloaded. */
 export const CHROMIUM = process.env.RETROHOOK_TEST_CHROMIUM ?? "/usr/bin/chromium";
@@ -52,6 +53,46 @@ export async function openBrowser(): Promise<Browser> {
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a browser suite starts and closes after all its tests (`close()`, or `stop()` for a daemon). */
+type Closable = { close(): unknown } | { stop(): unknown };
+
+export interface BrowserSuite {
+  /** Chromium is installed (else the suite is skipped, or fails under CI=true). */
+  installed: boolean;
+  /** The browser, opened after `setup` (only inside the suite's tests). */
+  browser(): Browser;
+}
+
+/**
+ * A web UI test file's setup: before all its tests (only when Chromium is installed) `setup`
+ * starts the fakes and the daemon — `keep(thing)` closes each after all, last started first —
+ * then a headless browser opens; after all, the browser closes first.
+ */
+export function browserSuite(setup: (keep: <T extends Closable>(thing: T) => T) => Promise<void>): BrowserSuite {
+  const installed = chromiumInstalled();
+  const open: Closable[] = [];
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    if (!installed) return;
+    await setup((thing) => {
+      open.push(thing);
+      return thing;
+    });
+    browser = await openBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    for (const thing of open.splice(0).reverse()) await ("stop" in thing ? thing.stop() : thing.close());
+  });
+  return {
+    installed,
+    browser() {
+      if (!browser) throw new Error("the browser opens in beforeAll, after the suite's setup");
+      return browser;
     },
   };
 }

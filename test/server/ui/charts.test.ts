@@ -1,10 +1,10 @@
 import type { Locator } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SeriesView } from "../../../src/telemetry/series.js";
 import { restSourceYaml } from "../../helpers/config-file.js";
-import { chromiumInstalled, openBrowser, type Browser } from "../../helpers/browser.js";
-import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../../helpers/receiver.js";
+import { browserSuite } from "../../helpers/browser.js";
+import { startFakeRest } from "../../helpers/fake-rest.js";
+import { startReceiver } from "../../helpers/receiver.js";
 import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
 
 /**
@@ -12,43 +12,27 @@ import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
  * two of them paid; erp takes everything, crm answers 503 twice (each retried 5 s later).
  */
 
-let api: FakeRest;
-let erp: Receiver;
-let crm: Receiver;
 let daemon: Daemon;
-let browser: Browser;
 
-const installed = chromiumInstalled();
-
-beforeAll(async () => {
-  if (!installed) return;
-  api = await startFakeRest();
-  erp = await startReceiver();
-  crm = await startReceiver();
+const ui = browserSuite(async (keep) => {
+  const api = keep(await startFakeRest());
+  const erp = keep(await startReceiver());
+  const crm = keep(await startReceiver());
   crm.replySequence([{ status: 503, body: "busy" }, { status: 503, body: "busy" }]);
   for (let i = 0; i < 6; i++) api.create({ status: "issued" });
-  daemon = await startDaemon({
+  daemon = keep(await startDaemon({
     sources: [restSourceYaml(api.url, api.token, { schedule: NEVER, reconcile: NEVER, start: "backfill" })],
     targets: [
       { name: "erp", url: erp.url, secret: "whsec_VUktVEVTVC1TSUdOSU5HLVNFQ1JFVC0wMDE=" },
       { name: "crm", url: crm.url, secret: "whsec_VUktVEVTVC1TSUdOSU5HLVNFQ1JFVC0wMDE=", events: ["item.created"] },
     ],
-  });
+  }));
   api.update(1, { status: "paid" });
   api.update(2, { status: "paid" });
   await daemon.pass();
   // 6 created + 2 updated + 2 paid to erp; 6 created to crm after its two 503s.
   await erp.waitFor(10);
   await eventually(async () => (await daemon.app.store.listPending()).length === 0 && crm.requests.length === 8, "every delivery done");
-  browser = await openBrowser();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await daemon?.stop();
-  await api?.close();
-  await erp?.close();
-  await crm?.close();
 });
 
 /** Sum of a chart's marks for one series (bars: the hour's count; across hours). */
@@ -57,7 +41,7 @@ async function total(chart: Locator, series: string): Promise<number> {
   return values.reduce((a, b) => a + b, 0);
 }
 
-describe.skipIf(!installed)("the overview's charts in headless Chromium", () => {
+describe.skipIf(!ui.installed)("the overview's charts in headless Chromium", () => {
   it("draws events per source by type, deliveries per target by outcome, backlog and latency from the run, as /api/series gives them", async () => {
     const { body: series } = await daemon.api<SeriesView>("GET", "/api/series");
     expect(series.hours).toHaveLength(24);
@@ -67,7 +51,7 @@ describe.skipIf(!installed)("the overview's charts in headless Chromium", () => 
     expect(sum(series.targets.find((t) => t.name === "erp")!.deliveries.delivered)).toBe(10);
     expect(sum(series.targets.find((t) => t.name === "crm")!.deliveries.retry)).toBe(2);
 
-    const { page } = browser;
+    const { page } = ui.browser();
     await page.goto(`${daemon.url}/`);
     const events = page.locator('figure[data-chart="events"][data-of="legacy"]');
     await expect.poll(() => total(events, "item.created")).toBe(6);
@@ -95,6 +79,6 @@ describe.skipIf(!installed)("the overview's charts in headless Chromium", () => 
     // Drawn, not just in the DOM: the bars have a size on the page.
     const box = await events.locator('rect[data-series="item.created"]').last().boundingBox();
     expect(box!.height).toBeGreaterThan(10);
-    await browser.screenshot("ui-charts.png");
+    await ui.browser().screenshot("ui-charts.png");
   });
 });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumInstalled, openBrowser, type Browser } from "../../helpers/browser.js";
-import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../../helpers/receiver.js";
+import { describe, expect, it } from "vitest";
+import { browserSuite } from "../../helpers/browser.js";
+import { startFakeRest } from "../../helpers/fake-rest.js";
+import { startReceiver } from "../../helpers/receiver.js";
 import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
 
 /**
@@ -10,21 +10,14 @@ import { eventually, NEVER, startDaemon, type Daemon } from "../harness.js";
  * was routed to or not and every delivery attempt), then the reasons an event did not fire.
  */
 
-let api: FakeRest;
-let erp: Receiver;
-let crm: Receiver;
 let daemon: Daemon;
-let browser: Browser;
 
-const installed = chromiumInstalled();
-
-beforeAll(async () => {
-  if (!installed) return;
-  api = await startFakeRest();
-  erp = await startReceiver();
-  crm = await startReceiver();
+const ui = browserSuite(async (keep) => {
+  const api = keep(await startFakeRest());
+  const erp = keep(await startReceiver());
+  const crm = keep(await startReceiver());
   for (let i = 0; i < 3; i++) api.create({ status: "issued" });
-  daemon = await startDaemon({
+  daemon = keep(await startDaemon({
     sources: [{
       name: "legacy",
       type: "rest",
@@ -46,7 +39,7 @@ beforeAll(async () => {
       { name: "erp", url: erp.url, events: ["item.*"] },
       { name: "crm", url: crm.url, events: ["item.created", "item.deleted"] },
     ],
-  });
+  }));
   // The start-up pass was the silent baseline. Item 1 is paid (updated + paid), then renamed
   // (updated; paid is already true); item 2 changes only in an ignored field.
   api.update(1, { status: "paid" });
@@ -57,20 +50,11 @@ beforeAll(async () => {
   await daemon.pass();
   await erp.waitFor(3);
   await eventually(async () => (await daemon.app.store.listPending()).length === 0, "every delivery done");
-  browser = await openBrowser();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await daemon?.stop();
-  await api?.close();
-  await erp?.close();
-  await crm?.close();
 });
 
-describe.skipIf(!installed)("the record page's timeline in headless Chromium", () => {
+describe.skipIf(!ui.installed)("the record page's timeline in headless Chromium", () => {
   it("shows every pass that saw the record, each event with why, what changed, routing and attempts, and why paid did not fire again", async () => {
-    const { page } = browser;
+    const { page } = ui.browser();
     await page.goto(`${daemon.url}/#/record?source=legacy&resource=items&id=1`);
     const timeline = page.locator("#timeline");
     await expect.poll(() => timeline.locator("li.event").count()).toBe(3);
@@ -103,11 +87,11 @@ describe.skipIf(!installed)("the record page's timeline in headless Chromium", (
 
     const reasons = await page.locator("#why-not li").evaluateAll((els) => els.map((el) => el.getAttribute("data-reason")));
     expect(reasons).toEqual(expect.arrayContaining(["transition-already-true", "not-routed"]));
-    await browser.screenshot("ui-record.png");
+    await ui.browser().screenshot("ui-record.png");
   });
 
   it("says why a record did not fire: the silent baseline and a change only in ignore_fields", async () => {
-    const { page } = browser;
+    const { page } = ui.browser();
     await page.goto(`${daemon.url}/#/record?source=legacy&resource=items&id=2`);
     const reasons = page.locator("#why-not li");
     await expect.poll(() => reasons.count()).toBeGreaterThanOrEqual(2);
