@@ -450,26 +450,46 @@ async function reconcileDeletions(
   if (outcome.deleted === 0 && (await deps.store.countSnapshots(id)) === seen.size) {
     delete state.missing;
     delete state.held;
+    delete state.passedGuard;
     return;
   }
   const live = await deps.store.listSnapshotRefs(id);
-  const missing = live.filter((ref) => !seen.has(refKey(ref)));
-  if (missing.length === 0) {
+  const all = live.filter((ref) => !seen.has(refKey(ref)));
+  if (all.length === 0) {
     delete state.missing;
     delete state.held;
+    delete state.passedGuard;
     return;
   }
-  const ratio = missing.length / live.length;
+  // The guard judges what went missing since the last reconcile that got this far: records it
+  // let through then and that are still missing are not news (their confirmation was cut short:
+  // a crash, a restart, a vendor error), so a backlog that grew a little at each reconcile is
+  // not taken for a mass deletion. What went missing at once beyond them is held, and stays
+  // held (it is never let through later) until it comes back or `reset --accept-deletes`.
+  const passedBefore = new Set(state.passedGuard?.records ?? []);
+  const fresh = all.filter((ref) => !passedBefore.has(refKey(ref)));
   const { maxDeleteMin, maxDeleteRatio } = poller.rules;
-  if (missing.length > maxDeleteMin && ratio > maxDeleteRatio) {
-    state.held = { at: new Date(deps.clock.now()).toISOString(), records: missing };
-    outcome.held = missing.length;
-    const warning = `${missing.length} of ${live.length} records of ${poller.resource} are missing at once (more than max_delete_min ${maxDeleteMin} and max_delete_ratio ${maxDeleteRatio}); deletions held — check the source, then run retrohook reset --source ${config.name} --resource ${poller.resource} --accept-deletes`;
+  let missing = all;
+  const at = new Date(deps.clock.now()).toISOString();
+  if (fresh.length > maxDeleteMin && fresh.length / live.length > maxDeleteRatio) {
+    state.held = { at, records: fresh };
+    outcome.held = fresh.length;
+    const warning = `${fresh.length} of ${live.length} records of ${poller.resource} are missing at once (more than max_delete_min ${maxDeleteMin} and max_delete_ratio ${maxDeleteRatio}); deletions held — check the source, then run retrohook reset --source ${config.name} --resource ${poller.resource} --accept-deletes`;
     outcome.warnings.push(warning);
-    deps.logger.warn({ source: config.name, resource: poller.resource, missing: missing.length, total: live.length }, "deletions held");
-    return;
+    deps.logger.warn({ source: config.name, resource: poller.resource, missing: fresh.length, total: live.length }, "deletions held");
+    missing = all.filter((ref) => passedBefore.has(refKey(ref)));
+  } else {
+    delete state.held;
   }
-  delete state.held;
+  // Kept before the first confirmation is asked: a pass stopped from here on leaves the next
+  // reconcile to judge only what goes missing after this one.
+  state.passedGuard = { at, records: missing.map(refKey) };
+  const stored = await deps.store.getResourceState(id);
+  if (stored) {
+    const { held: _held, ...rest } = stored;
+    await deps.store.putResourceState(id, { ...rest, passedGuard: state.passedGuard, ...(state.held ? { held: state.held } : {}) });
+  }
+  if (missing.length === 0) return;
   crashPoint("pass:before-deletions");
   const confirmed: RecordRef[] = [];
   let undecided: RecordRef[] = missing;

@@ -29,6 +29,11 @@ export interface ResourceState {
   missing?: Record<string, RecordRef>;
   /** Deletions held by the max_delete guard, released by `reset --accept-deletes`. */
   held?: { at: string; records: RecordRef[] };
+  /**
+   * Ref keys of records a reconcile found missing and the max_delete guard let through, still to
+   * be confirmed deleted: the next reconcile judges only the records missing beyond these.
+   */
+  passedGuard?: { at: string; records: string[] };
   /** 403 on this resource: persisted until reset or the config for it changes. */
   suspended?: Suspension;
   /** Size of the last complete listing: the default bounds of a pass derive from it (core/pass-bounds.ts). */

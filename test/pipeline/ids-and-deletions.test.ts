@@ -118,6 +118,33 @@ describe("deletions", () => {
     expect([...kept, ...rest].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `item.deleted:${(i + 1) * 5}`).sort());
   });
 
+  it("deletions that pile up over reconciles stopped before confirming them are not held as one mass deletion; a sudden mass still is", async () => {
+    for (let i = 0; i < 100; i += 1) t.api.create();
+    const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/items/{id}" }]));
+    await run.pass();
+    // Six reconciles, 5 more records gone before each, each stopped (the single-record GET
+    // fails) before it confirmed anything: 30 of 100 missing in the end, never more than 5 new.
+    t.api.injectFault({ fault: { type: "status", status: 500 }, times: Infinity, match: (request) => /^\/items\/\d+$/.test(request.path) });
+    for (let round = 0; round < 6; round += 1) {
+      for (let i = 1; i <= 5; i += 1) t.api.remove(round * 5 + i);
+      const stopped = await run.pass("reconcile");
+      expect(stopped.outcomes[0]!.ok).toBe(false);
+      expect(stopped.outcomes[0]!.held ?? 0).toBe(0);
+    }
+    t.api.clearFaults();
+    const confirmed = await run.pass("reconcile");
+    expect(confirmed.outcomes[0]!.held ?? 0).toBe(0);
+    expect(typesOf(confirmed.events).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `item.deleted:${i + 1}`).sort());
+    // 30 of the 70 left vanish at once: held, and still held at the next reconcile.
+    for (let i = 31; i <= 60; i += 1) t.api.remove(i);
+    for (let round = 0; round < 2; round += 1) {
+      const held = await run.pass("reconcile");
+      expect(held.events).toEqual([]);
+      expect(held.outcomes[0]!.held).toBe(30);
+    }
+    expect((await t.store.getResourceState(id))?.held?.records).toHaveLength(30);
+  });
+
   it("a wrong single-record URL template never confirms anything", async () => {
     for (let i = 0; i < 4; i += 1) t.api.create();
     const run = passRunner(() => t.store, restSource(t.api.url, t.api.token, [{ ...resource, get: "/nope/{id}" }]));
