@@ -1,3 +1,5 @@
+export { seededRandom } from "../test/helpers/random.js";
+
 /** A row of the results table, as written to bench/results.json. */
 export interface Row {
   scenario: string;
@@ -81,18 +83,6 @@ export function withReadmeTable(readme: string, rows: Row[], markers: TableMarke
   const end = readme.indexOf(markers.end);
   if (start < 0 || end < start) throw new Error(`README.md has no ${markers.start} … ${markers.end} section for the bench table`);
   return readme.slice(0, start) + markdownTable(rows, markers) + readme.slice(end + markers.end.length);
-}
-
-/** Deterministic random numbers in [0, 1) (mulberry32), so every run plays the same changes. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` distinct integers in [1, max]. */

@@ -1,6 +1,8 @@
 import type { FakeRest, Item } from "../../helpers/fake-rest.js";
 import { verifySignature, type ReceivedRequest } from "../../helpers/receiver.js";
 
+export { seededRandom } from "../../helpers/random.js";
+
 /**
  * Every state every record of the fake REST API ever had, and the check of what a receiver got
  * against it. Each change writes a fresh `rev`, so no state repeats and every event names
@@ -216,18 +218,6 @@ export class Ledger {
     tallyFinalStates(this.history, (history) => history.states, { anyEvent, deletedDelivered, delivered: deliveredStates }, figures, problem, (final) => `rev ${(JSON.parse(final) as { rev?: number }).rev ?? "baseline"}`);
     return figures;
   }
-}
-
-/** A small seeded PRNG (mulberry32), so a run can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

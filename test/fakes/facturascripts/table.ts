@@ -1,21 +1,11 @@
 import type { TableSchema } from "./schema.js";
 import type { Row, Value } from "./values.js";
+import { seededRandom } from "../../helpers/random.js";
 
 export type Key = string | number;
 
 /** Views kept per table; a write drops them all. */
 const MAX_VIEWS = 32;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * Rows of one table keyed by primary key, its serial sequence (ids only grow, even after a
@@ -103,7 +93,7 @@ export class TableData {
       const rows = [...this.rows.values()];
       const pk = this.schema.primaryKey;
       if (stable) return rows.sort((a, b) => ((a[pk] as Key) < (b[pk] as Key) ? -1 : (a[pk] as Key) > (b[pk] as Key) ? 1 : 0));
-      const random = mulberry32(this.writes * 2_654_435_761 + rows.length);
+      const random = seededRandom(this.writes * 2_654_435_761 + rows.length);
       for (let i = rows.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [rows[i], rows[j]] = [rows[j] as Row, rows[i] as Row];

@@ -10,21 +10,11 @@ import { startFakturoidFake } from "../../../fakes/fakturoid/fake.js";
 import { silentLogger } from "../../../../src/telemetry/logger.js";
 import { MemoryStateStore } from "../../../helpers/memory-store.js";
 import { fakturoidConfig } from "./harness.js";
+import { seededRandom } from "../../../helpers/random.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const TICK = 5 * MINUTE;
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function parseInterval(line: string): number {
   const match = /one pass every ([\d.]+) (s|min|h)/.exec(line);
@@ -68,7 +58,7 @@ describe("a Fakturoid month on a budget of 1,500 requests", () => {
     fake.create("expenses");
 
     // Changes spread over the month (not in its last two days), each on its own record.
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     const changes: Change[] = [];
     const span = period.end - period.start - 2 * 24 * HOUR;
     const at = () => period.start + HOUR + Math.floor(random() * span);
