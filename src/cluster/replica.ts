@@ -176,6 +176,12 @@ export class Replica {
     for (const source of sources) if (this.held.has(source)) this.loaded.add(source);
   }
 
+  /** Whether this replica holds the `*` lease now: of several replicas, only that one runs the retention sweeps. */
+  sweepsRetention(): boolean {
+    const held = this.held.get(ORPHANS);
+    return held !== undefined && held.until > this.now();
+  }
+
   /** Sources held now (the admin API, metrics). */
   holding(): Array<{ source: string; token: number }> {
     return [...this.held].map(([source, h]) => ({ source, token: h.token }));

@@ -106,10 +106,13 @@ export class Retention {
     }
   }
 
-  /** A sweep now, then one every minute. */
-  start(everyMs = SWEEP_EVERY_MS): void {
+  /**
+   * A sweep now, then one every minute. A tick when `runsHere` says no sweeps nothing: of
+   * several replicas, only the one holding the `*` lease sweeps (docs/decisions/0013).
+   */
+  start(everyMs = SWEEP_EVERY_MS, runsHere: () => boolean = () => true): void {
     const tick = (): void => {
-      this.running = this.sweep()
+      this.running = (runsHere() ? this.sweep() : Promise.resolve())
         .catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "retention sweep failed; tried again at the next one"))
         .finally(() => {
           this.running = undefined;

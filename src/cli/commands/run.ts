@@ -67,7 +67,7 @@ it refuses to start without server.admin_token (exit 2).
       await app.close();
       throw error;
     }
-    retention.start();
+    retention.start(undefined, app.replica ? () => app.replica!.sweepsRetention() : undefined);
     series.start();
     crashPoint("run:started");
     logger.info({ sources: app.sources.length, targets: config.targets.length }, "retrohook running");
