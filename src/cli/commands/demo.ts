@@ -10,6 +10,7 @@ import { EXIT_OK, UsageError } from "../../errors.js";
 import { parseDuration } from "../../config/duration.js";
 import { Scheduler } from "../../pipeline/scheduler.js";
 import { startServer } from "../../server/server.js";
+import { SeriesRecorder } from "../../telemetry/series.js";
 import { startFakturowniaFake } from "../../simulators/fakturownia/fake.js";
 import { createLogger } from "../../telemetry/logger.js";
 import type { Command } from "./command.js";
@@ -59,7 +60,10 @@ summary; --seconds N is the same as --for Ns.
     const scheduler = new Scheduler(app.sources, app.passDeps({ paced: true }), logger, (source, outcomes, ms) => app.recordPass(source, outcomes, ms));
     await app.dispatcher?.start();
     scheduler.start();
-    const server = await startServer({ ...app, scheduler });
+    // The web UI's charts: the daemon's counters sampled each minute, as `run` does.
+    const series = new SeriesRecorder(app.store, app.metrics, app.clock, logger);
+    series.start();
+    const server = await startServer({ ...app, scheduler, series });
     io.out(
       [
         "retrohook demo",
@@ -94,6 +98,7 @@ summary; --seconds N is the same as --for Ns.
     );
     await scheduler.stop(5000);
     await app.dispatcher?.stop(5000);
+    await series.stop();
     await server.close();
     await app.close();
     await receiver.close();
