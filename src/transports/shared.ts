@@ -16,6 +16,8 @@ import type { ConnectionState, ConnectionStatus, OutgoingMessage, SendResult, Ta
  */
 export class LazyConnection<C> {
   private current?: Promise<C>;
+  /** The connection `current` resolved to, while it is current (a send takes it without waiting). */
+  private ready?: C;
   private status: ConnectionStatus = { state: "idle", since: new Date().toISOString() };
 
   constructor(
@@ -28,16 +30,23 @@ export class LazyConnection<C> {
       const opening = this.open();
       this.current = opening;
       opening.then(
-        () => {
-          if (this.current === opening) this.report("connected");
+        (connection) => {
+          if (this.current !== opening) return;
+          this.ready = connection;
+          this.report("connected");
         },
         (error: unknown) => {
           if (this.current === opening) this.current = undefined;
-          this.report("down", describe(error));
+          this.report("down", connectFailure(error));
         },
       );
     }
     return this.current;
+  }
+
+  /** The open connection, when there is one (no promise to wait for). */
+  opened(): C | undefined {
+    return this.ready;
   }
 
   /** Forgets `connection` (it was lost or broke: `why`); the next `get` opens a new one. */
@@ -46,13 +55,16 @@ export class LazyConnection<C> {
     if (!current) return;
     if (connection === undefined) {
       this.current = undefined;
+      this.ready = undefined;
       this.report("reconnecting", why);
       return;
     }
+    if (this.ready === connection) this.ready = undefined;
     void current.then(
       (value) => {
         if (value === connection && this.current === current) {
           this.current = undefined;
+          this.ready = undefined;
           this.report("reconnecting", why);
         }
       },
@@ -75,6 +87,7 @@ export class LazyConnection<C> {
   async close(): Promise<void> {
     const current = this.current;
     this.current = undefined;
+    this.ready = undefined;
     if (!current) return;
     const closing = current.then(
       (connection) => this.shut(connection).catch(() => undefined),
@@ -209,15 +222,22 @@ export async function connectionFor<C>(
   signal: AbortSignal,
 ): Promise<{ connection: C } | { result: SendResult }> {
   if (signal.aborted) return { result: { ...resultAfter(started, "retry", "aborted: delivery is stopping"), aborted: true } };
+  const opened = connection.opened();
+  if (opened !== undefined) return { connection: opened };
   try {
     return { connection: await withTimeout(connection.get(), target.timeout, `connecting to ${brokerDisplay(target.url, "")}`) };
   } catch (error) {
-    const code = errorCode(error);
-    if (isTlsCode(code)) {
-      return { result: resultAfter(started, "retry", `connection: TLS handshake failed: ${describe(error)} (${String(code)}); trust the broker's CA with tls.ca or tls.ca_file, or check the certificate's host name and dates`) };
-    }
-    return { result: resultAfter(started, "retry", `connection: ${describe(error)}`) };
+    return { result: resultAfter(started, "retry", `connection: ${connectFailure(error)}`) };
   }
+}
+
+/** Why a connection could not be opened, credentials removed; a failed TLS handshake says how to fix it. */
+export function connectFailure(error: unknown): string {
+  const code = errorCode(error);
+  if (isTlsCode(code)) {
+    return `TLS handshake failed: ${describe(error)} (${String(code)}); trust the broker's CA with tls.ca or tls.ca_file, or check the certificate's host name and dates`;
+  }
+  return describe(error);
 }
 
 /** A name check: `empty` when the name is empty, else the message of the first rule the name breaks. */

@@ -154,6 +154,8 @@ for (const [kind, scheme] of [
       expect(entry!.error).toMatch(/TLS handshake failed: .*certificate/i);
       expect(await run.store.listDeadLetters()).toHaveLength(0);
       expect(run.dispatcher.status()[0]!.connection).toMatchObject({ state: "down" });
+      // `status` shows the same advice as the delivery log, not the bare client message.
+      expect(run.dispatcher.status()[0]!.connection!.lastError).toMatch(/^TLS handshake failed: .*certificate.*trust the broker's CA with tls\.ca/i);
     }, 60_000);
 
     it.runIf(kind === "nats")("nats:// with tls.ca also speaks TLS (the client upgrades the connection)", async () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import got, { type Got } from "got";
@@ -6,7 +5,7 @@ import type { TargetConfig } from "../../config/types.js";
 import type { AttemptErrorKind } from "./classify.js";
 import { scrub, scrubUrl } from "../../telemetry/logger.js";
 import { packageVersion } from "../../version.js";
-import { isTlsCode } from "../shared.js";
+import { caOf, isTlsCode } from "../shared.js";
 
 /**
  * One HTTP attempt to a target: POST, no redirects followed, no retries inside got (the
@@ -40,11 +39,6 @@ export interface PostResult {
 }
 
 /** `tls.ca` is PEM text, or the path of a PEM file. */
-function loadCa(ca: string | undefined): string | undefined {
-  if (ca === undefined) return undefined;
-  return ca.includes("-----BEGIN") ? ca : readFileSync(ca, "utf8");
-}
-
 export interface TargetClientOptions {
   userAgent?: string;
 }
@@ -58,7 +52,7 @@ export class TargetClient {
     private readonly target: TargetConfig,
     options: TargetClientOptions = {},
   ) {
-    const ca = loadCa(target.tls?.ca);
+    const ca = caOf(target.tls);
     const maxSockets = Math.max(1, target.concurrency || 1);
     this.agents = {
       http: new http.Agent({ keepAlive: true, maxSockets }),

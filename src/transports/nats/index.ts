@@ -1,4 +1,4 @@
-import type { NatsConnection } from "nats";
+import type { JetStreamClient, NatsConnection } from "nats";
 import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter } from "../shared.js";
 import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
@@ -27,9 +27,17 @@ export const transport: TransportDefinition = brokerTransport("nats", "PUBLISH",
   create: (target, templates) => new NatsTransport(target as NatsTarget, templates),
 });
 
+/** The `nats` module, loaded with the first connection (a process without NATS targets never loads it). */
+let nats: typeof import("nats") | undefined;
+const encoder = new TextEncoder();
+
 class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
+  /** The JetStream client of the current connection. */
+  private js?: { nc: NatsConnection; client: JetStreamClient };
+
   protected async open(): Promise<NatsConnection> {
-    const { connect } = await import("nats");
+    nats ??= await import("nats");
+    const { connect } = nats;
     const url = new URL(this.target.url);
     const ca = caOf(this.target.tls);
     const nc = await connect({
@@ -61,12 +69,12 @@ class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
 
   protected async publish(nc: NatsConnection, names: Record<string, string>, message: OutgoingMessage, started: number, signal: AbortSignal): Promise<SendResult> {
     const subject = names.subject!;
-    const { headers: natsHeaders } = await import("nats");
-    const headers = natsHeaders();
+    const headers = nats!.headers();
     for (const [name, value] of Object.entries(this.target.headers)) headers.set(name, value);
     for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
     try {
-      const ack = await nc.jetstream().publish(subject, new TextEncoder().encode(message.body), {
+      if (this.js?.nc !== nc) this.js = { nc, client: nc.jetstream() };
+      const ack = await this.js.client.publish(subject, encoder.encode(message.body), {
         msgID: message.event.envelope.id,
         headers,
         timeout: this.target.timeout,
