@@ -3,7 +3,7 @@ import type { ProxiedRequest } from "../lib/proxy.js";
 import { startProxy, type ChaosProxy } from "../lib/proxy.js";
 import { startReceiver } from "../../helpers/receiver.js";
 import { AdminClient } from "../lib/admin.js";
-import { serverUrl, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
+import { killLeftover, serverUrl, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
 import { writeConfig } from "../lib/config.js";
 import { childRunner, type CommandRunner } from "../lib/once.js";
 import type { Logger, Row } from "../lib/report.js";
@@ -160,10 +160,7 @@ export async function secretsSweep(options: { scratch: Scratch; log: Logger; run
     result.problems.push(`harness: ${error instanceof Error ? error.message : String(error)}`);
     options.log(`  secrets sweep: ${result.problems[0]}`);
   } finally {
-    if (daemon && !daemon.exited()) {
-      daemon.child.kill("SIGKILL");
-      await daemon.done;
-    }
+    await killLeftover(daemon);
     for (const proxy of proxies) await proxy.close();
     for (const subject of subjects) await subject.close();
     await receiver.close();

@@ -3,7 +3,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { startFakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver } from "../../helpers/receiver.js";
-import { serverUrl, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
+import { killLeftover, serverUrl, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
 import { restSource, target, writeConfig } from "../lib/config.js";
 import { AdminClient } from "../lib/admin.js";
 import { Ledger, seededRandom, type DeliveryFigures } from "../lib/ledger.js";
@@ -164,10 +164,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       samples,
     };
   } finally {
-    if (daemon && !daemon.exited()) {
-      daemon.child.kill("SIGKILL");
-      await daemon.done;
-    }
+    await killLeftover(daemon);
     await api.close();
     await receiver.close();
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver, type Receiver } from "../../helpers/receiver.js";
 import { AdminClient } from "../lib/admin.js";
-import { serverUrl, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
+import { killLeftover, serverUrl, sleep, spawnCli, stopCli, waitUntil, type CliProcess } from "../lib/cli.js";
 import { restSource, target, writeConfig } from "../lib/config.js";
 import { fillDisk, mountSupport, mountTmpfs, remount, unmount } from "../lib/mounts.js";
 import type { CommandRunner } from "../lib/once.js";
@@ -232,10 +232,7 @@ async function diskFullRunning(scratch: Scratch): Promise<StateFaultResult> {
     try {
       await diskFillsUnderDaemon(dir, mountPoint, api, receiver, result, (d) => (daemon = d));
     } finally {
-      if (daemon && !daemon.exited()) {
-        daemon.child.kill("SIGKILL");
-        await daemon.done;
-      }
+      await killLeftover(daemon);
       await api.close();
       await receiver.close();
     }
