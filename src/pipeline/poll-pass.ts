@@ -217,6 +217,9 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   // A first pass over a resource with nothing stored finds snapshots only of records it wrote
   // itself (a record listed twice): it reads just those.
   const writtenNow = firstRun && !(await store.hasSnapshots(id)) ? new Set<string>() : undefined;
+  // Any other pass stages its events (and journals the snapshots it changes) until it ends: one
+  // that fails at a bound keeps nothing of itself (docs/decisions/0014).
+  const staged = writtenNow === undefined;
   const readSnapshots = async (records: SourceRecord[], keys: string[]): Promise<Map<string, Snapshot>> => {
     if (!writtenNow) return store.getSnapshots(id, records);
     const again = records.filter((_, index) => writtenNow.has(keys[index]!));
@@ -270,7 +273,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
           journal.ignored(detection.ignoredOnly);
           crashPoint("pass:after-detect");
           outcome.baselined += detection.baselined;
-          await commit(deps, id, detection, outcome);
+          await commit(deps, id, detection, outcome, staged);
           written = detection.writes.map(refKey);
         }
         // The page now matches its snapshots as of this commit, if no other write came between;
@@ -288,7 +291,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         });
         const deletions = detectDeletions(gone, rules, context);
         outcome.deleted += deletions.events.length;
-        await commit(deps, id, deletions, outcome);
+        await commit(deps, id, deletions, outcome, staged);
       }
       step = await next;
     }
@@ -312,6 +315,8 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     if (mode === "reconcile" && !firstRun && seen) {
       await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts, secrets);
     }
+    // Within its bounds: what the pass (and a crashed one before it) staged goes to the outbox.
+    if (staged) await releaseStaged(deps, id);
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
     if (completeListing) await store.putPageMarks(id, compared, true);
@@ -345,6 +350,10 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     await journal.write(store, id, outcome, log);
     return outcome;
   } catch (error) {
+    if (staged && (await settleStaged(deps, id, error instanceof SourceError && error.fault === "pass-bound", log)) === "discarded") {
+      outcome.events = 0;
+      outcome.deleted = 0;
+    }
     if (error instanceof SourceError && error.fault === "pass-bound" && writtenNow && writtenNow.size > 0) {
       // A first pass over an empty resource: what it wrote is dropped, as if it never ran.
       await store.clearResource(id).catch((clearError: unknown) => log.error({ err: clearError instanceof Error ? clearError.message : String(clearError) }, "could not drop what the failed pass wrote"));
@@ -408,11 +417,14 @@ function passJournal(at: string, mode: PassMode, listing: ListMode, firstRun: bo
   };
 }
 
-/** A page's events and the snapshots they came from, in one store write (`commitPage`). */
-async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outcome: PassOutcome): Promise<void> {
+/**
+ * A page's events and the snapshots they came from, in one store write (`commitPage`); `staged`:
+ * held apart until the pass ends (`releaseStaged`), or dropped with the snapshots put back.
+ */
+async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outcome: PassOutcome, staged: boolean): Promise<void> {
   if (detection.events.length === 0 && detection.writes.length === 0) return;
   const items = detection.events.length > 0 ? await routeEvents(detection.events, deps.route) : [];
-  const deliveries = await deps.store.commitPage(id, items, detection.writes);
+  const deliveries = await deps.store.commitPage(id, items, detection.writes, staged);
   // Both are durable from here on (the names stay those of the two writes this once was).
   if (items.length > 0) crashPoint("pass:after-outbox");
   if (detection.writes.length > 0) crashPoint("pass:after-snapshots");
@@ -424,6 +436,34 @@ async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outc
   outcome.events += detection.events.length;
   deps.onEvents?.(detection.events.map((e) => e.envelope));
   if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
+}
+
+/** The staged events of the resource go to the outbox (the dispatcher is told). */
+async function releaseStaged(deps: PassDeps, id: ResourceId): Promise<void> {
+  const deliveries = await deps.store.releaseStaged(id);
+  crashPoint("pass:after-release");
+  if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
+}
+
+/**
+ * A failed pass: past a bound, what it staged is dropped and the snapshots it changed are put
+ * back — a list that never ends invents records, and nothing read from it can be trusted. Any
+ * other failure releases what was staged: the pages read were real and their changes go out as
+ * before. Either failing leaves the staging to the next pass of the resource.
+ */
+async function settleStaged(deps: PassDeps, id: ResourceId, bound: boolean, log: Logger): Promise<"released" | "discarded" | "kept"> {
+  try {
+    if (!bound) {
+      await releaseStaged(deps, id);
+      return "released";
+    }
+    const dropped = await deps.store.discardStaged(id);
+    if (dropped > 0) log.warn({ dropped }, "pass went past its bound: its events were dropped and the snapshots it changed put back");
+    return "discarded";
+  } catch (error) {
+    log.error({ err: error instanceof Error ? error.message : String(error) }, "could not settle what the failed pass staged (the next pass will)");
+    return "kept";
+  }
 }
 
 /**
@@ -552,7 +592,8 @@ async function commitDeletions(
   });
   const deletions = detectDeletions(gone, rules, context);
   outcome.deleted += deletions.events.length;
-  await commit(deps, id, deletions, outcome);
+  // Reconciles are later passes: staged like their listing's changes.
+  await commit(deps, id, deletions, outcome, true);
 }
 
 async function failPass(

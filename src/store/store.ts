@@ -248,7 +248,19 @@ export interface PageCommit {
    * marks included) in ONE transaction (under the pass's fence on a replica): all or nothing.
    * Returns the deliveries created.
    */
-  commitPage(id: ResourceId, items: EnqueueItem[], writes: SnapshotWrite[]): Promise<Delivery[]>;
+  commitPage(id: ResourceId, items: EnqueueItem[], writes: SnapshotWrite[], staged?: boolean): Promise<Delivery[]>;
+  /**
+   * With `staged` (a later pass, docs/decisions/0014): the events are kept in the resource's
+   * staging area, not the outbox (no delivery is made, none returned), and each record's
+   * snapshot as it was before its first staged write is journaled, in the same transaction.
+   * `releaseStaged` moves the staged events to the outbox (as `enqueue`, in the order they were
+   * staged) and forgets the journal; `discardStaged` drops them and puts every journaled snapshot
+   * back — each in one transaction. What a crashed pass staged stays until the next pass of the
+   * resource releases or discards it; `clearResource` drops it.
+   */
+  releaseStaged(id: ResourceId): Promise<Delivery[]>;
+  /** Returns how many staged events were dropped. */
+  discardStaged(id: ResourceId): Promise<number>;
 }
 
 /** Events, pending deliveries and dead letters: src/store/<backend>/outbox.ts. */

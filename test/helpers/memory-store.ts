@@ -176,15 +176,53 @@ export class MemoryStateStore implements StateStore {
     this.check("clearResource");
     this.snapshots.delete(`${id.source}/${id.resource}`);
     this.marks.delete(`${id.source}/${id.resource}`);
+    this.staged.delete(`${id.source}/${id.resource}`);
+    this.undo.delete(`${id.source}/${id.resource}`);
     this.resources.delete(`${id.source}/${id.resource}`);
   }
 
+  private readonly staged = new Map<string, EnqueueItem[]>();
+  private readonly undo = new Map<string, Map<string, Snapshot | undefined>>();
+
   /** Both writes or neither: a failure injected here leaves nothing (nothing is written before the check). */
-  async commitPage(id: ResourceId, items: EnqueueItem[], writes: SnapshotWrite[]): Promise<Delivery[]> {
+  async commitPage(id: ResourceId, items: EnqueueItem[], writes: SnapshotWrite[], staged = false): Promise<Delivery[]> {
     this.check("commitPage");
-    const created = await this.enqueue(items);
+    const key = `${id.source}/${id.resource}`;
+    let created: Delivery[] = [];
+    if (staged) {
+      this.staged.set(key, [...(this.staged.get(key) ?? []), ...items.map(clone)]);
+      const undo = this.undo.get(key) ?? new Map<string, Snapshot | undefined>();
+      this.undo.set(key, undo);
+      const map = this.resourceSnapshots(id);
+      for (const write of writes) if (!undo.has(refKey(write))) undo.set(refKey(write), clone(map.get(refKey(write))));
+    } else {
+      created = await this.enqueue(items);
+    }
     await this.putSnapshots(id, writes);
     return created;
+  }
+
+  async releaseStaged(id: ResourceId): Promise<Delivery[]> {
+    this.check("releaseStaged");
+    const key = `${id.source}/${id.resource}`;
+    const items = this.staged.get(key) ?? [];
+    this.staged.delete(key);
+    this.undo.delete(key);
+    return this.enqueue(items);
+  }
+
+  async discardStaged(id: ResourceId): Promise<number> {
+    this.check("discardStaged");
+    const key = `${id.source}/${id.resource}`;
+    const dropped = (this.staged.get(key) ?? []).length;
+    const map = this.resourceSnapshots(id);
+    for (const [record, before] of this.undo.get(key) ?? []) {
+      if (before) map.set(record, before);
+      else map.delete(record);
+    }
+    this.staged.delete(key);
+    this.undo.delete(key);
+    return dropped;
   }
 
   async enqueue(items: EnqueueItem[]): Promise<Delivery[]> {

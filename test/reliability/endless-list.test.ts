@@ -6,7 +6,7 @@ import { Scheduler } from "../../src/pipeline/scheduler.js";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { createLogger } from "../../src/telemetry/logger.js";
-import { passRunner, restResource, restSource } from "../helpers/pass-harness.js";
+import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
 import { NEVER, startDaemon } from "../server/harness.js";
 
 /**
@@ -27,15 +27,17 @@ interface Endless {
   /** From this page on the list never ends (before it, `next` ends at page `endAt`). */
   endless: boolean;
   endAt: number;
+  /** Names given to records instead of `r<id>` (a real edit). */
+  names: Record<number, string>;
 }
 
 /** `GET /items?cursor=N`: ten records N*10…N*10+9 and `next` = N+1, forever while `endless`. */
 async function startEndless(): Promise<Endless> {
-  const state: Endless = { url: "", requests: 0, endless: true, endAt: 3 };
+  const state: Endless = { url: "", requests: 0, endless: true, endAt: 3, names: {} };
   const server: Server = createServer((req, res) => {
     state.requests += 1;
     const n = Number(new URL(req.url ?? "/", "http://x").searchParams.get("cursor") ?? 0);
-    const data = Array.from({ length: 10 }, (_, i) => ({ id: n * 10 + i, name: `r${n * 10 + i}`, updated_at: "2026-01-01T00:00:00Z" }));
+    const data = Array.from({ length: 10 }, (_, i) => ({ id: n * 10 + i, name: state.names[n * 10 + i] ?? `r${n * 10 + i}`, updated_at: "2026-01-01T00:00:00Z" }));
     const last = !state.endless && n + 1 >= state.endAt;
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ data, next: last ? null : String(n + 1) }));
@@ -55,6 +57,18 @@ async function freshStore(): Promise<StateStore> {
   const store = await openStateStore("sqlite::memory:");
   cleanup.push(() => store.close());
   return store;
+}
+
+/** A resource of 30 records listed completely once (`max_pass_pages: 10`), with its snapshots then. */
+async function afterCompleteListing() {
+  const api = await startEndless();
+  api.endless = false;
+  const store = await freshStore();
+  const runner = passRunner(() => store, endlessSource(api.url, { max_pass_pages: 10 }));
+  expect((await runner.pass("reconcile")).outcomes[0]!.ok).toBe(true);
+  const id = { source: "legacy", resource: "items" };
+  const refs = Array.from({ length: 120 }, (_, i) => ({ kind: null, id: String(i) }));
+  return { api, store, runner, id, refs, before: await store.getSnapshots(id, refs) };
 }
 
 describe("a list that never ends", () => {
@@ -112,6 +126,53 @@ describe("a list that never ends", () => {
     expect(after?.lastComplete).toEqual({ pages: 3, records: 30 });
     expect(after?.lastError?.message).toMatch(/max_pass_pages/);
   }, 60_000);
+
+  for (const mode of ["reconcile", "incremental"] as const) {
+    it(`a later ${mode} pass past its bound keeps nothing of itself: no event, snapshots as before; the next pass reports exactly the real change`, async () => {
+      const { api, store, runner, id, refs, before } = await afterCompleteListing();
+      expect(before.size).toBe(30);
+      // A real edit, then a vendor inventing records page after page.
+      api.names[5] = "renamed";
+      api.endless = true;
+      const failed = (await runner.pass(mode)).outcomes[0]!;
+      expect(failed.ok).toBe(false);
+      expect(failed.cause).toBe("pass-bound");
+      expect(failed.events).toBe(0);
+      // Nothing of it reaches the outbox (on the code before: 70 false `created`), and every snapshot is as it was.
+      expect(await store.listPending()).toEqual([]);
+      expect(await store.getSnapshots(id, refs)).toEqual(before);
+      expect(await store.countSnapshots(id)).toBe(30);
+      api.endless = false;
+      const next = await runner.pass(mode);
+      expect(next.outcomes[0]!.ok).toBe(true);
+      expect(typesOf(next.events)).toEqual(["item.updated:5"]);
+      expect((await store.listPending()).map((d) => d.recordKey)).toEqual(["legacy/items/\u001f5"]);
+      // And nothing more after it.
+      expect((await runner.pass("reconcile")).events).toEqual([]);
+      expect(await store.listPending()).toHaveLength(1);
+    });
+  }
+
+  it("a pass stopped before it settled leaves its staging to the next: past the bound both passes' events are dropped and every snapshot is put back", async () => {
+    const { api, store, runner, id, refs, before } = await afterCompleteListing();
+    // A pass that dies after its changes were staged (here: it cannot settle them, as after a kill).
+    api.names[7] = "edited";
+    const stuck: StateStore = Object.create(store, {
+      releaseStaged: { value: async () => Promise.reject(new Error("killed")) },
+    }) as StateStore;
+    expect((await passRunner(() => stuck, endlessSource(api.url, { max_pass_pages: 10 })).pass("reconcile")).outcomes[0]!.ok).toBe(false);
+    expect(await store.listPending()).toEqual([]);
+    expect((await store.getSnapshots(id, [{ kind: null, id: "7" }])).get("\u001f7")?.json).toContain("edited");
+    // The next pass never ends: what both staged is dropped.
+    api.endless = true;
+    expect((await runner.pass("reconcile")).outcomes[0]!.cause).toBe("pass-bound");
+    expect(await store.listPending()).toEqual([]);
+    expect(await store.getSnapshots(id, refs)).toEqual(before);
+    // A normal pass reports the edit, once.
+    api.endless = false;
+    expect(typesOf((await runner.pass("reconcile")).events)).toEqual(["item.updated:7"]);
+    expect(await store.listPending()).toHaveLength(1);
+  });
 
   it("the default bounds derive from the last complete listing with tenfold headroom, above a floor", () => {
     expect(passBounds({}, undefined)).toMatchObject({ pages: PASS_BOUND_FIRST.pages, records: PASS_BOUND_FIRST.records });

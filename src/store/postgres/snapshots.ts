@@ -155,7 +155,7 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
     async clearResource(id) {
       await settled(ctx, id);
       await db.tx(async (q) => {
-        for (const table of ["snapshots", "page_marks", "resource_state"]) await q(`DELETE FROM @.${table} WHERE source = $1 AND resource = $2`, [id.source, id.resource]);
+        for (const table of ["snapshots", "page_marks", "resource_state", "staged_events", "snapshot_undo"]) await q(`DELETE FROM @.${table} WHERE source = $1 AND resource = $2`, [id.source, id.resource]);
       });
     },
   };

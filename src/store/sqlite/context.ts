@@ -19,6 +19,8 @@ import type { SqliteKv } from "./kv.js";
  *   h/<source>/<resource>/<seq> the pass journal (pass-journal.ts; counter m/h/<source>/<resource>)
  *   n/<event seq>              [event id, record key, detected_at]: events oldest first (retention.ts)
  *   m/pruned/<kind>            the cutoff of the last finished retention sweep of a kind
+ *   g/<source>/<resource>/<n>  an event a pass staged (page-commit.ts)
+ *   u/<source>/<resource>/<kind>␟<id>   a record's snapshot before the staging pass changed it
  */
 export interface SqliteContext {
   kv: SqliteKv;

@@ -133,6 +133,9 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
         kv.deletePrefix(`t/${id.source}/${id.resource}/`);
         kv.deletePrefix(`w/${id.source}/${id.resource}/`);
         kv.deletePrefix(`p/${id.source}/${id.resource}/`);
+        // What a pass staged, with its journal (page-commit.ts).
+        kv.deletePrefix(`g/${id.source}/${id.resource}/`);
+        kv.deletePrefix(`u/${id.source}/${id.resource}/`);
       });
       await ctx.keyv.delete(`rs/${id.source}/${id.resource}`);
     },

@@ -28,6 +28,54 @@ export function pageCommitContract(backend: ContractBackend): void {
       await again.close();
     });
 
+    it("staged: events held apart and snapshots journaled; released into the outbox in staging order, or discarded with every snapshot put back", async () => {
+      const { store, reopen } = await openFresh(backend, { clock: fixedClock(3_000) });
+      const other = { source: "s", resource: "other" };
+      // Before the pass: 1 live, 2 a tombstone, 3 unknown.
+      await store.commitPage(id, [], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }, { kind: null, id: "2", snapshot: { version: 2, fingerprint: "", json: "", gone: true }, fresh: true }]);
+      const seq = await store.snapshotSeq();
+      const refs = ["1", "2", "3"].map((n) => ({ kind: null, id: n }));
+      const before = await store.getSnapshots(id, refs);
+      const stagePass = async (s: typeof store): Promise<void> => {
+        expect(await s.commitPage(id, [item("e1", "s/invoices/\u001f1", ["a"])], [{ kind: null, id: "1", snapshot: snap(2) }], true)).toEqual([]);
+        expect(await s.commitPage(id, [item("e3", "s/invoices/\u001f3", ["a"]), item("e2", "s/invoices/\u001f2", ["a"])], [{ kind: null, id: "3", snapshot: snap(1), fresh: true }, { kind: null, id: "2", snapshot: snap(3), revived: true }, { kind: null, id: "1", snapshot: snap(3) }], true)).toEqual([]);
+        // Another resource's staging is its own.
+        await s.commitPage(other, [item("o1", "s/other/\u001f1", ["a"])], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }], true);
+      };
+      await stagePass(store);
+      expect(await store.listPending()).toEqual([]);
+      expect(await store.hasEvent("e1")).toBe(false);
+      // The pass sees its own writes.
+      expect((await store.getSnapshots(id, refs)).get("\u001f1")).toEqual(snap(3));
+      expect(await store.countSnapshots(id)).toBe(3);
+      // A crash keeps the staging: a store opened again discards it.
+      await store.close();
+      const again = await reopen();
+      expect(await again.discardStaged(id)).toBe(3);
+      expect(await again.getSnapshots(id, refs)).toEqual(before);
+      expect(await again.countSnapshots(id)).toBe(1);
+      expect(await again.snapshotSeq()).toBeGreaterThan(seq);
+      expect(await again.discardStaged(id)).toBe(0);
+      expect(await again.releaseStaged(id)).toEqual([]);
+      expect(await again.listPending()).toEqual([]);
+      // Staged again, then released: in the order staged, as an enqueue would write them.
+      await again.releaseStaged(other);
+      await stagePass(again);
+      const released = await again.releaseStaged(id);
+      expect(released.map((d) => [d.eventId, d.nextAttemptAt])).toEqual([["e1", 3_000], ["e3", 3_000], ["e2", 3_000]]);
+      expect((await again.listPending()).map((d) => d.eventId)).toEqual(["o1", "e1", "e3", "e2"]);
+      expect(await again.hasEvent("e3")).toBe(true);
+      // Released: nothing left to discard; the snapshots stay as the pass wrote them.
+      expect(await again.discardStaged(id)).toBe(0);
+      expect((await again.getSnapshots(id, refs)).get("\u001f2")).toEqual(snap(3));
+      expect(await again.countSnapshots(id)).toBe(3);
+      // clearResource drops a staging too.
+      await again.commitPage(id, [item("e9", "s/invoices/\u001f9", ["a"])], [{ kind: null, id: "9", snapshot: snap(1), fresh: true }], true);
+      await again.clearResource(id);
+      expect(await again.releaseStaged(id)).toEqual([]);
+      await again.close();
+    });
+
     for (const point of ["store:enqueue-before-commit", "store:snapshots-before-commit"]) {
       it(`a failure inside it (at ${point}) keeps neither the events nor the snapshots`, async () => {
         const { store, reopen } = await openFresh(backend);

@@ -28,7 +28,7 @@ describe("migrations", () => {
     await owners[0]!.close();
     expect(await postgresStateHeld(url)).toBe(false);
     const applied = await sql(url, `SELECT version, name FROM "${schemaOf(url)}".schema_migrations`);
-    expect(applied).toEqual([{ version: 1, name: "init" }, { version: 2, name: "pass-journal" }, { version: 3, name: "fixed-bodies" }, { version: 4, name: "replicas" }, { version: 5, name: "retention" }]);
+    expect(applied).toEqual([{ version: 1, name: "init" }, { version: 2, name: "pass-journal" }, { version: 3, name: "fixed-bodies" }, { version: 4, name: "replicas" }, { version: 5, name: "retention" }, { version: 6, name: "staging" }]);
     // A dry run reads beside the owner.
     const owner = await openStateStore(url);
     const dry = await openStateStore(url, { readOnly: true });
@@ -39,18 +39,18 @@ describe("migrations", () => {
 
   it("validate's check lists pending migrations without applying them", async () => {
     const url = pgServer().freshUrl();
-    expect(await checkPostgres(url)).toEqual({ current: 0, pending: [{ version: 1, name: "init" }, { version: 2, name: "pass-journal" }, { version: 3, name: "fixed-bodies" }, { version: 4, name: "replicas" }, { version: 5, name: "retention" }] });
+    expect(await checkPostgres(url)).toEqual({ current: 0, pending: [{ version: 1, name: "init" }, { version: 2, name: "pass-journal" }, { version: 3, name: "fixed-bodies" }, { version: 4, name: "replicas" }, { version: 5, name: "retention" }, { version: 6, name: "staging" }] });
     expect(await tables(url)).toEqual([]);
     const store = await openStateStore(url);
     await store.close();
-    expect(await checkPostgres(url)).toEqual({ current: 5, pending: [] });
+    expect(await checkPostgres(url)).toEqual({ current: 6, pending: [] });
   });
 
   it("refuses a database newer than the code, with a clear message", async () => {
     const url = pgServer().freshUrl();
     await (await openStateStore(url)).close();
     await sql(url, `INSERT INTO "${schemaOf(url)}".schema_migrations (version, name) VALUES (999, 'future')`);
-    await expect(openStateStore(url)).rejects.toThrow(/schema version 999, newer than this retrohook knows \(5\).*upgrade this one/);
+    await expect(openStateStore(url)).rejects.toThrow(/schema version 999, newer than this retrohook knows \(6\).*upgrade this one/);
     await expect(checkPostgres(url)).rejects.toThrow(/newer than this retrohook knows/);
   });
 
