@@ -238,7 +238,7 @@ export class Replica {
     this.live = replicas.filter((r) => r.live || r.id === this.id).map((r) => r.id);
     metrics?.replicasLive.set(this.live.length);
     const leases = new Map(leaseRows.map((lease) => [lease.source, lease]));
-    this.roundAtExpiry(leases.values());
+    this.roundAtExpiry(leases.values(), replicas);
     const handOver: string[] = [];
     const wanted: string[] = [];
     for (const source of this.keys) {
@@ -284,12 +284,21 @@ export class Replica {
    * A dead owner's leases are taken over at the first round after they expire: when one of
    * another replica's leases expires before the next regular round, one more round runs just
    * after it (the owner's heartbeat, taken before its renewal, is then out of date too, so the
-   * rendezvous winner among the live replicas takes the source at once).
+   * rendezvous winner among the live replicas takes the source at once). A lease already expired
+   * whose owner still counts as live (killed between its heartbeat and its renewal) gets that
+   * round when the owner's heartbeat ages out.
    */
-  private roundAtExpiry(leases: Iterable<{ owner: string; valid: boolean; remainingMs: number }>): void {
+  private roundAtExpiry(leases: Iterable<{ owner: string; valid: boolean; remainingMs: number }>, replicas: ReadonlyArray<{ id: string; live: boolean; liveForMs?: number }>): void {
     const interval = Math.max(100, Math.floor(this.leaseMs / 3));
+    const liveFor = new Map(replicas.filter((r) => r.live && r.liveForMs !== undefined).map((r) => [r.id, r.liveForMs!]));
     let soonest = Number.POSITIVE_INFINITY;
-    for (const lease of leases) if (lease.valid && lease.owner !== this.id) soonest = Math.min(soonest, lease.remainingMs);
+    for (const lease of leases) {
+      if (lease.owner === this.id) continue;
+      if (lease.valid) soonest = Math.min(soonest, lease.remainingMs);
+      // Expired, but its owner's last heartbeat still counts it live (killed between its
+      // heartbeat and its renewal): the source is free for the others once that heartbeat ages out.
+      else if (liveFor.has(lease.owner)) soonest = Math.min(soonest, liveFor.get(lease.owner)!);
+    }
     if (this.soon) clearTimeout(this.soon);
     this.soon = undefined;
     if (soonest >= interval || this.stopped || this.draining) return;

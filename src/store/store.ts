@@ -356,6 +356,8 @@ export interface ReplicaRow extends Omit<ReplicaInfo, "instance"> {
   draining: boolean;
   /** Heartbeat within its lease and not draining (by the database's clock). */
   live: boolean;
+  /** How long its last heartbeat keeps it live (ms, by the database's clock; 0 once it is not). */
+  liveForMs?: number;
 }
 
 export interface LeaseRow {

@@ -48,6 +48,28 @@ describe("takeover round", () => {
     vi.useRealTimers();
   });
 
+  it("runs a round when the owner of an expired lease stops counting as live (killed between its heartbeat and its renewal)", async () => {
+    vi.useFakeTimers();
+    const leaseMs = 3000;
+    // The lease ran out already; the dead owner's heartbeat keeps it live 400 ms more.
+    const { store, acquired } = deadOwnerStore(leaseMs, -100);
+    const liveUntil = Date.now() + 400;
+    store.replicas = async () => [
+      { id: "me", host: "h", pid: 1, version: "v", leaseMs, startedAt: "", heartbeatAt: "", draining: false, live: true, liveForMs: leaseMs },
+      { id: "dead", host: "h", pid: 2, version: "v", leaseMs, startedAt: "", heartbeatAt: "", draining: false, live: Date.now() < liveUntil, liveForMs: Math.max(0, liveUntil - Date.now()) },
+    ];
+    // "dead" wins the source while it counts as live (rendezvous over both): nobody takes it then.
+    const replica = new Replica({ store, config: { lease: leaseMs, replica_id: "me" }, sources: ["s"], logger: pino({ level: "silent" }), env: {}, now: () => Date.now() });
+    const started = Date.now();
+    await replica.start();
+    expect(acquired.flatMap((a) => a.sources)).not.toContain("s");
+    await vi.advanceTimersByTimeAsync(700);
+    const taken = acquired.find((a) => a.sources.includes("s"));
+    expect(taken, "taken once the owner's heartbeat aged out, before the next regular round (1 s)").toBeDefined();
+    expect(taken!.at - started).toBeLessThan(700);
+    await replica.abandon();
+  });
+
   it("runs the takeover round after a round that was still running at the expiry, not a whole interval later", async () => {
     vi.useFakeTimers();
     const leaseMs = 3000;

@@ -111,7 +111,11 @@ export function pgCluster(db: Db): ClusterStore {
     },
 
     async replicas() {
-      const rows = await db.query(`SELECT id, host, pid, version, lease_ms, started_at, heartbeat_at, draining, (${LIVE}) AS live FROM @.replicas ORDER BY id`);
+      const rows = await db.query(
+        `SELECT id, host, pid, version, lease_ms, started_at, heartbeat_at, draining, (${LIVE}) AS live,
+           greatest(0, extract(epoch FROM heartbeat_at + lease_ms * interval '1 millisecond' - clock_timestamp()) * 1000) AS live_for
+         FROM @.replicas ORDER BY id`,
+      );
       return rows.map(
         (r): ReplicaRow => ({
           id: r.id as string,
@@ -123,6 +127,7 @@ export function pgCluster(db: Db): ClusterStore {
           heartbeatAt: iso(r.heartbeat_at),
           draining: r.draining as boolean,
           live: r.live as boolean,
+          liveForMs: Number(r.live_for),
         }),
       );
     },
