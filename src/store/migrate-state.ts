@@ -17,7 +17,8 @@ const BATCH = 2_000;
 /**
  * Moves a SQLite state file into an empty PostgreSQL schema, row for row, in one transaction:
  * the epoch (so event ids stay the same), cursors and resource state, snapshots with their
- * tombstones and change marks, page marks, events with the record index, pending deliveries
+ * tombstones and change marks, page marks, a stopped pass's staged events and snapshot journal,
+ * events with the record index, pending deliveries
  * and dead letters with their sequence numbers, the delivery log, budgets, suspensions and
  * facts, target pauses, and the counters. A run on the new state goes on where the old one
  * stopped: no new baseline, pending deliveries delivered once, nothing lost. The SQLite file
@@ -96,6 +97,22 @@ async function copyAll(kv: SqliteKv, q: Query): Promise<MovedCounts> {
   }
   await insertRows(q, "INSERT INTO @.snapshots (source, resource, record, version, fingerprint, json, gone, changed_seq)", ["text", "text", "text", "int", "text", "text", "bool", "bigint"], snapshots);
   counts.snapshots = snapshots.length;
+  // What a pass stopped part-way kept apart (docs/decisions/0014): its staged events and the
+  // snapshots it changed as they were before, so the next pass releases or discards them there.
+  const staged = under("g/").map(([key, item]) => {
+    const [source, resource, n] = split2(key);
+    return [source, resource, Number(n), item];
+  });
+  await insertRows(q, "INSERT INTO @.staged_events (source, resource, n, item)", ["text", "text", "bigint", "text"], staged);
+  if (staged.length > 0) counts.staged = staged.length;
+  const undo = under("u/").map(([key, before]) => {
+    const [source, resource, record] = split2(key);
+    if (before === "") return [source, resource, record, false, null, null, null, null];
+    if (before.startsWith("t")) return [source, resource, record, true, Number(before.slice(1)), "", "", true];
+    const s = decodeSnapshot(before.slice(1));
+    return [source, resource, record, true, s.version, s.fingerprint, s.json, false];
+  });
+  await insertRows(q, "INSERT INTO @.snapshot_undo (source, resource, record, had, version, fingerprint, json, gone)", ["text", "text", "text", "bool", "int", "text", "text", "bool"], undo);
   const pages = under("p/").map(([key, since]) => [...split2(key), Number(since)]);
   await insertRows(q, "INSERT INTO @.page_marks (source, resource, digest, since)", ["text", "text", "text", "bigint"], pages);
   counts.pageMarks = pages.length;

@@ -9,6 +9,7 @@ import { postgresForFile } from "../helpers/postgres.js";
 import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
 import { tempDir } from "../helpers/tmp.js";
 import { closingAfterEach } from "../helpers/closing.js";
+import { item } from "../store/contract/backend.js";
 
 /**
  * Moving an installation from SQLite to PostgreSQL: events detected before the move (and not
@@ -75,6 +76,37 @@ describe("retrohook migrate-state", () => {
     expect(bodies().map((b) => `${b.type}:${b.record_id}`).filter((c) => !c.endsWith(`:${fresh.id}`) && !c.endsWith(":2"))).toEqual(["item.updated:1"]);
     expect(new Set(bodies().map((b) => b.id)).size).toBe(bodies().length);
   }, 120_000);
+
+  it("moves what a pass stopped part-way kept apart: its staged events and its snapshot journal, released or discarded on the new state", async () => {
+    const sqliteUrl = `sqlite://${join(tempDir(), "state.sqlite")}`;
+    const id = { source: "s", resource: "invoices" };
+    const other = { source: "s", resource: "other" };
+    const snap = (version: number) => ({ version, fingerprint: `f${version}`, json: `{"v":${version}}` });
+    const refs = ["1", "2", "3"].map((n) => ({ kind: null, id: n }));
+    const old = await openStateStore(sqliteUrl);
+    // Before the stopped pass: 1 live, 2 a tombstone, 3 unknown; then the pass staged changes of all three.
+    await old.commitPage(id, [], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }, { kind: null, id: "2", snapshot: { version: 2, fingerprint: "", json: "", gone: true }, fresh: true }]);
+    const before = await old.getSnapshots(id, refs);
+    await old.commitPage(id, [item("e1", "s/invoices/\u001f1", ["erp"]), item("e3", "s/invoices/\u001f3", ["erp"])], [{ kind: null, id: "1", snapshot: snap(2) }, { kind: null, id: "3", snapshot: snap(1), fresh: true }, { kind: null, id: "2", snapshot: snap(3), revived: true }], true);
+    await old.commitPage(other, [item("o1", "s/other/\u001f1", ["erp"])], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }], true);
+    await old.close();
+
+    const pgUrl = pg().freshUrl();
+    const moved = await runCli(["migrate-state", "--from", sqliteUrl, "--to", pgUrl]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(/3 staged/);
+    const moved2 = await openStateStore(pgUrl);
+    try {
+      expect(await moved2.listPending()).toEqual([]);
+      // The next pass of one resource ends past a bound: its events go, its snapshots come back as they were.
+      expect(await moved2.discardStaged(id)).toBe(2);
+      expect(await moved2.getSnapshots(id, refs)).toEqual(before);
+      // The other's ends within bounds: its event is delivered under its id.
+      expect((await moved2.releaseStaged(other)).map((d) => [d.target, d.eventId])).toEqual([["erp", "o1"]]);
+    } finally {
+      await moved2.close();
+    }
+  }, 60_000);
 
   it("refuses a state file in use and a wrong direction", async () => {
     const sqliteUrl = `sqlite://${join(tempDir(), "state.sqlite")}`;
