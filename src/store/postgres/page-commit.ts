@@ -17,6 +17,10 @@ const JOURNAL = `INSERT INTO @.snapshot_undo (source, resource, record, had, ver
   FROM unnest($3::text[]) AS t(r) LEFT JOIN @.snapshots s ON s.source = $1 AND s.resource = $2 AND s.record = t.r
   ON CONFLICT (source, resource, record) DO NOTHING`;
 
+/** Whether the resource has anything staged or journaled (most passes stage nothing). */
+const ANY_STAGED = `SELECT EXISTS (SELECT 1 FROM @.staged_events WHERE source = $1 AND resource = $2)
+  OR EXISTS (SELECT 1 FROM @.snapshot_undo WHERE source = $1 AND resource = $2) AS staged`;
+
 /**
  * A pass's page: its events and its snapshots in one transaction, fenced on a replica (db.ts
  * `tx`). A later pass stages its events and journals the snapshots it changes until it
@@ -47,6 +51,10 @@ export function pgPageCommit(ctx: PgContext): PageCommit {
 
     async releaseStaged(id) {
       await settled(ctx, id);
+      // Every later pass ends here: one prepared read when it staged nothing, no transaction
+      // (only the resource's owner stages for it, so nothing can appear meanwhile).
+      const [any] = await db.query(ANY_STAGED, [id.source, id.resource], "retrohook_any_staged");
+      if (any?.staged !== true) return [];
       const now = ctx.clock.now();
       return db.tx(async (q) => {
         const rows = await q("DELETE FROM @.staged_events WHERE source = $1 AND resource = $2 RETURNING n, item", [id.source, id.resource]);

@@ -67,6 +67,8 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
 
     async releaseStaged(id) {
       await settled(ctx, id);
+      // Every later pass ends here: most staged nothing, and need no write transaction.
+      if (kv.lastUnder(staging(id)) === undefined && kv.lastUnder(journal(id)) === undefined) return [];
       const now = ctx.clock.now();
       return kv.transaction(() => {
         const items = kv.range(staging(id)).map(([, value]) => JSON.parse(value) as EnqueueItem);
