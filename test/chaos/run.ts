@@ -96,10 +96,7 @@ const SUITES: Record<string, Suite> = {
  * Suites whose acceptance figures do not hold yet: `--reduced` (CI) names them and leaves them out,
  * `--only=NAME` and the full run still run them. Each entry says what fails; remove it with the fix.
  */
-const NOT_YET_HOLDING: Record<string, string> = {
-  cluster:
-    "replicas (#21): at full size (60 kills, 10 SIGSTOPs, 5 database restarts over 5,000 changes, load ~18-20) takeover p99 is 6.05 s against lease + interval 5 s (expiry → grant p99 4.1 s, grant → first listing p99 2.5 s); lost 0, order, overlaps, stale-lease writes (0) and unfenced pass writes (0) hold, and the reduced size passes",
-};
+const NOT_YET_HOLDING: Record<string, string> = {};
 
 /**
  * Rows (by "suite — scenario" prefix) that fail today on a quiet machine: the reduced run prints them
