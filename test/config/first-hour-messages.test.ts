@@ -6,18 +6,11 @@ import { ConfigError } from "../../src/errors.js";
 import { runCli } from "../helpers/cli.js";
 import { writeConfig } from "../helpers/config-file.js";
 import { startReceiver } from "../helpers/receiver.js";
+import { thrown } from "../helpers/thrown.js";
 
 /** Messages a newcomer meets in the first hour: each names what is wrong and the fix. */
 
-function configMessage(text: string, env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseConfig(text, { path: "/srv/retrohook/config.yaml", env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configMessage = (text: string, env: NodeJS.ProcessEnv = {}): string => thrown(() => parseConfig(text, { path: "/srv/retrohook/config.yaml", env }), ConfigError).message;
 
 describe("did you mean", () => {
   it("counts a swap of two adjacent letters as one typo", () => {
@@ -84,10 +77,13 @@ sources:
 targets:
   - { name: erp, url: "https://erp.example/hooks", secret: "\${ERP_SECRET}" }
 `);
-    expect(message).toContain("sources[0].api_token: environment variable FAKTUROWNIA_API_TOKEN is not set; export it, or give api_token_file (a file holding the secret) instead of api_token");
-    expect(message).toContain("sources[1].headers.Authorization: environment variable LEGACY_TOKEN is not set; export it (it holds a secret: no default)");
-    expect(message).toContain("targets[0].secret: environment variable ERP_SECRET is not set; export it, or give secret_file");
-    expect(message).toContain("sources[0].domain: environment variable FAKTUROWNIA_DOMAIN is not set (use ${FAKTUROWNIA_DOMAIN:-default} for a default)");
+    for (const line of [
+      "sources[0].api_token: environment variable FAKTUROWNIA_API_TOKEN is not set; export it, or give api_token_file (a file holding the secret) instead of api_token",
+      "sources[1].headers.Authorization: environment variable LEGACY_TOKEN is not set; export it (it holds a secret: no default)",
+      "targets[0].secret: environment variable ERP_SECRET is not set; export it, or give secret_file",
+      "sources[0].domain: environment variable FAKTUROWNIA_DOMAIN is not set (use ${FAKTUROWNIA_DOMAIN:-default} for a default)",
+    ])
+      expect(message).toContain(line);
     for (const secretVariable of ["FAKTUROWNIA_API_TOKEN", "LEGACY_TOKEN", "ERP_SECRET"]) expect(message).not.toContain(`\${${secretVariable}:-`);
   });
 

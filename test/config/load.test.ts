@@ -7,6 +7,7 @@ import type { FakturowniaSourceConfig } from "../../src/sources/presets/fakturow
 import type { WfirmaSourceConfig } from "../../src/sources/presets/wfirma/config.js";
 import { ConfigError } from "../../src/errors.js";
 import { tempDir } from "../helpers/tmp.js";
+import { thrown } from "../helpers/thrown.js";
 
 const EXAMPLE = resolve(import.meta.dirname, "../../config.example.yaml");
 const EXAMPLE_ENV = {
@@ -18,15 +19,7 @@ const CONFIG_PATH = "/srv/retrohook/config.yaml";
 
 const parse = (text: string, env: NodeJS.ProcessEnv = {}): Config => parseConfig(text, { path: CONFIG_PATH, env });
 
-function parseError(text: string, env: NodeJS.ProcessEnv = {}, path = CONFIG_PATH): ConfigError {
-  try {
-    parseConfig(text, { path, env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const parseError = (text: string, env: NodeJS.ProcessEnv = {}, path = CONFIG_PATH): ConfigError => thrown(() => parseConfig(text, { path, env }), ConfigError);
 
 const FAKTUROWNIA = `
 sources:
@@ -64,14 +57,7 @@ describe("config.example.yaml", () => {
   });
 
   it("names every variable it needs when none are set", () => {
-    const error = (() => {
-      try {
-        loadConfig(EXAMPLE, {});
-      } catch (caught) {
-        return caught as ConfigError;
-      }
-      throw new Error("expected a ConfigError");
-    })();
+    const error = thrown(() => loadConfig(EXAMPLE, {}), ConfigError);
     expect(error.message.startsWith(EXAMPLE)).toBe(true);
     for (const name of Object.keys(EXAMPLE_ENV)) expect(error.message).toContain(name);
   });

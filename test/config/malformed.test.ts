@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/errors.js";
 import { tempDir } from "../helpers/tmp.js";
+import { thrown } from "../helpers/thrown.js";
 
 /** Distinctive secret values: none may ever appear in an error. */
 const SECRET = "SECRET-abc123";
@@ -16,6 +17,10 @@ const fakturownia = (extra = "", name = "f") =>
 const sources = (...items: string[]) => `sources:\n${items.join("")}`;
 const rest = (resources: string, extra = "") =>
   `  - name: legacy\n    type: rest\n    base_url: https://legacy.example/api\n    headers: { Authorization: "Bearer ${SECRET}" }\n${extra}    resources:\n${resources}`;
+/** A fakturownia source whose `resources:` list is `list` (flow YAML). */
+const withResources = (list: string) => sources(fakturownia(`    resources: ${list}\n`));
+/** A `type: rest` source with the one resource `entry` (flow YAML); `extra` as in `rest`. */
+const restWith = (entry: string, extra = "") => sources(rest(`      - ${entry}\n`, extra));
 const target = (fields: string) => `targets:\n  - { name: erp, url: "https://erp.example/hooks", secret: ${SECRET}, ${fields} }\n`;
 const fakturoid = (userAgent: string) =>
   `  - { name: fo, preset: fakturoid, account: acme, client_id: ${SECRET}, client_secret: ${SECRET}, user_agent: "${userAgent}" }\n`;
@@ -54,7 +59,7 @@ const cases: Case[] = [
   { name: "unknown top-level key", yaml: `sourcse: []\n${sources(fakturownia())}`, path: "sourcse", hint: 'did you mean "sources"?' },
   { name: "secret made a key by bad indentation", yaml: sources(fakturownia().replace(`api_token: ${SECRET}`, `api_token:\n    ${SECRET}: x`)), path: "sources[0]: unknown key that does not look like a config key", hint: "(line 6, column 5)" },
   { name: "key of another preset", yaml: sources(fakturownia("    token: x\n")), path: "sources[0].token", hint: "unknown key" },
-  { name: "unknown pagination key", yaml: sources(rest("      - { name: a, path: /a, pagination: { style: page, sise: 10 } }\n")), path: "sources[0].resources[0].pagination.sise", hint: '"size"' },
+  { name: "unknown pagination key", yaml: restWith("{ name: a, path: /a, pagination: { style: page, sise: 10 } }"), path: "sources[0].resources[0].pagination.sise", hint: '"size"' },
 
   // Source kind
   { name: "missing preset and type", yaml: `sources:\n  - { name: a, api_token: ${SECRET} }\n`, path: "sources[0]", hint: "fakturownia | facturascripts | fakturoid | wfirma" },
@@ -80,26 +85,26 @@ const cases: Case[] = [
   { name: "duplicate target names", yaml: `${sources(fakturownia())}targets:\n  - { name: t, url: "https://a.example" }\n  - { name: t, url: "https://b.example" }\n`, path: "targets[1].name", hint: "duplicate target name" },
   { name: "target naming an unknown source", yaml: `${sources(fakturownia())}${target("sources: [fakturownia]")}`, path: "targets[0].sources[0]", hint: 'unknown source "fakturownia"' },
   { name: "source name with a space", yaml: sources(fakturownia("", '"my source"')), path: "sources[0].name", hint: "letters, digits" },
-  { name: "duplicate resource names", yaml: sources(fakturownia("    resources: [invoices, { name: invoices }]\n")), path: "sources[0].resources[1].name", hint: "duplicate resource" },
+  { name: "duplicate resource names", yaml: withResources("[invoices, { name: invoices }]"), path: "sources[0].resources[1].name", hint: "duplicate resource" },
 
   // Resources
   { name: "unknown resource for a preset", yaml: sources(fakturoid("Acme (it@acme.cz)").replace(" }\n", ", resources: [invoices, payments] }\n")), path: "sources[0].resources[1]", hint: "supported: invoices, cost_invoices, clients, products, warehouse_documents" },
-  { name: "resource typo with suggestion", yaml: sources(fakturownia("    resources: [{ name: cost_invoice }]\n")), path: "sources[0].resources[0].name", hint: 'did you mean "cost_invoices"?' },
-  { name: "empty resources list", yaml: sources(fakturownia("    resources: []\n")), path: "sources[0].resources", hint: "at least one resource" },
-  { name: "reserved transition event", yaml: sources(fakturownia("    resources: [{ name: invoices, transitions: [{ event: paid, field: status, to: paid }] }]\n")), path: "sources[0].resources[0].transitions[0].event", hint: "reserved" },
-  { name: "transition event not snake case", yaml: sources(fakturownia("    resources: [{ name: invoices, transitions: [{ event: Approved, field: status, to: ok }] }]\n")), path: "sources[0].resources[0].transitions[0].event" },
-  { name: "transition without to or changed", yaml: sources(fakturownia("    resources: [{ name: invoices, transitions: [{ event: approved, field: status }] }]\n")), path: "sources[0].resources[0].transitions[0].to" },
-  { name: "transition with changed and to", yaml: sources(fakturownia("    resources: [{ name: invoices, transitions: [{ event: moved, field: s, to: x, changed: true }] }]\n")), path: "sources[0].resources[0].transitions[0].changed" },
-  { name: "negative max_delete_min", yaml: sources(fakturownia("    resources: [{ name: invoices, max_delete_min: -1 }]\n")), path: "sources[0].resources[0].max_delete_min", hint: "0 or more" },
-  { name: "max_delete_ratio above 1", yaml: sources(fakturownia("    resources: [{ name: invoices, max_delete_ratio: 1.5 }]\n")), path: "sources[0].resources[0].max_delete_ratio", hint: "between 0 and 1" },
-  { name: "rest resource without path", yaml: sources(rest("      - { name: a }\n")), path: "sources[0].resources[0].path", hint: "required" },
-  { name: "rest resource given as a name", yaml: sources(rest("      - costs\n")), path: "sources[0].resources[0]", hint: "name and path" },
-  { name: "cursor with both param and order", yaml: sources(rest("      - { name: a, path: /a, cursor: { field: u, param: since, order: desc } }\n")), path: "sources[0].resources[0].cursor.param", hint: "exactly one" },
-  { name: "cursor without field", yaml: sources(rest("      - { name: a, path: /a, cursor: { param: since } }\n")), path: "sources[0].resources[0].cursor.field", hint: "required" },
-  { name: "unknown pagination style", yaml: sources(rest("      - { name: a, path: /a, pagination: { style: cursor } }\n")), path: "sources[0].resources[0].pagination.style", hint: '"next"' },
-  { name: "next pagination without next", yaml: sources(rest("      - { name: a, path: /a, pagination: { style: next } }\n")), path: "sources[0].resources[0].pagination.next", hint: "required" },
-  { name: "get without {id}", yaml: sources(rest("      - { name: a, path: /a, get: /a/one }\n")), path: "sources[0].resources[0].get", hint: "{id}" },
-  { name: "invalid header name", yaml: sources(rest("      - { name: a, path: /a }\n", '    query: { "bad header": 1 }\n').replace("headers: {", 'headers: { "Bad Header": x,')), path: 'sources[0].headers["Bad Header"]', hint: "header name" },
+  { name: "resource typo with suggestion", yaml: withResources("[{ name: cost_invoice }]"), path: "sources[0].resources[0].name", hint: 'did you mean "cost_invoices"?' },
+  { name: "empty resources list", yaml: withResources("[]"), path: "sources[0].resources", hint: "at least one resource" },
+  { name: "reserved transition event", yaml: withResources("[{ name: invoices, transitions: [{ event: paid, field: status, to: paid }] }]"), path: "sources[0].resources[0].transitions[0].event", hint: "reserved" },
+  { name: "transition event not snake case", yaml: withResources("[{ name: invoices, transitions: [{ event: Approved, field: status, to: ok }] }]"), path: "sources[0].resources[0].transitions[0].event" },
+  { name: "transition without to or changed", yaml: withResources("[{ name: invoices, transitions: [{ event: approved, field: status }] }]"), path: "sources[0].resources[0].transitions[0].to" },
+  { name: "transition with changed and to", yaml: withResources("[{ name: invoices, transitions: [{ event: moved, field: s, to: x, changed: true }] }]"), path: "sources[0].resources[0].transitions[0].changed" },
+  { name: "negative max_delete_min", yaml: withResources("[{ name: invoices, max_delete_min: -1 }]"), path: "sources[0].resources[0].max_delete_min", hint: "0 or more" },
+  { name: "max_delete_ratio above 1", yaml: withResources("[{ name: invoices, max_delete_ratio: 1.5 }]"), path: "sources[0].resources[0].max_delete_ratio", hint: "between 0 and 1" },
+  { name: "rest resource without path", yaml: restWith("{ name: a }"), path: "sources[0].resources[0].path", hint: "required" },
+  { name: "rest resource given as a name", yaml: restWith("costs"), path: "sources[0].resources[0]", hint: "name and path" },
+  { name: "cursor with both param and order", yaml: restWith("{ name: a, path: /a, cursor: { field: u, param: since, order: desc } }"), path: "sources[0].resources[0].cursor.param", hint: "exactly one" },
+  { name: "cursor without field", yaml: restWith("{ name: a, path: /a, cursor: { param: since } }"), path: "sources[0].resources[0].cursor.field", hint: "required" },
+  { name: "unknown pagination style", yaml: restWith("{ name: a, path: /a, pagination: { style: cursor } }"), path: "sources[0].resources[0].pagination.style", hint: '"next"' },
+  { name: "next pagination without next", yaml: restWith("{ name: a, path: /a, pagination: { style: next } }"), path: "sources[0].resources[0].pagination.next", hint: "required" },
+  { name: "get without {id}", yaml: restWith("{ name: a, path: /a, get: /a/one }"), path: "sources[0].resources[0].get", hint: "{id}" },
+  { name: "invalid header name", yaml: restWith("{ name: a, path: /a }", '    query: { "bad header": 1 }\n').replace("headers: {", 'headers: { "Bad Header": x,'), path: 'sources[0].headers["Bad Header"]', hint: "header name" },
 
   // Source settings
   { name: "invalid cron", yaml: sources(fakturownia('    schedule: "61 * * * *"\n')), path: "sources[0].schedule", hint: "minute" },
@@ -147,14 +152,7 @@ describe("malformed configs", () => {
   it.each(cases)("$name → names $path", ({ yaml, path, hint }) => {
     const dir = tempDir();
     writeFileSync(join(dir, "token.txt"), `${SECRET}\n`);
-    let error: unknown;
-    try {
-      parseConfig(yaml, { path: join(dir, "config.yaml"), env: ENV });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const { message, issues } = error as ConfigError;
+    const { message, issues } = thrown(() => parseConfig(yaml, { path: join(dir, "config.yaml"), env: ENV }), ConfigError);
     expect(message.startsWith(join(dir, "config.yaml"))).toBe(true);
     expect(message).toContain(path);
     expect(issues.some((issue) => issue.includes(path))).toBe(true);

@@ -6,40 +6,27 @@ import { parseConfig } from "../../src/config/load.js";
 import { didYouMean } from "../../src/core/did-you-mean.js";
 import { secretValues } from "../../src/config/secrets.js";
 
-describe("parseDuration", () => {
-  it.each([
-    ["500ms", 500],
-    ["10s", 10_000],
-    ["5m", 300_000],
-    ["72h", 259_200_000],
-    ["1d", 86_400_000],
-    ["1h30m", 5_400_000],
-    ["1.5s", 1500],
-    [" 2m ", 120_000],
-    ["0", 0],
-    [0, 0],
-  ] as const)("%s → %d ms", (input, ms) => {
-    expect(parseDuration(input)).toEqual({ ok: true, value: ms });
+/** The two unit parsers: what each accepts (and the value it gives), and what it rejects. */
+describe.each([
+  {
+    parser: "parseDuration",
+    parse: parseDuration,
+    accepts: [["500ms", 500], ["10s", 10_000], ["5m", 300_000], ["72h", 259_200_000], ["1d", 86_400_000], ["1h30m", 5_400_000], ["1.5s", 1500], [" 2m ", 120_000], ["0", 0], [0, 0]],
+    rejects: ["30", 30, "", "5 minutes", "10x", "s", "-5s", "1h 30m"],
+  },
+  {
+    parser: "parseByteSize",
+    parse: parseByteSize,
+    accepts: [["50MB", 52_428_800], ["512KB", 524_288], ["1GiB", 1_073_741_824], ["1000", 1000], [4096, 4096]],
+    rejects: ["50 bananas", "MB", 0, -1, 1.5, "0"],
+  },
+] satisfies Array<{ parser: string; parse: (input: string | number) => unknown; accepts: Array<[string | number, number]>; rejects: Array<string | number> }>)("$parser", ({ parse, accepts, rejects }) => {
+  it.each(accepts)("%j → %d", (input, value) => {
+    expect(parse(input)).toEqual({ ok: true, value });
   });
 
-  it.each(["30", 30, "", "5 minutes", "10x", "s", "-5s", "1h 30m"])("rejects %j", (input) => {
-    expect(parseDuration(input).ok).toBe(false);
-  });
-});
-
-describe("parseByteSize", () => {
-  it.each([
-    ["50MB", 52_428_800],
-    ["512KB", 524_288],
-    ["1GiB", 1_073_741_824],
-    ["1000", 1000],
-    [4096, 4096],
-  ] as const)("%s → %d", (input, bytes) => {
-    expect(parseByteSize(input)).toEqual({ ok: true, value: bytes });
-  });
-
-  it.each(["50 bananas", "MB", 0, -1, 1.5, "0"])("rejects %j", (input) => {
-    expect(parseByteSize(input).ok).toBe(false);
+  it.each(rejects)("rejects %j", (input) => {
+    expect(parse(input)).toMatchObject({ ok: false });
   });
 });
 
@@ -52,11 +39,13 @@ describe("cron and time zones", () => {
     expect(cronProblem("61 * * * *")).toContain("minute");
   });
 
-  it("knows IANA zones", () => {
-    expect(isTimeZone("Europe/Warsaw")).toBe(true);
-    expect(isTimeZone("UTC")).toBe(true);
-    expect(isTimeZone("Europe/Warsw")).toBe(false);
-    expect(isTimeZone("")).toBe(false);
+  it.each([
+    ["Europe/Warsaw", true],
+    ["UTC", true],
+    ["Europe/Warsw", false],
+    ["", false],
+  ])("knows IANA zones: %j is one: %s", (zone, known) => {
+    expect(isTimeZone(zone)).toBe(known);
   });
 });
 

@@ -10,6 +10,7 @@ import {
 } from "../../src/core/expressions.js";
 import { applyTargetExpressions, routeWithExpressions } from "../../src/core/routing.js";
 import type { EventEnvelope } from "../../src/core/types.js";
+import { thrown } from "../helpers/thrown.js";
 
 const envelope: EventEnvelope = {
   id: "evt_1",
@@ -27,28 +28,14 @@ const expr = (text: string, label = "targets[0].filter", limits = { timeoutMs: D
 describe("compileExpression", () => {
   it("reports a syntax error with the line and column inside the expression", () => {
     const text = '{\n  "text": "Paid " & data.object.number,\n  "amount": $number(data.object.price_gross)) \n}';
-    let caught: unknown;
-    try {
-      compileExpression(text);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(ExpressionSyntaxError);
-    const error = caught as ExpressionSyntaxError;
+    const error = thrown(() => compileExpression(text), ExpressionSyntaxError);
     expect(error.line).toBe(3);
     expect(error.column).toBe(45);
     expect(error.message).toMatch(/S0\d{3}/);
   });
 
   it("points at the end of an unfinished expression", () => {
-    const error = (() => {
-      try {
-        compileExpression("data.object.price_gross > 10 and");
-      } catch (caught) {
-        return caught as ExpressionSyntaxError;
-      }
-      throw new Error("compiled");
-    })();
+    const error = thrown(() => compileExpression("data.object.price_gross > 10 and"), ExpressionSyntaxError);
     expect([error.line, error.column]).toEqual([1, 33]);
   });
 });

@@ -2,6 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { facturascriptsSignature, rawSecretWarning, signingKey, SigningSecretError, standardSignature, standardWebhookHeaders } from "../../src/core/sign.js";
 import { createHmac } from "node:crypto";
+import { thrown } from "../helpers/thrown.js";
 
 const body = JSON.stringify({ id: "evt_1", type: "cost_invoice.paid", data: { object: { name: "Zażółć gęślą jaźń €" } } });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -70,14 +71,7 @@ describe("Standard Webhooks signing", () => {
   });
 
   it.each(["whsec_not base64!", "whsec_", "whsec_A"])("rejects the malformed whsec_ secret %j without echoing it", (secret) => {
-    let error: unknown;
-    try {
-      signingKey(secret);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(SigningSecretError);
-    const message = (error as Error).message;
+    const { message } = thrown(() => signingKey(secret), SigningSecretError);
     if (secret.length > "whsec_".length) expect(message).not.toContain(secret.slice(6));
   });
 
