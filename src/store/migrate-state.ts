@@ -20,7 +20,8 @@ const BATCH = 2_000;
  * tombstones and change marks, page marks, a stopped pass's staged events and snapshot journal,
  * events with the record index, pending deliveries
  * and dead letters with their sequence numbers, the delivery log, budgets, suspensions and
- * facts, target pauses, and the counters. A run on the new state goes on where the old one
+ * facts, target pauses, the counters, the pass journal `explain` reads, the bodies targets'
+ * filters and transforms fixed, and the overview's series. A run on the new state goes on where the old one
  * stopped: no new baseline, pending deliveries delivered once, nothing lost. The SQLite file
  * is only read; neither side may be in use (stop the daemon first).
  */
@@ -151,5 +152,23 @@ async function copyAll(kv: SqliteKv, q: Query): Promise<MovedCounts> {
   counts.log = log.length;
   const logCounters = under("m/l/").map(([target, n]) => [target, Number(n)]);
   await insertRows(q, "INSERT INTO @.log_counters (target, n)", ["text", "bigint"], logCounters);
+
+  // What `explain` reads (each resource's pass journal), what targets' filters and transforms
+  // fixed for each event (a retry or a replay after the move sends the same body), and the
+  // overview's hourly series.
+  const passes = under("h/").map(([key, entry]) => {
+    const [source, resource, n] = split2(key);
+    return [source, resource, Number(n), entry];
+  });
+  await insertRows(q, "INSERT INTO @.pass_journal (source, resource, n, entry)", ["text", "text", "bigint", "text"], passes);
+  counts.passes = passes.length;
+  const fixed = under("o/").map(([key, body]) => {
+    const cut = key.lastIndexOf("/");
+    return [key.slice(cut + 1), key.slice(0, cut), body];
+  });
+  await insertRows(q, "INSERT INTO @.fixed_bodies (event_id, target, body)", ["text", "text", "text"], fixed);
+  if (fixed.length > 0) counts.fixedBodies = fixed.length;
+  const series = kv.getRaw("k:series");
+  if (series !== undefined) await q("INSERT INTO @.meta (key, value) VALUES ('series', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [JSON.stringify((JSON.parse(series) as { value: unknown }).value)]);
   return counts;
 }

@@ -108,6 +108,34 @@ describe("retrohook migrate-state", () => {
     }
   }, 60_000);
 
+  it("moves what explain, retries and the overview read: the pass journal, the bodies filters and transforms fixed, the hourly series", async () => {
+    const sqliteUrl = `sqlite://${join(tempDir(), "state.sqlite")}`;
+    const id = { source: "s", resource: "invoices" };
+    const pass = (n: number) => ({ at: `2026-11-23T10:0${n}:00.000Z`, mode: "incremental" as const, listing: "incremental" as const, firstRun: false, ok: true, records: n, events: 1, baselined: 0, deleted: 0, listed: [`\u001f${n}`] });
+    const series = { hours: [{ at: Date.UTC(2026, 10, 23, 10), events: { s: { "invoice.created": 2 } }, deliveries: { erp: { delivered: 2 } }, backlog: { erp: 1 }, latency: { erp: [1, 2, 2] } }] };
+    const old = await openStateStore(sqliteUrl);
+    await old.commitPage(id, [item("e1", "s/invoices/\u001f1", ["erp", "crm"])], []);
+    await old.putFixedBody("e1", "erp", '{"transformed":true}');
+    await old.putFixedBody("e1", "crm", "");
+    for (const n of [1, 2, 3]) await old.appendPass(id, pass(n));
+    await old.putSeries(series);
+    await old.close();
+
+    const pgUrl = pg().freshUrl();
+    const moved = await runCli(["migrate-state", "--from", sqliteUrl, "--to", pgUrl]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(/3 passes, 2 fixedBodies/);
+    const moved2 = await openStateStore(pgUrl, { readOnly: true });
+    try {
+      expect(await moved2.listPasses(id)).toEqual([pass(1), pass(2), pass(3)]);
+      expect((await moved2.getEvent("e1", "erp"))?.fixed).toBe('{"transformed":true}');
+      expect((await moved2.getEvent("e1", "crm"))?.fixed).toBe("");
+      expect(await moved2.getSeries()).toEqual(series);
+    } finally {
+      await moved2.close();
+    }
+  }, 60_000);
+
   it("refuses a state file in use and a wrong direction", async () => {
     const sqliteUrl = `sqlite://${join(tempDir(), "state.sqlite")}`;
     const held = await openStateStore(sqliteUrl);

@@ -10,7 +10,8 @@ export const migrateStateCommand: Command = {
   help: `Usage: retrohook migrate-state --from sqlite:///path/state.sqlite --to postgres://user:password@host:5432/db?schema=retrohook
 
 Copies everything the SQLite state holds — cursors, snapshots, page marks, events, pending
-deliveries, dead letters, the delivery log, budgets, suspensions, facts — into an empty
+deliveries, dead letters, the delivery log, budgets, suspensions, facts, the pass history
+explain reads, the bodies targets' filters and transforms fixed, the overview's charts — into an empty
 PostgreSQL schema, in one transaction, keeping the state's epoch so event ids do not change.
 Stop the daemon first; the SQLite file is only read. Then set state.url to the postgres:// URL
 and start retrohook: it goes on where it stopped, delivering what was pending once.
