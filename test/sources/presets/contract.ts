@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/clock.js";
-import type { PresetResourceConfig, RestSourceConfig, SourceCommon, SourceConfig } from "../../../src/config/types.js";
+import type { PresetResourceConfig, SourceCommon, SourceConfig } from "../../../src/config/types.js";
 import type { EventEnvelope } from "../../../src/core/types.js";
 import { runSourcePass, type PassMode, type PassOutcome } from "../../../src/pipeline/poll-pass.js";
 import type { Fault, FakeLogEntry, FakeRequest, FakeServer, FaultRule } from "../../../src/simulators/kit.js";
@@ -11,7 +11,7 @@ import { createSource } from "../../../src/sources/registry.js";
 import type { Source } from "../../../src/sources/source.js";
 import type { ResourceState } from "../../../src/store/store.js";
 import { MemoryStateStore } from "../../helpers/memory-store.js";
-import { loadedSource } from "../../helpers/source-config.js";
+import { loadedPresetResource, loadedSource } from "../../helpers/source-config.js";
 
 /**
  * The preset contract: one suite every preset with a fake runs. A preset's
@@ -71,9 +71,9 @@ export interface FaultCase {
 export interface PresetContractAdapter<F extends FakeServer = FakeServer> {
   /** Suite title: the preset, plus the variant when a preset runs the suite more than once. */
   name: string;
-  /** The canonical resource the suite mutates, and its event type prefix. */
-  resource: string;
-  typePrefix: string;
+  /** The canonical resource the suite mutates, and its event type prefix: cost invoices unless said otherwise. */
+  resource?: string;
+  typePrefix?: string;
   /** A second resource of the same source, to show a 403 stays with its resource. */
   otherResource: string;
   /** A credential that must never appear in an error message. */
@@ -103,8 +103,8 @@ export interface PresetContractAdapter<F extends FakeServer = FakeServer> {
   isSecondPage(request: RequestLine): boolean;
   /** The single-record GET of `resource` (of `id` when given). */
   isSingleGet(request: RequestLine, id?: string): boolean;
-  /** Any request made on behalf of `resource` (lists, feeds, single GETs). */
-  isResourceRequest(request: RequestLine): boolean;
+  /** Any request made on behalf of `resource` (lists, feeds, single GETs); by default a list or a single GET. */
+  isResourceRequest?(request: RequestLine): boolean;
   answers?: Partial<VendorAnswers>;
   /** Vendor-specific faults, run like the shared ones. */
   extraFaults?: FaultCase[];
@@ -120,22 +120,27 @@ const DEFAULT_ANSWERS: VendorAnswers = {
 };
 
 /** A resource as the config loader hands it over (defaults applied). */
-export function presetResource(name: string, overrides: Partial<PresetResourceConfig> = {}): PresetResourceConfig {
-  return { name, ignore_fields: [], transitions: [], max_delete_ratio: 0.2, max_delete_min: 10, ...overrides };
+export const presetResource = loadedPresetResource;
+
+/**
+ * A preset source as the config loader makes it: `input` holds the preset's keys as a user
+ * writes them (name, preset, base_url, credentials) and goes through the real parser, with a
+ * 5 s timeout and Warsaw time unless it says otherwise; `resources` and `overrides` are in
+ * loaded form (what the suite varies).
+ */
+export function presetSource<C extends SourceConfig>(input: Record<string, unknown>, resources: PresetResourceConfig[], overrides: Partial<SourceCommon> = {}): C {
+  return loadedSource<C>({ timeout: "5s", timezone: "Europe/Warsaw", ...input, resources: resources.map((r) => r.name) }, { resources, ...overrides } as Partial<C>);
 }
 
-/** The source fields every preset shares, with the loader's defaults (timeout shortened). */
-/** What every source has, as the loader makes it (a `type: rest` source parsed, its own keys left out). */
-export function commonSource(overrides: Partial<SourceCommon> = {}): SourceCommon {
-  const { type: _type, base_url: _baseUrl, headers: _headers, query: _query, resources: _resources, ...common } = loadedSource<RestSourceConfig>({
-    name: "vendor",
-    type: "rest",
-    base_url: "http://127.0.0.1",
-    timezone: "Europe/Warsaw",
-    timeout: "5s",
-    resources: [{ name: "x", path: "/x" }],
-  });
-  return { ...common, ...overrides };
+/**
+ * The single-record read of a vendor: `pattern` captures the record id from the path, and the
+ * request's method must be `method` (null: any). Matches any record, or the record `id`.
+ */
+export function singleRecordRead(pattern: RegExp, method: string | null = "GET"): (request: RequestLine, id?: string) => boolean {
+  return (request, id) => {
+    const match = method === null || request.method === method ? pattern.exec(request.path) : null;
+    return match !== null && (id === undefined || match[1] === id);
+  };
 }
 
 export interface PassResult {
@@ -216,6 +221,24 @@ export function expectOk(result: PassResult): void {
   expect(result.outcomes.filter((o) => !o.ok).map((o) => `${o.resource}: ${o.error}`)).toEqual([]);
 }
 
+/**
+ * A source that is backed off: `restarts` new processes in a row each find every resource
+ * blocked and ask the vendor nothing; once `waitMs` has passed, the next pass runs clean.
+ * Returns that pass.
+ */
+export async function expectBackedOffFor(run: ContractRun, restarts: number, waitMs: number): Promise<PassResult> {
+  for (let i = 0; i < restarts; i += 1) {
+    run.restart();
+    const quiet = await run.pass();
+    expect(quiet.outcomes.every((o) => o.blocked)).toBe(true);
+    expect(quiet.requests).toEqual([]);
+  }
+  run.clock.advance(waitMs);
+  const back = await run.pass();
+  expectOk(back);
+  return back;
+}
+
 /** A second loopback server standing for "another origin"; it counts what reaches it. */
 async function startForeignOrigin(): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
   let hits = 0;
@@ -233,7 +256,13 @@ async function startForeignOrigin(): Promise<{ url: string; hits: () => number; 
   };
 }
 
-export function presetContract<F extends FakeServer>(adapter: PresetContractAdapter<F>): void {
+export function presetContract<F extends FakeServer>(given: PresetContractAdapter<F>): void {
+  const adapter = {
+    resource: "cost_invoices",
+    typePrefix: "cost_invoice",
+    isResourceRequest: (request: RequestLine) => given.isList(request) || given.isSingleGet(request),
+    ...given,
+  };
   const answers: VendorAnswers = { ...DEFAULT_ANSWERS, ...adapter.answers };
   const ev = (kind: string, id: string): string => `${adapter.typePrefix}.${kind}:${id}`;
   const summary = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`);
@@ -645,13 +674,7 @@ export function presetContract<F extends FakeServer>(adapter: PresetContractAdap
       expect(until, "a persisted back-off").toBeDefined();
       expect(Date.parse(until!)).toBeGreaterThanOrEqual(clock.now() + 240_000);
       fake.clearFaults();
-      run.restart();
-      const quiet = await run.pass();
-      expect(quiet.outcomes.every((o) => o.blocked)).toBe(true);
-      expect(quiet.requests).toEqual([]);
-      clock.advance(15 * 60_000);
-      const back = await run.pass();
-      expectOk(back);
+      const back = await expectBackedOffFor(run, 1, 15 * 60_000);
       expect(summary(back.events)).toEqual([ev("created", created)]);
     });
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../src/clock.js";
 import { renderStatus } from "../../../../src/cli/commands/status.js";
 import type { Config } from "../../../../src/config/types.js";
@@ -7,16 +7,13 @@ import type { EventEnvelope } from "../../../../src/core/types.js";
 import { collectStatus } from "../../../../src/server/read-model.js";
 import { startFacturaScriptsFake, type ApiKeyGrant, type FacturaScriptsFake } from "../../../fakes/facturascripts/fake.js";
 import { snapshotReads } from "../../../helpers/snapshot-reads.js";
-import { commonSource, ContractRun, expectOk, presetContract, presetResource, type PresetContractAdapter, type RequestLine } from "../contract.js";
+import { closingAfterEach } from "../../../helpers/closing.js";
+import { ContractRun, expectBackedOffFor, expectOk, presetContract, presetResource, presetSource, singleRecordRead, type PresetContractAdapter, type RequestLine } from "../contract.js";
 
 const TOKEN = "SECRET-facturascripts-contract-key";
-const SINGLE = /^\/api\/3\/facturaproveedores\/(\d+)$/;
 const FEEDS = new Set(["/api/3/pagoproveedores", "/api/3/reciboproveedores"]);
 const isList = (r: RequestLine): boolean => r.method === "GET" && r.path === "/api/3/facturaproveedores";
-const isSingleGet = (r: RequestLine, id?: string): boolean => {
-  const match = r.method === "GET" ? SINGLE.exec(r.path) : null;
-  return match !== null && (id === undefined || match[1] === id);
-};
+const isSingleGet = singleRecordRead(/^\/api\/3\/facturaproveedores\/(\d+)$/);
 const isLog = (r: RequestLine): boolean => r.path === "/api/3/logmessages" && r.query.get("filter[model]") === "FacturaProveedor";
 
 /** Supplier invoices (`cost_invoices`) on a fake of the given release; lists unordered unless `stableOrder`. */
@@ -24,18 +21,10 @@ export function facturaScriptsAdapter(fakeOptions: Parameters<typeof startFactur
   const version = fakeOptions.version ?? "2026.6";
   return {
     name: `facturascripts ${version} (${fakeOptions.stableOrder ? "lists in key order" : "unordered lists"})`,
-    resource: "cost_invoices",
-    typePrefix: "cost_invoice",
     otherResource: "invoices",
     secret: TOKEN,
     start: (clock) => startFacturaScriptsFake({ token: TOKEN, now: () => clock.now(), ...fakeOptions }),
-    config: (fake, resources, overrides): FacturaScriptsSourceConfig => ({
-      ...commonSource({ name: "erp", timezone: "Europe/Madrid", ...overrides }),
-      preset: "facturascripts",
-      base_url: `${fake.url}/api/3`,
-      token: TOKEN,
-      resources,
-    }),
+    config: (fake, resources, overrides) => presetSource<FacturaScriptsSourceConfig>({ name: "erp", preset: "facturascripts", timezone: "Europe/Madrid", base_url: `${fake.url}/api/3`, token: TOKEN }, resources, overrides),
     // 250 supplier invoices: a complete scan takes two key pages of 200.
     seed: (fake) => fake.seed("facturaproveedores", 250),
     create: (fake) => String(fake.create("facturaproveedores", { total: 121 }).idfactura),
@@ -69,28 +58,21 @@ presetContract(facturaScriptsAdapter({ version: "2026.6" }));
 presetContract(facturaScriptsAdapter({ version: "2025.81", stableOrder: false }));
 
 describe("preset contract: facturascripts specifics", () => {
-  let fake: FacturaScriptsFake | undefined;
-  let run: ContractRun | undefined;
-  afterEach(async () => {
-    run?.close();
-    run = undefined;
-    await fake?.close();
-    fake = undefined;
-  });
+  const closeLater = closingAfterEach();
 
   const RESOURCES = ["invoices", "cost_invoices", "warehouse_documents"];
   const summary = (events: EventEnvelope[]): string[] => events.map((e) => `${e.type}:${e.record_id}`).sort();
 
   async function start(options: { token?: string; keys?: Record<string, ApiKeyGrant>; version?: "2026.6" | "2025.81" | "2024.96" } = {}) {
     const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
-    fake = await startFacturaScriptsFake({ token: TOKEN, keys: options.keys, version: options.version, now: () => clock.now() });
+    const fake = closeLater(await startFacturaScriptsFake({ token: TOKEN, keys: options.keys, version: options.version, now: () => clock.now() }));
     fake.seed("facturaclientes", 5);
     fake.seed("facturaproveedores", 5);
     fake.seed("albaranclientes", 3);
     fake.seed("albaranproveedores", 3);
     const adapter = facturaScriptsAdapter();
     const config = adapter.config(fake, RESOURCES.map((name) => presetResource(name)), {});
-    run = new ContractRun(fake, { ...config, token: options.token ?? TOKEN } as FacturaScriptsSourceConfig, clock);
+    const run = closeLater(new ContractRun(fake, { ...config, token: options.token ?? TOKEN } as FacturaScriptsSourceConfig, clock));
     return { fake, run, clock };
   }
 
@@ -125,10 +107,10 @@ describe("preset contract: facturascripts specifics", () => {
 
   it("a fresh install's products without actualizado are not listed again by every incremental pass; a new product still is", async () => {
     const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
-    fake = await startFacturaScriptsFake({ token: TOKEN, freshInstall: true, now: () => clock.now() });
+    const fake = closeLater(await startFacturaScriptsFake({ token: TOKEN, freshInstall: true, now: () => clock.now() }));
     expect(fake.all("productos").filter((row) => row.actualizado === null)).toHaveLength(9);
     const adapter = facturaScriptsAdapter();
-    run = new ContractRun(fake, adapter.config(fake, [presetResource("products")], {}) as FacturaScriptsSourceConfig, clock);
+    const run = closeLater(new ContractRun(fake, adapter.config(fake, [presetResource("products")], {}) as FacturaScriptsSourceConfig, clock));
     expectOk(await run.pass());
     const before = fake.requests.length;
     const idle = await run.pass();
@@ -142,9 +124,9 @@ describe("preset contract: facturascripts specifics", () => {
 
   it("a product imported without actualizado (behind FacturaScripts' back) is found by key in the next incremental pass, not only by a reconcile", async () => {
     const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
-    fake = await startFacturaScriptsFake({ token: TOKEN, freshInstall: true, now: () => clock.now() });
+    const fake = closeLater(await startFacturaScriptsFake({ token: TOKEN, freshInstall: true, now: () => clock.now() }));
     const adapter = facturaScriptsAdapter();
-    run = new ContractRun(fake, adapter.config(fake, [presetResource("products")], {}) as FacturaScriptsSourceConfig, clock);
+    const run = closeLater(new ContractRun(fake, adapter.config(fake, [presetResource("products")], {}) as FacturaScriptsSourceConfig, clock));
     expectOk(await run.pass());
     clock.advance(3 * 24 * 60 * 60_000);
     const imported = fake.importProduct({ referencia: "IMP1", descripcion: "importado" });
@@ -232,12 +214,12 @@ describe("preset contract: facturascripts specifics", () => {
 
   async function startParties() {
     const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000, { autoAdvance: true });
-    fake = await startFacturaScriptsFake({ token: TOKEN, now: () => clock.now() });
+    const fake = closeLater(await startFacturaScriptsFake({ token: TOKEN, now: () => clock.now() }));
     // Seeded customers have codes "1".."9" and dates of entry over the past year, as FacturaScripts numbers them.
     fake.seed("clientes", 9);
     fake.seed("productos", 5);
     const config = facturaScriptsAdapter().config(fake, ["clients", "products"].map((name) => presetResource(name)), {});
-    run = new ContractRun(fake, config, clock);
+    const run = closeLater(new ContractRun(fake, config, clock));
     return { fake, run, clock };
   }
   /** The queries of the list requests for one table. */
@@ -303,15 +285,7 @@ describe("preset contract: facturascripts specifics", () => {
     const state = await run.store.getSourceState("erp");
     expect(Date.parse(state!.backoffUntil!)).toBeGreaterThanOrEqual(clock.now() + 9 * 60_000);
 
-    for (let i = 0; i < 3; i += 1) {
-      run.restart();
-      const quiet = await run.pass();
-      expect(quiet.outcomes.every((o) => o.blocked)).toBe(true);
-      expect(quiet.requests).toEqual([]);
-    }
-    clock.advance(10 * 60_000);
-    const back = await run.pass();
-    expectOk(back);
+    const back = await expectBackedOffFor(run, 3, 10 * 60_000);
     expect(summary(back.events)).toEqual([`invoice.created:${sale}`]);
   });
 });

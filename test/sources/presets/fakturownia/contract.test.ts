@@ -1,29 +1,16 @@
 import type { FakturowniaSourceConfig } from "../../../../src/sources/presets/fakturownia/config.js";
 import { startFakturowniaFake, type FakturowniaFake } from "../../../../src/simulators/fakturownia/fake.js";
-import { commonSource, presetContract, type RequestLine } from "../contract.js";
+import { presetContract, presetSource, singleRecordRead, type RequestLine } from "../contract.js";
 
 const TOKEN = "SECRET-fakturownia-contract-token";
-const SINGLE = /^\/invoices\/(\d+)\.json$/;
 const isList = (r: RequestLine): boolean => r.method === "GET" && r.path === "/invoices.json" && r.query.get("income") === "no";
-const isSingleGet = (r: RequestLine, id?: string): boolean => {
-  const match = r.method === "GET" ? SINGLE.exec(r.path) : null;
-  return match !== null && (id === undefined || match[1] === id);
-};
 
 presetContract<FakturowniaFake>({
   name: "fakturownia",
-  resource: "cost_invoices",
-  typePrefix: "cost_invoice",
   otherResource: "clients",
   secret: TOKEN,
   start: (clock) => startFakturowniaFake({ apiToken: TOKEN, now: () => clock.now() }),
-  config: (fake, resources, overrides): FakturowniaSourceConfig => ({
-    ...commonSource({ name: "fakturownia", ...overrides }),
-    preset: "fakturownia",
-    base_url: fake.url,
-    api_token: TOKEN,
-    resources,
-  }),
+  config: (fake, resources, overrides) => presetSource<FakturowniaSourceConfig>({ name: "fakturownia", preset: "fakturownia", base_url: fake.url, api_token: TOKEN }, resources, overrides),
   // 150 cost invoices: a complete scan takes two pages of 100.
   seed: (fake) => fake.seed("cost_invoices", 150),
   create: (fake) => String(fake.create("cost_invoices", { price_gross: "1230.00" }).id),
@@ -37,8 +24,7 @@ presetContract<FakturowniaFake>({
   burst: 110,
   isList,
   isSecondPage: (r) => isList(r) && r.query.get("page") === "2",
-  isSingleGet,
-  isResourceRequest: (r) => isList(r) || isSingleGet(r),
+  isSingleGet: singleRecordRead(/^\/invoices\/(\d+)\.json$/),
   extraFaults: [
     {
       name: "an error inside a 200 body",

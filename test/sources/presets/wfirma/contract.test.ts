@@ -1,33 +1,20 @@
 import type { WfirmaSourceConfig } from "../../../../src/sources/presets/wfirma/config.js";
 import { startWfirmaFake, type WfirmaFake } from "../../../fakes/wfirma/fake.js";
-import { commonSource, presetContract, type RequestLine } from "../contract.js";
+import { presetContract, presetSource, singleRecordRead, type RequestLine } from "../contract.js";
 
 const SECRET_KEY = "SECRET-wfirma-contract-secret-key";
-const SINGLE = /^\/expenses\/get\/(\d+)$/;
 const isList = (r: RequestLine): boolean => r.method === "POST" && r.path === "/expenses/find";
-const isSingleGet = (r: RequestLine, id?: string): boolean => {
-  const match = SINGLE.exec(r.path);
-  return match !== null && (id === undefined || match[1] === id);
-};
+/** wFirma reads one record at /<module>/get/<id>, whatever the method. */
+const isSingleGet = singleRecordRead(/^\/expenses\/get\/(\d+)$/, null);
 /** wFirma answers with HTTP 200 and the outcome in `status.code`. */
 const answer = (body: Record<string, unknown>) => ({ type: "status" as const, status: 200, body });
 
 presetContract<WfirmaFake>({
   name: "wfirma",
-  resource: "cost_invoices",
-  typePrefix: "cost_invoice",
   otherResource: "clients",
   secret: SECRET_KEY,
   start: (clock) => startWfirmaFake({ secretKey: SECRET_KEY, now: () => clock.now() }),
-  config: (fake, resources, overrides): WfirmaSourceConfig => ({
-    ...commonSource({ name: "wfirma", ...overrides }),
-    preset: "wfirma",
-    base_url: fake.url,
-    access_key: "ak",
-    secret_key: SECRET_KEY,
-    app_key: "app",
-    resources,
-  }),
+  config: (fake, resources, overrides) => presetSource<WfirmaSourceConfig>({ name: "wfirma", preset: "wfirma", base_url: fake.url, access_key: "ak", secret_key: SECRET_KEY, app_key: "app" }, resources, overrides),
   // 150 expenses: a complete walk takes two pages of 100.
   seed: (fake) => fake.seed("expenses", 150),
   create: (fake) => String(fake.create("expenses").id),

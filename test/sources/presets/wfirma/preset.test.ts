@@ -528,6 +528,14 @@ describe("wfirma: OAuth 2 with a refresh token", () => {
     return { fake, run, clock, config, lines, store };
   }
 
+  /** Renames client `id`; the next pass of `by` must succeed with exactly that update. */
+  async function expectRenameArrives(fake: WfirmaFake, by: Runner, id: unknown): Promise<void> {
+    fake.update("contractors", String(id), { name: "renamed" });
+    const pass = await by.pass();
+    expect(pass.outcomes[0], pass.outcomes[0]!.error).toMatchObject({ ok: true });
+    expect(summary(pass.events)).toEqual([`client.updated:${id}`]);
+  }
+
   it("fetches an access token with the refresh token and client credentials, keeps the rotated refresh token in state, and a restart uses it, not the spent one", async () => {
     const { fake, run, lines, config } = await oauthSetup();
     const first = fake.create("contractors");
@@ -542,10 +550,7 @@ describe("wfirma: OAuth 2 with a refresh token", () => {
     expect(secrets).not.toContain(APP.refreshToken);
 
     // A restart (a new process): refreshes with the stored token, which works; the spent one would be refused.
-    fake.update("contractors", String(first.id), { name: "renamed" });
-    const next = await run.pass();
-    expect(next.outcomes[0], next.outcomes[0]!.error).toMatchObject({ ok: true });
-    expect(summary(next.events)).toEqual([`client.updated:${first.id}`]);
+    await expectRenameArrives(fake, run, first.id);
     expect(fake.oauthRequests()).toBe(2);
     expect(fake.refusedBearers()).toBe(0);
     expect(JSON.stringify((await run.store.getSourceState("wfirma"))?.secrets)).toContain(fake.currentRefreshToken()!);
@@ -585,10 +590,7 @@ describe("wfirma: OAuth 2 with a refresh token", () => {
     const one = fake.create("contractors");
     expect((await daemon.pass()).outcomes[0]!.ok).toBe(true);
     fake.dropAccessTokens();
-    fake.update("contractors", String(one.id), { name: "renamed" });
-    const renewed = await daemon.pass();
-    expect(renewed.outcomes[0], renewed.outcomes[0]!.error).toMatchObject({ ok: true });
-    expect(summary(renewed.events)).toEqual([`client.updated:${one.id}`]);
+    await expectRenameArrives(fake, daemon, one.id);
     expect(fake.refusedBearers()).toBe(1);
     expect(fake.oauthRequests()).toBe(2);
 
