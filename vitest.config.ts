@@ -6,5 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // The CLI children run src/ transpiled once per run (RETROHOOK_TEST_CLI=source: through tsx).
+    globalSetup: ["test/setup/cli-build.ts"],
+    setupFiles: ["test/setup/use-cli-build.ts"],
   },
 });

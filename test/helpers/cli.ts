@@ -1,11 +1,27 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const entry = fileURLToPath(new URL("../../src/cli/entry.ts", import.meta.url));
 /** tsx's loader by file URL: `--import tsx` would resolve from the working folder. */
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+let builtRoot: string | undefined;
+
+/**
+ * Where the CLI children run from: a transpiled copy of src/ (`transpileForNode`'s root) —
+ * `npm test` (test/setup/cli-build.ts, fresh each run) and `npm run chaos` set one — or, when
+ * undefined, src/ itself through tsx.
+ */
+export function useBuiltCli(rootOfBuild: string | undefined): void {
+  builtRoot = rootOfBuild;
+}
+
+/** `node`'s arguments for `retrohook <args>`, from the build when there is one, else from source. */
+export function cliArgv(args: string[]): string[] {
+  return builtRoot ? [join(builtRoot, "src/cli/entry.js"), ...args] : ["--import", tsx, entry, ...args];
+}
 
 export interface CliResult {
   code: number | null;
@@ -19,9 +35,9 @@ export interface CliOptions {
   cwd?: string;
 }
 
-/** The real CLI in a child process (from source, through tsx), like a user runs it. */
+/** The real CLI in a child process (`cliArgv`), like a user runs it. */
 export function startCli(args: string[], env: Record<string, string> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult>; stderr: () => string; stdout: () => string } {
-  const child = spawn(process.execPath, ["--import", tsx, entry, ...args], {
+  const child = spawn(process.execPath, cliArgv(args), {
     cwd: options.cwd ?? root,
     env: { ...process.env, RETROHOOK_LOG_LEVEL: process.env.RETROHOOK_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,27 +1,18 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cliArgv } from "../../helpers/cli.js";
 import { scanner } from "./secrets.js";
 
 /**
- * The real CLI in a child process: from source through tsx (what `npm test` uses), or — after
- * `useBuiltCli(root)` — as plain JavaScript transpiled from src/ (what the chaos run uses: it
- * starts in a third of the time, and its RSS is the daemon's own, without tsx's loader).
- * Everything a child writes is fed to the secret scanner when it exits.
+ * The real CLI in a child process: as plain JavaScript transpiled from src/ after
+ * `useBuiltCli(root)` (the chaos run and `npm test` build one: it starts in a third of the time,
+ * and its RSS is the daemon's own, without tsx's loader), else from source through tsx
+ * (`cliArgv` of test/helpers/cli.ts). Everything a child writes is fed to the secret scanner when it exits.
  */
 
+export { useBuiltCli } from "../../helpers/cli.js";
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const ENTRY = join(ROOT, "src/cli/entry.ts");
-let builtRoot: string | undefined;
-
-export function useBuiltCli(root: string | undefined): void {
-  builtRoot = root;
-}
-
-export function cliArgv(args: string[]): string[] {
-  return builtRoot ? [join(builtRoot, "src/cli/entry.js"), ...args] : ["--import", "tsx", ENTRY, ...args];
-}
 
 export interface CliExit {
   code: number | null;
