@@ -1,19 +1,15 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import type { FakeRest } from "../helpers/fake-rest.js";
+import type { Receiver } from "../helpers/receiver.js";
 import { NEVER, startDaemon } from "../server/harness.js";
-import { closingAfterEach } from "../helpers/closing.js";
+import { vendorAndReceiverPerTest } from "../helpers/vendor-and-receiver.js";
 
 let api: FakeRest;
 let receiver: Receiver;
 
-const closeLater = closingAfterEach();
-beforeEach(async () => {
-  api = closeLater(await startFakeRest({ token: "SECRET-explain-token-77" }));
-  receiver = closeLater(await startReceiver());
-});
+vendorAndReceiverPerTest({ api: { token: "SECRET-explain-token-77" } }, (started) => ({ api, receiver } = started));
 
 describe("retrohook explain (CLI)", () => {
   it("reads the state file: the record's timeline for people, the same as JSON, and --event", async () => {

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { commands } from "../../src/cli/commands/index.js";
 import { testTargetCommand } from "../../src/cli/commands/test-target.js";
 import type { Io } from "../../src/cli/io.js";
@@ -9,19 +9,15 @@ import { loadConfig } from "../../src/config/load.js";
 import { freePort } from "../helpers/ports.js";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
-import { closingAfterEach } from "../helpers/closing.js";
+import type { FakeRest } from "../helpers/fake-rest.js";
+import { verifySignature, type Receiver } from "../helpers/receiver.js";
+import { vendorAndReceiverPerTest } from "../helpers/vendor-and-receiver.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 let api: FakeRest;
 let erp: Receiver;
-const closeLater = closingAfterEach();
-beforeEach(async () => {
-  api = closeLater(await startFakeRest());
-  erp = closeLater(await startReceiver({ status: 422, body: "bad invoice" }));
-});
+vendorAndReceiverPerTest({ receiver: { status: 422, body: "bad invoice" } }, (started) => ({ api, receiver: erp } = started));
 
 function capture(env: NodeJS.ProcessEnv = process.env): Io & { stdout: () => string; stderr: () => string } {
   let out = "";

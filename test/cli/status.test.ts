@@ -1,21 +1,17 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../helpers/ports.js";
 import { runCli, startCli, waitFor } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import type { FakeRest } from "../helpers/fake-rest.js";
+import type { Receiver } from "../helpers/receiver.js";
 import type { StatusView } from "../../src/server/read-model.js";
-import { closingAfterEach } from "../helpers/closing.js";
+import { vendorAndReceiverPerTest } from "../helpers/vendor-and-receiver.js";
 
 const ADMIN_TOKEN = "cli-admin-token-2468";
 
 let api: FakeRest;
 let erp: Receiver;
-const closeLater = closingAfterEach();
-beforeEach(async () => {
-  api = closeLater(await startFakeRest());
-  erp = closeLater(await startReceiver({ status: 400, body: "rejected" }));
-});
+vendorAndReceiverPerTest({ receiver: { status: 400, body: "rejected" } }, (started) => ({ api, receiver: erp } = started));
 
 /**
  * State with something in every column: 12 items, 11 of them then missing at once (held), one

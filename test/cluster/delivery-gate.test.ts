@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Delivery } from "../../src/store/store.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import { harness, idOf, makeEvent, pause, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
+import { closingAfterEach } from "../helpers/closing.js";
+import { startReceiver } from "../helpers/receiver.js";
+import { harness, idOf, makeEvent, pause, STORES, targetConfig, waitUntil } from "../delivery/harness.js";
 
 /**
  * A replica's dispatcher delivers only what its leases allow (`owns`). A lease that is not ready
@@ -10,18 +11,10 @@ import { harness, idOf, makeEvent, pause, STORES, targetConfig, waitUntil, type 
  * while it waits: the replica's next round kicks the dispatcher.
  */
 describe("dispatcher under a replica's leases", () => {
-  let rx: Receiver | undefined;
-  let h: Harness | undefined;
-
-  afterEach(async () => {
-    await h?.close();
-    await rx?.close();
-    h = undefined;
-    rx = undefined;
-  });
+  const closeLater = closingAfterEach();
 
   it("a waiting source does not hold back the other sources' deliveries, and costs nothing while it waits", async () => {
-    rx = await startReceiver();
+    const rx = closeLater(await startReceiver());
     let ready = false;
     let asked = 0;
     // Record 1 stands for a source whose lease was just granted; the others are ready.
@@ -29,12 +22,12 @@ describe("dispatcher under a replica's leases", () => {
       asked += 1;
       return delivery.recordKey.endsWith("\u001f1") && !ready ? "wait" : "yes";
     };
-    h = await harness(STORES[0]![1], [targetConfig(rx.url, { concurrency: 2 })], { owns });
+    const h = closeLater(await harness(STORES[0]![1], [targetConfig(rx.url, { concurrency: 2 })], { owns }));
     // The waiting record's delivery is the oldest: first in due order.
     await h.enqueue([{ event: makeEvent("evt_1", "1"), recordId: "1" }]);
     await h.enqueue([2, 3, 4, 5, 6].map((n) => ({ event: makeEvent(`evt_${n}`, String(n)), recordId: String(n) })));
     await h.dispatcher.start();
-    await waitUntil(() => rx!.requests.length === 5, 5000, "the ready sources' deliveries");
+    await waitUntil(() => rx.requests.length === 5, 5000, "the ready sources' deliveries");
     expect(rx.requests.map((r) => idOf(r.body)).sort()).toEqual(["evt_2", "evt_3", "evt_4", "evt_5", "evt_6"]);
 
     // Waiting is idle: no timer keeps asking for the parked delivery.
@@ -45,7 +38,7 @@ describe("dispatcher under a replica's leases", () => {
     // The lease becomes ready (the replica's round): the kick sends it.
     ready = true;
     h.dispatcher.kick();
-    await waitUntil(() => rx!.requests.length === 6, 5000, "the parked delivery");
+    await waitUntil(() => rx.requests.length === 6, 5000, "the parked delivery");
     expect(idOf(rx.requests[5]!.body)).toBe("evt_1");
   });
 });

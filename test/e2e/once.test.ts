@@ -1,20 +1,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
-import { startFakeRest, type FakeRest } from "../helpers/fake-rest.js";
-import { startReceiver, verifySignature, type Receiver } from "../helpers/receiver.js";
-import { closingAfterEach } from "../helpers/closing.js";
+import type { FakeRest } from "../helpers/fake-rest.js";
+import { verifySignature, type Receiver } from "../helpers/receiver.js";
+import { vendorAndReceiverPerTest } from "../helpers/vendor-and-receiver.js";
 
 let api: FakeRest;
 let receiver: Receiver;
 
-const closeLater = closingAfterEach();
-beforeEach(async () => {
-  api = closeLater(await startFakeRest({ token: "SECRET-api-token-4711" }));
-  receiver = closeLater(await startReceiver());
-});
+vendorAndReceiverPerTest({ api: { token: "SECRET-api-token-4711" } }, (started) => ({ api, receiver } = started));
 
 describe("retrohook once", () => {
   it("--dry-run prints one standard envelope per line with the id a real run uses, and never creates state", async () => {

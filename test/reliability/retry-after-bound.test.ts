@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openStateStore } from "../../src/store/open.js";
-import { harness, makeEvent, START, targetConfig, waitUntil, captureLogger, type Harness } from "../delivery/harness.js";
+import { harness, makeEvent, START, targetConfig, waitUntil, captureLogger } from "../delivery/harness.js";
 import { MODIFIED_SINCE, fakeRestWithStore, passRunner, restResource, restSource } from "../helpers/pass-harness.js";
-import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { closingAfterEach } from "../helpers/closing.js";
+import { startReceiver } from "../helpers/receiver.js";
 import { liftBackoff } from "../../src/pipeline/backoff.js";
 
 /**
@@ -75,20 +76,15 @@ describe("a source's Retry-After", () => {
 });
 
 describe("a receiver's Retry-After", () => {
-  let rx: Receiver | undefined;
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await rx?.close();
-  });
+  const closeLater = closingAfterEach();
 
   it("of 68 years puts the next attempt 24 h out instead of dead-lettering the delivery", async () => {
-    rx = await startReceiver();
+    const rx = closeLater(await startReceiver());
     rx.replySequence([{ status: 429, headers: { "retry-after": HUGE } }]);
-    h = await harness(async (clock) => openStateStore("sqlite::memory:", { clock }), [targetConfig(rx.url)]);
+    const h = closeLater(await harness(async (clock) => openStateStore("sqlite::memory:", { clock }), [targetConfig(rx.url)]));
     await h.enqueue([{ event: makeEvent("ra1", "1"), recordId: "1" }]);
     await h.dispatcher.start();
-    await waitUntil(async () => (await h!.store.listPending())[0]?.attempts === 1 || (await h!.store.listDeadLetters()).length > 0, 5000, "retry recorded");
+    await waitUntil(async () => (await h.store.listPending())[0]?.attempts === 1 || (await h.store.listDeadLetters()).length > 0, 5000, "retry recorded");
     expect(await h.store.listDeadLetters()).toEqual([]);
     expect((await h.store.listPending())[0]!.nextAttemptAt).toBe(START + DAY);
     expect(h.log.lines.some((l) => /bounded to max_retry_after 24h/.test(l.msg))).toBe(true);

@@ -80,15 +80,19 @@ describe("admin token", () => {
 
 describe("secrets", () => {
   it("never appear in any API response, metric or page", async () => {
-    const SOURCE_TOKEN = "SRC-TOKEN-7f3a9c0d";
-    const QUERY_TOKEN = "QUERY-TOKEN-4242abc";
-    const SIGNING_SECRET = "whsec_U0VDUkVULVNJR05JTkctS0VZLTk5OTk=";
-    const HEADER_SECRET = "HDRKEY-5150xyz";
-    const URL_TOKEN = "URLTOKEN-8086def";
-    const TARGET_API_TOKEN = "FKT-TARGET-TOKEN-88zz";
-    const secrets = [SOURCE_TOKEN, QUERY_TOKEN, SIGNING_SECRET, SIGNING_SECRET.slice(6), HEADER_SECRET, URL_TOKEN, TARGET_API_TOKEN, ADMIN_TOKEN];
+    /** Every secret the config holds, each where it belongs. */
+    const SECRET = {
+      source: "SRC-TOKEN-7f3a9c0d",
+      query: "QUERY-TOKEN-4242abc",
+      signing: "whsec_U0VDUkVULVNJR05JTkctS0VZLTk5OTk=",
+      header: "HDRKEY-5150xyz",
+      url: "URLTOKEN-8086def",
+      targetApi: "FKT-TARGET-TOKEN-88zz",
+    };
+    // The signing key without its prefix, and the admin token, must not show either.
+    const secrets = [...Object.values(SECRET), SECRET.signing.slice(6), ADMIN_TOKEN];
 
-    const api = await startFakeRest({ token: SOURCE_TOKEN });
+    const api = await startFakeRest({ token: SECRET.source });
     const signed = await startReceiver();
     // Echoes what it got: the `fakturownia` format carries the target's own api_token.
     const echo = await startReceiver();
@@ -99,18 +103,18 @@ describe("secrets", () => {
     const daemon = await startDaemon({
       server: { listen: "127.0.0.1:0", admin_token: ADMIN_TOKEN },
       sources: [
-        restSourceYaml(api.url, api.token, { schedule: NEVER, reconcile: NEVER, start: "backfill", query: { api_token: QUERY_TOKEN } }),
-        restSourceYaml(`${api.url}/missing`, api.token, { name: "broken", schedule: NEVER, reconcile: NEVER, query: { api_token: QUERY_TOKEN } }),
+        restSourceYaml(api.url, api.token, { schedule: NEVER, reconcile: NEVER, start: "backfill", query: { api_token: SECRET.query } }),
+        restSourceYaml(`${api.url}/missing`, api.token, { name: "broken", schedule: NEVER, reconcile: NEVER, query: { api_token: SECRET.query } }),
       ],
       targets: [
-        { name: "signed", url: signed.url, secret: SIGNING_SECRET },
-        { name: "echo", url: `http://${echoUrl.host}${echoUrl.pathname}?api_token=${URL_TOKEN}`, headers: { "X-Api-Key": HEADER_SECRET }, format: "fakturownia", api_token: TARGET_API_TOKEN },
+        { name: "signed", url: signed.url, secret: SECRET.signing },
+        { name: "echo", url: `http://${echoUrl.host}${echoUrl.pathname}?api_token=${SECRET.url}`, headers: { "X-Api-Key": SECRET.header }, format: "fakturownia", api_token: SECRET.targetApi },
       ],
     });
     cleanup.push(() => daemon.stop());
     await signed.waitFor(1);
     await eventually(async () => (await daemon.app.store.listDeadLetters("echo")).length === 1, "the echo dead letter");
-    expect(echo.requests[0]!.body).toContain(TARGET_API_TOKEN);
+    expect(echo.requests[0]!.body).toContain(SECRET.targetApi);
     const broken = await daemon.app.store.getResourceState({ source: "broken", resource: "items" });
     expect(broken?.lastError).toBeDefined();
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WHY_NOT_REASONS, type WhyNotReason } from "../../src/core/explain.js";
 import { Retention, retentionOf } from "../../src/pipeline/retention.js";
 import type { ExplainResult } from "../../src/server/explain.js";
+import type { Fault } from "../../src/simulators/kit.js";
 import { silentLogger } from "../../src/telemetry/logger.js";
 import { paidThenRenamed, seenThenNotListed, startExplainRun, type ExplainRunOptions } from "./explain-scenario.js";
 
@@ -32,6 +33,15 @@ async function run(options: ExplainRunOptions, script: (run: Awaited<ReturnType<
   const { view, text } = await started.s.explain(address);
   return { json: JSON.parse(JSON.stringify(view, null, 2)) as ExplainResult, text };
 }
+
+/** A clean pass, then one the vendor answers with `fault`; explains item 1. */
+const afterFailedPass = (fault: Fault): Promise<Outputs> =>
+  run({}, async ({ api, s }) => {
+    await s.pass();
+    api.injectFault({ fault, times: 5 });
+    await s.pass();
+    return "legacy/items/1";
+  });
 
 const CASES: Record<WhyNotReason, { script: () => Promise<Outputs>; says: RegExp }> = {
   "unknown-record": {
@@ -87,33 +97,15 @@ const CASES: Record<WhyNotReason, { script: () => Promise<Outputs>; says: RegExp
     says: /held by the mass-deletion guard .*--accept-deletes/,
   },
   "source-suspended": {
-    script: () =>
-      run({}, async ({ api, s }) => {
-        await s.pass();
-        api.injectFault({ fault: { type: "status", status: 401, body: { error: "unauthorized" } }, times: 5 });
-        await s.pass();
-        return "legacy/items/1";
-      }),
+    script: () => afterFailedPass({ type: "status", status: 401, body: { error: "unauthorized" } }),
     says: /the source is suspended since .*HTTP 401/,
   },
   "resource-suspended": {
-    script: () =>
-      run({}, async ({ api, s }) => {
-        await s.pass();
-        api.injectFault({ fault: { type: "status", status: 403, body: { error: "forbidden" } }, times: 5 });
-        await s.pass();
-        return "legacy/items/1";
-      }),
+    script: () => afterFailedPass({ type: "status", status: 403, body: { error: "forbidden" } }),
     says: /the resource is suspended since .*403.*--resource items/,
   },
   "backing-off": {
-    script: () =>
-      run({}, async ({ api, s }) => {
-        await s.pass();
-        api.injectFault({ fault: { type: "status", status: 429, headers: { "Retry-After": "3600" }, body: { error: "slow down" } }, times: 5 });
-        await s.pass();
-        return "legacy/items/1";
-      }),
+    script: () => afterFailedPass({ type: "status", status: 429, headers: { "Retry-After": "3600" }, body: { error: "slow down" } }),
     says: /the source backs off until .*: no pass runs before then/,
   },
   "out-of-budget": {
