@@ -2,7 +2,16 @@ import type { ClusterStore, LeaseGrant, LeaseRow, ReplicaRow } from "../store.js
 import type pg from "pg";
 import type { Db } from "./db.js";
 
-const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value));
+/*
+ * The views (replicas(), leases()) select their columns named and typed as the row types: times
+ * as ISO text like `Date.toISOString()`, numbers as int or float8 (pg hands bigint and numeric
+ * back as strings), so the rows need no conversion.
+ */
+const isoText = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** Milliseconds from now (the database's clock) until `time`, 0 once past. */
+const msUntil = (time: string): string => `greatest(0, extract(epoch FROM ${time} - clock_timestamp()) * 1000)::float8`;
+/** Milliseconds since `time`, 0 while it is ahead. */
+const msSince = (time: string): string => `greatest(0, extract(epoch FROM clock_timestamp() - ${time}) * 1000)::float8`;
 
 /**
  * Replicas and leases (docs/decisions/0013). Every time that matters is the database's
@@ -111,46 +120,19 @@ export function pgCluster(db: Db): ClusterStore {
     },
 
     async replicas() {
-      const rows = await db.query(
-        `SELECT id, host, pid, version, lease_ms, started_at, heartbeat_at, draining, (${LIVE}) AS live,
-           greatest(0, extract(epoch FROM heartbeat_at + lease_ms * interval '1 millisecond' - clock_timestamp()) * 1000) AS live_for
+      return (await db.query(
+        `SELECT id, host, pid, version, lease_ms AS "leaseMs", ${isoText("started_at")} AS "startedAt", ${isoText("heartbeat_at")} AS "heartbeatAt",
+           draining, (${LIVE}) AS live, ${msUntil("heartbeat_at + lease_ms * interval '1 millisecond'")} AS "liveForMs"
          FROM @.replicas ORDER BY id`,
-      );
-      return rows.map(
-        (r): ReplicaRow => ({
-          id: r.id as string,
-          host: r.host as string,
-          pid: Number(r.pid),
-          version: r.version as string,
-          leaseMs: Number(r.lease_ms),
-          startedAt: iso(r.started_at),
-          heartbeatAt: iso(r.heartbeat_at),
-          draining: r.draining as boolean,
-          live: r.live as boolean,
-          liveForMs: Number(r.live_for),
-        }),
-      );
+      )) as unknown as ReplicaRow[];
     },
 
     async leases() {
-      const rows = await db.query(
-        `SELECT source, owner, token, granted_at, expires_at, expires_at > clock_timestamp() AS valid,
-           greatest(0, extract(epoch FROM clock_timestamp() - expires_at) * 1000) AS expired_for,
-           greatest(0, extract(epoch FROM expires_at - clock_timestamp()) * 1000) AS remaining
+      return (await db.query(
+        `SELECT source, owner, token::float8 AS token, ${isoText("granted_at")} AS "grantedAt", ${isoText("expires_at")} AS "expiresAt",
+           expires_at > clock_timestamp() AS valid, ${msSince("expires_at")} AS "expiredForMs", ${msUntil("expires_at")} AS "remainingMs"
          FROM @.leases ORDER BY source`,
-      );
-      return rows.map(
-        (r): LeaseRow => ({
-          source: r.source as string,
-          owner: r.owner as string,
-          token: Number(r.token),
-          grantedAt: iso(r.granted_at),
-          expiresAt: iso(r.expires_at),
-          valid: r.valid as boolean,
-          expiredForMs: Number(r.expired_for),
-          remainingMs: Number(r.remaining),
-        }),
-      );
+      )) as unknown as LeaseRow[];
     },
 
     async renew(owner, held, leaseMs) {

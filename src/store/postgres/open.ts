@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { systemClock } from "../../clock.js";
+import { assembleStore, type StoreParts } from "../assemble.js";
 import type { OpenOptions } from "../open.js";
 import type { StateStore } from "../store.js";
 import { PgBaselineWriter } from "./baseline-writer.js";
@@ -16,6 +17,8 @@ import { pgRetention } from "./retention.js";
 import { pgSmallState } from "./small-state.js";
 import { baselineInsert, pgSnapshots } from "./snapshots.js";
 import { parsePostgresUrl } from "./url.js";
+
+const PG_PARTS: StoreParts<PgContext, Promise<void>> = { smallState: pgSmallState, snapshots: pgSnapshots, pageCommit: pgPageCommit, outbox: pgOutbox, deliveryLog: pgDeliveryLog, passJournal: pgPassJournal, retention: pgRetention };
 
 /**
  * The StateStore on PostgreSQL (`postgres://…`): a `pg` pool, the schema brought up to date
@@ -37,25 +40,17 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
     });
     const baselines = db.readOnly ? undefined : new PgBaselineWriter(baselineInsert(db));
     const ctx: PgContext = { db, clock: options.clock ?? systemClock(), logLimit: options.logLimit ?? 1000, baselines };
-    const { flush, ...outbox } = pgOutbox(ctx);
-    return {
+    return assembleStore(ctx, PG_PARTS, {
       epoch,
       readOnly: db.readOnly,
       ...(options.replica ? { cluster: pgCluster(db) } : {}),
-      ...pgSmallState(ctx),
-      ...pgSnapshots(ctx),
-      ...pgPageCommit(ctx),
-      ...outbox,
-      ...pgDeliveryLog(ctx),
-      ...pgPassJournal(ctx),
-      ...pgRetention(ctx),
-      async close() {
-        await flush();
+      async close(flushOutbox) {
+        await flushOutbox();
         await baselines?.close();
         await db.close();
         await owner?.release();
       },
-    };
+    });
   } catch (error) {
     await db.close().catch(() => undefined);
     await owner?.release();

@@ -3,6 +3,7 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { systemClock } from "../../clock.js";
 import { StateError } from "../../errors.js";
+import { assembleStore, type StoreParts } from "../assemble.js";
 import type { OpenOptions } from "../open.js";
 import type { StateStore } from "../store.js";
 import { BaselineWriter } from "./baseline-writer.js";
@@ -116,6 +117,8 @@ function acquireLock(file: string): Database.Database {
   }
 }
 
+const SQLITE_PARTS: StoreParts<SqliteContext, void> = { smallState: sqliteSmallState, snapshots: sqliteSnapshots, pageCommit: sqlitePageCommit, outbox: sqliteOutbox, deliveryLog: sqliteDeliveryLog, passJournal: sqlitePassJournal, retention: sqliteRetention };
+
 function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Database | undefined, readOnly: boolean): StateStore {
   const existing = kv.getRaw("m/epoch");
   const epoch = existing ?? randomBytes(8).toString("hex");
@@ -130,22 +133,14 @@ function composeStore(kv: SqliteKv, options: OpenOptions, lock: Database.Databas
     queueCounts: installQueueCounts(kv),
     baselines: kv.file === ":memory:" || readOnly ? undefined : new BaselineWriter(kv.file),
   };
-  const { flush, ...outbox } = sqliteOutbox(ctx);
-  return {
+  return assembleStore(ctx, SQLITE_PARTS, {
     epoch,
     readOnly,
-    ...sqliteSmallState(ctx),
-    ...sqliteSnapshots(ctx),
-    ...sqlitePageCommit(ctx),
-    ...outbox,
-    ...sqliteDeliveryLog(ctx),
-    ...sqlitePassJournal(ctx),
-    ...sqliteRetention(ctx),
-    async close() {
+    async close(flushOutbox) {
       await ctx.baselines?.close();
-      flush();
+      flushOutbox();
       kv.close();
       if (lock?.open) lock.close();
     },
-  };
+  });
 }
