@@ -9,10 +9,21 @@ import type { ClusterStore, LeaseRow } from "../../src/store/store.js";
  * the expiry (the cluster chaos suite's takeover p99 went past lease + one interval under load).
  * A replica that sees another's lease expire before its next round runs one round just after it.
  */
-/** A store with one source `s` held by a dead replica until `expiresAt`; `slow` delays acquisitions. */
-function deadOwnerStore(leaseMs: number, expiresIn: number, slowAcquireMs = 0): { store: ClusterStore; acquired: Array<{ at: number; sources: string[] }> } {
+/** An acquisition: when, which sources the replica asked for and which it was granted. */
+interface Acquisition {
+  at: number;
+  asked: string[];
+  granted: string[];
+}
+
+/**
+ * A store with one source `s` held by a dead replica until `expiresIn` ms from now: `s` is
+ * granted only once that lease expired (then for a new lease), every other source at once;
+ * `slowAcquireMs` delays each acquisition. `acquisitions` records every one.
+ */
+function deadOwnerStore(leaseMs: number, expiresIn: number, slowAcquireMs = 0): { store: ClusterStore; acquisitions: Acquisition[] } {
   let expiresAt = Date.now() + expiresIn;
-  const acquired: Array<{ at: number; sources: string[] }> = [];
+  const acquisitions: Acquisition[] = [];
   const lease = (): LeaseRow => ({
     source: "s",
     owner: "dead",
@@ -33,15 +44,23 @@ function deadOwnerStore(leaseMs: number, expiresIn: number, slowAcquireMs = 0): 
     renew: async (_owner, held) => held.map((h) => h.source),
     acquire: async (_owner, sources) => {
       if (slowAcquireMs > 0) await new Promise((resolve) => setTimeout(resolve, slowAcquireMs));
-      const free = sources.filter((source) => source !== "s" || Date.now() >= expiresAt);
-      acquired.push({ at: Date.now(), sources: free });
-      if (free.includes("s")) expiresAt = Date.now() + leaseMs;
-      return new Map(free.map((source) => [source, { token: 2, previousOwner: "dead" }]));
+      const granted = sources.filter((source) => source !== "s" || Date.now() >= expiresAt);
+      acquisitions.push({ at: Date.now(), asked: [...sources], granted });
+      if (granted.includes("s")) expiresAt = Date.now() + leaseMs;
+      return new Map(granted.map((source) => [source, { token: 2, previousOwner: "dead" }]));
     },
     release: async () => undefined,
   };
-  return { store, acquired };
+  return { store, acquisitions };
 }
+
+/** Replica `me` over `store`, polling the one source `s` (DEBUG_TEST=1 shows its log). */
+function replicaOver(store: ClusterStore, leaseMs: number): Replica {
+  return new Replica({ store, config: { lease: leaseMs, replica_id: "me" }, sources: ["s"], logger: pino({ level: process.env.DEBUG_TEST ? "debug" : "silent" }), env: {}, now: () => Date.now() });
+}
+
+/** The first acquisition that asked for (`asked`) or was granted (`granted`) the source `s`. */
+const firstWithS = (acquisitions: Acquisition[], side: "asked" | "granted"): Acquisition | undefined => acquisitions.find((a) => a[side].includes("s"));
 
 describe("takeover round", () => {
   afterEach(() => {
@@ -52,19 +71,19 @@ describe("takeover round", () => {
     vi.useFakeTimers();
     const leaseMs = 3000;
     // The lease ran out already; the dead owner's heartbeat keeps it live 400 ms more.
-    const { store, acquired } = deadOwnerStore(leaseMs, -100);
+    const { store, acquisitions } = deadOwnerStore(leaseMs, -100);
     const liveUntil = Date.now() + 400;
     store.replicas = async () => [
       { id: "me", host: "h", pid: 1, version: "v", leaseMs, startedAt: "", heartbeatAt: "", draining: false, live: true, liveForMs: leaseMs },
       { id: "dead", host: "h", pid: 2, version: "v", leaseMs, startedAt: "", heartbeatAt: "", draining: false, live: Date.now() < liveUntil, liveForMs: Math.max(0, liveUntil - Date.now()) },
     ];
     // "dead" wins the source while it counts as live (rendezvous over both): nobody takes it then.
-    const replica = new Replica({ store, config: { lease: leaseMs, replica_id: "me" }, sources: ["s"], logger: pino({ level: "silent" }), env: {}, now: () => Date.now() });
+    const replica = replicaOver(store, leaseMs);
     const started = Date.now();
     await replica.start();
-    expect(acquired.flatMap((a) => a.sources)).not.toContain("s");
+    expect(firstWithS(acquisitions, "granted")).toBeUndefined();
     await vi.advanceTimersByTimeAsync(700);
-    const taken = acquired.find((a) => a.sources.includes("s"));
+    const taken = firstWithS(acquisitions, "granted");
     expect(taken, "taken once the owner's heartbeat aged out, before the next regular round (1 s)").toBeDefined();
     expect(taken!.at - started).toBeLessThan(700);
     await replica.abandon();
@@ -74,15 +93,15 @@ describe("takeover round", () => {
     vi.useFakeTimers();
     const leaseMs = 3000;
     // The first round's acquisition (of "*") takes 500 ms: the expiry (400 ms) falls inside it.
-    const { store, acquired } = deadOwnerStore(leaseMs, 400, 500);
-    const replica = new Replica({ store, config: { lease: leaseMs, replica_id: "me" }, sources: ["s"], logger: pino({ level: "silent" }), env: {}, now: () => Date.now() });
+    const { store, acquisitions } = deadOwnerStore(leaseMs, 400, 500);
+    const replica = replicaOver(store, leaseMs);
     const started = Date.now();
     const starting = replica.start();
     await vi.advanceTimersByTimeAsync(500);
     await starting;
-    expect(acquired.flatMap((a) => a.sources)).not.toContain("s");
+    expect(firstWithS(acquisitions, "granted")).toBeUndefined();
     await vi.advanceTimersByTimeAsync(700);
-    const taken = acquired.find((a) => a.sources.includes("s"));
+    const taken = firstWithS(acquisitions, "granted");
     expect(taken, "taken over right after the round in flight at the expiry (the next regular round is 1 s after it)").toBeDefined();
     expect(taken!.at - started).toBeLessThan(1100);
     await replica.abandon();
@@ -91,47 +110,14 @@ describe("takeover round", () => {
   it("runs a round just after another replica's lease expires, and takes the source then", async () => {
     vi.useFakeTimers();
     const leaseMs = 3000;
-    let expiresAt = Date.now() + 400;
-    const acquired: Array<{ at: number; sources: string[] }> = [];
-    const lease = (): LeaseRow => ({
-      source: "s",
-      owner: "dead",
-      token: 1,
-      grantedAt: new Date(0).toISOString(),
-      expiresAt: new Date(expiresAt).toISOString(),
-      valid: Date.now() < expiresAt,
-      expiredForMs: Math.max(0, Date.now() - expiresAt),
-      remainingMs: Math.max(0, expiresAt - Date.now()),
-    });
-    const store: ClusterStore = {
-      join: async () => true,
-      heartbeat: async () => true,
-      leave: async () => undefined,
-      // The dead replica's heartbeat is out of date: only this one is live.
-      replicas: async () => [{ id: "me", host: "h", pid: 1, version: "v", leaseMs, startedAt: "", heartbeatAt: "", draining: false, live: true }],
-      leases: async () => [lease()],
-      renew: async (_owner, held) => held.map((h) => h.source),
-      acquire: async (_owner, sources) => {
-        acquired.push({ at: Date.now(), sources });
-        if (sources.includes("s")) expiresAt = Date.now() + leaseMs;
-        return new Map(sources.map((source) => [source, { token: 2, previousOwner: "dead" }]));
-      },
-      release: async () => undefined,
-    };
-    const replica = new Replica({
-      store,
-      config: { lease: leaseMs, replica_id: "me" },
-      sources: ["s"],
-      logger: pino({ level: process.env.DEBUG_TEST ? "debug" : "silent" }),
-      env: {},
-      now: () => Date.now(),
-    });
+    const { store, acquisitions } = deadOwnerStore(leaseMs, 400);
+    const replica = replicaOver(store, leaseMs);
     const started = Date.now();
     await replica.start();
-    // The first round saw the lease valid for 400 ms more: nothing taken yet ("*" is free, taken).
-    expect(acquired.flatMap((a) => a.sources)).not.toContain("s");
+    // The first round saw the lease valid for 400 ms more: `s` not even asked for yet ("*" is free, taken).
+    expect(firstWithS(acquisitions, "asked")).toBeUndefined();
     await vi.advanceTimersByTimeAsync(600);
-    const taken = acquired.find((a) => a.sources.includes("s"));
+    const taken = firstWithS(acquisitions, "granted");
     expect(taken, "taken over before the next regular round (1 s)").toBeDefined();
     expect(taken!.at - started).toBeLessThan(600);
     expect(replica.holding().map((h) => h.source)).toContain("s");
