@@ -17,3 +17,8 @@ export function typePrefixFor(resource: string, typePrefix?: string): string {
   if (typePrefix) return typePrefix;
   return (CANONICAL_RESOURCES as Record<string, string>)[resource] ?? resource;
 }
+
+/** Invoices and cost invoices: the canonical resources whose records get paid (the presets' `paid` events). */
+export function isInvoiceResource(resource: string): boolean {
+  return resource === "invoices" || resource === "cost_invoices";
+}

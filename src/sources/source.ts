@@ -141,3 +141,19 @@ export interface Source {
   readonly notices?: string[];
   close(): void;
 }
+
+/**
+ * A source that polls through `http`: one poller per configured resource, in the config's order.
+ * Closing it closes `http` and then `alsoClose` (e.g. the client of an OAuth token endpoint).
+ */
+export function httpSource<R>(config: { readonly name: string; readonly resources: readonly R[] }, http: HttpClient, pollerFor: (resource: R) => ResourcePoller, alsoClose: ReadonlyArray<{ close(): void } | undefined> = []): Source {
+  return {
+    name: config.name,
+    http,
+    pollers: config.resources.map((resource) => pollerFor(resource)),
+    close: () => {
+      http.close();
+      for (const client of alsoClose) client?.close();
+    },
+  };
+}

@@ -36,3 +36,14 @@ export interface PresetSpec<N extends string = string, S extends z.ZodType<Prese
 export function definePreset<N extends string, S extends z.ZodType<PresetConfigBase<N>>>(spec: PresetSpec<N, S>): PresetSpec<N, S> {
   return spec;
 }
+
+/**
+ * What a preset maps a configured resource to (its endpoint, tables, modules…). The config lets
+ * only the preset's resources through, so a resource missing from `parts` is the preset's bug:
+ * it fails the source's start, naming `where` (`source NAME: preset`).
+ */
+export function resourcePart<T>(parts: Readonly<Record<string, T>>, resource: string, where: string): T {
+  const part = parts[resource];
+  if (part === undefined) throw new Error(`${where} has no resource "${resource}" (supported: ${Object.keys(parts).join(", ")})`);
+  return part;
+}

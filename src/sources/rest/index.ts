@@ -1,15 +1,10 @@
 import type { RestSourceConfig } from "../../config/types.js";
 import type { SourceDeps } from "../deps.js";
-import type { Source } from "../source.js";
+import { httpSource, type Source } from "../source.js";
 import { RestPoller } from "./poller.js";
 
 /** `type: rest`: any JSON API, declared per resource. */
 export function createRestSource(config: RestSourceConfig, deps: SourceDeps): Source {
   const http = deps.httpClient({ baseUrl: config.base_url, headers: config.headers, query: config.query });
-  return {
-    name: config.name,
-    http,
-    pollers: config.resources.map((resource) => new RestPoller(http, resource, config)),
-    close: () => http.close(),
-  };
+  return httpSource(config, http, (resource) => new RestPoller(http, resource, config));
 }

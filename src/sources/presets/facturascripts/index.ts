@@ -1,9 +1,10 @@
+import { isInvoiceResource } from "../../../core/naming.js";
 import type { Transition } from "../../../core/transitions.js";
 import { SourceError } from "../../errors.js";
 import type { SourceDeps } from "../../deps.js";
-import type { Source } from "../../source.js";
+import { httpSource, type Source } from "../../source.js";
 import { facturascriptsSource, RESOURCES, SECRET_KEYS, type FacturaScriptsSourceConfig } from "./config.js";
-import { definePreset } from "../spec.js";
+import { definePreset, resourcePart } from "../spec.js";
 import { FacturaScriptsPoller, FsSourceGate, type FsTable } from "./poller.js";
 
 /** Canonical resources → FacturaScripts tables (plural model names). */
@@ -56,10 +57,11 @@ export function createFacturaScriptsSource(config: FacturaScriptsSourceConfig, d
       return status === 409 ? new SourceError(`${where}: HTTP 409 — the API is disabled in this FacturaScripts installation`, "http", { status, path }) : undefined;
     },
   });
-  const pollers = config.resources.map(
-    (resource) => new FacturaScriptsPoller(http, resource, TABLES[resource.name]!, resource.name === "invoices" || resource.name === "cost_invoices" ? PAID : [], gate, config.timezone),
+  return httpSource(
+    config,
+    http,
+    (resource) => new FacturaScriptsPoller(http, resource, resourcePart(TABLES, resource.name, `source ${config.name}: facturascripts`), isInvoiceResource(resource.name) ? PAID : [], gate, config.timezone),
   );
-  return { name: config.name, http, pollers, close: () => http.close() };
 }
 
 /** The `preset: facturascripts` spec: config schema, resources, secret keys, idle-pass cost and the factory. */

@@ -1,8 +1,9 @@
+import { isInvoiceResource } from "../../../core/naming.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { SourceDeps } from "../../deps.js";
-import type { Source } from "../../source.js";
+import { httpSource, type Source } from "../../source.js";
 import { fakturoidSource, RESOURCES, SECRET_KEYS, type FakturoidSourceConfig } from "./config.js";
-import { definePreset } from "../spec.js";
+import { definePreset, resourcePart } from "../spec.js";
 import { FakturoidPoller, type FakturoidEndpoint } from "./poller.js";
 import { RateLimitGuard } from "./rate-limit.js";
 import { FakturoidTokens } from "./token.js";
@@ -64,21 +65,12 @@ export function createFakturoidSource(config: FakturoidSourceConfig, deps: Sourc
       return undefined;
     },
   });
-  const pollers = config.resources.map((resource) => {
-    const endpoint = ENDPOINTS[resource.name];
-    if (!endpoint) throw new Error(`source ${config.name}: fakturoid has no resource "${resource.name}" (supported: ${RESOURCES.join(", ")})`);
-    const documents = resource.name === "invoices" || resource.name === "cost_invoices";
-    return new FakturoidPoller(http, guard, resource, endpoint, config, documents ? DOCUMENT_TRANSITIONS : []);
-  });
-  return {
-    name: config.name,
+  return httpSource(
+    config,
     http,
-    pollers,
-    close: () => {
-      http.close();
-      tokenHttp.close();
-    },
-  };
+    (resource) => new FakturoidPoller(http, guard, resource, resourcePart(ENDPOINTS, resource.name, `source ${config.name}: fakturoid`), config, isInvoiceResource(resource.name) ? DOCUMENT_TRANSITIONS : []),
+    [tokenHttp],
+  );
 }
 
 /** The `preset: fakturoid` spec: config schema, resources, secret keys, idle-pass cost and the factory. */

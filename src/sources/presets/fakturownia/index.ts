@@ -1,12 +1,12 @@
 import type { RestResourceConfig } from "../../../config/types.js";
+import { isInvoiceResource } from "../../../core/naming.js";
 import type { JsonObject } from "../../../core/types.js";
 import type { SourceDeps } from "../../deps.js";
-import type { Source } from "../../source.js";
+import { httpSource, type ResourcePoller, type Source } from "../../source.js";
 import { fakturowniaSource, RESOURCES, SECRET_KEYS, type FakturowniaSourceConfig } from "./config.js";
-import { definePreset } from "../spec.js";
+import { definePreset, resourcePart } from "../spec.js";
 import { confirmByGet, RestPoller } from "../../rest/poller.js";
 import type { HttpClient } from "../../http/client.js";
-import type { ResourcePoller } from "../../source.js";
 
 /**
  * Fakturownia (also VosFactures / InvoiceOcean): `api_token` in the query; lists are bare arrays
@@ -83,8 +83,8 @@ export function fakturowniaBodyError(body: unknown): string | undefined {
 
 export function createFakturowniaSource(config: FakturowniaSourceConfig, deps: SourceDeps): Source {
   const http = deps.httpClient({ baseUrl: fakturowniaBaseUrl(config), query: { api_token: config.api_token } });
-  const pollers = config.resources.map((resource) => {
-    const endpoint = ENDPOINTS[resource.name]!;
+  return httpSource(config, http, (resource) => {
+    const endpoint = resourcePart(ENDPOINTS, resource.name, `source ${config.name}: fakturownia`);
     const rest: RestResourceConfig = {
       ...resource,
       path: endpoint.path,
@@ -95,7 +95,7 @@ export function createFakturowniaSource(config: FakturowniaSourceConfig, deps: S
       pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 },
       get: endpoint.get,
     };
-    const money = resource.name === "invoices" || resource.name === "cost_invoices";
+    const money = isInvoiceResource(resource.name);
     return new RestPoller(http, rest, config, {
       ...(endpoint.orderDocumented ? {} : { orderProof: orderFacts(resource.name) }),
       ...(resource.name === "payments" ? { confirmGone: paymentConfirmer(http) } : {}),
@@ -110,7 +110,6 @@ export function createFakturowniaSource(config: FakturowniaSourceConfig, deps: S
       bodyError: fakturowniaBodyError,
     });
   });
-  return { name: config.name, http, pollers, close: () => http.close() };
 }
 
 /** The `preset: fakturownia` spec: config schema, resources, secret keys and the factory. */

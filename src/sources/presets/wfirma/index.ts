@@ -1,8 +1,9 @@
+import { isInvoiceResource } from "../../../core/naming.js";
 import type { Transition } from "../../../core/transitions.js";
 import type { SourceDeps } from "../../deps.js";
-import type { Source } from "../../source.js";
+import { httpSource, type Source } from "../../source.js";
 import { wfirmaSource, RESOURCES, SECRET_KEYS, type WfirmaSourceConfig } from "./config.js";
-import { definePreset } from "../spec.js";
+import { definePreset, resourcePart } from "../spec.js";
 import { WfirmaApi, type WfirmaModuleSpec } from "./api.js";
 import { WfirmaPoller } from "./poller.js";
 import { WfirmaTokens } from "./token.js";
@@ -63,17 +64,12 @@ export function createWfirmaSource(config: WfirmaSourceConfig, deps: SourceDeps)
   }
   const http = deps.httpClient({ baseUrl: wfirmaBaseUrl(config), headers, query });
   const api = new WfirmaApi(http, deps.clock, deps.logger, tokens);
-  const pollers = config.resources.map((resource) => {
-    const modules = MODULES[resource.name];
-    if (!modules) throw new Error(`source ${config.name}: wfirma has no resource "${resource.name}" (supported: ${RESOURCES.join(", ")})`);
-    const money = resource.name === "invoices" || resource.name === "cost_invoices";
-    return new WfirmaPoller(api, resource, modules, config, money ? PAID : []);
-  });
-  const close = (): void => {
-    http.close();
-    tokenHttp?.close();
-  };
-  return { name: config.name, http, pollers, close };
+  return httpSource(
+    config,
+    http,
+    (resource) => new WfirmaPoller(api, resource, resourcePart(MODULES, resource.name, `source ${config.name}: wfirma`), config, isInvoiceResource(resource.name) ? PAID : []),
+    [tokenHttp],
+  );
 }
 
 /** The `preset: wfirma` spec: config schema, resources, secret keys, idle-pass cost and the factory. */
