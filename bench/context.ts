@@ -88,7 +88,8 @@ export function childStarter(dir: string, root: string | undefined, retrohookFla
     const execArgv = [
       ...(kind === "retrohook" ? retrohookFlags : []),
       ...(root ? [] : ["--import", "tsx"]),
-      ...(profiles ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${String(serial).padStart(2, "0")}-${label}.cpuprofile`] : []),
+      // A folder per child: each of its threads (the baseline writer's too) writes a profile of its own there.
+      ...(profiles ? ["--cpu-prof", `--cpu-prof-dir=${join(profiles, `${String(serial).padStart(2, "0")}-${label}`)}`] : []),
     ];
     return spawnChild(childScript(root, name), { logFile: join(dir, `${label}.log`), execArgv });
   };

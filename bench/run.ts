@@ -30,7 +30,7 @@ import { scaleScenario } from "./scenarios/scale.js";
  * the children from a build made earlier (e.g. a kept `<work dir>/build`, patched to try a fix).
  * The children that run retrohook start with the Node flags of the container image's ENTRYPOINT
  * (read from the Dockerfile), as a deployed daemon does; floors and fakes run with Node's defaults.
- * BENCH_CPU_PROF=<dir> writes a CPU profile of every child process there; BENCH_HEAP_SNAPSHOT=<dir>
+ * BENCH_CPU_PROF=<dir> writes a CPU profile of every thread of every child process there (a folder per child); BENCH_HEAP_SNAPSHOT=<dir>
  * a heap snapshot of the many-sources daemon at the end of its window.
  */
 

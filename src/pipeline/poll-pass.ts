@@ -257,25 +257,31 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       if (page && marks && since !== undefined && pageUnchanged(keys, since, marks.changed)) {
         // Unchanged up to now (this pass's own writes included): it stands as compared then.
         compared.set(page, Math.max(since, marks.seq));
+      } else if (writtenNow && batch.origin && batch.records.length > 0 && isSilentBaseline(batch.records, keys, writtenNow, context)) {
+        // Nothing to compare nor to announce: the store writes the texts from the response's bytes.
+        crashPoint("pass:after-detect");
+        await store.putBaseline(id, batch.origin, batch.records);
+        crashPoint("pass:after-snapshots");
+        outcome.baselined += batch.records.length;
+        for (const key of keys) writtenNow.add(key);
+        // First snapshots take no write sequence number, so the page stands as compared at the
+        // sequence read with the marks, before the pass's first page: no later than this write
+        // (a later mark could hide a change from the next pass; an earlier one only costs a
+        // compare). None of its records was on a page compared before (they would have been
+        // written then, and the page would not be silent).
+        if (page && marks) {
+          for (const key of keys) marks.changed.set(key, marks.seq);
+          compared.set(page, marks.seq);
+        }
       } else if (batch.records.length > 0) {
         const before = await store.snapshotSeq();
-        let written: string[];
-        if (writtenNow && batch.origin && isSilentBaseline(batch.records, keys, writtenNow, context)) {
-          // Nothing to compare nor to announce: the store writes the texts from the response's bytes.
-          crashPoint("pass:after-detect");
-          await store.putBaseline(id, batch.origin, batch.records);
-          crashPoint("pass:after-snapshots");
-          outcome.baselined += batch.records.length;
-          written = keys;
-        } else {
-          const snapshots = await readSnapshots(batch.records, keys);
-          const detection = detectChanges(batch.records, snapshots, rules, context);
-          journal.ignored(detection.ignoredOnly);
-          crashPoint("pass:after-detect");
-          outcome.baselined += detection.baselined;
-          await commit(deps, id, detection, outcome, staged);
-          written = detection.writes.map(refKey);
-        }
+        const snapshots = await readSnapshots(batch.records, keys);
+        const detection = detectChanges(batch.records, snapshots, rules, context);
+        journal.ignored(detection.ignoredOnly);
+        crashPoint("pass:after-detect");
+        outcome.baselined += detection.baselined;
+        await commit(deps, id, detection, outcome, staged);
+        const written = detection.writes.map(refKey);
         // The page now matches its snapshots as of this commit, if no other write came between;
         // its records count as changed then for every page compared before.
         const after = await store.snapshotSeq();

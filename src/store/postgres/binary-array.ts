@@ -1,3 +1,5 @@
+import type { BaselineElements } from "../snapshot-codec.js";
+
 /**
  * One-dimensional arrays in PostgreSQL's binary format (what `array_recv` reads), sent as a
  * Buffer parameter (`pg` sends Buffers in binary format) to a `$n::text[]` (…) placeholder.
@@ -87,17 +89,21 @@ const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /**
  * The rows of a silent baseline as the body of a `COPY @.snapshots (source, resource, record,
  * version, fingerprint, json) FROM STDIN (FORMAT binary)`: version 1, no fingerprint, each
- * record's key and text. Each string is encoded once, straight into a buffer sized for the
- * worst case (3 bytes per UTF-16 unit), its length written in front afterwards. `standalone`
- * as for textArray.
+ * record's key and text. A text still in the response's bytes (snapshot-codec.ts) is copied from
+ * them; every string is encoded once, straight into a buffer sized for the worst case (3 bytes
+ * per UTF-16 unit), its length written in front afterwards. `standalone` as for textArray.
  *
  * Layout: signature, flags and header-extension length (0, 0); per row the field count (int16)
  * and each field as its byte length (int32) and bytes; then -1 (int16).
  */
-export function baselineCopy(source: string, resource: string, keys: readonly string[], texts: readonly string[], standalone = false): Buffer {
+export function baselineCopy(source: string, resource: string, keys: readonly string[], elements: BaselineElements, standalone = false): Buffer {
+  const { bytes, spans, texts } = elements;
   let bound = COPY_SIGNATURE.length + 8 + 2;
   const fixed = 3 * (source.length + resource.length);
-  for (let i = 0; i < keys.length; i += 1) bound += 2 + 6 * 4 + 4 + fixed + 3 * (keys[i]!.length + texts[i]!.length);
+  for (let i = 0; i < keys.length; i += 1) {
+    const text = texts[i];
+    bound += 2 + 6 * 4 + 4 + fixed + 3 * keys[i]!.length + (text === undefined ? spans[2 * i + 1]! - spans[2 * i]! : 3 * text.length);
+  }
   const out = standalone ? Buffer.allocUnsafeSlow(bound) : Buffer.allocUnsafe(bound);
   let at = COPY_SIGNATURE.copy(out, 0);
   out.writeInt32BE(0, at);
@@ -118,7 +124,14 @@ export function baselineCopy(source: string, resource: string, keys: readonly st
     out.writeInt32BE(1, at + 4); // version
     at += 8;
     text(""); // fingerprint
-    text(texts[i]!);
+    const json = texts[i];
+    if (json !== undefined) text(json);
+    else {
+      const start = spans[2 * i]!;
+      const end = spans[2 * i + 1]!;
+      out.writeInt32BE(end - start, at);
+      at += 4 + bytes.copy(out, at + 4, start, end);
+    }
   }
   out.writeInt16BE(-1, at);
   return out.subarray(0, at + 2);

@@ -1,6 +1,6 @@
 import { staleChangeMarks } from "../../core/page-marks.js";
 import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
-import { baselineTexts } from "../snapshot-codec.js";
+import { baselineElements } from "../snapshot-codec.js";
 import type { ResourceId, SnapshotStore, SnapshotWrite } from "../store.js";
 import type { BaselineInsert } from "./baseline-writer.js";
 import { baselineCopy, boolArray, joinedCopy, numberArray, textArray } from "./binary-array.js";
@@ -106,7 +106,7 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
       const keys = refs.map(refKey);
       if (ctx.baselines && refs.length >= BASELINE_THREAD_MIN) return ctx.baselines.write(id, origin, keys);
       await settled(ctx, id);
-      await insertBaseline(id, [baselineCopy(id.source, id.resource, keys, baselineTexts(origin, refs.length, `${id.source}/${id.resource}/`))]);
+      await insertBaseline(id, [baselineCopy(id.source, id.resource, keys, baselineElements(origin, refs.length, `${id.source}/${id.resource}/`))]);
     },
 
     snapshotSeq,

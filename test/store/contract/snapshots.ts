@@ -8,9 +8,13 @@ const snap = (version: number) => ({ version, fingerprint: `f${version}`, json: 
 const gone = (version: number) => ({ version, fingerprint: "", json: "", gone: true as const });
 
 /** A response body of `n` records under `data.items`, pretty-printed as a vendor might. */
-function page(n: number, from = 1): { bytes: Buffer; refs: RecordRef[]; items: Array<Record<string, unknown>> } {
+/** A page of `n` records under `data.items`, indented (each element parsed and written again) or `compact` (most taken as they are). */
+function page(n: number, from = 1, compact = false): { bytes: Buffer; refs: RecordRef[]; items: Array<Record<string, unknown>> } {
   const items = Array.from({ length: n }, (_, i) => ({ id: from + i, number: `FV/${from + i}`, total: "12.50", lines: [{ name: "é ✓ \u2028 ' \\ \"", qty: 1.5 }] }));
-  return { bytes: Buffer.from(JSON.stringify({ data: { items } }, null, 2)), refs: items.map((item) => ({ kind: null, id: String(item.id) })), items };
+  const body = JSON.stringify({ data: { items } }, null, compact ? undefined : 2);
+  // Compact: a few elements written otherwise than JSON.stringify would (escapes, a number, spaces).
+  const bytes = compact ? body.replace('"FV/2"', '"FV\\/2"').replace('"total":"12.50","lines"', '"total":"12.50" ,"lines"').replace('"qty":1.5}]},{"id":4,', '"qty":1.50}]},{"id":4,') : body;
+  return { bytes: Buffer.from(bytes), refs: items.map((item) => ({ kind: null, id: String(item.id) })), items };
 }
 
 export function snapshotsContract(backend: ContractBackend): void {
@@ -107,10 +111,10 @@ export function snapshotsContract(backend: ContractBackend): void {
   });
 
   describe("baseline writes", () => {
-    for (const size of [3, 120]) {
-      it(`writes version 1 with no fingerprint and each element's JSON (${size} records)`, async () => {
+    for (const [size, compact] of [[3, false], [120, false], [3, true], [120, true]] as const) {
+      it(`writes version 1 with no fingerprint and each element's JSON (${size} records, ${compact ? "compact" : "indented"} body)`, async () => {
         const { store } = await openFresh(backend);
-        const { bytes, refs, items } = page(size);
+        const { bytes, refs, items } = page(size, 1, compact);
         await store.putBaseline(id, { bytes, path: "data.items" }, refs);
         const stored = await store.getSnapshots(id, refs);
         expect(stored.size).toBe(size);
