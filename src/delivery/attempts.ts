@@ -10,6 +10,7 @@ import { crashPoint } from "../testing/fault-injection.js";
 import { signedMessage } from "../transports/message.js";
 import type { OutgoingMessage, SendResult } from "../transports/index.js";
 import type { Entry, TargetLane } from "./lane.js";
+import { READ_AHEAD } from "./read-ahead.js";
 
 /**
  * What one attempt leads to: send through the target's transport, then ack, schedule a retry or
@@ -73,7 +74,7 @@ export class Attempts {
     const delivery = entry.delivery;
     let event: StoredEvent | undefined;
     try {
-      event = await store.getEvent(delivery.eventId, target.name);
+      event = await lane.reads.event(delivery.eventId, () => lane.upcoming(READ_AHEAD - 1, clock.now()));
     } catch (error) {
       this.stateFailure(lane, entry, "reading the event", error);
       return;

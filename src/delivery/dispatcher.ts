@@ -12,6 +12,7 @@ import type { Logger } from "../telemetry/logger.js";
 import { asTransportTarget, transportOf, type ConnectionStatus } from "../transports/index.js";
 import { Attempts, type AttemptReport } from "./attempts.js";
 import { TargetLane, type Entry, type OperatorPause } from "./lane.js";
+import { ReadAhead } from "./read-ahead.js";
 import { pauseLane, resumeLane, sendTestMessage, type TestSend } from "./operator.js";
 
 export type { AttemptReport } from "./attempts.js";
@@ -123,7 +124,7 @@ export class Dispatcher {
         ...(options.userAgent ? { userAgent: options.userAgent } : {}),
         now: () => this.clock.now(),
       });
-      this.lanes.set(target.name, new TargetLane(target, transport, key));
+      this.lanes.set(target.name, new TargetLane(target, transport, key, new ReadAhead(options.store, target.name)));
     }
   }
 

@@ -2,6 +2,7 @@ import type { TargetConfig } from "../config/types.js";
 import { closedBreaker, type BreakerState } from "../core/breaker.js";
 import type { Delivery, TargetState } from "../store/store.js";
 import { DueHeap } from "./due-heap.js";
+import type { ReadAhead } from "./read-ahead.js";
 import type { Transport } from "../transports/index.js";
 
 /**
@@ -55,6 +56,8 @@ export class TargetLane {
     readonly transport: Transport,
     /** Standard Webhooks key bytes; undefined when the target has no secret. */
     readonly key: Buffer | undefined,
+    /** The attempts' event reads, several heads per query. */
+    readonly reads: ReadAhead,
   ) {}
 
   get name(): string {
@@ -188,6 +191,21 @@ export class TargetLane {
       if (index >= 0) queue.splice(index, 1);
       if (queue.length === 0) this.records.delete(key);
     }
+  }
+
+  /**
+   * The event ids of up to `limit` schedulable heads due by `dueBy`, in the order they would be
+   * taken (their events are read ahead, together); the heads stay where they are.
+   */
+  upcoming(limit: number, dueBy: number): string[] {
+    const items: HeapItem[] = [];
+    while (items.length < limit) {
+      const entry = this.peek();
+      if (!entry || entry.delivery.nextAttemptAt > dueBy) break;
+      items.push(this.heap.pop()!);
+    }
+    for (const item of items) this.heap.push(item);
+    return items.map((item) => item.entry.delivery.eventId);
   }
 
   /** Schedulable heads due at `now` (for the max_age sweep of a paused target). */

@@ -273,6 +273,11 @@ export interface Outbox {
   enqueue(items: EnqueueItem[]): Promise<Delivery[]>;
   /** The event; with `target`, also what routing fixed for that target (`fixed`). */
   getEvent(eventId: string, target?: string): Promise<StoredEvent | undefined>;
+  /**
+   * Several events in one read (the dispatcher reads the next heads' events ahead), each as
+   * `getEvent(id, target)` gives it; an id not in state is absent from the map.
+   */
+  getEvents(eventIds: readonly string[], target?: string): Promise<Map<string, StoredEvent>>;
   /** Fixes the body of an event for a target (a replay routed again through its expressions). */
   putFixedBody(eventId: string, target: string, body: string): Promise<void>;
   /** Ids of the events detected for one record, oldest first (the record view: why something fired). */

@@ -128,6 +128,23 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A broker client module, loaded once per process. A target of that kind starts the load when its
+ * transport is made (the daemon's start), so the first send does not pay for it; a process
+ * without such targets never loads it. A failed load fails each send that waits for it.
+ */
+export function clientModule<M>(load: () => Promise<M>): () => Promise<M> {
+  let loading: Promise<M> | undefined;
+  return () => {
+    if (!loading) {
+      loading = load();
+      // Settled by the sends that await it; not an unhandled rejection when none does.
+      loading.catch(() => undefined);
+    }
+    return loading;
+  };
+}
+
 /** Problems of a broker URL: parseable, one of `schemes`, no fragment. Credentials are allowed (they are secrets). */
 export function brokerUrlProblems(url: string, schemes: readonly string[], example: string): TargetProblem[] {
   let parsed: URL;

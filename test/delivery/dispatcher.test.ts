@@ -557,3 +557,77 @@ describe("Dispatcher: sends go on while acks are recorded (memory store)", () =>
     }
   });
 });
+
+describe("Dispatcher: events read ahead, several heads per read (memory store)", () => {
+  /** A memory store that counts the dispatcher's event reads. */
+  async function countingStore() {
+    const { MemoryStateStore } = await import("../helpers/memory-store.js");
+    return class CountingReads extends MemoryStateStore {
+      batches: string[][] = [];
+      singles = 0;
+      override async getEvents(...args: Parameters<InstanceType<typeof MemoryStateStore>["getEvents"]>) {
+        this.batches.push([...args[0]]);
+        return super.getEvents(...args);
+      }
+      override async getEvent(...args: Parameters<InstanceType<typeof MemoryStateStore>["getEvent"]>) {
+        this.singles += 1;
+        return super.getEvent(...args);
+      }
+    };
+  }
+
+  it("reads the events of the next heads due in one read; per-record order holds and every event goes once", async () => {
+    const Store = await countingStore();
+    const rx = await startReceiver();
+    let store: InstanceType<typeof Store> | undefined;
+    const h = await harness(async (clock) => (store = new Store(clock)), [targetConfig(rx.url, { concurrency: 4 })]);
+    try {
+      // 30 records with three events each, enqueued record by record: a record's next event is a head only once the one before is acked.
+      const events = Array.from({ length: 30 }, (_, r) => [0, 1, 2].map((k) => ({ event: makeEvent(`r${r}-${k}`, String(r)), recordId: String(r) }))).flat();
+      await h.enqueue(events);
+      await h.dispatcher.start();
+      await rx.waitFor(90);
+      await waitUntil(async () => (await h.store.listPending()).length === 0, 10_000, "all acked");
+      const ids = rx.requests.map((r) => idOf(r.body));
+      expect(ids).toHaveLength(90);
+      expect(new Set(ids).size).toBe(90);
+      for (let r = 0; r < 30; r++) expect(ids.filter((id) => id.startsWith(`r${r}-`))).toEqual([`r${r}-0`, `r${r}-1`, `r${r}-2`]);
+      // The 30 records' first events, heads together at the start, came in one or two reads (the
+      // first attempt's read takes the next 31 heads); each event was read once.
+      expect(store!.singles).toBe(0);
+      expect(store!.batches.filter((ids) => ids.some((id) => id.endsWith("-0"))).length).toBeLessThanOrEqual(2);
+      expect(store!.batches.flat().sort()).toEqual(events.map((e) => e.event.envelope.id).sort());
+    } finally {
+      await h.close();
+      await rx.close();
+    }
+  });
+
+  it("a failed read fails every attempt waiting on it, loudly; they stay pending and go later, none lost", async () => {
+    const { MemoryStateStore } = await import("../helpers/memory-store.js");
+    const rx = await startReceiver();
+    const h = await harness(async (clock) => new MemoryStateStore(clock), [targetConfig(rx.url, { concurrency: 4 })]);
+    try {
+      (h.store as InstanceType<typeof MemoryStateStore>).failNext("getEvents");
+      await h.enqueue(Array.from({ length: 8 }, (_, i) => ({ event: makeEvent(`g${i}`, String(i)), recordId: String(i) })));
+      await h.dispatcher.start();
+      await waitUntil(() => h.log.lines.some((l) => l.level === "error"), 5000, "error logged");
+      const errors = h.log.lines.filter((l) => l.level === "error");
+      expect(errors.every((l) => l.msg.includes("reading the event") && String(l.err).includes("injected getEvents failure"))).toBe(true);
+      // The four attempts that waited on the failed read stay pending; the read after it serves the other four.
+      await rx.waitFor(4);
+      await pause(100);
+      expect(errors).toHaveLength(4);
+      expect(rx.requests).toHaveLength(4);
+      expect((await h.store.listPending()).map((d) => d.eventId).sort()).toEqual(errors.map((l) => String(l.eventId)).sort());
+      h.clock.advance(5 * S);
+      await rx.waitFor(8);
+      await waitUntil(async () => (await h.store.listPending()).length === 0, 5000, "all acked");
+      expect(new Set(rx.requests.map((r) => idOf(r.body)))).toEqual(new Set(Array.from({ length: 8 }, (_, i) => `g${i}`)));
+      expect(await h.store.listDeadLetters()).toEqual([]);
+    } finally {
+      await h.close();
+      await rx.close();
+    }
+  });
+});

@@ -256,6 +256,20 @@ export class MemoryStateStore implements StateStore {
 
   async getEvent(eventId: string, target?: string): Promise<StoredEvent | undefined> {
     this.check("getEvent");
+    return this.eventOf(eventId, target);
+  }
+
+  async getEvents(eventIds: readonly string[], target?: string): Promise<Map<string, StoredEvent>> {
+    this.check("getEvents");
+    const events = new Map<string, StoredEvent>();
+    for (const id of eventIds) {
+      const event = this.eventOf(id, target);
+      if (event) events.set(id, event);
+    }
+    return events;
+  }
+
+  private eventOf(eventId: string, target?: string): StoredEvent | undefined {
     const body = this.events.get(eventId);
     if (body === undefined) return undefined;
     const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };

@@ -27,6 +27,13 @@ function toDelivery(row: Record<string, unknown>): Delivery {
   return delivery;
 }
 
+/** An event row as `getEvent` gives it: `fixed` when routing fixed a body for the target read with it. */
+function storedEvent(body: string, fixed: unknown): StoredEvent {
+  const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+  if (typeof fixed === "string") event.fixed = fixed;
+  return event;
+}
+
 /** Inserts pending deliveries (one statement); the caller's transaction. */
 async function insertDeliveries(q: Query, list: Delivery[]): Promise<void> {
   if (list.length === 0) return;
@@ -123,11 +130,18 @@ export function pgOutbox(ctx: PgContext): PgOutbox {
           ? await db.query("SELECT body FROM @.events WHERE id = $1", [eventId])
           : await db.query("SELECT e.body, f.body AS fixed FROM @.events e LEFT JOIN @.fixed_bodies f ON f.event_id = e.id AND f.target = $2 WHERE e.id = $1", [eventId, target], "retrohook_event_for")
       )[0];
-      if (!row) return undefined;
-      const body = row.body as string;
-      const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
-      if (typeof row.fixed === "string") event.fixed = row.fixed;
-      return event;
+      return row ? storedEvent(row.body as string, row.fixed) : undefined;
+    },
+
+    async getEvents(eventIds, target) {
+      const events = new Map<string, StoredEvent>();
+      if (eventIds.length === 0) return events;
+      const rows =
+        target === undefined
+          ? await db.query("SELECT id, body FROM @.events WHERE id = ANY($1::text[])", [eventIds])
+          : await db.query("SELECT e.id, e.body, f.body AS fixed FROM @.events e LEFT JOIN @.fixed_bodies f ON f.event_id = e.id AND f.target = $2 WHERE e.id = ANY($1::text[])", [eventIds, target], "retrohook_events_for");
+      for (const row of rows) events.set(row.id as string, storedEvent(row.body as string, row.fixed));
+      return events;
     },
 
     async putFixedBody(eventId, target, body) {

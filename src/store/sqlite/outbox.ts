@@ -151,6 +151,21 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
       return event;
     },
 
+    async getEvents(eventIds, target) {
+      // Indexed IN reads: the bodies, and what routing fixed for the target.
+      const found = kv.getManyRaw([...eventIds.map((id) => `e/${id}`), ...(target === undefined ? [] : eventIds.map((id) => `o/${target}/${id}`))]);
+      const events = new Map<string, StoredEvent>();
+      for (const id of eventIds) {
+        const body = found.get(`e/${id}`);
+        if (body === undefined) continue;
+        const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+        const fixed = target === undefined ? undefined : found.get(`o/${target}/${id}`);
+        if (fixed !== undefined) event.fixed = fixed;
+        events.set(id, event);
+      }
+      return events;
+    },
+
     async putFixedBody(eventId, target, body) {
       kv.write([{ key: `o/${target}/${eventId}`, value: body }]);
     },

@@ -1,5 +1,5 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
-import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter, withTimeout, type DestinationTemplate } from "../shared.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, clientModule, describe, resultAfter, withTimeout, type DestinationTemplate } from "../shared.js";
 import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
@@ -51,6 +51,9 @@ interface Link {
   reconnectedAt?: number;
 }
 
+/** The `amqplib` module: its load starts with the first AMQP target (a process without one never loads it). */
+const loadAmqp = clientModule(() => import("amqplib"));
+
 class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
   constructor(
     target: AmqpTarget,
@@ -58,6 +61,7 @@ class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
     private readonly now: () => number,
   ) {
     super(target, templates);
+    void loadAmqp();
   }
 
   protected async shut(link: Link): Promise<void> {
@@ -68,7 +72,7 @@ class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
     // This connection follows a lost one or a failed connect (not the first, nor one after `close`).
     const before = this.link.state().state;
     const reconnect = before === "reconnecting" || before === "down";
-    const amqp = await import("amqplib");
+    const amqp = await loadAmqp();
     const ca = caOf(this.target.tls);
     const model = await amqp.connect(this.target.url, { timeout: this.target.timeout, ...(ca ? { ca: [Buffer.from(ca)] } : {}), clientProperties: { connection_name: `retrohook ${this.target.name}` } });
     const channel = await model.createConfirmChannel();

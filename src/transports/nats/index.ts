@@ -1,5 +1,5 @@
 import type { JetStreamClient, NatsConnection } from "nats";
-import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter } from "../shared.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, clientModule, describe, resultAfter, type DestinationTemplate } from "../shared.js";
 import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
@@ -27,7 +27,8 @@ export const transport: TransportDefinition = brokerTransport("nats", "PUBLISH",
   create: (target, templates) => new NatsTransport(target as NatsTarget, templates),
 });
 
-/** The `nats` module, loaded with the first connection (a process without NATS targets never loads it). */
+/** The `nats` module: its load starts with the first NATS target (a process without one never loads it). */
+const loadNats = clientModule(() => import("nats"));
 let nats: typeof import("nats") | undefined;
 const encoder = new TextEncoder();
 
@@ -35,8 +36,13 @@ class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
   /** The JetStream client of the current connection. */
   private js?: { nc: NatsConnection; client: JetStreamClient };
 
+  constructor(target: NatsTarget, templates: readonly DestinationTemplate[]) {
+    super(target, templates);
+    void loadNats();
+  }
+
   protected async open(): Promise<NatsConnection> {
-    nats ??= await import("nats");
+    nats ??= await loadNats();
     const { connect } = nats;
     const url = new URL(this.target.url);
     const ca = caOf(this.target.tls);

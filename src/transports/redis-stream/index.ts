@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { RedisClientType } from "redis";
-import { BrokerTransport, brokerTransport, nameCheck, caOf, describe, resultAfter, withTimeout } from "../shared.js";
+import { BrokerTransport, brokerTransport, nameCheck, caOf, clientModule, describe, resultAfter, withTimeout, type DestinationTemplate } from "../shared.js";
 import type { OutgoingMessage, SendResult, TransportDefinition, TransportTarget } from "../types.js";
 
 /**
@@ -38,14 +38,22 @@ export const transport: TransportDefinition = brokerTransport("redis-stream", "X
 
 type Client = RedisClientType;
 
+/** The `redis` module: its load starts with the first Redis target (a process without one never loads it). */
+const loadRedis = clientModule(() => import("redis"));
+
 class RedisStreamTransport extends BrokerTransport<Client, RedisTarget> {
+  constructor(target: RedisTarget, templates: readonly DestinationTemplate[]) {
+    super(target, templates);
+    void loadRedis();
+  }
+
   protected shut(client: Client): Promise<void> {
     client.destroy();
     return Promise.resolve();
   }
 
   protected async open(): Promise<Client> {
-    const { createClient } = await import("redis");
+    const { createClient } = await loadRedis();
     const ca = caOf(this.target.tls);
     let connected = false;
     const client = createClient({

@@ -20,6 +20,21 @@ export function outboxContract(backend: ContractBackend): void {
       await store.close();
     });
 
+    it("reads several events in one call, each as getEvent gives it for the target; unknown ids are left out", async () => {
+      const { store } = await openFresh(backend, { clock: fixedClock(5_000) });
+      const routed = { ...item("e1", "r1", ["shaped", "plain"]), fixed: { shaped: '{"n":1}' } };
+      await store.enqueue([routed, item("e2", "r2", ["shaped"]), item("e3", "r1", ["plain"])]);
+      const forShaped = await store.getEvents(["e3", "e9", "e1", "e2"], "shaped");
+      expect([...forShaped.keys()].sort()).toEqual(["e1", "e2", "e3"]);
+      for (const id of ["e1", "e2", "e3"]) expect(forShaped.get(id)).toEqual(await store.getEvent(id, "shaped"));
+      expect(forShaped.get("e1")?.fixed).toBe('{"n":1}');
+      expect(forShaped.get("e2")?.fixed).toBeUndefined();
+      expect((await store.getEvents(["e1"], "plain")).get("e1")?.fixed).toBeUndefined();
+      expect((await store.getEvents(["e1", "e2"])).get("e1")).toEqual(await store.getEvent("e1"));
+      expect((await store.getEvents([], "shaped")).size).toBe(0);
+      await store.close();
+    });
+
     it("keeps what targets' filters and transforms decided, with the event, in the same write", async () => {
       const { store, reopen } = await openFresh(backend, { clock: fixedClock(5_000) });
       const routed = { ...item("e1", "r1", ["shaped", "passed", "plain"]), fixed: { shaped: '{"n":1}', passed: "" }, filtered: ["picky"], failed: { broken: "transform expressions.x failed on s/invoices/1 (event e1): boom" } };
