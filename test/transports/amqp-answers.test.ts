@@ -1,11 +1,10 @@
 import amqp from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Config } from "../../src/config/types.js";
-import { sendTestEvent } from "../../src/server/actions.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { RECOVERY_MS } from "../../src/transports/amqp/index.js";
-import { harness, makeEvent, pause, STORES, waitUntil, type Harness } from "../delivery/harness.js";
-import { brokerInstalled, startRabbit, type Broker } from "../helpers/brokers.js";
-import { brokerTarget } from "./contract.js";
+import { harness, makeEvent, STORES, waitUntil, type Harness } from "../delivery/harness.js";
+import { brokerInstalled, startRabbit } from "../helpers/brokers.js";
+import { sharedForFile } from "../helpers/closing.js";
+import { brokerTarget, expectRetriedWithReason, nonePending, waitAdvancing } from "./contract.js";
 
 /**
  * What RabbitMQ answers besides "confirmed": an exchange that does not exist (the operator's to
@@ -39,63 +38,39 @@ async function drain(url: string, queue: string): Promise<string[]> {
 }
 
 describe.runIf(brokerInstalled("amqp"))("amqp: what the broker answers", () => {
-  let broker: Broker;
+  const broker = sharedForFile(() => startRabbit(), (rabbit) => rabbit.stop(), 180_000);
   let h: Harness | undefined;
-
-  beforeAll(async () => {
-    broker = await startRabbit();
-  }, 180_000);
   afterAll(async () => {
     await h?.close();
-    await broker?.stop();
   });
 
   it("a missing exchange is a clear error in test-target and in the delivery log, retried until the exchange exists, never lost", async () => {
-    const target = brokerTarget("amqp", broker.url, { exchange: "not-declared-yet", routing_key: "{type}" });
+    const target = brokerTarget("amqp", broker().url, { exchange: "not-declared-yet", routing_key: "{type}" });
     h = await harness(sqlite, [target]);
     const run = h;
-    const test = await sendTestEvent(run.dispatcher, { targets: [target] } as unknown as Config, "erp", Date.now());
-    expect(test.ok).toBe(false);
-    expect(test.verdict).toContain(`no exchange "not-declared-yet"`);
-    expect(test.verdict).toContain("declare it");
-
-    await run.enqueue([{ event: makeEvent("evt_noexchange", "1"), recordId: "1" }]);
-    await run.dispatcher.start();
-    await waitUntil(async () => (await run.store.listLog({})).length === 1, 20_000, "an attempt");
-    const [entry] = await run.store.listLog({});
-    expect(entry).toMatchObject({ outcome: "retry", eventId: "evt_noexchange" });
-    expect(entry!.error).toContain(`no exchange "not-declared-yet"`);
-    expect(await run.store.listDeadLetters()).toHaveLength(0);
-    expect(await run.store.listPending()).toHaveLength(1);
+    await expectRetriedWithReason(run, target, "evt_noexchange", { verdict: [`no exchange "not-declared-yet"`, "declare it"], error: `no exchange "not-declared-yet"` }, 20_000);
 
     // The operator declares it (and a queue): the waiting event goes.
-    await withChannel(broker.url, async (channel) => {
+    await withChannel(broker().url, async (channel) => {
       await channel.assertExchange("not-declared-yet", "topic", { durable: true });
       await channel.assertQueue("late-exchange", { durable: true });
       await channel.bindQueue("late-exchange", "not-declared-yet", "#");
     });
-    await waitUntil(
-      async () => {
-        run.clock.advance(5 * S);
-        return (await run.store.listPending()).length === 0;
-      },
-      30_000,
-      "delivered once the exchange exists",
-    );
+    await waitAdvancing(run, 5 * S, nonePending(run), 30_000, "delivered once the exchange exists");
     expect((await run.store.listLog({})).map((e) => e.outcome)).toContain("delivered");
-    expect(await drain(broker.url, "late-exchange")).toEqual(["evt_noexchange"]);
+    expect(await drain(broker().url, "late-exchange")).toEqual(["evt_noexchange"]);
   }, 60_000);
 
   it("a message returned right after a broker restart is retried (the consumer binds its queue again), one still unroutable long after is a dead letter", async () => {
     // A consumer's queue that does not survive a restart (not durable): it declares it again when it reconnects.
     const bind = () =>
-      withChannel(broker.url, async (channel) => {
+      withChannel(broker().url, async (channel) => {
         await channel.assertExchange("restarts", "topic", { durable: true });
         await channel.assertQueue("consumer", { durable: false });
         await channel.bindQueue("consumer", "restarts", "invoice.#");
       });
     await bind();
-    const target = brokerTarget("amqp", broker.url, { exchange: "restarts", routing_key: "{type}" });
+    const target = brokerTarget("amqp", broker().url, { exchange: "restarts", routing_key: "{type}" });
     await h?.close();
     h = await harness(sqlite, [target]);
     const run = h;
@@ -104,13 +79,13 @@ describe.runIf(brokerInstalled("amqp"))("amqp: what the broker answers", () => {
     await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "delivered before the restart");
     expect(run.dispatcher.status()[0]!.connection?.state).toBe("connected");
 
-    await broker.kill();
+    await broker().kill();
     await waitUntil(() => run.dispatcher.status()[0]!.connection?.state !== "connected", 20_000, "the connection loss noticed");
-    await broker.start();
-    await waitUntil(async () => amqp.connect(broker.url).then((m) => m.close().then(() => true), () => false), 60_000, "the broker back");
+    await broker().start();
+    await waitUntil(async () => amqp.connect(broker().url).then((m) => m.close().then(() => true), () => false), 60_000, "the broker back");
     // The operator's durable exchange. RabbitMQ writes its definitions through a log it flushes
     // every few seconds: a SIGKILL right after a declare can lose it (seen here), so declare again.
-    await withChannel(broker.url, (channel) => channel.assertExchange("restarts", "topic", { durable: true }));
+    await withChannel(broker().url, (channel) => channel.assertExchange("restarts", "topic", { durable: true }));
 
     // Right after the reconnect nothing is bound yet: both come back unroutable.
     await run.enqueue([
@@ -118,15 +93,7 @@ describe.runIf(brokerInstalled("amqp"))("amqp: what the broker answers", () => {
       { event: makeEvent("evt_orphan", "3", { type: "orphan.updated" }), recordId: "3" },
     ]);
     // Time passes slowly (20 times real time), for a first attempt that met the broker still starting.
-    await waitUntil(
-      async () => {
-        await pause(50);
-        run.clock.advance(S);
-        return new Set((await run.store.listLog({})).filter((e) => /unroutable/.test(e.error ?? "")).map((e) => e.eventId)).size === 2;
-      },
-      30_000,
-      "both returned",
-    ).catch(async (error: unknown) => {
+    await waitAdvancing(run, S, async () => new Set((await run.store.listLog({})).filter((e) => /unroutable/.test(e.error ?? "")).map((e) => e.eventId)).size === 2, 30_000, "both returned", 50).catch(async (error: unknown) => {
       throw new Error(`${String(error)}: ${JSON.stringify(await run.store.listLog({}))} ${JSON.stringify(run.dispatcher.status())}`);
     });
     expect(await run.store.listDeadLetters()).toEqual([]);
@@ -138,26 +105,12 @@ describe.runIf(brokerInstalled("amqp"))("amqp: what the broker answers", () => {
 
     // The consumer is back and binds `invoice.#` again: the retry delivers evt_after.
     await bind();
-    await waitUntil(
-      async () => {
-        run.clock.advance(5 * S);
-        return (await run.store.listLog({})).some((e) => e.eventId === "evt_after" && e.outcome === "delivered");
-      },
-      30_000,
-      "evt_after delivered",
-    );
+    await waitAdvancing(run, 5 * S, async () => (await run.store.listLog({})).some((e) => e.eventId === "evt_after" && e.outcome === "delivered"), 30_000, "evt_after delivered");
     // evt_before went with the old queue (not durable); evt_after is in the new one.
-    expect(await drain(broker.url, "consumer")).toEqual(["evt_after"]);
+    expect(await drain(broker().url, "consumer")).toEqual(["evt_after"]);
 
     // Nothing ever takes `orphan.updated`: once the reconnect is long past, it is a dead letter with the reason.
-    await waitUntil(
-      async () => {
-        run.clock.advance(5 * 60 * S);
-        return (await run.store.listDeadLetters()).length === 1;
-      },
-      30_000,
-      "evt_orphan dead-lettered",
-    );
+    await waitAdvancing(run, 5 * 60 * S, async () => (await run.store.listDeadLetters()).length === 1, 30_000, "evt_orphan dead-lettered");
     const [dead] = await run.store.listDeadLetters();
     expect(dead).toMatchObject({ eventId: "evt_orphan" });
     expect(dead!.attempts).toBeGreaterThan(1);

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Config, TargetConfig } from "../../src/config/types.js";
 import { sendTestEvent } from "../../src/server/actions.js";
 import { connectionText } from "../../src/cli/commands/status.js";
 import { deliveryLog, targetView } from "../../src/server/read-model.js";
 import { harness, makeEvent, pause, recordKeyOf, SECRET, STORES, targetConfig, waitUntil, type Harness } from "../delivery/harness.js";
+import { sharedForFile } from "../helpers/closing.js";
 import { verifySignature } from "../helpers/receiver.js";
 
 /**
@@ -44,17 +45,52 @@ export function brokerTarget(type: string, url: string, fields: Record<string, u
 const S = 1000;
 const [, sqlite] = STORES.find(([name]) => name === "sqlite")!;
 
+/**
+ * Waits for `done`, moving the harness clock `stepMs` before each look (after `pauseMs` of real
+ * time), so retry back-offs and a breaker's probe come due while the broker answers in real time.
+ */
+export function waitAdvancing(run: Harness, stepMs: number, done: () => Promise<boolean>, timeoutMs: number, what: string, pauseMs = 0): Promise<void> {
+  return waitUntil(
+    async () => {
+      if (pauseMs > 0) await pause(pauseMs);
+      run.clock.advance(stepMs);
+      return done();
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+/** Nothing pending any more. */
+export const nonePending = (run: Harness) => async (): Promise<boolean> => (await run.store.listPending()).length === 0;
+
+/**
+ * A target the broker refuses for a reason only the operator can fix (no exchange, no stream):
+ * `test-target` says so (`verdict`), and a real event is retried with `error` in the delivery log
+ * — still pending, no dead letter. Returns after that first attempt.
+ */
+export async function expectRetriedWithReason(run: Harness, target: TargetConfig, eventId: string, reason: { verdict: string[]; error: string }, timeoutMs: number): Promise<void> {
+  const test = await sendTestEvent(run.dispatcher, config([target]), target.name, Date.now());
+  expect(test.ok).toBe(false);
+  for (const part of reason.verdict) expect(test.verdict).toContain(part);
+  await run.enqueue([{ event: makeEvent(eventId, "1"), recordId: "1" }]);
+  await run.dispatcher.start();
+  await waitUntil(async () => (await run.store.listLog({})).length === 1, timeoutMs, "an attempt");
+  const [entry] = await run.store.listLog({});
+  expect(entry).toMatchObject({ outcome: "retry", eventId });
+  expect(entry!.error).toContain(reason.error);
+  expect(await run.store.listDeadLetters()).toHaveLength(0);
+  expect(await run.store.listPending()).toHaveLength(1);
+}
+
+const config = (targets: TargetConfig[]): Config => ({ targets }) as unknown as Config;
+
 export function targetContract(kind: string, makeKit: () => Promise<Kit>): void {
   describe(`target contract: ${kind}`, () => {
-    let kit: Kit;
+    const kit = sharedForFile(makeKit, (started) => started.close(), 180_000);
     let h: Harness | undefined;
-
-    beforeAll(async () => {
-      kit = await makeKit();
-    }, 180_000);
     afterAll(async () => {
       await h?.close();
-      await kit?.close();
     });
 
     const open = async (targets: TargetConfig[]): Promise<Harness> => {
@@ -62,11 +98,10 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
       h = await harness(sqlite, targets);
       return h;
     };
-    const config = (targets: TargetConfig[]): Config => ({ targets }) as unknown as Config;
 
     it("keeps per-record order, one in flight per record, signed so consumers can verify", async () => {
-      const before = (await kit.received()).length;
-      const run = await open([{ ...kit.target("erp"), concurrency: 4 }]);
+      const before = (await kit().received()).length;
+      const run = await open([{ ...kit().target("erp"), concurrency: 4 }]);
       const events = [];
       for (let version = 1; version <= 5; version++) {
         for (const record of ["1", "2", "3"]) events.push({ event: makeEvent(`ord_${record}_${version}`, record), recordId: record });
@@ -74,7 +109,7 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
       await run.enqueue(events);
       await run.dispatcher.start();
       await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "all delivered");
-      const got = (await kit.received()).slice(before);
+      const got = (await kit().received()).slice(before);
       expect(got).toHaveLength(15);
       for (const record of ["1", "2", "3"]) {
         const versions = got.filter((m) => m.id.startsWith(`ord_${record}_`)).map((m) => Number(m.id.split("_")[2]));
@@ -87,35 +122,27 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
     }, 60_000);
 
     it("retries while the broker is down and delivers once it is back, under the same id", async () => {
-      const run = await open([kit.target("erp")]);
-      await kit.breakIt();
+      const run = await open([kit().target("erp")]);
+      await kit().breakIt();
       try {
         await run.enqueue([{ event: makeEvent("evt_retry", "9"), recordId: "9" }]);
         await run.dispatcher.start();
         await waitUntil(async () => (await run.store.listLog({ target: "erp" })).some((entry) => entry.outcome === "retry"), 20_000, "a retry");
       } finally {
-        await kit.heal();
+        await kit().heal();
       }
       const [retry] = await run.store.listLog({ target: "erp" });
       expect(retry).toMatchObject({ eventId: "evt_retry", outcome: "retry" });
       expect(retry!.error).toBeTruthy();
       // Time passes for the retries' back-off while the broker comes back (50 times real time).
-      await waitUntil(
-        async () => {
-          await pause(100);
-          run.clock.advance(5 * S);
-          return (await run.store.listPending()).length === 0;
-        },
-        30_000,
-        "delivered after the restart",
-      );
+      await waitAdvancing(run, 5 * S, nonePending(run), 30_000, "delivered after the restart", 100);
       const log = await run.store.listLog({ target: "erp" });
       expect(log.some((entry) => entry.eventId === "evt_retry" && entry.outcome === "delivered")).toBe(true);
-      expect((await kit.received()).filter((m) => m.id === "evt_retry").length).toBeGreaterThanOrEqual(1);
+      expect((await kit().received()).filter((m) => m.id === "evt_retry").length).toBeGreaterThanOrEqual(1);
     }, 120_000);
 
     it.runIf(kind !== "http")("shows the connection in status: idle, connected, then reconnecting or down with the last error, and connected again", async () => {
-      const target = kit.target("erp");
+      const target = kit().target("erp");
       const run = await open([target]);
       const live = () => run.dispatcher.status()[0]!;
       const view = async () => (await targetView({ store: run.store, now: Date.now() } as never, target, live())).connection;
@@ -124,7 +151,7 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
       await run.dispatcher.start();
       await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "delivered");
       expect(await view()).toMatchObject({ state: "connected", lastError: null });
-      await kit.breakIt();
+      await kit().breakIt();
       let lost: Awaited<ReturnType<typeof view>>;
       try {
         await run.enqueue([{ event: makeEvent("evt_conn_2", "12"), recordId: "12" }]);
@@ -132,26 +159,19 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
         await waitUntil(async () => ["reconnecting", "down"].includes(live().connection?.state ?? "") && Boolean(live().connection?.lastError), 30_000, "the loss shown");
         lost = await view();
       } finally {
-        await kit.heal();
+        await kit().heal();
       }
       expect(lost!.lastError!.length).toBeGreaterThan(3);
       expect(connectionText(lost!)).toMatch(/^broker (reconnecting|down) since \S+ \(last error: .+\)$/);
-      expect(JSON.stringify(lost)).not.toContain(kit.password);
+      expect(JSON.stringify(lost)).not.toContain(kit().password);
       if (process.env.CONTRACT_DEBUG) console.log(kind, "connection while down:", connectionText(lost!));
       // Time passes for the retry's back-off (and a breaker's probe) until the broker takes it.
-      await waitUntil(
-        async () => {
-          run.clock.advance(5 * S);
-          return (await run.store.listPending()).length === 0;
-        },
-        60_000,
-        "delivered after the restart",
-      );
+      await waitAdvancing(run, 5 * S, nonePending(run), 60_000, "delivered after the restart");
       expect((await view())?.state).toBe("connected");
     }, 150_000);
 
     it("dead-letters a permanent failure with the reason", async () => {
-      const run = await open([kit.deadTarget("dead")]);
+      const run = await open([kit().deadTarget("dead")]);
       await run.enqueue([{ event: makeEvent("evt_dead", "4"), recordId: "4" }]);
       await run.dispatcher.start();
       await waitUntil(async () => (await run.store.listDeadLetters("dead")).length === 1, 20_000, "a dead letter");
@@ -164,7 +184,7 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
     }, 60_000);
 
     it("a replay goes out again under the same event id", async () => {
-      const run = await open([kit.target("erp")]);
+      const run = await open([kit().target("erp")]);
       await run.enqueue([{ event: makeEvent("evt_replay", "5"), recordId: "5" }]);
       await run.dispatcher.start();
       await waitUntil(async () => (await run.store.listPending()).length === 0, 20_000, "first delivery");
@@ -172,14 +192,14 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
       await waitUntil(async () => (await run.store.listLog({ target: "erp" })).filter((e) => e.outcome === "delivered").length === 2, 20_000, "replayed");
       const delivered = (await run.store.listLog({ target: "erp" })).filter((e) => e.outcome === "delivered");
       expect(delivered.map((e) => e.eventId)).toEqual(["evt_replay", "evt_replay"]);
-      const copies = (await kit.received()).filter((m) => m.body.includes("evt_replay"));
+      const copies = (await kit().received()).filter((m) => m.body.includes("evt_replay"));
       expect(copies.length).toBeGreaterThanOrEqual(1);
       for (const copy of copies) expect([copy.id, copy.headers["webhook-id"]]).toEqual(["evt_replay", "evt_replay"]);
     }, 60_000);
 
     it("test-target sends a test message and reports what the other side said", async () => {
-      const good = kit.target("erp");
-      const bad = kit.deadTarget("dead");
+      const good = kit().target("erp");
+      const bad = kit().deadTarget("dead");
       const run = await open([good, bad]);
       const ok = await sendTestEvent(run.dispatcher, config([good, bad]), "erp", Date.now());
       expect(ok).toMatchObject({ ok: true });
@@ -192,9 +212,9 @@ export function targetContract(kind: string, makeKit: () => Promise<Kit>): void 
     }, 60_000);
 
     it("never shows the target's credentials (status, delivery log, dead letters, logs, test-target)", async () => {
-      const password = kit.password;
-      const good = kit.downTarget("erp");
-      const run = await open([good, kit.deadTarget("dead")]);
+      const password = kit().password;
+      const good = kit().downTarget("erp");
+      const run = await open([good, kit().deadTarget("dead")]);
       await run.enqueue([{ event: makeEvent("evt_secret", "6"), recordId: "6" }]);
       await run.dispatcher.start();
       await waitUntil(async () => (await run.store.listLog({})).some((e) => e.outcome === "retry" && e.target === "erp"), 20_000, "a failed attempt");

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "nats";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { brokerInstalled, closedPortUrl, startNats, type Broker } from "../helpers/brokers.js";
-import { brokerTarget, targetContract, type Kit, type Received } from "./contract.js";
+import { brokerTarget, expectRetriedWithReason, targetContract, type Kit, type Received } from "./contract.js";
 
 const PASSWORD = "nats-Secret-Pass-42";
 
@@ -54,21 +54,11 @@ describe.runIf(brokerInstalled("nats"))("nats", () => targetContract("nats", nat
 describe.runIf(brokerInstalled("nats"))("nats: a subject no stream takes", () => {
   it("is a clear error in test-target and in the delivery log, retried, never a silent loss", async () => {
     const broker = await startNats();
-    const { harness, makeEvent, STORES, waitUntil } = await import("../delivery/harness.js");
-    const { sendTestEvent } = await import("../../src/server/actions.js");
+    const { harness, STORES } = await import("../delivery/harness.js");
     const target = brokerTarget("nats", broker.url, { subject: "elsewhere.{type}" });
     const h = await harness(STORES[1]![1], [target]);
     try {
-      const test = await sendTestEvent(h.dispatcher, { targets: [target] } as never, "erp", Date.now());
-      expect(test.ok).toBe(false);
-      expect(test.verdict).toContain('no JetStream stream takes subject "elsewhere.retrohook.test"');
-      await h.enqueue([{ event: makeEvent("evt_nostream", "1"), recordId: "1" }]);
-      await h.dispatcher.start();
-      await waitUntil(async () => (await h.store.listLog({})).length === 1, 10_000, "an attempt");
-      const [entry] = await h.store.listLog({});
-      expect(entry).toMatchObject({ outcome: "retry", eventId: "evt_nostream" });
-      expect(entry!.error).toContain("no JetStream stream takes subject");
-      expect(await h.store.listPending()).toHaveLength(1);
+      await expectRetriedWithReason(h, target, "evt_nostream", { verdict: ['no JetStream stream takes subject "elsewhere.retrohook.test"'], error: "no JetStream stream takes subject" }, 10_000);
     } finally {
       await h.close();
       await broker.stop();
