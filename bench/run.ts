@@ -10,6 +10,7 @@ import type { Child } from "./rpc.js";
 import { brokersScenario } from "./scenarios/brokers.js";
 import { deliverScenario } from "./scenarios/deliver.js";
 import { expressionsScenario } from "./scenarios/expressions.js";
+import { fakesScenario } from "./scenarios/fakes.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { manySourcesScenario } from "./scenarios/many-sources.js";
 import { passScenarios } from "./scenarios/passes.js";
@@ -18,7 +19,7 @@ import { replicasScenario } from "./scenarios/replicas.js";
 import { scaleScenario } from "./scenarios/scale.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=passes,deliver,brokers,expressions,latency,many,postgres,replicas,scale] [-- --keep] [-- --tsx] [-- --build=DIR]`
+ * `npm run bench [-- --quick] [-- --only=passes,deliver,brokers,expressions,latency,many,postgres,replicas,fakes,scale] [-- --keep] [-- --tsx] [-- --build=DIR]`
  *
  * Starts the fake API and the receiver in their own processes on 127.0.0.1, runs each scenario
  * (retrohook and its floor in fresh child processes, as built JS — `--tsx` runs the sources
@@ -43,6 +44,7 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<void>> = {
   many: manySourcesScenario,
   postgres: postgresScenario,
   replicas: replicasScenario,
+  fakes: fakesScenario,
   scale: scaleScenario,
 };
 
@@ -101,7 +103,7 @@ async function main(): Promise<number> {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 
-  const order = ["reconcile", "baseline", "floor", "deliver", "latency", "many-sources", "economy", "naive"];
+  const order = ["reconcile", "baseline", "floor", "deliver", "latency", "many-sources", "economy", "naive", "fakes"];
   const rank = (row: Row): number => order.findIndex((prefix) => row.scenario.startsWith(prefix));
   rows.sort((a, b) => rank(a) - rank(b));
   process.stdout.write(`\n${table(rows)}\n\n`);

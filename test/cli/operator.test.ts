@@ -95,7 +95,8 @@ describe("retrohook replay", () => {
     expect((await runCli(["replay", "--event", eventId, "--target", "erp", "-c", path])).stdout).toMatch(/1 delivery queued for erp/);
     expect((await runCli(["once", "-c", path])).code).toBe(0);
     expect(erp.requests[2]!.headers["webhook-id"]).toBe(eventId);
-  });
+    // Eleven CLI processes one after another: more than the default 30 s on a loaded machine.
+  }, 90_000);
 });
 
 describe("retrohook once --source NAME", () => {

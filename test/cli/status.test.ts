@@ -100,5 +100,6 @@ describe("retrohook status", () => {
       daemon.child.kill("SIGTERM");
     }
     expect((await daemon.done).code).toBe(0);
-  });
+    // Seven CLI processes one after another and a daemon: more than the default 30 s on a loaded machine.
+  }, 90_000);
 });

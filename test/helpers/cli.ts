@@ -18,6 +18,34 @@ export function useBuiltCli(rootOfBuild: string | undefined): void {
   builtRoot = rootOfBuild;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Notes a CLI child until it has exited, for `killLeftoverCli`. */
+export function trackCli(child: ChildProcess): void {
+  running.add(child);
+  child.once("close", () => running.delete(child));
+}
+
+/**
+ * SIGKILLs the CLI children still running and waits for them to exit (vitest runs it after each
+ * test, test/setup/use-cli-build.ts: a test that failed or timed out with a daemon up leaves no
+ * `retrohook run` behind). Returns how many there were.
+ */
+export async function killLeftoverCli(): Promise<number> {
+  const left = [...running];
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (!running.has(child)) return resolve();
+          child.once("close", () => resolve());
+          child.kill("SIGKILL");
+        }),
+    ),
+  );
+  return left.length;
+}
+
 /** `node`'s arguments for `retrohook <args>`, from the build when there is one, else from source. */
 export function cliArgv(args: string[]): string[] {
   return builtRoot ? [join(builtRoot, "src/cli/entry.js"), ...args] : ["--import", tsx, entry, ...args];
@@ -42,6 +70,7 @@ export function startCli(args: string[], env: Record<string, string> = {}, optio
     env: { ...process.env, RETROHOOK_LOG_LEVEL: process.env.RETROHOOK_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  trackCli(child);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { cliArgv } from "../../helpers/cli.js";
+import { cliArgv, trackCli } from "../../helpers/cli.js";
 import { scanner } from "./secrets.js";
 
 /**
@@ -50,6 +50,7 @@ export function spawnCli(args: string[], options: SpawnOptions = {}): CliProcess
     env: { ...process.env, RETROHOOK_LOG_LEVEL: options.logLevel ?? "info", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  trackCli(child);
   let stdout = "";
   let stderr = "";
   let exited = false;

@@ -312,17 +312,15 @@ describe("FacturaScripts fake: audit feed", () => {
 });
 
 describe("FacturaScripts fake: scale", () => {
-  it("seeds 100,000 invoices and serves pages of 100 quickly", async () => {
-    const started = performance.now();
+  // How fast: `npm run bench -- --only=fakes` (speed is the bench's, not a test's).
+  it("seeds 100,000 invoices and serves pages of 100 from them, in key order", async () => {
     fake.seed("facturaclientes", 100_000);
-    expect(performance.now() - started).toBeLessThan(6_000);
-    let t = performance.now();
     const first = await api("/api/3/facturaclientes?filter[idfactura_gt]=0&sort[idfactura]=ASC&limit=100");
     expect(first.headers.get("x-total-count")).toBe("100000");
-    expect(performance.now() - t).toBeLessThan(3_000);
-    t = performance.now();
-    for (let offset = 100; offset <= 2_000; offset += 100) await rows(`/api/3/facturaclientes?filter[idfactura_gt]=0&sort[idfactura]=ASC&limit=100&offset=${offset}`);
-    expect((performance.now() - t) / 20).toBeLessThan(60);
+    expect((first.body as Row[]).map((r) => r.idfactura)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    for (let offset = 100; offset <= 2_000; offset += 100) {
+      expect(await ids(`/api/3/facturaclientes?filter[idfactura_gt]=0&sort[idfactura]=ASC&limit=100&offset=${offset}`)).toEqual(Array.from({ length: 100 }, (_, i) => offset + i + 1));
+    }
     expect(await rows("/api/3/pagoclientes?filter[idpago_gt]=33000&sort[idpago]=ASC&limit=0")).toHaveLength(334);
   }, 30_000);
 });
