@@ -17,13 +17,20 @@ import { round } from "../report.js";
 
 type Json = Record<string, unknown>;
 
-interface Vendor {
+interface Fake {
+  url: string;
+  close(): Promise<unknown>;
+}
+
+interface Vendor<F extends Fake = Fake> {
   name: string;
   budget: string;
-  /** Starts the fake, seeds `n` records; `page(i)` fetches page i (1-based) and returns its record count. */
-  start(n: number): Promise<{ page(i: number): Promise<number>; close(): Promise<void> }>;
   /** Pages to time after the first (the first page's time is shown apart). */
   pages: number;
+  /** Starts the fake and seeds `n` records; `headers` are what its pages need (auth). */
+  start(n: number): Promise<{ fake: F; headers: Record<string, string> }>;
+  /** Page i (1-based): the request, and how many records its answer holds. */
+  page(fake: F, i: number): { path: string; method?: string; body?: string; count(answer: unknown): number };
 }
 
 async function json(response: Response): Promise<unknown> {
@@ -31,39 +38,37 @@ async function json(response: Response): Promise<unknown> {
   return response.json();
 }
 
+const vendor = <F extends Fake>(v: Vendor<F>): Vendor => v as unknown as Vendor;
+const length = (answer: unknown): number => (answer as unknown[]).length;
+
 const VENDORS: Vendor[] = [
-  {
+  vendor({
     name: "fakturownia",
     budget: "seed ≤ 5 s, first page ≤ 3 s, next ≤ 50 ms",
     pages: 20,
-    async start(n) {
+    start: async (n) => {
       const fake = await startFakturowniaFake({});
       fake.seed("invoices", n);
-      return {
-        close: () => fake.close(),
-        page: async (i) => ((await json(await fetch(`${fake.url}/invoices.json?period=all&order=updated_at.desc&per_page=100&page=${i}&api_token=${fake.apiToken}`))) as Json[]).length,
-      };
+      return { fake, headers: {} };
     },
-  },
-  {
+    page: (fake, i) => ({ path: `/invoices.json?period=all&order=updated_at.desc&per_page=100&page=${i}&api_token=${fake.apiToken}`, count: length }),
+  }),
+  vendor({
     name: "facturascripts",
     budget: "seed ≤ 6 s, first page ≤ 3 s, next ≤ 60 ms",
     pages: 20,
-    async start(n) {
+    start: async (n) => {
       const fake = await startFacturaScriptsFake({});
       fake.seed("facturaclientes", n);
-      return {
-        close: () => fake.close(),
-        page: async (i) =>
-          ((await json(await fetch(`${fake.url}/api/3/facturaclientes?filter[idfactura_gt]=0&sort[idfactura]=ASC&limit=100&offset=${(i - 1) * 100}`, { headers: { "X-Auth-Token": fake.token } }))) as Json[]).length,
-      };
+      return { fake, headers: { "X-Auth-Token": fake.token } };
     },
-  },
-  {
+    page: (_, i) => ({ path: `/api/3/facturaclientes?filter[idfactura_gt]=0&sort[idfactura]=ASC&limit=100&offset=${(i - 1) * 100}`, count: length }),
+  }),
+  vendor({
     name: "fakturoid",
     budget: "seed and 200 pages of 40 ≤ 10 s",
     pages: 199,
-    async start(n) {
+    start: async (n) => {
       const fake = await startFakturoidFake({ rateLimit: { quota: 1_000_000, windowSeconds: 60 } });
       const agent = "retrohook-bench (ops@example.com)";
       const grant = await fetch(`${fake.url}/api/v3/oauth/token`, {
@@ -73,33 +78,28 @@ const VENDORS: Vendor[] = [
       });
       const token = ((await json(grant)) as Json).access_token as string;
       fake.seed("invoices", n);
-      const headers = { "user-agent": agent, authorization: `Bearer ${token}` };
-      return {
-        close: () => fake.close(),
-        page: async (i) => ((await json(await fetch(`${fake.url}/api/v3/accounts/acme/invoices.json?page=${i}&updated_since=2000-01-01T00:00:00Z`, { headers }))) as Json[]).length,
-      };
+      return { fake, headers: { "user-agent": agent, authorization: `Bearer ${token}` } };
     },
-  },
-  {
+    page: (_, i) => ({ path: `/api/v3/accounts/acme/invoices.json?page=${i}&updated_since=2000-01-01T00:00:00Z`, count: length }),
+  }),
+  vendor({
     name: "wfirma",
     budget: "seed and 200 pages of 100 ≤ 10 s",
     pages: 199,
-    async start(n) {
+    start: async (n) => {
       const fake = await startWfirmaFake({});
       fake.seed("invoices", n);
-      const condition = { condition: { field: "modified", operator: "ge", value: "2000-01-01 00:00:00" } };
-      return {
-        close: () => fake.close(),
-        page: async (i) => {
-          const body = { invoices: { parameters: { limit: 100, page: i, conditions: [condition], order: [{ asc: "modified" }, { asc: "id" }] } } };
-          const answer = (await json(
-            await fetch(`${fake.url}/invoices/find?inputFormat=json&outputFormat=json`, { method: "POST", headers: { accessKey: "ak", secretKey: "sk", appKey: "app" }, body: JSON.stringify(body) }),
-          )) as Json;
-          return Object.keys((answer.invoices ?? {}) as Json).filter((key) => /^\d+$/.test(key)).length;
-        },
-      };
+      return { fake, headers: { accessKey: "ak", secretKey: "sk", appKey: "app" } };
     },
-  },
+    page: (_, i) => ({
+      path: "/invoices/find?inputFormat=json&outputFormat=json",
+      method: "POST",
+      body: JSON.stringify({
+        invoices: { parameters: { limit: 100, page: i, conditions: [{ condition: { field: "modified", operator: "ge", value: "2000-01-01 00:00:00" } }], order: [{ asc: "modified" }, { asc: "id" }] } },
+      }),
+      count: (answer) => Object.keys(((answer as Json).invoices ?? {}) as Json).filter((key) => /^\d+$/.test(key)).length,
+    }),
+  }),
 ];
 
 export async function fakesScenario(bench: Bench): Promise<void> {
@@ -107,13 +107,17 @@ export async function fakesScenario(bench: Bench): Promise<void> {
   const label = n >= 1000 ? `${n / 1000}k` : String(n);
   for (const vendor of VENDORS) {
     const began = performance.now();
-    const fake = await vendor.start(n);
+    const { fake, headers } = await vendor.start(n);
+    const page = async (i: number): Promise<number> => {
+      const { path, method, body, count } = vendor.page(fake, i);
+      return count(await json(await fetch(`${fake.url}${path}`, { method: method ?? "GET", headers, body })));
+    };
     try {
       const seeded = performance.now();
-      const firstCount = await fake.page(1);
+      const firstCount = await page(1);
       const first = performance.now();
       let served = firstCount;
-      for (let i = 2; i <= 1 + vendor.pages; i += 1) served += await fake.page(i);
+      for (let i = 2; i <= 1 + vendor.pages; i += 1) served += await page(i);
       const end = performance.now();
       if (firstCount === 0 || served < Math.min(n, firstCount * (1 + vendor.pages))) throw new Error(`harness check failed: fake ${vendor.name} served ${served} records in ${1 + vendor.pages} pages of ${n}`);
       const nextMean = (end - first) / vendor.pages;
