@@ -1,10 +1,11 @@
+import type { KeyObject } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleepReal } from "node:timers/promises";
 import type { Clock } from "../clock.js";
 import { realNow as wallClock } from "../clock.js";
 import type { TargetConfig } from "../config/types.js";
 import { breakerGate, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerState } from "../core/breaker.js";
-import { signingKey } from "../core/sign.js";
+import { preparedKey } from "../core/sign.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import { withoutFence } from "../store/fence.js";
 import type { Delivery, StateStore, StoredEvent } from "../store/store.js";
@@ -114,9 +115,9 @@ export class Dispatcher {
     // One listener per attempt in flight, across all targets.
     setMaxListeners(0, this.abort.signal);
     for (const target of options.targets) {
-      let key: Buffer | undefined;
+      let key: KeyObject | undefined;
       try {
-        key = target.secret ? signingKey(target.secret) : undefined;
+        key = target.secret ? preparedKey(target.secret) : undefined;
       } catch (error) {
         throw new ConfigError(`targets.${target.name}.secret: ${errorMessage(error)}`);
       }

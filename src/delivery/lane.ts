@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { TargetConfig } from "../config/types.js";
 import { closedBreaker, type BreakerState } from "../core/breaker.js";
 import type { Delivery, TargetState } from "../store/store.js";
@@ -54,8 +55,8 @@ export class TargetLane {
   constructor(
     readonly target: TargetConfig,
     readonly transport: Transport,
-    /** Standard Webhooks key bytes; undefined when the target has no secret. */
-    readonly key: Buffer | undefined,
+    /** The Standard Webhooks key, prepared once; undefined when the target has no secret. */
+    readonly key: KeyObject | undefined,
     /** The attempts' event reads, several heads per query. */
     readonly reads: ReadAhead,
   ) {}

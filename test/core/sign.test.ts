@@ -1,6 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { facturascriptsSignature, rawSecretWarning, signingKey, SigningSecretError, standardSignature, standardWebhookHeaders } from "../../src/core/sign.js";
+import { facturascriptsSignature, preparedKey, rawSecretWarning, signingKey, SigningSecretError, standardSignature, standardWebhookHeaders } from "../../src/core/sign.js";
 import { createHmac } from "node:crypto";
 import { thrown } from "../helpers/thrown.js";
 
@@ -27,6 +27,13 @@ describe("Standard Webhooks signing", () => {
     expect(standardSignature("msg_p5jXN8AQM9LWM0D4loKWxJek", ts, body, signingKey(secret))).toBe(
       new Webhook(secret).sign("msg_p5jXN8AQM9LWM0D4loKWxJek", new Date(ts * 1000), body),
     );
+  });
+
+  it("a key prepared once signs as the key bytes do, for whsec_ and plain secrets", () => {
+    for (const secret of ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "clé-secrète-ÿ"]) {
+      expect(standardSignature("evt_k", 1_700_000_000, body, preparedKey(secret))).toBe(standardSignature("evt_k", 1_700_000_000, body, signingKey(secret)));
+    }
+    expect(() => preparedKey("")).toThrow(SigningSecretError);
   });
 
   it.each([
