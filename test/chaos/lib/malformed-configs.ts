@@ -19,6 +19,18 @@ const sources = (...items: string[]): string => `sources:\n${items.join("")}`;
 const rest = (resources: string, extra = ""): string =>
   `  - name: legacy\n    type: rest\n    base_url: https://legacy.example/api\n    headers: { Authorization: "Bearer ${SECRETS.restToken}" }\n${extra}    resources:\n${resources}`;
 const target = (fields: string): string => `targets:\n  - { name: erp, url: "https://erp.example/hooks", secret: ${SECRETS.webhookSecret}, ${fields} }\n`;
+/** `key: value` in the Fakturownia source; the message must name `sources[0].key` (and `.inner`). */
+const sourceSetting = (name: string, key: string, value: string, inner?: string): MalformedConfig => ({
+  name,
+  yaml: sources(fakturownia(`    ${key}: ${value}\n`)),
+  path: `sources[0].${key}${inner ? `.${inner}` : ""}`,
+});
+/** `key: value` in a target otherwise valid; the message must name `targets[0].key` (and `.inner`). */
+const targetSetting = (name: string, key: string, value: string, inner?: string): MalformedConfig => ({
+  name,
+  yaml: `${sources(fakturownia())}${target(`${key}: ${value}`)}`,
+  path: `targets[0].${key}${inner ? `.${inner}` : ""}`,
+});
 
 export const MALFORMED_CONFIGS: MalformedConfig[] = [
   // YAML syntax
@@ -37,7 +49,7 @@ export const MALFORMED_CONFIGS: MalformedConfig[] = [
   { name: "secret made a key by bad indentation", yaml: sources(fakturownia().replace(`api_token: ${S}`, `api_token:\n    ${S}: x`)), path: "sources[0]" },
 
   // Unknown keys and kinds
-  { name: "unknown key", yaml: sources(fakturownia('    schedul: "*/5 * * * *"\n')), path: "sources[0].schedul" },
+  sourceSetting("unknown key", "schedul", '"*/5 * * * *"'),
   { name: "unknown nested key", yaml: sources(rest("      - { name: costs, path: /costs, cursor: { fieldd: modified_at, param: since } }\n")), path: "sources[0].resources[0].cursor.fieldd" },
   { name: "unknown top-level key", yaml: `sourcse: []\n${sources(fakturownia())}`, path: "sourcse" },
   { name: "missing preset and type", yaml: `sources:\n  - { name: a, api_token: ${S} }\n`, path: "sources[0]" },
@@ -49,7 +61,7 @@ export const MALFORMED_CONFIGS: MalformedConfig[] = [
 
   // Secrets and variables
   { name: "missing secret variable", yaml: sources(fakturownia().replace(S, "${FAKTUROWNIA_API_TOKEN}")), path: "sources[0].api_token" },
-  { name: "both K and K_file", yaml: sources(fakturownia("    api_token_file: token.txt\n")), path: "sources[0].api_token_file" },
+  sourceSetting("both K and K_file", "api_token_file", "token.txt"),
   { name: "K_file that does not exist", yaml: sources(fakturownia().replace(`api_token: ${S}`, "api_token_file: no/such/file")), path: "sources[0].api_token_file" },
   { name: "secret as a list", yaml: sources(fakturownia().replace(S, `[${S}]`)), path: "sources[0].api_token" },
   { name: "empty secret", yaml: sources(fakturownia().replace(S, '""')), path: "sources[0].api_token" },
@@ -72,24 +84,24 @@ export const MALFORMED_CONFIGS: MalformedConfig[] = [
   { name: "headers as a list", yaml: sources(rest("      - { name: a, path: /a }\n").replace(`headers: { Authorization: "Bearer ${SECRETS.restToken}" }`, `headers: ["Bearer ${SECRETS.restToken}"]`)), path: "sources[0].headers" },
 
   // Source settings
-  { name: "invalid cron", yaml: sources(fakturownia('    schedule: "61 * * * *"\n')), path: "sources[0].schedule" },
-  { name: "impossible cron", yaml: sources(fakturownia('    reconcile: "0 0 31 2 *"\n')), path: "sources[0].reconcile" },
-  { name: "empty schedule", yaml: sources(fakturownia('    schedule: ""\n')), path: "sources[0].schedule" },
-  { name: "bad duration", yaml: sources(fakturownia("    overlap: 5 minutes\n")), path: "sources[0].overlap" },
-  { name: "negative duration", yaml: sources(fakturownia("    timeout: -5s\n")), path: "sources[0].timeout" },
-  { name: "bad timezone", yaml: sources(fakturownia("    timezone: Europe/Warsw\n")), path: "sources[0].timezone" },
-  { name: "base_url with credentials", yaml: sources(fakturownia(`    base_url: "https://u:${S}@acme.example"\n`)), path: "sources[0].base_url" },
-  { name: "budget per week", yaml: sources(fakturownia("    budget: { requests: 100, per: week }\n")), path: "sources[0].budget.per" },
-  { name: "bad max_response_bytes", yaml: sources(fakturownia("    max_response_bytes: 50 bananas\n")), path: "sources[0].max_response_bytes" },
-  { name: "impossible since date", yaml: sources(fakturownia('    start: { since: "2026-02-30" }\n')), path: "sources[0].start.since" },
+  sourceSetting("invalid cron", "schedule", '"61 * * * *"'),
+  sourceSetting("impossible cron", "reconcile", '"0 0 31 2 *"'),
+  sourceSetting("empty schedule", "schedule", '""'),
+  sourceSetting("bad duration", "overlap", "5 minutes"),
+  sourceSetting("negative duration", "timeout", "-5s"),
+  sourceSetting("bad timezone", "timezone", "Europe/Warsw"),
+  sourceSetting("base_url with credentials", "base_url", `"https://u:${S}@acme.example"`),
+  sourceSetting("budget per week", "budget", "{ requests: 100, per: week }", "per"),
+  sourceSetting("bad max_response_bytes", "max_response_bytes", "50 bananas"),
+  sourceSetting("impossible since date", "start", '{ since: "2026-02-30" }', "since"),
 
   // Targets, server, state
   { name: "target URL not http", yaml: `${sources(fakturownia())}targets:\n  - { name: t, url: "ftp://x.example/in" }\n`, path: "targets[0].url" },
   { name: "target URL with credentials", yaml: `${sources(fakturownia())}targets:\n  - { name: t, url: "https://hook:${S}@x.example/in" }\n`, path: "targets[0].url" },
   { name: "target without url", yaml: `${sources(fakturownia())}targets:\n  - { name: t }\n`, path: "targets[0].url" },
-  { name: "unknown target format", yaml: `${sources(fakturownia())}${target("format: json")}`, path: "targets[0].format" },
-  { name: "target concurrency zero", yaml: `${sources(fakturownia())}${target("concurrency: 0")}`, path: "targets[0].concurrency" },
-  { name: "tls ca that is not PEM", yaml: `${sources(fakturownia())}${target(`tls: { ca: ${SECRETS.adminToken} }`)}`, path: "targets[0].tls.ca" },
+  targetSetting("unknown target format", "format", "json"),
+  targetSetting("target concurrency zero", "concurrency", "0"),
+  targetSetting("tls ca that is not PEM", "tls", `{ ca: ${SECRETS.adminToken} }`, "ca"),
   { name: "server listen without port", yaml: `server: { listen: localhost }\n${sources(fakturownia())}`, path: "server.listen" },
   { name: "state url of an unsupported store", yaml: `state: { url: "mysql://u:${S}@db/x" }\n${sources(fakturownia())}`, path: "state.url" },
 ];

@@ -14,7 +14,7 @@ import { createSource } from "../../../src/sources/registry.js";
 import { openStateStore } from "../../../src/store/open.js";
 import type { EnqueueItem, StateStore } from "../../../src/store/store.js";
 import { silentLogger } from "../../../src/telemetry/logger.js";
-import { startFakeRest } from "../../helpers/fake-rest.js";
+import { startFakeRest, type FakeRest } from "../../helpers/fake-rest.js";
 import { startReceiver } from "../../helpers/receiver.js";
 import { serverUrl, sleep, spawnCli, stopCli, killLeftover, type CliProcess } from "../lib/cli.js";
 import { restSource as chaosRestSource, stateFile, target, writeConfig } from "../lib/config.js";
@@ -85,14 +85,33 @@ function fakeRestConfig(dir: string, api: { url: string; token: string }, resour
   return { ...config, headers: { Authorization: `Bearer ${api.token}` } };
 }
 
-async function emptyFirstPass({ scratch }: { scratch: Scratch }): Promise<Row> {
-  const dir = scratch.dir("empty-first");
+interface FakeRestPasses {
+  api: FakeRest;
+  store: StateStore;
+  config: RestSourceConfig;
+  clock: ManualClock;
+}
+
+/**
+ * `work` runs passes over a fake REST API seeded with `records` and paged as `pagination`, into a
+ * store in memory, on a clock that moves itself; both are closed after it.
+ */
+async function overFakeRest<T>(scratch: Scratch, name: string, records: number, pagination: Record<string, unknown>, work: (run: FakeRestPasses) => Promise<T>): Promise<T> {
+  const dir = scratch.dir(name);
   const api = await startFakeRest();
   const store = await openStateStore("sqlite::memory:");
   try {
-    api.seed(250);
-    const config = fakeRestConfig(dir, api, { pagination: { style: "page", size_param: "per_page", size: 100 } });
-    const clock = new ManualClock(undefined, { autoAdvance: true });
+    api.seed(records);
+    const config = fakeRestConfig(dir, api, { pagination });
+    return await work({ api, store, config, clock: new ManualClock(undefined, { autoAdvance: true }) });
+  } finally {
+    await store.close();
+    await api.close();
+  }
+}
+
+async function emptyFirstPass({ scratch }: { scratch: Scratch }): Promise<Row> {
+  return overFakeRest(scratch, "empty-first", 250, { style: "page", size_param: "per_page", size: 100 }, async ({ api, store, config, clock }) => {
     const types: string[] = [];
     api.injectFault({ fault: { type: "status", status: 200, body: [] }, match: (r) => r.path === "/items" });
     const empty = await onePass(store, config, "incremental", clock, types);
@@ -110,21 +129,12 @@ async function emptyFirstPass({ scratch }: { scratch: Scratch }): Promise<Row> {
       figures: `first pass records ${empty.outcome.records}; second pass baselined ${second.outcome.baselined}; false created ${created}, false deleted ${deleted}; the real edit delivered: ${real > 0 ? "yes" : "no"}`,
       result: created === 0 && deleted === 0 && second.outcome.baselined === 250 && real > 0 ? "pass" : "FAIL",
     };
-  } finally {
-    await store.close();
-    await api.close();
-  }
+  });
 }
 
 async function pageSizeCap({ scratch }: { scratch: Scratch }): Promise<Row> {
-  const dir = scratch.dir("page-cap");
-  const api = await startFakeRest();
-  const store = await openStateStore("sqlite::memory:");
-  try {
-    api.seed(60);
+  return overFakeRest(scratch, "page-cap", 60, { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 }, async ({ api, store, config, clock }) => {
     api.maxPerPage = 50;
-    const config = fakeRestConfig(dir, api, { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 } });
-    const clock = new ManualClock(undefined, { autoAdvance: true });
     const types: string[] = [];
     const baseline = await onePass(store, config, "incremental", clock, types);
     clock.advance(60_000);
@@ -140,14 +150,12 @@ async function pageSizeCap({ scratch }: { scratch: Scratch }): Promise<Row> {
       figures: `baselined ${baseline.outcome.baselined} of 60; updates delivered ${updates} of 10; false created ${falseCreated}, false deleted ${falseDeleted}`,
       result: baseline.outcome.baselined === 60 && updates === 10 && falseCreated === 0 && falseDeleted === 0 ? "pass" : "FAIL",
     };
-  } finally {
-    await store.close();
-    await api.close();
-  }
+  });
 }
 
 // ---- records stamped in the future ----
 
+const FUTURE_RECORDS = 200;
 const FUTURE_STAMPS = ["2099-01-01T00:00:00Z", "2031-06-30T12:00:00Z", "2040-02-29T00:00:00Z", "2027-01-01T00:00:00Z"];
 
 /**
@@ -157,14 +165,7 @@ const FUTURE_STAMPS = ["2099-01-01T00:00:00Z", "2031-06-30T12:00:00Z", "2040-02-
  * find nothing the incremental passes missed.
  */
 async function futureCursors({ sizes, scratch }: { sizes: HardeningSizes; scratch: Scratch }): Promise<Row> {
-  const dir = scratch.dir("future-cursor");
-  const api = await startFakeRest();
-  const store = await openStateStore("sqlite::memory:");
-  try {
-    const records = 200;
-    api.seed(records);
-    const config = fakeRestConfig(dir, api, { pagination: { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 } });
-    const clock = new ManualClock(undefined, { autoAdvance: true });
+  return overFakeRest(scratch, "future-cursor", FUTURE_RECORDS, { style: "page", page_param: "page", size_param: "per_page", size: 100, first_page: 1 }, async ({ api, store, config, clock }) => {
     await onePass(store, config, "incremental", clock);
     let seed = 27;
     const random = (n: number): number => {
@@ -182,7 +183,7 @@ async function futureCursors({ sizes, scratch }: { sizes: HardeningSizes; scratc
       clock.advance(60_000);
       api.tick(60_000);
       const edited = new Set<number>();
-      const traveller = random(records);
+      const traveller = random(FUTURE_RECORDS);
       api.items.set(traveller, { ...api.items.get(traveller)!, name: `travelled in round ${round}`, modified_at: FUTURE_STAMPS[round % FUTURE_STAMPS.length]! });
       edited.add(traveller);
       stamped += 1;
@@ -193,7 +194,7 @@ async function futureCursors({ sizes, scratch }: { sizes: HardeningSizes; scratc
       }
       travellers.push(traveller);
       for (let i = 0; i < 3; i += 1) {
-        const id = random(records);
+        const id = random(FUTURE_RECORDS);
         api.update(id, { status: round % 2 ? "sent" : "issued", amount: `${round}.${i}0` });
         edited.add(id);
       }
@@ -218,10 +219,7 @@ async function futureCursors({ sizes, scratch }: { sizes: HardeningSizes; scratc
       figures: `records stamped in the future ${stamped}; edits ${edits}, reported by the next incremental pass ${edits - lost}, lost ${lost}; false events ${falseEvents} (reconcile found ${reconcile.length} missed); passes warning exactly when a record was stamped in the future ${warned}/${sizes.futureRounds}; cursor at most ${(worstAheadMs / 1000).toFixed(0)} s ahead of the pass's clock (before: stuck at 2098-12-31 until a reset)`,
       result: lost === 0 && falseEvents === 0 && warned === sizes.futureRounds && worstAheadMs <= 60 * 60_000 ? "pass" : "FAIL",
     };
-  } finally {
-    await store.close();
-    await api.close();
-  }
+  });
 }
 
 // ---- ids above 2^53 ----

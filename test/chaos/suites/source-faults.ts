@@ -42,40 +42,31 @@ const echo = (request: ProxiedRequest): string =>
 
 const status = (code: number, headers: Record<string, string> = {}): ProxyFault => ({ kind: "status", status: code, headers, body: echo });
 
+/** A fault on every list request that must fail an incremental and a reconcile pass alike. */
+const onLists = (name: string, message: RegExp, fault: (subject: Subject, elsewhere: string) => ProxyFault, more: Partial<FaultCase> = {}): FaultCase => ({
+  name,
+  message,
+  rule: (s, elsewhere) => ({ fault: fault(s, elsewhere), match: s.isList }),
+  incremental: "fail",
+  reconcile: "fail",
+  ...more,
+});
+
+/** FacturaScripts answers 429 only for an IP ban: the preset backs off ten minutes. */
+const after429 = (retryAfterMs: number) => (s: Subject): number => (s.name === "facturascripts" ? 11 * 60_000 : retryAfterMs);
+
 export const FAULTS: FaultCase[] = [
-  { name: "HTTP 500", message: /HTTP 500/, rule: (s) => ({ fault: status(500), match: s.isList }), incremental: "fail", reconcile: "fail" },
-  { name: "HTTP 502", message: /HTTP 502/, rule: (s) => ({ fault: status(502), match: s.isList }), incremental: "fail", reconcile: "fail" },
-  { name: "HTTP 503 with Retry-After: 1", message: /HTTP 503/, rule: (s) => ({ fault: status(503, { "retry-after": "1" }), match: s.isList }), incremental: "fail", reconcile: "fail" },
-  {
-    name: "HTTP 429 (Retry-After: 1)",
-    message: /HTTP 429|rate limit|banned/i,
-    rule: (s) => ({ fault: status(429, { "retry-after": "1" }), match: s.isList }),
-    incremental: "fail",
-    reconcile: "fail",
-    // FacturaScripts answers 429 only for an IP ban: the preset backs off ten minutes.
-    recoverAfterMs: (s) => (s.name === "facturascripts" ? 11 * 60_000 : 0),
-  },
-  {
-    name: "HTTP 429 with Retry-After: 600",
-    message: /HTTP 429|rate limit|banned/i,
-    rule: (s) => ({ fault: status(429, { "retry-after": "600" }), match: s.isList }),
-    incremental: "fail",
-    reconcile: "fail",
-    recoverAfterMs: (s) => (s.name === "facturascripts" ? 11 * 60_000 : 601_000),
-    honoursRetryAfter: true,
-  },
-  { name: "timeout (no answer)", message: /timed out/, rule: (s) => ({ fault: { kind: "hang" }, match: s.isList }), incremental: "fail", reconcile: "fail" },
-  { name: "connection reset", message: /ECONNRESET|socket hang up|connection|closed/i, rule: (s) => ({ fault: { kind: "reset" }, match: s.isList }), incremental: "fail", reconcile: "fail" },
-  { name: "slow body past the timeout", message: /timed out/, rule: (s) => ({ fault: { kind: "trickle", intervalMs: 250 }, match: s.isList }), incremental: "fail", reconcile: "fail" },
-  { name: "HTML with status 200", message: /expected JSON|HTML|not a wFirma JSON/i, rule: (s) => ({ fault: { kind: "html" }, match: s.isList }), incremental: "fail", reconcile: "fail" },
-  { name: "truncated JSON", message: /truncated|invalid JSON|closed/i, rule: (s) => ({ fault: { kind: "truncate" }, match: s.isList }), incremental: "fail", reconcile: "fail" },
-  {
-    name: "valid JSON of the wrong shape",
-    message: /expected an array|is not an object|has no|shape|not a wFirma/i,
-    rule: (s) => ({ fault: { kind: "transform", transform: (body) => ({ body: s.wrongShape(body) }) }, match: s.isList }),
-    incremental: "fail",
-    reconcile: "fail",
-  },
+  onLists("HTTP 500", /HTTP 500/, () => status(500)),
+  onLists("HTTP 502", /HTTP 502/, () => status(502)),
+  onLists("HTTP 503 with Retry-After: 1", /HTTP 503/, () => status(503, { "retry-after": "1" })),
+  onLists("HTTP 429 (Retry-After: 1)", /HTTP 429|rate limit|banned/i, () => status(429, { "retry-after": "1" }), { recoverAfterMs: after429(0) }),
+  onLists("HTTP 429 with Retry-After: 600", /HTTP 429|rate limit|banned/i, () => status(429, { "retry-after": "600" }), { recoverAfterMs: after429(601_000), honoursRetryAfter: true }),
+  onLists("timeout (no answer)", /timed out/, () => ({ kind: "hang" })),
+  onLists("connection reset", /ECONNRESET|socket hang up|connection|closed/i, () => ({ kind: "reset" })),
+  onLists("slow body past the timeout", /timed out/, () => ({ kind: "trickle", intervalMs: 250 })),
+  onLists("HTML with status 200", /expected JSON|HTML|not a wFirma JSON/i, () => ({ kind: "html" })),
+  onLists("truncated JSON", /truncated|invalid JSON|closed/i, () => ({ kind: "truncate" })),
+  onLists("valid JSON of the wrong shape", /expected an array|is not an object|has no|shape|not a wFirma/i, (s) => ({ kind: "transform", transform: (body) => ({ body: s.wrongShape(body) }) })),
   {
     name: "empty first page of a complete scan",
     message: /came back empty/,
@@ -101,14 +92,8 @@ export const FAULTS: FaultCase[] = [
     reconcile: (s) => (s.totals ? "fail" : "n/a"),
     pages: true,
   },
-  { name: "response over max_response_bytes", message: /max_response_bytes/, rule: (s) => ({ fault: { kind: "huge", bytes: 3 * 1024 * 1024 }, match: s.isList }), incremental: "fail", reconcile: "fail" },
-  {
-    name: "redirect to another origin",
-    message: /redirect|another origin/i,
-    rule: (s, elsewhere) => ({ fault: { kind: "redirect", location: (r) => `${elsewhere}/steal${r.path}?${r.query.toString()}` }, match: s.isList }),
-    incremental: "fail",
-    reconcile: "fail",
-  },
+  onLists("response over max_response_bytes", /max_response_bytes/, () => ({ kind: "huge", bytes: 3 * 1024 * 1024 })),
+  onLists("redirect to another origin", /redirect|another origin/i, (_s, elsewhere) => ({ kind: "redirect", location: (r) => `${elsewhere}/steal${r.path}?${r.query.toString()}` })),
 ];
 
 export interface ScenarioResult {
