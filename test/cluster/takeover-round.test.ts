@@ -1,5 +1,5 @@
 import pino from "pino";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Replica } from "../../src/cluster/replica.js";
 import type { ClusterStore, LeaseRow } from "../../src/store/store.js";
 
@@ -62,13 +62,32 @@ function replicaOver(store: ClusterStore, leaseMs: number): Replica {
 /** The first acquisition that asked for (`asked`) or was granted (`granted`) the source `s`. */
 const firstWithS = (acquisitions: Acquisition[], side: "asked" | "granted"): Acquisition | undefined => acquisitions.find((a) => a[side].includes("s"));
 
+/**
+ * Starts `replica` (moving fake time `startMs` while it starts), checks that `s` was not yet
+ * `notYet` (asked for, or granted), moves fake time `thenMs`, and checks that `s` was granted
+ * within `withinMs` of the start (`why`). The replica keeps running.
+ */
+async function expectGrantedWithin(replica: Replica, acquisitions: Acquisition[], timing: { startMs?: number; thenMs: number; notYet: "asked" | "granted"; withinMs: number; why: string }): Promise<void> {
+  const started = Date.now();
+  const starting = replica.start();
+  if (timing.startMs) await vi.advanceTimersByTimeAsync(timing.startMs);
+  await starting;
+  expect(firstWithS(acquisitions, timing.notYet), `s ${timing.notYet} at the start`).toBeUndefined();
+  await vi.advanceTimersByTimeAsync(timing.thenMs);
+  const taken = firstWithS(acquisitions, "granted");
+  expect(taken, timing.why).toBeDefined();
+  expect(taken!.at - started, timing.why).toBeLessThan(timing.withinMs);
+}
+
 describe("takeover round", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
   afterEach(() => {
     vi.useRealTimers();
   });
 
   it("runs a round when the owner of an expired lease stops counting as live (killed between its heartbeat and its renewal)", async () => {
-    vi.useFakeTimers();
     const leaseMs = 3000;
     // The lease ran out already; the dead owner's heartbeat keeps it live 400 ms more.
     const { store, acquisitions } = deadOwnerStore(leaseMs, -100);
@@ -79,47 +98,25 @@ describe("takeover round", () => {
     ];
     // "dead" wins the source while it counts as live (rendezvous over both): nobody takes it then.
     const replica = replicaOver(store, leaseMs);
-    const started = Date.now();
-    await replica.start();
-    expect(firstWithS(acquisitions, "granted")).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(700);
-    const taken = firstWithS(acquisitions, "granted");
-    expect(taken, "taken once the owner's heartbeat aged out, before the next regular round (1 s)").toBeDefined();
-    expect(taken!.at - started).toBeLessThan(700);
+    await expectGrantedWithin(replica, acquisitions, { thenMs: 700, notYet: "granted", withinMs: 700, why: "taken once the owner's heartbeat aged out, before the next regular round (1 s)" });
     await replica.abandon();
   });
 
   it("runs the takeover round after a round that was still running at the expiry, not a whole interval later", async () => {
-    vi.useFakeTimers();
     const leaseMs = 3000;
     // The first round's acquisition (of "*") takes 500 ms: the expiry (400 ms) falls inside it.
     const { store, acquisitions } = deadOwnerStore(leaseMs, 400, 500);
     const replica = replicaOver(store, leaseMs);
-    const started = Date.now();
-    const starting = replica.start();
-    await vi.advanceTimersByTimeAsync(500);
-    await starting;
-    expect(firstWithS(acquisitions, "granted")).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(700);
-    const taken = firstWithS(acquisitions, "granted");
-    expect(taken, "taken over right after the round in flight at the expiry (the next regular round is 1 s after it)").toBeDefined();
-    expect(taken!.at - started).toBeLessThan(1100);
+    await expectGrantedWithin(replica, acquisitions, { startMs: 500, thenMs: 700, notYet: "granted", withinMs: 1100, why: "taken over right after the round in flight at the expiry (the next regular round is 1 s after it)" });
     await replica.abandon();
   });
 
   it("runs a round just after another replica's lease expires, and takes the source then", async () => {
-    vi.useFakeTimers();
     const leaseMs = 3000;
     const { store, acquisitions } = deadOwnerStore(leaseMs, 400);
     const replica = replicaOver(store, leaseMs);
-    const started = Date.now();
-    await replica.start();
     // The first round saw the lease valid for 400 ms more: `s` not even asked for yet ("*" is free, taken).
-    expect(firstWithS(acquisitions, "asked")).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(600);
-    const taken = firstWithS(acquisitions, "granted");
-    expect(taken, "taken over before the next regular round (1 s)").toBeDefined();
-    expect(taken!.at - started).toBeLessThan(600);
+    await expectGrantedWithin(replica, acquisitions, { thenMs: 600, notYet: "asked", withinMs: 600, why: "taken over before the next regular round (1 s)" });
     expect(replica.holding().map((h) => h.source)).toContain("s");
     await replica.abandon();
   });
