@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { currentFence, FencedError, withFence, type Fence } from "../../src/store/fence.js";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
+import type { RecordRef } from "../../src/core/types.js";
 import { item } from "../store/contract/backend.js";
 import { postgresForFile, sql } from "../helpers/postgres.js";
 
@@ -94,6 +95,38 @@ describe("fencing", () => {
       ]);
       expect(await violations(url)).toBe(0);
       expect((await sql(url, `SELECT source, owner, previous_owner, reason FROM "${s}".lease_grants ORDER BY token`)).map((r) => `${r.owner}<${r.previous_owner ?? "-"}:${r.reason}`)).toEqual(["A<-:free", "B<A:takeover"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("silent baseline pages commit under the fence of their own pass, also when two sources' baselines interleave", async () => {
+    const url = pgServer().freshUrl();
+    const a = await openStateStore(url, { replica: true });
+    const b = await openStateStore(url, { replica: true });
+    try {
+      const s = { source: "s", resource: "items" };
+      const t = { source: "t", resource: "items" };
+      const grantS = await acquire(a, "A", "s", 60_000);
+      const grantT = await acquire(a, "A", "t", 60_000);
+      // A lost t to B (A was paused past its lease): A's pass over t is stale, its pass over s is not.
+      await sql(url, `UPDATE "${schemaOf(url)}".leases SET expires_at = clock_timestamp() - interval '1 second' WHERE source = 't'`);
+      expect((await acquire(b, "B", "t", 60_000))!.token).toBeGreaterThan(grantT!.token);
+      const fenceS: Fence = { source: "s", token: grantS!.token, owner: "A" };
+      const fenceT: Fence = { source: "t", token: grantT!.token, owner: "A" };
+      const page = (from: number): [{ bytes: Buffer }, RecordRef[]] => {
+        const records = Array.from({ length: 60 }, (_, i) => ({ id: from + i }));
+        return [{ bytes: Buffer.from(JSON.stringify(records)) }, records.map((r) => ({ kind: null, id: String(r.id) }))];
+      };
+      // Queued without waiting for commits: while s's first page commits, its next two pages
+      // wait and are committed together, in the turn of the second; t's page then comes in the
+      // turn of s's third.
+      for (const from of [1, 61, 121]) await withFence(fenceS, () => a.putBaseline(s, ...page(from)));
+      await withFence(fenceT, () => a.putBaseline(t, ...page(1)));
+      await expect(withFence(fenceT, () => a.countSnapshots(t))).rejects.toBeInstanceOf(FencedError);
+      expect(await withFence(fenceS, () => a.countSnapshots(s))).toBe(180);
+      expect(Number((await sql(url, `SELECT count(*) AS n FROM "${schemaOf(url)}".snapshots WHERE source = 't'`))[0]!.n)).toBe(0);
     } finally {
       await a.close();
       await b.close();

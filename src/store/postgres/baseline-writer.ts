@@ -1,5 +1,6 @@
 import type { RecordsOrigin } from "../../core/types.js";
 import { StateError, errorMessage } from "../../errors.js";
+import { currentFence, withFence, withoutFence, type Fence } from "../fence.js";
 import { baselineElements } from "../snapshot-codec.js";
 import type { ResourceId } from "../store.js";
 import { baselineCopy } from "./binary-array.js";
@@ -17,6 +18,8 @@ interface Pending {
   id: ResourceId;
   where: string;
   body: Buffer;
+  /** The fence of the pass that wrote it (a replica's pass): its commit is checked against it. */
+  fence: Fence | undefined;
 }
 
 /**
@@ -28,6 +31,9 @@ interface Pending {
  * resource waiting when their turn comes share one transaction: a commit waits for the disk (a
  * few milliseconds), about as long as fetching a page, so one commit per page would set the
  * pace of the whole baseline.
+ *
+ * On a replica each batch commits under the fence of the pass that wrote it (its lease token,
+ * checked in the transaction), not that of the write whose turn happens to run the commit.
  *
  * The store waits for `settled()` before any other read or write of a resource's snapshots,
  * page marks or state, and before every enqueue, so the cursor is never stored before the
@@ -54,7 +60,7 @@ export class PgBaselineWriter {
     this.throwFailure(where);
     this.inFlight += 1;
     this.bytesInFlight += body.length;
-    this.queue.push({ id, where, body });
+    this.queue.push({ id, where, body, fence: currentFence() });
     this.tail = this.tail.then(() => this.commitNext());
   }
 
@@ -63,10 +69,12 @@ export class PgBaselineWriter {
     const head = this.queue[0];
     if (!head) return;
     let count = 1;
-    while (count < this.queue.length && this.queue[count]!.where === head.where) count += 1;
+    while (count < this.queue.length && this.queue[count]!.where === head.where && this.queue[count]!.fence === head.fence) count += 1;
     const group = this.queue.splice(0, count);
     try {
-      await this.insert(head.id, group.map((entry) => entry.body));
+      // Under the fence of the pass that wrote the batches, whichever write's turn runs this.
+      const bodies = group.map((entry) => entry.body);
+      await (head.fence ? withFence(head.fence, () => this.insert(head.id, bodies)) : withoutFence(() => this.insert(head.id, bodies)));
     } catch (error) {
       if (!this.failures.has(head.where)) this.failures.set(head.where, error instanceof StateError ? error : new StateError(`cannot write the baseline of ${head.where}: ${errorMessage(error)}`));
     } finally {
