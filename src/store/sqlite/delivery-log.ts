@@ -19,18 +19,28 @@ export function sqliteDeliveryLog(ctx: SqliteContext): DeliveryLog {
 
 /**
  * Must run inside a transaction: numbers `entries` with the per-target log counter (read and
- * bumped once per target), trims the oldest past `logLimit`.
+ * bumped once per target), trims the oldest past `logLimit` (one range delete per target: the
+ * entries a batch pushes out of the window are next to each other).
  */
 export function logOps(ctx: SqliteContext, entries: readonly DeliveryLogEntry[]): KvOp[] {
   const ops: KvOp[] = [];
-  const counters = new Map<string, number>();
+  const counters = new Map<string, { target: string; before: number; n: number }>();
   for (const entry of entries) {
-    const counterKey = `m/l/${entry.target}`;
-    const n = (counters.get(counterKey) ?? Number(ctx.kv.getRaw(counterKey) ?? 0)) + 1;
-    counters.set(counterKey, n);
-    ops.push({ key: `l/${entry.target}/${pad(n)}`, value: JSON.stringify({ ...entry, n }) });
-    if (n > ctx.logLimit) ops.push({ key: `l/${entry.target}/${pad(n - ctx.logLimit)}`, delete: true });
+    let counter = counters.get(entry.target);
+    if (!counter) {
+      const before = Number(ctx.kv.getRaw(`m/l/${entry.target}`) ?? 0);
+      counter = { target: entry.target, before, n: before };
+      counters.set(entry.target, counter);
+    }
+    counter.n += 1;
+    ops.push({ key: `l/${entry.target}/${pad(counter.n)}`, value: JSON.stringify({ ...entry, n: counter.n }) });
   }
-  for (const [key, n] of counters) ops.push({ key, value: String(n) });
+  for (const { target, before, n } of counters.values()) {
+    ops.push({ key: `m/l/${target}`, value: String(n) });
+    // Entries numbered up to `n - logLimit` leave; those up to `before - logLimit` already left.
+    const from = Math.max(1, before - ctx.logLimit + 1);
+    const through = n - ctx.logLimit;
+    if (through >= from) ops.push({ key: `l/${target}/${pad(from)}`, through: `l/${target}/${pad(through)}`, delete: true });
+  }
   return ops;
 }

@@ -13,7 +13,8 @@ import { StateError } from "../../errors.js";
  * Keys are ordered byte-wise, so `prefix/000000000042` keys give queues in sequence order.
  */
 
-export type KvOp = { key: string; value: string } | { key: string; delete: true };
+/** A put, a delete, or with `through` a delete of every key from `key` to `through` (both included). */
+export type KvOp = { key: string; value: string } | { key: string; delete: true; through?: string };
 
 export interface SqliteKvOptions {
   readOnly?: boolean;
@@ -43,6 +44,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     get: Database.Statement<[string], { value: string; expires: number | null }>;
     put: Database.Statement<[string, string, number | null]>;
     del: Database.Statement<[string]>;
+    delRange: Database.Statement<[string, string]>;
     range: Database.Statement<[string, string], { key: string; value: string }>;
     rangeAfter: Database.Statement<[string, string, number], { key: string; value: string }>;
     rangeFrom: Database.Statement<[string, string, number], { key: string; value: string }>;
@@ -84,6 +86,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
         get: this.db.prepare("SELECT value, expires FROM kv WHERE key = ?"),
         put: this.db.prepare("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires"),
         del: this.db.prepare("DELETE FROM kv WHERE key = ?"),
+        delRange: this.db.prepare("DELETE FROM kv WHERE key >= ? AND key <= ?"),
         range: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key"),
         rangeAfter: this.db.prepare("SELECT key, value FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?"),
         rangeFrom: this.db.prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"),
@@ -192,7 +195,10 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     this.run("write", () =>
       this.db.transaction(() => {
         for (const op of ops) {
-          if ("delete" in op) this.statements.del.run(op.key);
+          if ("delete" in op) {
+            if (op.through === undefined) this.statements.del.run(op.key);
+            else this.statements.delRange.run(op.key, op.through);
+          }
           else this.statements.put.run(op.key, op.value, expires);
         }
       })(),
