@@ -41,12 +41,22 @@ const violations = async (url: string): Promise<number> =>
     )[0]!.n,
   );
 
+/** Two replicas' stores over a fresh schema, closed after `work`. */
+async function withTwoReplicas(work: (url: string, a: StateStore, b: StateStore) => Promise<void>): Promise<void> {
+  const url = pgServer().freshUrl();
+  const a = await openStateStore(url, { replica: true });
+  const b = await openStateStore(url, { replica: true });
+  try {
+    await work(url, a, b);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
 describe("fencing", () => {
-  it("a stale token's writes are refused whole; the current owner's go in; the database shows no stale write", async () => {
-    const url = pgServer().freshUrl();
-    const a = await openStateStore(url, { replica: true });
-    const b = await openStateStore(url, { replica: true });
-    try {
+  it("a stale token's writes are refused whole; the current owner's go in; the database shows no stale write", () =>
+    withTwoReplicas(async (url, a, b) => {
       const first = await acquire(a, "A", "s", 60_000);
       expect(first).toEqual({ token: expect.any(Number) });
       // Held: nobody else gets it.
@@ -95,17 +105,10 @@ describe("fencing", () => {
       ]);
       expect(await violations(url)).toBe(0);
       expect((await sql(url, `SELECT source, owner, previous_owner, reason FROM "${s}".lease_grants ORDER BY token`)).map((r) => `${r.owner}<${r.previous_owner ?? "-"}:${r.reason}`)).toEqual(["A<-:free", "B<A:takeover"]);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
+    }));
 
-  it("silent baseline pages commit under the fence of their own pass, also when two sources' baselines interleave", async () => {
-    const url = pgServer().freshUrl();
-    const a = await openStateStore(url, { replica: true });
-    const b = await openStateStore(url, { replica: true });
-    try {
+  it("silent baseline pages commit under the fence of their own pass, also when two sources' baselines interleave", () =>
+    withTwoReplicas(async (url, a, b) => {
       const s = { source: "s", resource: "items" };
       const t = { source: "t", resource: "items" };
       const grantS = await acquire(a, "A", "s", 60_000);
@@ -127,11 +130,7 @@ describe("fencing", () => {
       await expect(withFence(fenceT, () => a.countSnapshots(t))).rejects.toBeInstanceOf(FencedError);
       expect(await withFence(fenceS, () => a.countSnapshots(s))).toBe(180);
       expect(Number((await sql(url, `SELECT count(*) AS n FROM "${schemaOf(url)}".snapshots WHERE source = 't'`))[0]!.n)).toBe(0);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
+    }));
 
   it("an expired lease refuses writes even before anyone takes it over; a renewal with the same token lets them in again", async () => {
     const url = pgServer().freshUrl();
@@ -152,11 +151,8 @@ describe("fencing", () => {
     }
   });
 
-  it("a grant never overtakes a fenced write in progress: it is stamped after the write committed", async () => {
-    const url = pgServer().freshUrl();
-    const a = await openStateStore(url, { replica: true });
-    const b = await openStateStore(url, { replica: true });
-    try {
+  it("a grant never overtakes a fenced write in progress: it is stamped after the write committed", () =>
+    withTwoReplicas(async (url, a, b) => {
       for (let round = 0; round < 20; round += 1) {
         const source = `s${round}`;
         const grant = await acquire(a, "A", source, 200);
@@ -179,11 +175,7 @@ describe("fencing", () => {
         expect(outcomes.every((o) => o === "ok" || o === "fenced"), outcomes.join()).toBe(true);
       }
       expect(await violations(url)).toBe(0);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  }, 60_000);
+    }), 60_000);
 
   it("replicas share the schema's lock; a process without `cluster` is refused beside them, and they beside it", async () => {
     const url = pgServer().freshUrl();
