@@ -10,7 +10,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * Found by `npm run chaos` (bad input, admin fuzz): the admin API ignores body fields it does
  * not know, so a misspelt field acts as if it were absent — `{"resouce": "items"}` to
  * /api/sources/S/reset resets every resource of the source (state forgotten, re-baselined),
- * `{"mdoe": "reconcile"}` runs an incremental pass. DESIGN guarantee 7: bad admin requests get
+ * `{"mdoe": "reconcile"}` runs an incremental pass. Bad admin requests must get
  * a clear error naming what is wrong.
  * Fixed in 93b9bac; this test keeps it fixed.
  */

@@ -10,7 +10,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * refused (`{"error": "token … is not allowed"}`), `retrohook once` prints the pass failure
  * unscrubbed on stderr: "legacy/items incremental: failed: source legacy, resource items: GET
  * /items: HTTP 500: {"error":"token <the token> …". The logger scrubs its own lines, but the
- * command's report goes through `io.err` as it is. DESIGN guarantee 6 (error messages).
+ * command's report goes through `io.err` as it is. Secrets never appear in error messages.
  * Fixed: src/cli/main.ts, main hands every command `scrubbedIo(io)` (src/cli/io.ts), whose `out`
  * and `err` pass the text through `scrub()`; src/cli/io.ts, configFor registers the config's
  * secrets for `scrub()` as soon as the config is loaded, before any command prints. This test

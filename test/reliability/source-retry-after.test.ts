@@ -3,8 +3,8 @@ import { MODIFIED_SINCE, fakeRestWithStore, passRunner, restResource, restSource
 
 /**
  * Found by `npm run chaos` (source faults, "HTTP 429 with Retry-After: 600"): a Retry-After
- * longer than a pass may wait must keep the source quiet that long, across passes (DESIGN:
- * "a vendor 'wait N minutes' answer backs off at least that long").
+ * longer than a pass may wait must keep the source quiet that long, across passes (a
+ * vendor's "wait N minutes" answer backs off at least that long: README, Troubleshooting).
  */
 const t = fakeRestWithStore();
 

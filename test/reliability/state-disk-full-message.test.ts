@@ -12,7 +12,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * Found by `npm run chaos` (state faults, "disk full … between runs"): on a full disk the state
  * store fails to open with "cannot open state file …: SQLITE_IOERR_SHMSIZE: disk I/O error" —
  * nothing says the disk is full (SQLite could not grow the -shm file). Exit 1 and no harm, but
- * DESIGN guarantee 7 wants the cause named.
+ * a clear error names the cause.
  * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();

@@ -8,7 +8,7 @@ import { SECRETS } from "../chaos/lib/secrets.js";
  * Found by `npm run chaos` (secrets sweep): `retrohook validate` prints every target URL as it
  * is, query included, on stdout — `https://hooks.example/in?key=<token>` shows the token (and any
  * registered secret placed in a URL). The admin API shows "origin and path only: a query may
- * hold a token"; stdout is not scrubbed at all. DESIGN guarantee 6.
+ * hold a token"; stdout is not scrubbed at all. Secrets never appear in any output.
  * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();

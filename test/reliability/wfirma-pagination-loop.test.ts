@@ -10,8 +10,8 @@ import { FAULTS } from "../chaos/suites/source-faults.js";
  * key paging notices the repeat and falls back to the page-numbered scan, which does not: it
  * counts the repeated records towards `parameters.total`, stops, and the pass succeeds having
  * seen page 1 three times and the rest never (a reconcile then holds them as missing; an
- * incremental moves the cursor to the newest record it saw). DESIGN guarantee 5: a pagination
- * loop fails the pass.
+ * incremental moves the cursor to the newest record it saw). A pagination loop fails the pass
+ * (README, Guarantees).
  * Fixed in 93b9bac; this test keeps it fixed.
  */
 const scratch = new Scratch();

@@ -21,7 +21,7 @@ import { loadedPresetResource, loadedSource } from "../../helpers/source-config.
  * aimed at them. Passes run in process through the real pipeline (`runSourcePass`) against an
  * in-memory state store, one Source per "process" like the daemon.
  *
- * What it proves, each point a test (DESIGN: Change detection, Guarantees 4, 5, 7, 8):
+ * What it proves, each point a test (README: Events, Guarantees):
  * baseline is silent; each mutation yields exactly its events in the next incremental pass
  * (deletions: in a reconcile where that is the vendor's way); idle passes yield nothing and
  * cost at most the documented requests; re-reading (overlap, a rewound cursor) never repeats
