@@ -15,6 +15,7 @@ import { registerSecrets, scrub, type Logger } from "../telemetry/logger.js";
 import { boundedBackoffUntil, boundStoredBackoff } from "./backoff.js";
 import type { BudgetGate } from "./budget.js";
 import { crashPoint } from "../testing/fault-injection.js";
+import { ListedKeys } from "./listed-keys.js";
 import { routeEvents, routingOutcomes, type RouteEvent, type RoutingOutcome } from "./route-events.js";
 
 export type PassMode = "incremental" | "reconcile";
@@ -205,7 +206,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     detectedAt,
     announceNew: firstRun ? firstPassPolicy(startPolicy(resourceConfig?.start ?? config.start, poller, config.timezone), poller, state.awaitingRecords) : () => true,
   };
-  const seen = listMode === "complete" ? new Set<string>() : undefined;
+  const seen = listMode === "complete" ? new ListedKeys() : undefined;
   const journal = passJournal(detectedAt, mode, listMode, firstRun);
   let probe: RecordRef | undefined;
   // Pages whose bytes were compared before, with no record changed since, are not compared
@@ -482,7 +483,7 @@ async function reconcileDeletions(
   poller: ResourcePoller,
   id: ResourceId,
   state: ResourceState,
-  seen: Set<string>,
+  seen: ListedKeys,
   probe: RecordRef | undefined,
   rules: DetectRules,
   context: Parameters<typeof detectChanges>[3],
