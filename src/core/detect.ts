@@ -119,7 +119,7 @@ function noteIgnored(notes: Array<{ key: string; fields: string[] }>, key: strin
  * a store can write from the response's bytes (StateStore.putBaseline), sparing the pass the
  * comparison and the `JSON.stringify`.
  */
-export function isSilentBaseline(records: readonly SourceRecord[], keys: readonly string[], written: ReadonlySet<string>, context: Pick<DetectContext, "announceNew">): boolean {
+export function isSilentBaseline(records: readonly SourceRecord[], keys: readonly string[], written: { has(key: string): boolean }, context: Pick<DetectContext, "announceNew">): boolean {
   if (new Set(keys).size !== keys.length) return false;
   for (const key of keys) if (written.has(key)) return false;
   for (const record of records) if (context.announceNew(record)) return false;

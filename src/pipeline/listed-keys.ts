@@ -3,8 +3,9 @@ const SPARSE_MAX = 256;
 const BLOCK = 65_536;
 
 /**
- * The ref keys a complete listing saw, in little memory: the set a reconcile compares with the
- * stored snapshots to find missing records. A key of a record with no kind and an id that is a
+ * A set of ref keys in little memory, for the sets a pass holds of every record: the keys a
+ * complete listing saw (a reconcile compares them with the stored snapshots to find missing
+ * records) and those a first pass wrote. A key of a record with no kind and an id that is a
  * plain integer (most vendors' ids: `"\u001f12345"`) is kept as a number, in blocks of 65,536
  * ids that turn into bitmaps (8 KB) once they hold more than 256; any other key is kept as it
  * is. A million listed records of dense ids take about 130 KB instead of the ~80 MB of a

@@ -217,7 +217,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   const compared = new Map<string, number>();
   // A first pass over a resource with nothing stored finds snapshots only of records it wrote
   // itself (a record listed twice): it reads just those.
-  const writtenNow = firstRun && !(await store.hasSnapshots(id)) ? new Set<string>() : undefined;
+  const writtenNow = firstRun && !(await store.hasSnapshots(id)) ? new ListedKeys() : undefined;
   // Any other pass stages its events (and journals the snapshots it changes) until it ends: one
   // that fails at a bound keeps nothing of itself (docs/decisions/0014).
   const staged = writtenNow === undefined;
@@ -269,9 +269,11 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         // sequence read with the marks, before the pass's first page: no later than this write
         // (a later mark could hide a change from the next pass; an earlier one only costs a
         // compare). None of its records was on a page compared before (they would have been
-        // written then, and the page would not be silent).
+        // written then, and the page would not be silent), so their change marks matter only to
+        // pages marked in an earlier life of the resource (then kept; without such pages a
+        // baseline of a million records would hold a million marks for nothing).
         if (page && marks) {
-          for (const key of keys) marks.changed.set(key, marks.seq);
+          if (marks.pages.size > 0) for (const key of keys) marks.changed.set(key, marks.seq);
           compared.set(page, marks.seq);
         }
       } else if (batch.records.length > 0) {
