@@ -95,7 +95,7 @@ const COVERAGE: Coverage[] = [
   },
   { command: /^retrohook schema$/, by: [["test/cli/schema.test.ts", 'runCli(["schema"]']] },
   { command: /^retrohook schema > retrohook\.schema\.json$/, by: [[FILE.walk, 'cli(["schema"])', 'writeFileSync(join(dir, "retrohook.schema.json"), schema.stdout)']], note: "the redirect done by the test; the README's config is then checked against that file" },
-  { command: /^retrohook demo$/, by: [["test/e2e/demo.test.ts", 'runCli(["demo", "--seconds", "30"'], [FILE.walk, 'startCli(["demo"]']] },
+  { command: /^retrohook demo$/, by: [["test/e2e/demo.test.ts", 'startCli(["demo", "--seconds", "30"'], [FILE.walk, 'startCli(["demo"]']] },
   { command: /^-c\/--config FILE$/, by: [[FILE.operator, 'main(["validate", "--config", path], long)', "RETROHOOK_CONFIG: path"], [FILE.walk, '"-c", "config.yaml"']] },
   { command: /^--help$/, by: [[FILE.operator, 'main([name, "--help"], io)', 'main(["--help"], top)']] },
   { command: /^GET \/api\/explain\?source=&resource=&id=$/, by: [["test/cli/explain.test.ts", '"/api/explain?source=legacy&resource=items&id=1"', "/api/explain?event="]] },
