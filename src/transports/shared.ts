@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { errorMessage } from "../errors.js";
 import { scrub, scrubUrl } from "../telemetry/logger.js";
@@ -128,20 +129,26 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+const requireClient = createRequire(import.meta.url);
+
 /**
- * A broker client module, loaded once per process. A target of that kind starts the load when its
- * transport is made (the daemon's start), so the first send does not pay for it; a process
- * without such targets never loads it. A failed load fails each send that waits for it.
+ * A broker client package (CommonJS), loaded once per process, synchronously, when the first
+ * target of its kind is made (the daemon's start): the first sends do not pay for it, and a
+ * process without such targets never loads it. A failed load fails each send that waits for it.
  */
-export function clientModule<M>(load: () => Promise<M>): () => Promise<M> {
-  let loading: Promise<M> | undefined;
+export function clientModule<M>(name: string): () => Promise<M> {
+  let loaded: Promise<M> | undefined;
   return () => {
-    if (!loading) {
-      loading = load();
-      // Settled by the sends that await it; not an unhandled rejection when none does.
-      loading.catch(() => undefined);
+    if (!loaded) {
+      try {
+        loaded = Promise.resolve(requireClient(name) as M);
+      } catch (error) {
+        loaded = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        // Settled by the sends that await it; not an unhandled rejection when none does.
+        loaded.catch(() => undefined);
+      }
     }
-    return loading;
+    return loaded;
   };
 }
 

@@ -52,7 +52,7 @@ interface Link {
 }
 
 /** The `amqplib` module: its load starts with the first AMQP target (a process without one never loads it). */
-const loadAmqp = clientModule(() => import("amqplib"));
+const loadAmqp = clientModule<typeof import("amqplib")>("amqplib");
 
 class AmqpTransport extends BrokerTransport<Link, AmqpTarget> {
   constructor(

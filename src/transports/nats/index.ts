@@ -28,7 +28,7 @@ export const transport: TransportDefinition = brokerTransport("nats", "PUBLISH",
 });
 
 /** The `nats` module: its load starts with the first NATS target (a process without one never loads it). */
-const loadNats = clientModule(() => import("nats"));
+const loadNats = clientModule<typeof import("nats")>("nats");
 let nats: typeof import("nats") | undefined;
 const encoder = new TextEncoder();
 

@@ -39,7 +39,7 @@ export const transport: TransportDefinition = brokerTransport("redis-stream", "X
 type Client = RedisClientType;
 
 /** The `redis` module: its load starts with the first Redis target (a process without one never loads it). */
-const loadRedis = clientModule(() => import("redis"));
+const loadRedis = clientModule<typeof import("redis")>("redis");
 
 class RedisStreamTransport extends BrokerTransport<Client, RedisTarget> {
   constructor(target: RedisTarget, templates: readonly DestinationTemplate[]) {
