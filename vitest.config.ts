@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Tests marked concurrent (test/e2e/crash.test.ts: a daemon each, mostly waiting on its
+    // schedule) run at most 3 at a time.
+    maxConcurrency: 3,
     // The CLI children run src/ transpiled once per run (RETROHOOK_TEST_CLI=source: through tsx).
     globalSetup: ["test/setup/cli-build.ts"],
     setupFiles: ["test/setup/use-cli-build.ts"],

@@ -1,17 +1,19 @@
-import { readFileSync, existsSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { startCli, waitFor } from "../helpers/cli.js";
-import { closingAfterEach } from "../helpers/closing.js";
+import { describe, it } from "vitest";
+import { killCli, startCli as startDaemon, waitFor } from "../helpers/cli.js";
 import { restSourceYaml, writeConfig } from "../helpers/config-file.js";
 import { startFakeRest } from "../helpers/fake-rest.js";
 import { startReceiver, verifySignature } from "../helpers/receiver.js";
-import { tempDir } from "../helpers/tmp.js";
 
 /**
  * Crash safety: for each named crash point, the daemon is SIGKILLed there (a test-only switch),
  * restarted, and in the end every observable change reached the receiver at least once;
- * duplicates carry the same webhook-id.
+ * duplicates carry the same webhook-id. The points run concurrently (each with its own vendor,
+ * receiver, folder and daemon, closed when its test finishes; vitest's maxConcurrency, vitest.config.ts): most of a
+ * point's time is its daemon waiting for the next second of its schedule.
  */
 const POINTS: Array<{ point: string; receiver?: "503-first" | "400-first" }> = [
   { point: "run:started" },
@@ -38,17 +40,26 @@ const POINTS: Array<{ point: string; receiver?: "503-first" | "400-first" }> = [
 ];
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const closeLater = closingAfterEach();
 
-describe("crash safety (kill -9 at named points)", () => {
+describe.concurrent("crash safety (kill -9 at named points)", () => {
   for (const { point, receiver: mode } of POINTS) {
-    it(`${point}: every change delivered after a restart, duplicates with the same id`, async () => {
+    it(`${point}: every change delivered after a restart, duplicates with the same id`, async ({ expect, onTestFinished }) => {
+      // This test's own clean-up (after-each hooks would reach the tests running beside it).
+      const daemons = new Set<ChildProcess>();
+      const open: Array<{ close(): unknown }> = [];
+      const dir = mkdtempSync(join(tmpdir(), "retrohook-"));
+      onTestFinished(async () => {
+        await killCli(daemons);
+        for (const thing of open.reverse()) await thing.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const closeLater = <T extends { close(): unknown }>(thing: T): T => (open.push(thing), thing);
+      const startCli = (args: string[], env: Record<string, string>): ReturnType<typeof startDaemon> => startDaemon(args, env, { scope: daemons });
       const api = closeLater(await startFakeRest());
       const receiver = closeLater(await startReceiver());
       if (mode === "503-first") receiver.replySequence([{ status: 503 }]);
       if (mode === "400-first") receiver.replySequence([{ status: 400 }]);
       for (let i = 0; i < 4; i += 1) api.create();
-      const dir = tempDir();
       const crashLog = join(dir, "crash.log");
       const source = restSourceYaml(api.url, api.token, { reconcile: "*/2 * * * * *" });
       const { path } = writeConfig({ sources: [source], targets: [{ name: "erp", url: receiver.url, secret: SECRET }] }, dir);

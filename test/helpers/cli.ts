@@ -20,30 +20,36 @@ export function useBuiltCli(rootOfBuild: string | undefined): void {
 
 const running = new Set<ChildProcess>();
 
-/** Notes a CLI child until it has exited, for `killLeftoverCli`. */
-export function trackCli(child: ChildProcess): void {
-  running.add(child);
-  child.once("close", () => running.delete(child));
+/** Notes a CLI child until it has exited, for `killLeftoverCli` (or for the scope given). */
+export function trackCli(child: ChildProcess, scope: Set<ChildProcess> = running): void {
+  scope.add(child);
+  child.once("close", () => scope.delete(child));
 }
 
-/**
- * SIGKILLs the CLI children still running and waits for them to exit (vitest runs it after each
- * test, test/setup/use-cli-build.ts: a test that failed or timed out with a daemon up leaves no
- * `retrohook run` behind). Returns how many there were.
- */
-export async function killLeftoverCli(): Promise<number> {
-  const left = [...running];
+/** SIGKILLs the children of a scope (`CliOptions.scope`) still running and waits for them to exit. */
+export async function killCli(scope: Set<ChildProcess>): Promise<number> {
+  const left = [...scope];
   await Promise.all(
     left.map(
       (child) =>
         new Promise<void>((resolve) => {
-          if (!running.has(child)) return resolve();
+          if (!scope.has(child)) return resolve();
           child.once("close", () => resolve());
           child.kill("SIGKILL");
         }),
     ),
   );
   return left.length;
+}
+
+/**
+ * SIGKILLs the CLI children still running and waits for them to exit (vitest runs it after each
+ * test, test/setup/use-cli-build.ts: a test that failed or timed out with a daemon up leaves no
+ * `retrohook run` behind). Returns how many there were. Children started with a scope of their
+ * own are left to it.
+ */
+export function killLeftoverCli(): Promise<number> {
+  return killCli(running);
 }
 
 /** `node`'s arguments for `retrohook <args>`, from the build when there is one, else from source. */
@@ -61,6 +67,11 @@ export interface CliResult {
 export interface CliOptions {
   /** The working folder (default the repo): where `./config.yaml` and relative paths are found. */
   cwd?: string;
+  /**
+   * Tracks the child here instead of for `killLeftoverCli`: for tests of one file that run
+   * concurrently (after-each hooks would kill a neighbour's children), which `killCli` their own.
+   */
+  scope?: Set<ChildProcess>;
 }
 
 /** The real CLI in a child process (`cliArgv`), like a user runs it. */
@@ -70,7 +81,7 @@ export function startCli(args: string[], env: Record<string, string> = {}, optio
     env: { ...process.env, RETROHOOK_LOG_LEVEL: process.env.RETROHOOK_TEST_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  trackCli(child);
+  trackCli(child, options.scope);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
