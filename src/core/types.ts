@@ -50,6 +50,12 @@ export interface Snapshot {
 export interface RecordsOrigin {
   bytes: Uint8Array;
   path?: string;
+  /**
+   * The bytes are the caller's to give away (a response read for this page alone): the store
+   * may move them to its writer's thread instead of copying them, after which they read as
+   * empty. Unset, the store copies them.
+   */
+  transferable?: boolean;
 }
 
 /** The standard envelope (README, "Events"). Its JSON is the body, fixed at detection. */

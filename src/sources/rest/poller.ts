@@ -328,7 +328,8 @@ export class RestPoller extends PollerBase {
     const { records, exact } = this.recordsOf(response);
     // Records read exactly (ids beyond 2^53) are not the bytes' plain parse: no baseline from the bytes.
     if (exact) return { records, digest: response.digest() };
-    return { records, digest: response.digest(), origin: path === undefined ? { bytes: response.bytes } : { bytes: response.bytes, path } };
+    // The response's bytes serve this page alone: the store may take them.
+    return { records, digest: response.digest(), origin: { bytes: response.bytes, ...(path === undefined ? {} : { path }), transferable: true } };
   }
 
   private get(query: Record<string, string>, context: PassContext, url?: string): Promise<HttpResponse> {

@@ -22,6 +22,17 @@ export interface BaselineReply {
 const MAX_IN_FLIGHT = 4;
 
 /**
+ * The buffer to move to the writer's thread instead of copying it: the origin's bytes when the
+ * caller gave them away and they fill a buffer of their own (a pooled slice shares its buffer
+ * with other data, and is copied).
+ */
+export function movable(origin: RecordsOrigin): ArrayBuffer[] {
+  const { bytes } = origin;
+  if (!origin.transferable || !(bytes.buffer instanceof ArrayBuffer)) return [];
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength > 0 ? [bytes.buffer] : [];
+}
+
+/**
  * Writes the snapshots of silent baselines on a thread of its own, so a first pass over a
  * large resource costs the pass's thread no `JSON.stringify` and no SQLite time
  * (docs/decisions/0006-performance-tradeoffs.md). Jobs commit one by one in the order posted.
@@ -49,8 +60,8 @@ export class BaselineWriter {
     const seq = ++this.posted;
     this.inFlight.set(seq, prefix);
     worker.ref();
-    const job: BaselineJob = { seq, prefix, origin, keys };
-    worker.postMessage(job);
+    const job: BaselineJob = { seq, prefix, origin: { bytes: origin.bytes, ...(origin.path === undefined ? {} : { path: origin.path }) }, keys };
+    worker.postMessage(job, movable(origin));
   }
 
   /**

@@ -172,6 +172,19 @@ export function snapshotsContract(backend: ContractBackend): void {
       await store.close();
     });
 
+    it("writes the same from bytes given away, and leaves bytes it was not given as they were", async () => {
+      const { store } = await openFresh(backend);
+      const given = page(120);
+      await store.putBaseline(id, { bytes: given.bytes, path: "data.items", transferable: true }, given.refs);
+      const kept = page(120, 121);
+      const before = Buffer.from(kept.bytes);
+      await store.putBaseline(id, { bytes: kept.bytes, path: "data.items" }, kept.refs);
+      expect(kept.bytes.equals(before)).toBe(true);
+      const stored = await store.getSnapshots(id, [...given.refs, ...kept.refs]);
+      [...given.items, ...kept.items].forEach((item, index) => expect(stored.get(refKey([...given.refs, ...kept.refs][index]!))).toEqual({ version: 1, fingerprint: "", json: JSON.stringify(item) }));
+      await store.close();
+    });
+
     it("rejects a body that is not an array where promised", async () => {
       const { store } = await openFresh(backend);
       const { refs } = page(2);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import Keyv from "keyv";
 import { describe, expect, it } from "vitest";
+import { movable } from "../../../src/store/sqlite/baseline-writer.js";
 import { SqliteKv } from "../../../src/store/sqlite/kv.js";
 import { openStateStore } from "../../../src/store/open.js";
 import { tempDir } from "../../helpers/tmp.js";
@@ -101,5 +102,39 @@ describe("SQLite state: what only a file has (the contract suite covers the rest
     const file = join(tempDir(), "s.sqlite");
     writeFileSync(file, "this is not a database, just text that is long enough to look like a header ".repeat(20));
     await expect(openStateStore(`sqlite://${file}`)).rejects.toThrow(/not a valid SQLite database|file is not a database/);
+  });
+});
+
+describe("SQLite baseline writer: a response's bytes given away are moved to its thread, not copied", () => {
+  const id = { source: "s", resource: "invoices" };
+  const body = (n: number, from = 1): { bytes: Buffer; refs: Array<{ kind: null; id: string }> } => {
+    const items = Array.from({ length: n }, (_, i) => ({ id: from + i, number: `FV/${from + i}`, total: "12.50" }));
+    return { bytes: Buffer.from(JSON.stringify(items)), refs: items.map((item) => ({ kind: null, id: String(item.id) })) };
+  };
+
+  it("moves a buffer of its own when the caller gave it away, copies a pooled slice or bytes not given", () => {
+    const own = body(120).bytes;
+    expect(own.byteLength).toBe(own.buffer.byteLength); // large enough to have a buffer of its own
+    expect(movable({ bytes: own, transferable: true })).toEqual([own.buffer]);
+    expect(movable({ bytes: own })).toEqual([]);
+    const pooled = Buffer.from("[1]");
+    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength);
+    expect(movable({ bytes: pooled, transferable: true })).toEqual([]);
+  });
+
+  it("writes from moved bytes, which read as empty afterwards; the bytes it was not given stay", async () => {
+    const store = await openStateStore(`sqlite://${join(tempDir(), "state.sqlite")}`);
+    try {
+      const given = body(120);
+      await store.putBaseline(id, { bytes: given.bytes, transferable: true }, given.refs);
+      expect(given.bytes.byteLength).toBe(0); // moved, not copied
+      const kept = body(120, 121);
+      const copy = Buffer.from(kept.bytes);
+      await store.putBaseline(id, { bytes: kept.bytes }, kept.refs);
+      expect(kept.bytes.equals(copy)).toBe(true);
+      expect(await store.countSnapshots(id)).toBe(240);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -159,7 +159,7 @@ export class FakturoidPoller extends PollerBase {
     const where = `resource ${this.resource} (${response.path})`;
     const { records, exact } = responseRecords(response, undefined, "id", null, where);
     // Ids beyond 2^53 read exactly are not the bytes' plain parse: no baseline from the bytes then.
-    return exact ? { records, digest: response.digest() } : { records, digest: response.digest(), origin: { bytes: response.bytes } };
+    return exact ? { records, digest: response.digest() } : { records, digest: response.digest(), origin: { bytes: response.bytes, transferable: true } };
   }
 
   private remember(record: SourceRecord): void {
