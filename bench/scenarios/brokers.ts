@@ -135,7 +135,9 @@ export async function brokersScenario(bench: Bench): Promise<void> {
   const { sizes, fake } = bench;
   const n = sizes.deliveries;
   const label = n >= 1000 ? `${n / 1000}k` : String(n);
-  const kinds = BROKER_KINDS.filter((kind) => {
+  // BENCH_BROKERS=nats,redis-stream: only these (while working on one transport).
+  const only = process.env.BENCH_BROKERS?.split(",").map((kind) => kind.trim());
+  const kinds = BROKER_KINDS.filter((kind) => !only || only.includes(kind)).filter((kind) => {
     const installed = brokerInstalled(kind);
     if (!installed) bench.log(`deliver-${label} (${kind}): left out, its broker binary is not installed`);
     return installed;

@@ -8,7 +8,10 @@ const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']+@/gi;
 
 /** Removes credentials from URLs inside any string (query tokens, user:pass@). */
 export function scrubUrl(text: string): string {
-  return text.replace(USERINFO, "$1***@").replace(SECRET_QUERY, "$1***");
+  // Neither pattern can match without its "@" or "=": most texts (every delivered answer) skip both.
+  const userinfo = text.includes("@");
+  if (!userinfo && !text.includes("=")) return text;
+  return (userinfo ? text.replace(USERINFO, "$1***@") : text).replace(SECRET_QUERY, "$1***");
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { logFormat } from "../../src/telemetry/logger.js";
+import { logFormat, scrubUrl } from "../../src/telemetry/logger.js";
 
 const dir = mkdtempSync(join(tmpdir(), "retrohook-logger-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,5 +54,16 @@ describe("log format", () => {
     expect(text).not.toContain("SECRET-log-value-1234");
     expect(text).not.toContain("abc123");
     expect(text).not.toMatch(/^\{/m);
+  });
+});
+
+describe("scrubUrl", () => {
+  it("removes user:password@ and query tokens wherever they are, and leaves text with neither as it is", () => {
+    expect(scrubUrl("connect nats://bob:hunter2@broker:4222 failed")).toBe("connect nats://***@broker:4222 failed");
+    expect(scrubUrl("GET https://erp.example/list?page=2&api_token=abc123 -> 500")).toBe("GET https://erp.example/list?page=2&api_token=*** -> 500");
+    expect(scrubUrl("amqp://u:p@mq/?password=x")).toBe("amqp://***@mq/?password=***");
+    expect(scrubUrl("mail ops@example.com, a=b")).toBe("mail ops@example.com, a=b");
+    const delivered = "JetStream ack: stream ORDERS, seq 42";
+    expect(scrubUrl(delivered)).toBe(delivered);
   });
 });

@@ -77,8 +77,13 @@ export function enqueueRows(ctx: SqliteContext, items: EnqueueItem[], now: numbe
   return created;
 }
 
-/** Least time between two commits of batched acks while acks keep coming (ms). */
-const ACK_SPACING_MS = 5;
+/**
+ * Least time between two commits of batched acks while acks keep coming (ms), unless
+ * `ACK_BATCH` acks are waiting: a commit costs about as much as 15 acks' rows (10,000 acks
+ * in batches of 15: 97 µs CPU each; of 30: 75 µs; of 60: 69 µs).
+ */
+const ACK_SPACING_MS = 10;
+const ACK_BATCH = 32;
 
 /** The outbox with what `close` must do: commit acks still batched. */
 export interface SqliteOutbox extends Outbox {
@@ -187,12 +192,20 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
     /**
      * Acks share transactions: the first after a quiet spell is committed at the end of its
      * event-loop turn; while acks keep coming, at most one commit per `ACK_SPACING_MS` takes
-     * all that arrived meanwhile (one WAL commit for many deliveries). Each promise resolves once
-     * its ack is committed, and rejects — nothing of its batch stored — when the commit fails.
+     * all that arrived meanwhile (one WAL commit for many deliveries), or sooner once `ACK_BATCH`
+     * are waiting. Each promise resolves once its ack is committed, and rejects — nothing of its
+     * batch stored — when the commit fails.
      */
     async ackDelivery(delivery, log) {
       return new Promise((resolve, reject) => {
         acks.push({ delivery, log, resolve, reject });
+        if (acks.length === ACK_BATCH && ackTimer !== undefined) {
+          // A full batch is not held back by the spacing (the dispatcher bounds the acks being recorded).
+          clearTimeout(ackTimer as NodeJS.Timeout);
+          clearImmediate(ackTimer as NodeJS.Immediate);
+          ackTimer = setImmediate(commitAcks);
+          return;
+        }
         if (ackTimer !== undefined) return;
         const wait = lastCommit + ACK_SPACING_MS - performance.now();
         ackTimer = wait > 0 ? setTimeout(commitAcks, wait) : setImmediate(commitAcks);

@@ -57,6 +57,9 @@ class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       waitOnFirstConnect: false,
+      // No stack captured per request (two Error objects per publish, ~7 % of a delivery's CPU
+      // in a profile): a failed publish still says what failed, by its code and message.
+      noAsyncTraces: true,
     });
     void nc.closed().then((error) => this.link.drop(nc, error ? describe(error) : "connection closed"));
     void (async () => {
