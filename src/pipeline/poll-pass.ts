@@ -277,7 +277,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
           compared.set(page, marks.seq);
         }
       } else if (batch.records.length > 0) {
-        const before = await store.snapshotSeq();
+        const before = page || marks ? await store.snapshotSeq() : undefined;
         const snapshots = await readSnapshots(batch.records, keys);
         const detection = detectChanges(batch.records, snapshots, rules, context);
         journal.ignored(detection.ignoredOnly);
@@ -285,12 +285,15 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         outcome.baselined += detection.baselined;
         await commit(deps, id, detection, outcome, staged);
         const written = detection.writes.map(refKey);
-        // The page now matches its snapshots as of this commit, if no other write came between;
-        // its records count as changed then for every page compared before.
-        const after = await store.snapshotSeq();
-        if (marks) for (const key of written) marks.changed.set(key, after);
         if (writtenNow) for (const key of written) writtenNow.add(key);
-        if (page) compared.set(page, after <= before + 1 ? after : before);
+        if (before !== undefined) {
+          // The page now matches its snapshots as of this commit, if no other write came between;
+          // its records count as changed then for every page compared before. Nothing committed:
+          // it matches them as of `before` (no need to read the sequence again).
+          const after = detection.events.length > 0 || written.length > 0 ? await store.snapshotSeq() : before;
+          if (marks) for (const key of written) marks.changed.set(key, after);
+          if (page) compared.set(page, after <= before + 1 ? after : before);
+        }
       }
       if (batch.deleted && batch.deleted.length > 0) {
         const known = await store.getSnapshots(id, batch.deleted);

@@ -2,7 +2,7 @@ import pg from "pg";
 import { StateError, StateUnavailableError, errorMessage } from "../../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
 import { currentFence, FencedError } from "../fence.js";
-import { checkFence, recordRejection } from "./fencing.js";
+import { checkFence, fencedWrite, recordRejection, unfencedWrite } from "./fencing.js";
 import type { PostgresTarget } from "./url.js";
 
 /** What a query needs: the SQL (with `@.` for the schema) and its parameters. */
@@ -103,12 +103,40 @@ export class Db {
   }
 
   /**
-   * A one-statement write: autocommit, or — under a fence (a replica's pass) — a transaction
-   * that checks the fence first.
+   * A write of one or a few statements (`@fenced` in them: see `fencedWrite`) as ONE statement,
+   * its own transaction, in one round trip: under a fence (a replica's pass) the fence check is
+   * part of it and a stale token's write is refused whole, as `tx` refuses it. A serialization
+   * failure or a deadlock runs it again, as `tx` does.
    */
-  async write(text: string, values?: unknown[]): Promise<void> {
-    if (currentFence() && !this.single) await this.tx((q) => q(text, values));
-    else await this.query(text, values);
+  async write(statements: string | readonly string[], values: unknown[] = []): Promise<void> {
+    const list = typeof statements === "string" ? [statements] : statements;
+    const fence = currentFence();
+    if (!fence || this.single) {
+      await this.query(unfencedWrite(list), values);
+      return;
+    }
+    const text = this.sql(fencedWrite(list, values.length));
+    const params = [...values, fence.source, fence.owner, fence.token];
+    for (let attempt = 1; ; attempt += 1) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await this.connect();
+        const result = await run(client, text, params);
+        client.release();
+        client = undefined;
+        if (result.rows[0]?.fenced !== true) throw new FencedError(fence);
+        return;
+      } catch (error) {
+        client?.release(true);
+        const code = (error as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20 * attempt));
+          continue;
+        }
+        if (error instanceof FencedError) recordRejection(this, error.fence);
+        throw this.failure("state write failed", error);
+      }
+    }
   }
 
   /**
