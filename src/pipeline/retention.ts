@@ -17,12 +17,14 @@ export function retentionOf(config: { state?: { retention?: RetentionConfig } })
 const ORDER: PrunableKind[] = ["dead_letters", "delivery_log", "pass_journal", "events"];
 
 /**
- * Most entries one step may look at. The step size adapts to keep a step near 10 ms, but it grows
- * while steps are cheap (entries kept are only looked at), so the first step that deletes runs at
- * the size reached: 2,000 rows took 16.5 ms of CPU, 126 ms on a loaded machine. 500 keeps such a
- * step at a quarter of that.
+ * Most entries one step may read. What bounds a step is its time (`STEP_BUDGET_MS`): the cost of
+ * a removed row grows with the state (a 500-row events step cost ~50 ms of CPU with ~80k events
+ * kept), so a step stops at its budget rather than after a number of rows.
  */
 export const MAX_STEP_ROWS = 500;
+
+/** How long one step may run before it stops and the sweep yields to the event loop (ms). */
+export const STEP_BUDGET_MS = 20;
 
 /** Pruning steps remembered, to tell which pass ticks fell due while a step held the loop. */
 const STEP_WINDOWS = 64;
@@ -64,10 +66,9 @@ const zero = (): Record<PrunableKind, number> => ({ events: 0, delivery_log: 0, 
 
 /**
  * Prunes what `state.retention` no longer keeps, in the background: a sweep walks each kind in
- * steps of a few hundred rows and yields to the event loop between steps, so a pass tick or a
- * delivery waits at most one step. The step size adapts to keep each step near 10 ms (at most
- * `MAX_STEP_ROWS` entries); the scheduler reports each tick (`noteTick`), so the delay a step
- * caused a tick is measured, not inferred. After
+ * steps and yields to the event loop between steps, so a pass tick or a delivery waits at most
+ * one step. A step stops after `STEP_BUDGET_MS` (or `MAX_STEP_ROWS` entries read); the scheduler
+ * reports each tick (`noteTick`), so the delay a step caused a tick is measured, not inferred. After
  * the sweep, free pages go back to the file system in steps of 256 pages.
  */
 export class Retention {
@@ -75,7 +76,6 @@ export class Retention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private batch = 200;
   private readonly stats: RetentionStats;
   /** [start, end] (ms since epoch) of the last steps, newest last. */
   private readonly windows: Array<[number, number]> = [];
@@ -147,7 +147,7 @@ export class Retention {
     for (const kind of ORDER) {
       for (;;) {
         if (this.stopped) return;
-        const result = await this.timed(kind, () => this.store.pruneStep(kind, cutoff[kind], this.batch), true);
+        const result = await this.timed(kind, () => this.store.pruneStep(kind, cutoff[kind], MAX_STEP_ROWS, STEP_BUDGET_MS));
         steps += 1;
         removed[kind] += result.removed;
         if (result.done) break;
@@ -157,7 +157,7 @@ export class Retention {
     let pages = 0;
     for (;;) {
       if (this.stopped) return;
-      const given = await this.timed("reclaim", () => this.store.reclaimSpace(256), false);
+      const given = await this.timed("reclaim", () => this.store.reclaimSpace(256));
       steps += 1;
       pages += given;
       if (given === 0) break;
@@ -179,10 +179,9 @@ export class Retention {
   /**
    * Runs one step: the time until the call returns its promise is the time it held the event
    * loop (all of a SQLite step); the time until the promise settles includes waiting for I/O.
-   * The step size follows the longer of the two.
    */
-  private async timed<T>(what: string, step: () => Promise<T>, adapt: boolean): Promise<T> {
-    const limit = this.batch;
+  private async timed<T>(what: string, step: () => Promise<T>): Promise<T> {
+    const limit = MAX_STEP_ROWS;
     const cpu0 = process.cpuUsage();
     const startedAt = Date.now();
     const t0 = performance.now();
@@ -198,9 +197,6 @@ export class Retention {
       this.stats.longestStep = { what, limit, ms: Math.round(held * 10) / 10, cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10 };
     }
     this.stats.maxStepWallMs = Math.max(this.stats.maxStepWallMs, wall);
-    const ms = Math.max(held, wall);
-    if (adapt && ms > 20 && this.batch > 10) this.batch = Math.max(10, Math.floor(this.batch / 2));
-    else if (adapt && ms < 5 && this.batch < MAX_STEP_ROWS) this.batch = Math.min(MAX_STEP_ROWS, this.batch * 2);
     return result;
   }
 }

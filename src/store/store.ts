@@ -429,6 +429,12 @@ export interface StateSizes {
   reclaim: string;
 }
 
+/** `spent()` is true once `budgetMs` has passed since the call (a prune step's time budget). */
+export function stepBudget(budgetMs = Number.POSITIVE_INFINITY): { spent(): boolean } {
+  const until = performance.now() + budgetMs;
+  return { spent: () => performance.now() >= until };
+}
+
 export interface PruneResult {
   removed: number;
   /** This kind's sweep is finished (nothing older than the cutoff left to look at). */
@@ -445,9 +451,11 @@ export interface StateRetention {
    * epoch). Events: only those no pending delivery or dead letter refers to, with their
    * record-index entry and the bodies their targets fixed. A sweep goes on over several calls
    * until `done`; the next call after `done` starts a new sweep, and records `before` as the
-   * kind's prune horizon.
+   * kind's prune horizon. A step also ends once it has run `budgetMs` (checked after each entry
+   * on SQLite, after each chunk of a few dozen rows on PostgreSQL; a step always removes or looks
+   * at something, so a sweep moves on even at 0): what it costs is bounded by time, not rows.
    */
-  pruneStep(kind: PrunableKind, before: number, limit: number): Promise<PruneResult>;
+  pruneStep(kind: PrunableKind, before: number, limit: number, budgetMs?: number): Promise<PruneResult>;
   /** Gives free space back to the file system, at most `pages` pages (SQLite); returns the pages given back. */
   reclaimSpace(pages: number): Promise<number>;
   /** Entries and bytes per kind (read in chunks: it may take a while on a large state). */

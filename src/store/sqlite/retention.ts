@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { STATE_KINDS, type PrunableKind, type StateKind, type StateRetention, type StateSizes } from "../store.js";
+import { STATE_KINDS, stepBudget, type PrunableKind, type StateKind, type StateRetention, type StateSizes } from "../store.js";
 import type { SqliteContext } from "./context.js";
 import type { KvOp, SqliteKv } from "./kv.js";
 
@@ -9,7 +9,9 @@ import type { KvOp, SqliteKv } from "./kv.js";
  * from `r/` for files older than it, flag `m/nidx`). Before a sweep removes events it collects,
  * in steps too, the event ids pending deliveries (`q/`) and dead letters (`d/`) refer to: those
  * events stay. A requeue while a sweep runs adds its id to `ctx.pinned`. Each finished sweep
- * stores its cutoff as the kind's horizon (`m/pruned/<kind>`).
+ * stores its cutoff as the kind's horizon (`m/pruned/<kind>`). A step stops at its time budget,
+ * checked after each entry it removes (an event is written away on its own, in the step's
+ * transaction), so a step holds the event loop about that long however costly the rows are.
  */
 export function sqliteRetention(ctx: SqliteContext): StateRetention {
   const { kv } = ctx;
@@ -22,9 +24,10 @@ export function sqliteRetention(ctx: SqliteContext): StateRetention {
   };
 
   /** Oldest entries first in each `<prefix><name>/` group: removes those stamped before `before`. */
-  const pruneOldestFirst = (groups: string[], before: number, limit: number, stampOf: (value: string) => string | undefined): { removed: number; done: boolean } => {
+  const pruneOldestFirst = (groups: string[], before: number, limit: number, time: Budget, stampOf: (value: string) => string | undefined): { removed: number; done: boolean } => {
     let budget = limit;
     const ops: KvOp[] = [];
+    let spent = false;
     for (const group of groups) {
       const rows = kv.rangeAfter(group, "", budget);
       for (const [key, value] of rows) {
@@ -32,15 +35,16 @@ export function sqliteRetention(ctx: SqliteContext): StateRetention {
         const at = stampOf(value);
         if (at !== undefined && Date.parse(at) >= before) break;
         ops.push({ key, delete: true });
+        if ((spent = time.spent())) break;
       }
-      if (budget <= 0) break;
+      if (budget <= 0 || spent) break;
     }
     if (ops.length > 0) kv.write(ops);
-    return { removed: ops.length, done: budget > 0 };
+    return { removed: ops.length, done: budget > 0 && !spent };
   };
 
-  const steps: Record<PrunableKind, (before: number, limit: number) => { removed: number; done: boolean }> = {
-    events(before, limit) {
+  const steps: Record<PrunableKind, (before: number, limit: number, time: Budget) => { removed: number; done: boolean }> = {
+    events(before, limit, time) {
       if (eventsPhase === "index") {
         const rows = kv.rangeAfter("r/", eventsAfter, limit);
         const bodies = kv.getManyRaw(rows.map(([, id]) => `e/${id}`));
@@ -74,8 +78,9 @@ export function sqliteRetention(ctx: SqliteContext): StateRetention {
       const pinned = ctx.pinned ?? new Set<string>();
       const rows = kv.rangeAfter("n/", eventsAfter, limit);
       const fixedTargets = groupNames(kv, "o/");
-      const ops: KvOp[] = [];
+      let removed = 0;
       let reached = false;
+      let spent = false;
       for (const [key, value] of rows) {
         const [id, recordKey, at] = JSON.parse(value) as [string, string, string];
         if (Date.parse(at) >= before) {
@@ -85,12 +90,14 @@ export function sqliteRetention(ctx: SqliteContext): StateRetention {
         eventsAfter = key;
         if (pinned.has(id)) continue;
         const seq = key.slice(2);
-        ops.push({ key, delete: true }, { key: `e/${id}`, delete: true }, { key: `r/${recordKey}/${seq}`, delete: true });
+        const ops: KvOp[] = [{ key, delete: true }, { key: `e/${id}`, delete: true }, { key: `r/${recordKey}/${seq}`, delete: true }];
         for (const target of fixedTargets) ops.push({ key: `o/${target}/${id}`, delete: true });
+        kv.write(ops);
+        removed += 1;
+        if ((spent = time.spent())) break;
       }
-      if (ops.length > 0) kv.write(ops);
-      const removed = ops.filter((op) => op.key.startsWith("e/")).length;
-      if (reached || rows.length < limit) {
+      const lookedAtAll = !spent || eventsAfter === rows[rows.length - 1]![0];
+      if (reached || (lookedAtAll && rows.length < limit)) {
         eventsPhase = "pins-q";
         eventsAfter = "";
         ctx.pinned = undefined;
@@ -100,36 +107,43 @@ export function sqliteRetention(ctx: SqliteContext): StateRetention {
       return { removed, done: false };
     },
 
-    delivery_log(before, limit) {
-      const result = pruneOldestFirst(groupNames(kv, "l/").map((target) => `l/${target}/`), before, limit, stampAt);
+    delivery_log(before, limit, time) {
+      const result = pruneOldestFirst(groupNames(kv, "l/").map((target) => `l/${target}/`), before, limit, time, stampAt);
       if (result.done) finish("delivery_log", before);
       return result;
     },
 
-    pass_journal(before, limit) {
-      const result = pruneOldestFirst(resourceGroups(kv), before, limit, stampAt);
+    pass_journal(before, limit, time) {
+      const result = pruneOldestFirst(resourceGroups(kv), before, limit, time, stampAt);
       if (result.done) finish("pass_journal", before);
       return result;
     },
 
-    dead_letters(before, limit) {
+    dead_letters(before, limit, time) {
       const rows = kv.rangeAfter("d/", deadAfter, limit);
       const ops: KvOp[] = [];
-      for (const [key, value] of rows) if (Date.parse(stampAt(value) ?? "") < before) ops.push({ key, delete: true });
+      let looked = 0;
+      for (const [key, value] of rows) {
+        looked += 1;
+        if (Date.parse(stampAt(value) ?? "") >= before) continue;
+        ops.push({ key, delete: true });
+        if (time.spent()) break;
+      }
       if (ops.length > 0) kv.write(ops);
-      if (rows.length < limit) {
+      if (looked === rows.length && rows.length < limit) {
         deadAfter = "";
         finish("dead_letters", before);
         return { removed: ops.length, done: true };
       }
-      deadAfter = rows[rows.length - 1]![0];
+      deadAfter = rows[looked - 1]![0];
       return { removed: ops.length, done: false };
     },
   };
 
   return {
-    async pruneStep(kind, before, limit) {
-      return kv.transaction(() => steps[kind](before, Math.max(1, limit)));
+    async pruneStep(kind, before, limit, budgetMs) {
+      const time = stepBudget(budgetMs);
+      return kv.transaction(() => steps[kind](before, Math.max(1, limit), time));
     },
 
     async reclaimSpace(pages) {
@@ -170,6 +184,8 @@ export function sqliteRetention(ctx: SqliteContext): StateRetention {
     },
   };
 }
+
+type Budget = ReturnType<typeof stepBudget>;
 
 const stampAt = (value: string): string | undefined => (JSON.parse(value) as { at?: string }).at;
 

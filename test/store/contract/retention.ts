@@ -15,11 +15,11 @@ const logAt = (target: string, eventId: string, minutes: number): DeliveryLogEnt
 
 const passAt = (minutes: number): PassEntry => ({ at: at(minutes), mode: "incremental", listing: "incremental", firstRun: false, ok: true, records: 1, events: 0, baselined: 0, deleted: 0, listed: [], listedAll: true });
 
-/** Steps of at most `limit` until the sweep says done; returns the removed count and the steps taken. */
-async function sweep(store: StateStore, kind: PrunableKind, before: number, limit: number): Promise<{ removed: number; steps: number }> {
+/** Steps of at most `limit` (and `budgetMs`) until the sweep says done; returns the removed count and the steps taken. */
+async function sweep(store: StateStore, kind: PrunableKind, before: number, limit: number, budgetMs?: number): Promise<{ removed: number; steps: number }> {
   let removed = 0;
   for (let steps = 1; steps < 10_000; steps++) {
-    const result = await store.pruneStep(kind, before, limit);
+    const result = await store.pruneStep(kind, before, limit, budgetMs);
     removed += result.removed;
     if (result.done) return { removed, steps };
   }
@@ -75,6 +75,36 @@ export function retentionContract(backend: ContractBackend): void {
       while (!result.done) result = await store.pruneStep("events", T0 + 60 * 60_000, 1);
       expect(await store.getEvent("keep")).toBeDefined();
       expect(await store.getEvent("e9")).toBeUndefined();
+      await store.close();
+    });
+
+    it("ends a step once its time budget is spent, whatever its row limit, and the sweep still gets through", async () => {
+      const { store } = await openFresh(backend, { clock: fixedClock(T0) });
+      const old = Array.from({ length: 120 }, (_, n) => eventAt(`old${n}`, `s/invoices/\u001f${n % 7}`, n % 60, [], { shaped: "{}" }));
+      const letters = Array.from({ length: 60 }, (_, n) => eventAt(`dl${n}`, `s/invoices/\u001f${n % 5}`, 1, ["a"]));
+      await store.enqueue(old);
+      for (const delivery of await store.enqueue(letters)) {
+        await store.deadLetter(delivery, { target: "a", eventId: delivery.eventId, recordKey: delivery.recordKey, at: at(2), attempts: 1, reason: "HTTP 400" }, logAt("a", delivery.eventId, 2));
+      }
+      await store.enqueue([eventAt("new", "s/invoices/\u001f1", 120, [])]);
+      for (let n = 0; n < 120; n++) {
+        await store.appendLog(logAt(n % 2 ? "a" : "b", `old${n}`, n % 60));
+        await store.appendPass({ source: "s", resource: n % 2 ? "invoices" : "clients" }, passAt(n % 60));
+      }
+      const cutoff = T0 + 60 * 60_000;
+      // A budget of 0 ms: every step stops after its first entry (SQLite) or chunk (PostgreSQL),
+      // where a row limit of 1,000 alone would take each kind in one step.
+      const expected: Array<[PrunableKind, number, number]> = [["dead_letters", 60, 1], ["delivery_log", 180, 3], ["pass_journal", 120, 2], ["events", 180, 3]];
+      for (const [kind, removed, moreStepsThan] of expected) {
+        const swept = await sweep(store, kind, cutoff, 1000, 0);
+        expect(swept.removed, kind).toBe(removed);
+        expect(swept.steps, kind).toBeGreaterThan(moreStepsThan);
+      }
+      expect(await store.getEvent("old7")).toBeUndefined();
+      expect(await store.getEvent("dl7")).toBeUndefined();
+      expect(await store.getEvent("new")).toBeDefined();
+      expect(await store.listDeadLetters()).toEqual([]);
+      expect(Object.keys(await store.pruneHorizons()).sort()).toEqual(["dead_letters", "delivery_log", "events", "pass_journal"]);
       await store.close();
     });
 
