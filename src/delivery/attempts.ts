@@ -122,7 +122,7 @@ export class Attempts {
         return;
       }
       this.settled(lane, entry, log, "delivered");
-      this.ctx.logger.debug({ target: target.name, eventId: delivery.eventId, status: result.status, latencyMs: result.latencyMs }, "delivered");
+      if (this.ctx.logger.isLevelEnabled("debug")) this.ctx.logger.debug({ target: target.name, eventId: delivery.eventId, status: result.status, latencyMs: result.latencyMs }, "delivered");
       return;
     }
 

@@ -34,7 +34,7 @@ export function redactedUrl(text: string): string {
 export function scrubSecrets(text: string, secrets: Iterable<string>): string {
   let out = scrubUrl(text);
   for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join("***");
+    if (secret && secret.length >= 4 && out.includes(secret)) out = out.split(secret).join("***");
   }
   return out;
 }

@@ -186,11 +186,12 @@ export function caOf(tls: { ca: string } | undefined): string | undefined {
 
 /** A result with the time since `started` (performance.now()). */
 export function resultAfter(started: number, outcome: SendResult["outcome"], reason: string, response?: string): SendResult {
+  const scrubbed = scrub(scrubUrl(reason));
   return {
     outcome,
-    reason: scrub(scrubUrl(reason)),
+    reason: scrubbed,
     latencyMs: Math.round(performance.now() - started),
-    ...(response !== undefined ? { response: scrub(scrubUrl(response)).slice(0, 512) } : {}),
+    ...(response !== undefined ? { response: (response === reason ? scrubbed : scrub(scrubUrl(response))).slice(0, 512) } : {}),
   };
 }
 

@@ -35,9 +35,12 @@ const encoder = new TextEncoder();
 class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
   /** The JetStream client of the current connection. */
   private js?: { nc: NatsConnection; client: JetStreamClient };
+  /** The target's own headers, listed once. */
+  private readonly targetHeaders: ReadonlyArray<[string, string]>;
 
   constructor(target: NatsTarget, templates: readonly DestinationTemplate[]) {
     super(target, templates);
+    this.targetHeaders = Object.entries(target.headers);
     void loadNats();
   }
 
@@ -79,7 +82,7 @@ class NatsTransport extends BrokerTransport<NatsConnection, NatsTarget> {
   protected async publish(nc: NatsConnection, names: Record<string, string>, message: OutgoingMessage, started: number, signal: AbortSignal): Promise<SendResult> {
     const subject = names.subject!;
     const headers = nats!.headers();
-    for (const [name, value] of Object.entries(this.target.headers)) headers.set(name, value);
+    for (const [name, value] of this.targetHeaders) headers.set(name, value);
     for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
     try {
       if (this.js?.nc !== nc) this.js = { nc, client: nc.jetstream() };

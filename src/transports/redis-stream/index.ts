@@ -42,8 +42,15 @@ type Client = RedisClientType;
 const loadRedis = clientModule<typeof import("redis")>("redis");
 
 class RedisStreamTransport extends BrokerTransport<Client, RedisTarget> {
+  /** The target's own headers as fields (lower-case names), listed once. */
+  private readonly targetFields: ReadonlyArray<[string, string]>;
+  /** XADD's trim option, made once. */
+  private readonly trim: Parameters<Client["xAdd"]>[3];
+
   constructor(target: RedisTarget, templates: readonly DestinationTemplate[]) {
     super(target, templates);
+    this.targetFields = Object.entries(target.headers).map(([name, value]) => [name.toLowerCase(), value]);
+    this.trim = target.maxlen ? { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: target.maxlen } } : undefined;
     void loadRedis();
   }
 
@@ -89,10 +96,10 @@ class RedisStreamTransport extends BrokerTransport<Client, RedisTarget> {
     const stream = names.stream!;
     const envelope = message.event.envelope;
     const fields: Record<string, string> = { id: envelope.id, type: envelope.type, body: message.body, ...message.headers };
-    for (const [name, value] of Object.entries(this.target.headers)) fields[name.toLowerCase()] ??= value;
+    for (const [name, value] of this.targetFields) fields[name] ??= value;
     try {
       const entry = await withTimeout(
-        client.xAdd(stream, "*", fields, this.target.maxlen ? { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: this.target.maxlen } } : undefined),
+        client.xAdd(stream, "*", fields, this.trim),
         this.target.timeout,
         "XADD",
       );
