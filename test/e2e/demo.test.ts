@@ -28,10 +28,10 @@ describe("retrohook demo", () => {
 
 describe("retrohook demo --for", () => {
   it("ends by itself after the given time with a summary, exit 0; a bad duration is bad usage", async () => {
-    const result = await runCli(["demo", "--for", "12s", "--data", tempDir()], {}, 60_000);
+    const result = await runCli(["demo", "--for", "3s", "--data", tempDir()], {}, 60_000);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Stops after 12 s \(or Ctrl-C\)\./);
-    expect(result.stdout).toMatch(/^summary: ran 1\d s; \d+ changes made in the simulated account; \d+ webhooks received and verified; \d+ still pending\. Next: /m);
+    expect(result.stdout).toMatch(/Stops after 3 s \(or Ctrl-C\)\./);
+    expect(result.stdout).toMatch(/^summary: ran [2-9] s; \d+ changes made in the simulated account; \d+ webhooks received and verified; \d+ still pending\. Next: /m);
     const bad = await runCli(["demo", "--for", "soon", "--data", tempDir()]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--for soon: expected a duration such as 60s or 2m/);

@@ -123,7 +123,7 @@ const COVERAGE: Coverage[] = [
   { command: /^npx tsx scripts\/config-reference\.ts$/, by: [["test/packaging/config-reference.test.ts", "staleFiles()", "REGENERATE"]], note: "in-process: the functions the script runs; the test does not rewrite README.md" },
   { command: /^npm run bench -- --quick$/, by: [[FILE.ci, "npm run bench -- --quick"]] },
   { command: /^npm run bench -- --only=scale$/, by: [[FILE.ci, "npm run bench -- --quick --only=scale"]], note: "CI runs the scale scenario at quick sizes (2,000 and 20,000 records) so its harness cannot rot; the 1,000,000-record run is run by hand" },
-  { command: /^npx retrohook demo --for 60s$/, by: [["test/e2e/demo.test.ts", '["demo", "--for", "12s"']], note: "a shorter --for, the same option" },
+  { command: /^npx retrohook demo --for 60s$/, by: [["test/e2e/demo.test.ts", '["demo", "--for", "3s"']], note: "a shorter --for, the same option" },
   { command: /^retrohook once --reconcile$/, by: [[FILE.once, '["once", "--reconcile", "-c", path]']] },
   { command: /^GET \/api\/state$/, by: [["test/server/state.test.ts", '"GET", "/api/state"']] },
   { command: /^GET \/api\/cluster$/, by: [["test/cluster/replicas.test.ts", "/api/cluster`"]] },
