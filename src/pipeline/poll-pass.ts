@@ -221,6 +221,9 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
   // Any other pass stages its events (and journals the snapshots it changes) until it ends: one
   // that fails at a bound keeps nothing of itself (docs/decisions/0014).
   const staged = writtenNow === undefined;
+  // What such a pass detected is told (metrics, `once --dry-run`) once it reached the outbox.
+  const told = staged ? toldOnRelease(deps) : undefined;
+  const passDeps = told?.deps ?? deps;
   const readSnapshots = async (records: SourceRecord[], keys: string[]): Promise<Map<string, Snapshot>> => {
     if (!writtenNow) return store.getSnapshots(id, records);
     const again = records.filter((_, index) => writtenNow.has(keys[index]!));
@@ -283,7 +286,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         journal.ignored(detection.ignoredOnly);
         crashPoint("pass:after-detect");
         outcome.baselined += detection.baselined;
-        await commit(deps, id, detection, outcome, staged);
+        await commit(passDeps, id, detection, outcome, staged);
         const written = detection.writes.map(refKey);
         if (writtenNow) for (const key of written) writtenNow.add(key);
         if (before !== undefined) {
@@ -303,7 +306,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
         });
         const deletions = detectDeletions(gone, rules, context);
         outcome.deleted += deletions.events.length;
-        await commit(deps, id, deletions, outcome, staged);
+        await commit(passDeps, id, deletions, outcome, staged);
       }
       step = await next;
     }
@@ -325,10 +328,11 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       throw new SourceError(`resource ${poller.resource}: the complete list came back empty while state holds records — treated as a source fault, not a mass deletion`, "empty");
     }
     if (mode === "reconcile" && !firstRun && seen) {
-      await reconcileDeletions(deps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts, secrets);
+      await reconcileDeletions(passDeps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts, secrets);
     }
     // Within its bounds: what the pass (and a crashed one before it) staged goes to the outbox.
     if (staged) await releaseStaged(deps, id);
+    told?.tell();
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
     if (completeListing) await store.putPageMarks(id, compared, true);
@@ -362,7 +366,10 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     await journal.write(store, id, outcome, log);
     return outcome;
   } catch (error) {
-    if (staged && (await settleStaged(deps, id, error instanceof SourceError && error.fault === "pass-bound", log)) === "discarded") {
+    const settled = staged ? await settleStaged(deps, id, error instanceof SourceError && error.fault === "pass-bound", log) : undefined;
+    if (settled === "released") told?.tell();
+    else told?.forget();
+    if (settled === "discarded") {
       outcome.events = 0;
       outcome.deleted = 0;
     }
@@ -448,6 +455,29 @@ async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outc
   outcome.events += detection.events.length;
   deps.onEvents?.(detection.events.map((e) => e.envelope));
   if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
+}
+
+/**
+ * The events a staged pass detected (`onEvents`) and how routing sent them (`onRouting`), held
+ * until what the pass staged reaches the outbox: told then, in order, or forgotten when it was
+ * dropped (past a bound) or the pass could not settle it. So `retrohook_events_detected_total`,
+ * the routing counters and `once --dry-run` count what was committed, not what a dropped pass saw.
+ */
+function toldOnRelease(deps: PassDeps): { deps: PassDeps; tell(): void; forget(): void } {
+  const held: Array<() => void> = [];
+  return {
+    deps: {
+      ...deps,
+      ...(deps.onRouting ? { onRouting: (outcomes: RoutingOutcome[]) => held.push(() => deps.onRouting!(outcomes)) } : {}),
+      ...(deps.onEvents ? { onEvents: (events: EventEnvelope[]) => held.push(() => deps.onEvents!(events)) } : {}),
+    },
+    tell: () => {
+      for (const report of held.splice(0)) report();
+    },
+    forget: () => {
+      held.length = 0;
+    },
+  };
 }
 
 /** The staged events of the resource go to the outbox (the dispatcher is told). */

@@ -6,6 +6,12 @@ import { Scheduler } from "../../src/pipeline/scheduler.js";
 import { openStateStore } from "../../src/store/open.js";
 import type { StateStore } from "../../src/store/store.js";
 import { createLogger } from "../../src/telemetry/logger.js";
+import { ManualClock } from "../../src/clock.js";
+import type { Routing } from "../../src/core/routing.js";
+import type { EventEnvelope } from "../../src/core/types.js";
+import { runSourcePass } from "../../src/pipeline/poll-pass.js";
+import type { RoutingOutcome } from "../../src/pipeline/route-events.js";
+import { createSource } from "../../src/sources/registry.js";
 import { passRunner, restResource, restSource, typesOf } from "../helpers/pass-harness.js";
 import { NEVER, startDaemon } from "../server/harness.js";
 
@@ -134,10 +140,13 @@ describe("a list that never ends", () => {
       // A real edit, then a vendor inventing records page after page.
       api.names[5] = "renamed";
       api.endless = true;
-      const failed = (await runner.pass(mode)).outcomes[0]!;
+      const failedRun = await runner.pass(mode);
+      const failed = failedRun.outcomes[0]!;
       expect(failed.ok).toBe(false);
       expect(failed.cause).toBe("pass-bound");
       expect(failed.events).toBe(0);
+      // Nor is anything of it told (the events counter and `once --dry-run` list what is told).
+      expect(failedRun.events).toEqual([]);
       // Nothing of it reaches the outbox (on the code before: 70 false `created`), and every snapshot is as it was.
       expect(await store.listPending()).toEqual([]);
       expect(await store.getSnapshots(id, refs)).toEqual(before);
@@ -152,6 +161,37 @@ describe("a list that never ends", () => {
       expect(await store.listPending()).toHaveLength(1);
     });
   }
+
+  it("a dropped pass's events are neither counted nor routed; a pass that reached the outbox tells them once, after it settled", async () => {
+    const { api, store } = await afterCompleteListing();
+    const told: string[] = [];
+    const deps = {
+      store,
+      clock: new ManualClock(undefined, { autoAdvance: true }),
+      logger: createLogger({ level: "silent" }),
+      // Every event goes to `t` and is filtered out by `f` (a routing counter: deliveries_total{outcome="filtered"}).
+      route: (): Routing => ({ targets: ["t"], fixed: {}, filtered: ["f"], failed: {} }),
+      onEvents: (events: EventEnvelope[]) => told.push(...events.map((e) => `event ${e.type}:${e.record_id}`)),
+      onRouting: (outcomes: RoutingOutcome[]) => told.push(...outcomes.map((o) => `routed ${o.target} ${o.outcome}`)),
+      onEnqueued: () => told.push("enqueued"),
+    };
+    const pass = async (mode: "reconcile" | "incremental") => {
+      const source = createSource(endlessSource(api.url, { max_pass_pages: 10 }), { clock: deps.clock, logger: deps.logger });
+      try {
+        return (await runSourcePass(deps, source, endlessSource(api.url, { max_pass_pages: 10 }), mode))[0]!;
+      } finally {
+        source.close();
+      }
+    };
+    api.names[3] = "edited";
+    api.endless = true;
+    expect((await pass("reconcile")).cause).toBe("pass-bound");
+    // On the code before: "routed f filtered" and "event item.updated:3", then "item.created" for every invented record.
+    expect(told).toEqual([]);
+    api.endless = false;
+    expect((await pass("reconcile")).ok).toBe(true);
+    expect(told).toEqual(["enqueued", "routed f filtered", "event item.updated:3"]);
+  });
 
   it("a pass stopped before it settled leaves its staging to the next: past the bound both passes' events are dropped and every snapshot is put back", async () => {
     const { api, store, runner, id, refs, before } = await afterCompleteListing();
