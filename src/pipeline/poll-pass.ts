@@ -255,7 +255,13 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       else journal.listed(keys);
       probe ??= batch.records[0];
       const page = batch.digest === undefined ? undefined : `${pageTag}.${batch.digest}`;
-      if (page) marks ??= await store.getPageMarks(id);
+      // The sequence the marks were read at, when read for this page: it is no later than the
+      // snapshots this page's compare reads (nothing of this pass was written since).
+      let markedAt: number | undefined;
+      if (page && !marks) {
+        marks = await store.getPageMarks(id);
+        markedAt = marks.seq;
+      }
       // A page compared earlier in this pass (a list walked twice) counts as well.
       const since = page ? (compared.get(page) ?? marks?.pages.get(page)) : undefined;
       if (page && marks && since !== undefined && pageUnchanged(keys, since, marks.changed)) {
@@ -280,7 +286,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
           compared.set(page, marks.seq);
         }
       } else if (batch.records.length > 0) {
-        const before = page || marks ? await store.snapshotSeq() : undefined;
+        const before = markedAt ?? (page || marks ? await store.snapshotSeq() : undefined);
         const snapshots = await readSnapshots(batch.records, keys);
         const detection = detectChanges(batch.records, snapshots, rules, context);
         journal.ignored(detection.ignoredOnly);

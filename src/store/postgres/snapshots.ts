@@ -1,7 +1,7 @@
 import { staleChangeMarks } from "../../core/page-marks.js";
 import { parseRefKey, refKey, type Snapshot } from "../../core/types.js";
 import { baselineElements } from "../snapshot-codec.js";
-import type { ResourceId, SnapshotStore, SnapshotWrite } from "../store.js";
+import type { PageMarks, ResourceId, SnapshotStore, SnapshotWrite } from "../store.js";
 import type { BaselineInsert } from "./baseline-writer.js";
 import { baselineCopy, boolArray, joinedCopy, numberArray, textArray } from "./binary-array.js";
 import { settled, takeNumbers, type PgContext } from "./context.js";
@@ -113,9 +113,19 @@ export function pgSnapshots(ctx: PgContext): SnapshotStore {
 
     async getPageMarks(id) {
       await settled(ctx, id);
-      const seq = await snapshotSeq();
-      const pages = new Map((await db.query("SELECT digest, since FROM @.page_marks WHERE source = $1 AND resource = $2", [id.source, id.resource])).map((r) => [r.digest as string, Number(r.since)]));
-      return { pages, changed: await changeMarks((text, values) => db.query(text, values), id), seq };
+      // One statement (one snapshot): the sequence, the page marks (`p`), the change marks (`c`).
+      const rows = await db.query(
+        `SELECT 's' AS kind, NULL AS key, value AS seq FROM @.counters WHERE name = 'wseq'
+         UNION ALL SELECT 'p', digest, since FROM @.page_marks WHERE source = $1 AND resource = $2
+         UNION ALL SELECT 'c', record, changed_seq FROM @.snapshots WHERE source = $1 AND resource = $2 AND changed_seq IS NOT NULL`,
+        [id.source, id.resource],
+      );
+      const marks: PageMarks = { pages: new Map(), changed: new Map(), seq: 0 };
+      for (const row of rows) {
+        if (row.kind === "s") marks.seq = Number(row.seq);
+        else (row.kind === "p" ? marks.pages : marks.changed).set(row.key as string, Number(row.seq));
+      }
+      return marks;
     },
 
     async putPageMarks(id, pages, complete) {
