@@ -18,6 +18,9 @@ import { pgSmallState } from "./small-state.js";
 import { baselineInsert, pgSnapshots } from "./snapshots.js";
 import { parsePostgresUrl } from "./url.js";
 
+/** Connections a store opens for its work (plus the one that holds the schema's lock). */
+const POOL_SIZE = 10;
+
 const PG_PARTS: StoreParts<PgContext, Promise<void>> = { smallState: pgSmallState, snapshots: pgSnapshots, pageCommit: pgPageCommit, outbox: pgOutbox, deliveryLog: pgDeliveryLog, passJournal: pgPassJournal, retention: pgRetention };
 
 /**
@@ -27,8 +30,14 @@ const PG_PARTS: StoreParts<PgContext, Promise<void>> = { smallState: pgSmallStat
  * found it.
  */
 export async function openPostgresStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
-  const db = new Db(parsePostgresUrl(url), options.readOnly === true);
-  if (options.replica && !db.readOnly) endIdleTransactions(db.pool, options.leaseMs ?? 30_000, options.replicaId);
+  // A replica's lease rounds (heartbeat, renewal, grants) run on a connection of their own, one
+  // of the pool's 10: on the shared pool they would queue behind every statement of the passes a
+  // tick started (thousands), and a renewal late by more than the lease's margin loses the leases
+  // (docs/decisions/0019).
+  const clustered = options.replica === true && options.readOnly !== true;
+  const db = new Db(parsePostgresUrl(url), options.readOnly === true, clustered ? POOL_SIZE - 1 : POOL_SIZE);
+  const control = clustered ? new Db(parsePostgresUrl(url), false, 1) : undefined;
+  for (const each of control ? [db, control] : []) endIdleTransactions(each.pool, options.leaseMs ?? 30_000, options.replicaId);
   let owner: OwnerLock | undefined;
   try {
     await db.begin();
@@ -43,16 +52,18 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
     return assembleStore(ctx, PG_PARTS, {
       epoch,
       readOnly: db.readOnly,
-      ...(options.replica ? { cluster: pgCluster(db) } : {}),
+      ...(options.replica ? { cluster: pgCluster(control ?? db) } : {}),
       async close(flushOutbox) {
         await flushOutbox();
         await baselines?.close();
         await db.close();
+        await control?.close();
         await owner?.release();
       },
     });
   } catch (error) {
     await db.close().catch(() => undefined);
+    await control?.close().catch(() => undefined);
     await owner?.release();
     throw error;
   }
