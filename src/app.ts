@@ -58,6 +58,27 @@ export function removedTargetNotice(target: string, count: number, config: Confi
   return `${count} pending deliveries of target "${target}", which is no longer configured, ${moved} (reason "target ${target} removed from config"); send them on with: retrohook replay --dead-letters --target ${target} --to ${other}`;
 }
 
+/**
+ * What passes of resources no longer in the config staged and never settled (stopped before
+ * they ended) is dropped, and the snapshots they changed put back, with a log line: no pass of
+ * the resource is left to release it (docs/decisions/0014). Only resources of sources gone from
+ * the config or of the sources opened here are judged (`once --source` leaves the others alone).
+ */
+async function forgetRemovedStaging(store: StateStore, config: Config, opened: Array<{ config: SourceConfig; source: { pollers: Array<{ resource: string }> } }>, logger: Logger): Promise<void> {
+  const known = new Set(config.sources.map((s) => s.name));
+  const polled = new Map(opened.map(({ config: c, source }) => [c.name, new Set(source.pollers.map((p) => p.resource))]));
+  for (const id of await store.stagedResources()) {
+    const resources = polled.get(id.source);
+    if (known.has(id.source) && (!resources || resources.has(id.resource))) continue;
+    try {
+      const dropped = await store.discardStaged(id);
+      logger.warn({ source: id.source, resource: id.resource, dropped }, `resource ${id.source}/${id.resource} is no longer configured: the ${dropped} events a pass of it staged and never released were dropped, and the snapshots it changed put back`);
+    } catch (error) {
+      logger.warn({ source: id.source, resource: id.resource, err: error instanceof Error ? error.message : String(error) }, `resource ${id.source}/${id.resource} is no longer configured: could not drop what a pass of it staged (tried again at the next start)`);
+    }
+  }
+}
+
 export async function openApp(config: Config, options: OpenAppOptions): Promise<App> {
   registerSecrets(secretValues(config));
   const clock = options.clock ?? systemClock();
@@ -88,6 +109,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       }),
     }));
     for (const { source } of sources) for (const notice of source.notices ?? []) logger.warn({ source: source.name }, notice);
+    if (!options.readOnly) await forgetRemovedStaging(store, config, sources, logger);
     const dispatcher = options.readOnly
       ? undefined
       : new Dispatcher({

@@ -261,6 +261,8 @@ export interface PageCommit {
   releaseStaged(id: ResourceId): Promise<Delivery[]>;
   /** Returns how many staged events were dropped. */
   discardStaged(id: ResourceId): Promise<number>;
+  /** The resources with anything staged or journaled: passes stopped before they released or discarded it. */
+  stagedResources(): Promise<ResourceId[]>;
 }
 
 /** Events, pending deliveries and dead letters: src/store/<backend>/outbox.ts. */

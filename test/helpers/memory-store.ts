@@ -211,6 +211,11 @@ export class MemoryStateStore implements StateStore {
     return this.enqueue(items);
   }
 
+  async stagedResources(): Promise<ResourceId[]> {
+    this.check("stagedResources");
+    return [...this.staged.keys()].map((key) => ({ source: key.slice(0, key.indexOf("/")), resource: key.slice(key.indexOf("/") + 1) }));
+  }
+
   async discardStaged(id: ResourceId): Promise<number> {
     this.check("discardStaged");
     const key = `${id.source}/${id.resource}`;

@@ -89,5 +89,10 @@ export function pgPageCommit(ctx: PgContext): PageCommit {
         return dropped.length;
       });
     },
+
+    async stagedResources() {
+      const rows = await db.query("SELECT source, resource FROM @.staged_events UNION SELECT source, resource FROM @.snapshot_undo");
+      return rows.map((row) => ({ source: row.source as string, resource: row.resource as string }));
+    },
   };
 }

@@ -102,5 +102,18 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
       if (dropped.restored) ctx.writeSeq = changeSeq;
       return dropped.count;
     },
+
+    async stagedResources() {
+      const found = new Map<string, ResourceId>();
+      for (const prefix of ["g/", "u/"]) {
+        // One indexed seek per resource: keys are `<prefix><source>/<resource>/…` (names hold no `/`).
+        for (let next = kv.rangeAfter(prefix, prefix, 1)[0]; next; ) {
+          const [source, resource] = next[0].slice(prefix.length).split("/") as [string, string];
+          found.set(`${source}/${resource}`, { source, resource });
+          next = kv.rangeAfter(prefix, `${prefix}${source}/${resource}/\uffff`, 1)[0];
+        }
+      }
+      return [...found.values()];
+    },
   };
 }

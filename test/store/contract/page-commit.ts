@@ -43,6 +43,13 @@ export function pageCommitContract(backend: ContractBackend): void {
         await s.commitPage(other, [item("o1", "s/other/\u001f1", ["a"])], [{ kind: null, id: "1", snapshot: snap(1), fresh: true }], true);
       };
       await stagePass(store);
+      const stagedIds = async (): Promise<string[]> => (await store.stagedResources()).map((r) => `${r.source}/${r.resource}`).sort();
+      expect(await stagedIds()).toEqual(["s/invoices", "s/other"]);
+      // Snapshots journaled without an event count as staged too.
+      await store.commitPage({ source: "t", resource: "quiet" }, [], [{ kind: null, id: "9", snapshot: snap(1) }], true);
+      expect(await stagedIds()).toEqual(["s/invoices", "s/other", "t/quiet"]);
+      await store.discardStaged({ source: "t", resource: "quiet" });
+      expect(await stagedIds()).toEqual(["s/invoices", "s/other"]);
       expect(await store.listPending()).toEqual([]);
       expect(await store.hasEvent("e1")).toBe(false);
       // The pass sees its own writes.
