@@ -174,6 +174,8 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
         route: (envelope) => routeWithExpressions(envelope, config.targets),
         onEnqueued: (deliveries) => dispatcher?.enqueued(deliveries),
         budgets,
+        // The counters read an event's labels; a caller's own `onEvents` (dry-run) reads all of it.
+        eventsTold: extra.onEvents ? "whole" : "labels",
         ...extra,
         onRouting: (outcomes) => {
           for (const { target, outcome } of outcomes) metrics.deliveries.inc({ target, outcome });

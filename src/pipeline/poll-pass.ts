@@ -32,6 +32,13 @@ export interface PassDeps {
   onEnqueued?: (deliveries: Delivery[]) => void;
   /** Called with every event newly written to the outbox, in order (dry-run prints them). */
   onEvents?: (events: EventEnvelope[]) => void;
+  /**
+   * What `onEvents` reads of an event: all of it (`whole`, the default: dry-run prints it) or its
+   * labels only (`labels`: the counters). A later pass holds its events until it released them;
+   * with `labels` it holds them without their `data`, so a pass changing many records does not
+   * keep every changed record in memory until it ends.
+   */
+  eventsTold?: "whole" | "labels";
   /** Records baselined and deletions awaiting confirmation are reported here (dry-run: stderr). */
   onNotice?: (message: string) => void;
   /** Request budgets by source name. */
@@ -471,11 +478,19 @@ async function commit(deps: PassDeps, id: ResourceId, detection: Detection, outc
  */
 function toldOnRelease(deps: PassDeps): { deps: PassDeps; tell(): void; forget(): void } {
   const held: Array<() => void> = [];
+  const kept = deps.eventsTold === "labels" ? (events: EventEnvelope[]) => events.map((e) => ({ ...e, data: { object: {} } })) : (events: EventEnvelope[]) => events;
   return {
     deps: {
       ...deps,
       ...(deps.onRouting ? { onRouting: (outcomes: RoutingOutcome[]) => held.push(() => deps.onRouting!(outcomes)) } : {}),
-      ...(deps.onEvents ? { onEvents: (events: EventEnvelope[]) => held.push(() => deps.onEvents!(events)) } : {}),
+      ...(deps.onEvents
+        ? {
+            onEvents: (events: EventEnvelope[]) => {
+              const told = kept(events);
+              held.push(() => deps.onEvents!(told));
+            },
+          }
+        : {}),
     },
     tell: () => {
       for (const report of held.splice(0)) report();
