@@ -125,7 +125,7 @@ export class Dispatcher {
         ...(options.userAgent ? { userAgent: options.userAgent } : {}),
         now: () => this.clock.now(),
       });
-      this.lanes.set(target.name, new TargetLane(target, transport, key, new ReadAhead(options.store, target.name)));
+      this.lanes.set(target.name, new TargetLane(target, transport, key, new ReadAhead(options.store, target.name, () => this.clock.now())));
     }
   }
 

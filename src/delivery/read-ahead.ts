@@ -15,8 +15,8 @@ interface Read {
  * A target's event reads: an attempt whose event was not read ahead reads it together with the
  * events of the next heads due (`upcoming`) not read yet, in one query; the attempts that follow
  * take theirs from that read. Each id read serves one attempt (a later attempt of the same
- * event reads it again, with what routing has fixed for the target since), for a second at
- * most. A failed read fails every attempt waiting on it (each stays pending, as when its own
+ * event reads it again, with what routing has fixed for the target since), for a second of
+ * the dispatcher's clock at most. A failed read fails every attempt waiting on it (each stays pending, as when its own
  * read failed) and serves nothing more.
  */
 export class ReadAhead {
@@ -26,12 +26,14 @@ export class ReadAhead {
   constructor(
     private readonly store: Pick<StateStore, "getEvents">,
     private readonly target: string,
+    /** The dispatcher's clock (ms): a read serves for `FRESH_MS` of it. */
+    private readonly now: () => number,
   ) {}
 
   /** The event of `eventId` for this target; `upcoming` names the events worth reading with it. */
   async event(eventId: string, upcoming: () => string[]): Promise<StoredEvent | undefined> {
     let read = this.ahead.get(eventId);
-    const now = performance.now();
+    const now = this.now();
     if (read && now - read.at <= FRESH_MS) {
       this.ahead.delete(eventId);
     } else {
