@@ -15,6 +15,22 @@ export type CopyIn = (text: string, chunks: readonly Buffer[]) => Promise<void>;
 const RETRYABLE = new Set(["40001", "40P01"]);
 const MAX_ATTEMPTS = 5;
 
+/**
+ * How long a call waits for a connection. `connectMs`: a new connection that has not finished
+ * its startup by then fails (the database is down or unreachable), and a call that has waited
+ * this long for a free connection of a busy pool has the database probed on a connection of its
+ * own. `poolWaitMs`: how long a call waits for a free connection while the database answers.
+ */
+export interface PoolTiming {
+  connectMs: number;
+  poolWaitMs: number;
+}
+
+const TIMING: PoolTiming = { connectMs: 10_000, poolWaitMs: 120_000 };
+
+/** A probe that found the database answering stands for this long (many waiters, one probe). */
+const PROBE_FRESH_MS = 1_000;
+
 /** int8 (counters, sequence numbers) as numbers: they stay far below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser,
@@ -39,19 +55,37 @@ export class Db {
   private single: pg.PoolClient | undefined;
   private turn: Promise<unknown> = Promise.resolve();
   private savepoints = 0;
+  private readonly timing: PoolTiming;
+  private readonly poolSize: number;
+  /** Checked-out connections: since when, for what (the message of a pool that stays busy). */
+  private readonly holders = new Map<pg.PoolClient, Holder>();
+  /** The probe in flight, or when the last one found the database answering. */
+  private probe: Promise<void> | undefined;
+  private probedAt = -Infinity;
 
   constructor(
     readonly target: PostgresTarget,
     readonly readOnly: boolean,
     poolSize = 10,
+    timing: Partial<PoolTiming> = {},
   ) {
     this.prefix = `"${target.schema}".`;
+    this.timing = { ...TIMING, ...timing };
+    this.poolSize = readOnly ? 1 : poolSize;
+    const connectMs = this.timing.connectMs;
     this.pool = new pg.Pool({
       ...target.pool,
-      max: readOnly ? 1 : poolSize,
+      max: this.poolSize,
       types,
       keepAlive: true,
-      connectionTimeoutMillis: 10_000,
+      // The connect timeout is the client's, for a new connection only: the pool's own
+      // `connectionTimeoutMillis` would also cover the wait in its queue, and a pass that waited
+      // 10 s behind busy connections would fail as "cannot connect" (`checkout` bounds that wait).
+      Client: class extends pg.Client {
+        constructor(config?: pg.ClientConfig) {
+          super({ ...config, connectionTimeoutMillis: connectMs });
+        }
+      },
       idleTimeoutMillis: 30_000,
       // A database that stops answering (paused, partitioned) fails the call instead of hanging it.
       query_timeout: 120_000,
@@ -59,6 +93,7 @@ export class Db {
     // An idle connection dropped by the server (restart, failover) must not crash the process:
     // the pool discards it and the next call connects anew.
     this.pool.on("error", () => undefined);
+    this.pool.on("release", (_error: unknown, client: pg.PoolClient) => this.holders.delete(client));
   }
 
   /** `@.` → `"schema".` (cached per statement). */
@@ -74,7 +109,7 @@ export class Db {
   /** Read-only: opens the one transaction every call of this Db runs in. */
   async begin(): Promise<void> {
     if (!this.readOnly || this.single) return;
-    const client = await this.connect();
+    const client = await this.connect("the dry run");
     try {
       await client.query("BEGIN");
     } catch (error) {
@@ -92,7 +127,7 @@ export class Db {
     if (this.single) return this.inTurn(async (client) => (await run(client, this.sql(text), values, name)).rows);
     let client: pg.PoolClient | undefined;
     try {
-      client = await this.connect();
+      client = await this.connect("a statement");
       const result = await run(client, this.sql(text), values, name);
       client.release();
       return result.rows;
@@ -120,7 +155,7 @@ export class Db {
     for (let attempt = 1; ; attempt += 1) {
       let client: pg.PoolClient | undefined;
       try {
-        client = await this.connect();
+        client = await this.connect("a write");
         const result = await run(client, text, params);
         client.release();
         client = undefined;
@@ -164,7 +199,7 @@ export class Db {
       let client: pg.PoolClient | undefined;
       let broken = false;
       try {
-        client = await this.connect();
+        client = await this.connect("a transaction");
         await client.query("BEGIN");
         if (fence) await checkFence(querier(client, this), fence);
         const out = await fn(querier(client, this), copier(client, this));
@@ -203,19 +238,91 @@ export class Db {
     await this.pool.end();
   }
 
-  private async connect(): Promise<pg.PoolClient> {
-    try {
-      const client = await this.pool.connect();
-      // A connection cut while checked out between two statements emits "error" on the client,
-      // which would end the process with nobody listening; the next statement fails instead.
-      if (!guarded.has(client)) {
-        guarded.add(client);
-        client.on("error", () => undefined);
-      }
-      return client;
-    } catch (error) {
-      throw this.failure("cannot connect to the state database", error);
+  private async connect(what: string): Promise<pg.PoolClient> {
+    const client = await this.checkout();
+    // A connection cut while checked out between two statements emits "error" on the client,
+    // which would end the process with nobody listening; the next statement fails instead.
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on("error", () => undefined);
     }
+    this.holders.set(client, { what, source: currentFence()?.source, since: performance.now() });
+    return client;
+  }
+
+  /**
+   * A connection of the pool. A wait for one is not a connect failure: past `connectMs` the
+   * database is probed on a connection of its own — down or unreachable, the call fails at once
+   * as unavailable; answering, the call keeps waiting for a free connection, up to `poolWaitMs`,
+   * and then fails with what holds the pool.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const started = performance.now();
+    const pending = this.pool.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const late = (ms: number): Promise<undefined> =>
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+        timer.unref();
+      });
+    try {
+      let got = await Promise.race([pending, late(this.timing.connectMs)]);
+      clearTimeout(timer);
+      if (got) return got;
+      const probed = this.probeDatabase().then(() => undefined);
+      got = await Promise.race([pending, probed]);
+      if (got) return got;
+      got = await Promise.race([pending, late(this.timing.poolWaitMs - (performance.now() - started))]);
+      clearTimeout(timer);
+      if (got) return got;
+      throw this.poolBusy(performance.now() - started);
+    } catch (error) {
+      clearTimeout(timer);
+      // A connection that comes after the call gave up goes back to the pool.
+      pending.then(
+        (client) => client.release(),
+        () => undefined,
+      );
+      if (error instanceof StateError) throw error;
+      // The client's own connect timeout says only "timeout expired".
+      const timedOut = errorMessage(error) === "timeout expired";
+      throw this.failure("cannot connect to the state database", timedOut ? new Error(`timeout expired: no connection within ${this.timing.connectMs / 1000} s`) : error);
+    }
+  }
+
+  /** Resolves when the database accepts a new connection and answers on it; rejects when not. */
+  private probeDatabase(): Promise<void> {
+    if (performance.now() - this.probedAt < PROBE_FRESH_MS) return Promise.resolve();
+    this.probe ??= (async () => {
+      const client = new pg.Client({ ...this.target.pool, connectionTimeoutMillis: this.timing.connectMs, query_timeout: this.timing.connectMs });
+      client.on("error", () => undefined);
+      try {
+        await client.connect();
+        await client.query("SELECT 1");
+        this.probedAt = performance.now();
+      } catch (error) {
+        // Too many connections: the database answers; the pool only has to wait its turn.
+        if ((error as { code?: string }).code === "53300") return;
+        throw error;
+      } finally {
+        this.probe = undefined;
+        await client.end().catch(() => undefined);
+      }
+    })();
+    return this.probe;
+  }
+
+  /** The pool stayed busy while the database answered: what holds its connections, and since when. */
+  private poolBusy(waitedMs: number): StateError {
+    const now = performance.now();
+    const held = [...this.holders.values()].sort((a, b) => a.since - b.since);
+    const shown = held.slice(0, 5).map((h) => `${h.what}${h.source === undefined ? "" : ` of source ${h.source}`} for ${Math.round((now - h.since) / 1000)} s`);
+    if (held.length > shown.length) shown.push(`${held.length - shown.length} more`);
+    return new StateError(
+      `no free connection to the state database (${this.target.shown}) after waiting ${Math.round(waitedMs / 1000)} s, though it answers: ` +
+        `${held.length} of the pool's ${this.poolSize} connections are in use (${shown.join(", ") || "none held here"}) — ` +
+        "a long statement or a lock wait holds them: look at pg_stat_activity",
+    );
   }
 
   private inTurn<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -256,10 +363,16 @@ export class Db {
 /** Connection-level failures: refused, reset, timed out, server shutting down or starting up. */
 function isUnavailable(code: string | undefined, message: string): boolean {
   if (code && ["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "57P01", "57P02", "57P03", "53300"].includes(code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|^timeout expired|the database system is (starting up|shutting down)/i.test(message);
 }
 
 const guarded = new WeakSet<pg.PoolClient>();
+
+interface Holder {
+  what: string;
+  source: string | undefined;
+  since: number;
+}
 
 function passwordOf(target: PostgresTarget): string | undefined {
   try {

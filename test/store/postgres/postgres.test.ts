@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { StateError, StateUnavailableError } from "../../../src/errors.js";
@@ -166,6 +167,116 @@ describe("broken connections and retried transactions", () => {
     await Promise.all([writer("a", "b"), writer("b", "a")]);
     expect((await db.query("SELECT key, value FROM @.meta WHERE key IN ('a', 'b') ORDER BY key")).map((r) => r.value)).toEqual(["2", "2"]);
     await db.close();
+  });
+});
+
+describe("a busy pool is not a database down", () => {
+  /** The test URL, its host and port replaced by `port` on loopback. */
+  const viaPort = (url: string, port: number): string => {
+    const moved = new URL(url);
+    moved.hostname = "127.0.0.1";
+    moved.port = String(port);
+    return moved.toString();
+  };
+  /** A transaction that holds its connection until `free()`. */
+  const holdConnection = async (db: Db): Promise<{ free(): void; done: Promise<void> }> => {
+    let free!: () => void;
+    let held!: () => void;
+    const gate = new Promise<void>((resolve) => (free = resolve));
+    const checkedOut = new Promise<void>((resolve) => (held = resolve));
+    const done = db.tx(async (q) => {
+      await q("SELECT 1");
+      held();
+      await gate;
+    });
+    await checkedOut;
+    return { free, done };
+  };
+
+  it("a call that waits over 10 s for the pool's only connection gets it once free, instead of failing as 'cannot connect'", async () => {
+    const db = new Db(parsePostgresUrl(pgServer().freshUrl()), false, 1);
+    try {
+      const holding = db.query("SELECT pg_sleep(10.5)");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const asked = performance.now();
+      expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+      expect(performance.now() - asked).toBeGreaterThan(10_000);
+      await holding;
+    } finally {
+      await db.close();
+    }
+  }, 30_000);
+
+  it("a pool that stays busy while the database answers fails the call with what holds it, not as unavailable", async () => {
+    const db = new Db(parsePostgresUrl(pgServer().freshUrl()), false, 1, { connectMs: 200, poolWaitMs: 1_500 });
+    const holder = await holdConnection(db);
+    try {
+      const failed = await db.query("SELECT 1").then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failed).toBeInstanceOf(StateError);
+      expect(failed).not.toBeInstanceOf(StateUnavailableError);
+      expect(failed!.message).toMatch(/^no free connection to the state database \(postgres:\/\/.*\) after waiting \d+ s, though it answers: 1 of the pool's 1 connections are in use \(a transaction for \d+ s\) — a long statement or a lock wait holds them/);
+      expect(failed!.message).not.toContain("retrohook-test");
+      holder.free();
+      await holder.done;
+      // The connection the failed call would have had went back: the pool serves again.
+      expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    } finally {
+      holder.free();
+      await db.close();
+    }
+  });
+
+  it("a database gone while the pool is busy still fails the waiting call soon, as unavailable", async () => {
+    // A TCP relay to the test database that stops accepting connections on demand.
+    const sockets = new Set<Socket>();
+    const relay = createServer((socket) => {
+      const upstream = connect(Number(new URL(pgServer().url).port), new URL(pgServer().url).hostname);
+      for (const end of [socket, upstream]) {
+        sockets.add(end);
+        end.on("error", () => undefined);
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const db = new Db(parsePostgresUrl(viaPort(pgServer().freshUrl(), (relay.address() as AddressInfo).port)), false, 1, { connectMs: 300, poolWaitMs: 60_000 });
+    const holder = await holdConnection(db);
+    try {
+      relay.close();
+      const asked = performance.now();
+      const failed = await db.query("SELECT 1").then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failed).toBeInstanceOf(StateUnavailableError);
+      expect(failed!.message).toMatch(/^cannot connect to the state database \(postgres:\/\/.*\): .*ECONNREFUSED.* — is PostgreSQL running and reachable\?/);
+      // It did not wait for the pool (60 s), only for the connect timeout and one probe.
+      expect(performance.now() - asked).toBeLessThan(20_000);
+    } finally {
+      holder.free();
+      await holder.done.catch(() => undefined);
+      for (const socket of sockets) socket.destroy();
+      await db.close();
+    }
+  });
+
+  it("a database that accepts a connection and never answers fails a new connection after the connect timeout, as unavailable", async () => {
+    const silent = createServer((socket) => socket.on("error", () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const db = new Db(parsePostgresUrl(viaPort(pgServer().freshUrl(), (silent.address() as AddressInfo).port)), false, 1, { connectMs: 300 });
+    try {
+      const failed = await db.query("SELECT 1").then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failed).toBeInstanceOf(StateUnavailableError);
+      expect(failed!.message).toMatch(/^cannot connect to the state database \(postgres:\/\/.*\): timeout expired: no connection within 0.3 s — is PostgreSQL running and reachable\?/);
+    } finally {
+      await db.close();
+      silent.close();
+    }
   });
 });
 
