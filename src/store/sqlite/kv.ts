@@ -189,20 +189,31 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     return statement;
   }
 
-  /** Applies all operations in one transaction: all or nothing. */
+  /** Applies all operations in one transaction: all or nothing (inside another transaction: a savepoint). */
   write(ops: KvOp[], ttl?: number): void {
     const expires = ttl ? Date.now() + ttl : null;
-    this.run("write", () =>
-      this.db.transaction(() => {
-        for (const op of ops) {
-          if ("delete" in op) {
-            if (op.through === undefined) this.statements.del.run(op.key);
-            else this.statements.delRange.run(op.key, op.through);
-          }
-          else this.statements.put.run(op.key, op.value, expires);
-        }
-      })(),
-    );
+    this.run("write", () => this.db.transaction(() => this.runOps(ops, expires))());
+  }
+
+  /**
+   * Applies operations in the caller's open transaction (`transaction`), without a savepoint of
+   * their own: a nested `write` takes one, and SQLite copies every page changed under a savepoint
+   * to its sub-journal (an ack batch cost twice as much). A failure here must end the caller's
+   * transaction (it is rethrown; the transaction rolls back), never be caught inside it.
+   */
+  apply(ops: readonly KvOp[]): void {
+    if (!this.db.inTransaction) throw new StateError("internal: kv.apply outside a transaction");
+    this.run("write", () => this.runOps(ops, null));
+  }
+
+  private runOps(ops: readonly KvOp[], expires: number | null): void {
+    for (const op of ops) {
+      if ("delete" in op) {
+        if (op.through === undefined) this.statements.del.run(op.key);
+        else this.statements.delRange.run(op.key, op.through);
+      }
+      else this.statements.put.run(op.key, op.value, expires);
+    }
   }
 
   /** Runs `fn` in one transaction (reads see its own writes). */

@@ -71,8 +71,8 @@ export function enqueueRows(ctx: SqliteContext, items: EnqueueItem[], now: numbe
     ops.push({ key: `d/${dead.target}/${pad(seq)}`, value: JSON.stringify({ ...dead, seq }) });
   }
   ops.push({ key: "m/seq", value: String(seq) }, { key: "m/eseq", value: String(eventSeq) });
-  kv.write(ops);
-  if (records.length > 0) kv.write(logOps(ctx, records.map((r) => r.log)));
+  kv.apply(ops);
+  if (records.length > 0) kv.apply(logOps(ctx, records.map((r) => r.log)));
   crashPoint("store:enqueue-before-commit");
   return created;
 }
@@ -111,7 +111,8 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
     if (batch.length === 0) return;
     try {
       kv.transaction(() => {
-        kv.write([...batch.map(({ delivery }) => ({ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true as const })), ...logOps(ctx, batch.map((a) => a.log))]);
+        kv.apply(batch.map(({ delivery }) => ({ key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true as const })));
+        kv.apply(logOps(ctx, batch.map((a) => a.log)));
         crashPoint("store:ack-before-commit");
       });
     } catch (error) {
@@ -214,7 +215,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
 
     async deadLetter(delivery, dead, log) {
       kv.transaction(() => {
-        kv.write([
+        kv.apply([
           { key: `q/${delivery.target}/${pad(delivery.seq)}`, delete: true },
           { key: `d/${delivery.target}/${pad(delivery.seq)}`, value: JSON.stringify({ ...dead, seq: delivery.seq }) },
           ...logOps(ctx, [log]),

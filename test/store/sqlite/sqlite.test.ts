@@ -33,6 +33,23 @@ describe("SqliteKv as a keyv store", () => {
     kv.close();
   });
 
+  it("applies operations in the caller's transaction only: refused outside one, and a failure rolls the whole transaction back", () => {
+    const kv = new SqliteKv(join(tempDir(), "state.sqlite"));
+    expect(() => kv.apply([{ key: "a", value: "1" }])).toThrow(/outside a transaction/);
+    kv.write([{ key: "keep", value: "0" }]);
+    kv.db.exec("CREATE TRIGGER no_poison BEFORE INSERT ON kv WHEN new.value = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+    expect(() =>
+      kv.transaction(() => {
+        kv.apply([{ key: "keep", delete: true }, { key: "a", value: "1" }]);
+        kv.apply([{ key: "b", value: "poison" }]);
+      }),
+    ).toThrow(/poisoned/);
+    expect([kv.getRaw("keep"), kv.getRaw("a"), kv.getRaw("b")]).toEqual(["0", undefined, undefined]);
+    kv.transaction(() => kv.apply([{ key: "a", value: "1" }, { key: "keep", delete: true }]));
+    expect([kv.getRaw("keep"), kv.getRaw("a")]).toEqual([undefined, "1"]);
+    kv.close();
+  });
+
   it("reads many keys in fixed-size chunks, finding every stored one whatever the count", () => {
     const kv = new SqliteKv(join(tempDir(), "many.sqlite"));
     kv.write(Array.from({ length: 800 }, (_, i) => ({ key: `k/${String(i).padStart(4, "0")}`, value: `v${i}` })));
