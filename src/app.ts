@@ -64,7 +64,7 @@ export function removedTargetNotice(target: string, count: number, config: Confi
  * the resource is left to release it (docs/decisions/0014). Only resources of sources gone from
  * the config or of the sources opened here are judged (`once --source` leaves the others alone).
  */
-async function forgetRemovedStaging(store: StateStore, config: Config, opened: Array<{ config: SourceConfig; source: { pollers: Array<{ resource: string }> } }>, logger: Logger): Promise<void> {
+async function forgetRemovedStaging(store: StateStore, config: Config, opened: Array<{ config: SourceConfig; source: { pollers: Array<{ resource: string }> } }>, logger: Logger, metrics: Metrics): Promise<void> {
   const known = new Set(config.sources.map((s) => s.name));
   const polled = new Map(opened.map(({ config: c, source }) => [c.name, new Set(source.pollers.map((p) => p.resource))]));
   for (const id of await store.stagedResources()) {
@@ -72,6 +72,7 @@ async function forgetRemovedStaging(store: StateStore, config: Config, opened: A
     if (known.has(id.source) && (!resources || resources.has(id.resource))) continue;
     try {
       const dropped = await store.discardStaged(id);
+      if (dropped > 0) metrics.eventsDropped.inc({ source: id.source, resource: id.resource, reason: "resource-removed" }, dropped);
       logger.warn({ source: id.source, resource: id.resource, dropped }, `resource ${id.source}/${id.resource} is no longer configured: the ${dropped} events a pass of it staged and never released were dropped, and the snapshots it changed put back`);
     } catch (error) {
       logger.warn({ source: id.source, resource: id.resource, err: error instanceof Error ? error.message : String(error) }, `resource ${id.source}/${id.resource} is no longer configured: could not drop what a pass of it staged (tried again at the next start)`);
@@ -109,7 +110,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       }),
     }));
     for (const { source } of sources) for (const notice of source.notices ?? []) logger.warn({ source: source.name }, notice);
-    if (!options.readOnly) await forgetRemovedStaging(store, config, sources, logger);
+    if (!options.readOnly) await forgetRemovedStaging(store, config, sources, logger, metrics);
     const dispatcher = options.readOnly
       ? undefined
       : new Dispatcher({
@@ -185,6 +186,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
           for (const event of events) metrics.eventsDetected.inc({ source: event.source, resource: event.resource ?? "", type: event.type });
           extra.onEvents?.(events);
         },
+        onDropped: (id, count) => metrics.eventsDropped.inc({ source: id.source, resource: id.resource, reason: "pass-bound" }, count),
       }),
       recordPass(source, outcomes, durationMs) {
         const mode = outcomes[0]?.mode ?? "incremental";

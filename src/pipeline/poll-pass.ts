@@ -32,6 +32,8 @@ export interface PassDeps {
   onEnqueued?: (deliveries: Delivery[]) => void;
   /** Called with every event newly written to the outbox, in order (dry-run prints them). */
   onEvents?: (events: EventEnvelope[]) => void;
+  /** Events a later pass (and one stopped before it) staged, dropped past a bound (a counter). */
+  onDropped?: (id: ResourceId, count: number) => void;
   /**
    * What `onEvents` reads of an event: all of it (`whole`, the default: dry-run prints it) or its
    * labels only (`labels`: the counters). A later pass holds its events until it released them;
@@ -344,7 +346,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
       await reconcileDeletions(passDeps, config, poller, id, state, seen, probe, rules, context, outcome, result.doubt, facts, secrets);
     }
     // Within its bounds: what the pass (and a crashed one before it) staged goes to the outbox.
-    if (staged) await releaseStaged(deps, id);
+    if (staged) await releaseStaged(deps, id, outcome.events, log);
     told?.tell();
     // Kept from complete listings only, which also drop the marks of pages no longer listed
     // (incremental pages differ from pass to pass: their marks would only pile up).
@@ -379,7 +381,7 @@ export async function runResourcePass(deps: PassDeps, config: SourceConfig, poll
     await journal.write(store, id, outcome, log);
     return outcome;
   } catch (error) {
-    const settled = staged ? await settleStaged(deps, id, error instanceof SourceError && error.fault === "pass-bound", log) : undefined;
+    const settled = staged ? await settleStaged(deps, id, error instanceof SourceError && error.fault === "pass-bound", outcome.events, log) : undefined;
     if (settled === "released") told?.tell();
     else told?.forget();
     if (settled === "discarded") {
@@ -501,10 +503,21 @@ function toldOnRelease(deps: PassDeps): { deps: PassDeps; tell(): void; forget()
   };
 }
 
-/** The staged events of the resource go to the outbox (the dispatcher is told). */
-async function releaseStaged(deps: PassDeps, id: ResourceId): Promise<void> {
-  const deliveries = await deps.store.releaseStaged(id);
+/**
+ * The staged events of the resource go to the outbox (the dispatcher is told). Those before the
+ * `own` this pass staged were staged by a pass stopped before it settled them (killed): nobody
+ * told them, so they are told here, first, with a line saying how many.
+ */
+async function releaseStaged(deps: PassDeps, id: ResourceId, own: number, log: Logger): Promise<void> {
+  const { deliveries, items } = await deps.store.releaseStaged(id);
   crashPoint("pass:after-release");
+  const earlier = items.slice(0, Math.max(0, items.length - own));
+  if (earlier.length > 0) {
+    log.warn({ source: id.source, resource: id.resource, released: earlier.length }, `${id.source}/${id.resource}: ${earlier.length} events an earlier pass staged and never released (it stopped part-way) went to the outbox with this pass's`);
+    const outcomes = routingOutcomes(earlier);
+    if (deps.onRouting && outcomes.length > 0) deps.onRouting(outcomes);
+    deps.onEvents?.(earlier.map((item) => item.event.envelope));
+  }
   if (deliveries.length > 0) deps.onEnqueued?.(deliveries);
 }
 
@@ -514,14 +527,18 @@ async function releaseStaged(deps: PassDeps, id: ResourceId): Promise<void> {
  * other failure releases what was staged: the pages read were real and their changes go out as
  * before. Either failing leaves the staging to the next pass of the resource.
  */
-async function settleStaged(deps: PassDeps, id: ResourceId, bound: boolean, log: Logger): Promise<"released" | "discarded" | "kept"> {
+async function settleStaged(deps: PassDeps, id: ResourceId, bound: boolean, own: number, log: Logger): Promise<"released" | "discarded" | "kept"> {
   try {
     if (!bound) {
-      await releaseStaged(deps, id);
+      await releaseStaged(deps, id, own, log);
       return "released";
     }
     const dropped = await deps.store.discardStaged(id);
-    if (dropped > 0) log.warn({ dropped }, "pass went past its bound: its events were dropped and the snapshots it changed put back");
+    if (dropped > 0) {
+      const earlier = dropped > own ? ` (${dropped - own} of them staged by an earlier pass that stopped part-way)` : "";
+      log.warn({ source: id.source, resource: id.resource, dropped }, `${id.source}/${id.resource}: the pass went past its bound: ${dropped} staged events${earlier} were dropped and the snapshots they changed put back`);
+      deps.onDropped?.(id, dropped);
+    }
     return "discarded";
   } catch (error) {
     log.error({ err: error instanceof Error ? error.message : String(error) }, "could not settle what the failed pass staged (the next pass will)");

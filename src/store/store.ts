@@ -148,6 +148,12 @@ export interface EnqueueItem {
   failed?: Record<string, string>;
 }
 
+/** What `releaseStaged` moved to the outbox: the deliveries made, and the items in staging order. */
+export interface ReleasedStaging {
+  deliveries: Delivery[];
+  items: EnqueueItem[];
+}
+
 export interface SnapshotWrite extends RecordRef {
   snapshot: Snapshot;
   /** The previous snapshot was a tombstone (the record came back): drop the tombstone. */
@@ -256,9 +262,10 @@ export interface PageCommit {
    * `releaseStaged` moves the staged events to the outbox (as `enqueue`, in the order they were
    * staged) and forgets the journal; `discardStaged` drops them and puts every journaled snapshot
    * back — each in one transaction. What a crashed pass staged stays until the next pass of the
-   * resource releases or discards it; `clearResource` drops it.
+   * resource releases or discards it; `clearResource` drops it. `releaseStaged` returns the
+   * deliveries it made and the items it released, in staging order (a crashed pass's first).
    */
-  releaseStaged(id: ResourceId): Promise<Delivery[]>;
+  releaseStaged(id: ResourceId): Promise<ReleasedStaging>;
   /** Returns how many staged events were dropped. */
   discardStaged(id: ResourceId): Promise<number>;
   /** The resources with anything staged or journaled: passes stopped before they released or discarded it. */

@@ -102,7 +102,7 @@ describe("retrohook migrate-state", () => {
       expect(await moved2.discardStaged(id)).toBe(2);
       expect(await moved2.getSnapshots(id, refs)).toEqual(before);
       // The other's ends within bounds: its event is delivered under its id.
-      expect((await moved2.releaseStaged(other)).map((d) => [d.target, d.eventId])).toEqual([["erp", "o1"]]);
+      expect((await moved2.releaseStaged(other)).deliveries.map((d) => [d.target, d.eventId])).toEqual([["erp", "o1"]]);
     } finally {
       await moved2.close();
     }

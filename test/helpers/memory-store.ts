@@ -19,6 +19,7 @@ import {
   type QueueGauges,
   type DeliveryLogEntry,
   type EnqueueItem,
+  type ReleasedStaging,
   type PageMarks,
   type PassEntry,
   type ResourceId,
@@ -202,13 +203,13 @@ export class MemoryStateStore implements StateStore {
     return created;
   }
 
-  async releaseStaged(id: ResourceId): Promise<Delivery[]> {
+  async releaseStaged(id: ResourceId): Promise<ReleasedStaging> {
     this.check("releaseStaged");
     const key = `${id.source}/${id.resource}`;
     const items = this.staged.get(key) ?? [];
     this.staged.delete(key);
     this.undo.delete(key);
-    return this.enqueue(items);
+    return { deliveries: await this.enqueue(items), items };
   }
 
   async stagedResources(): Promise<ResourceId[]> {

@@ -216,6 +216,64 @@ describe("a list that never ends", () => {
     expect(await store.listPending()).toHaveLength(1);
   });
 
+  /** A pass runner of `runSourcePass` that records what it tells, the drops it counts and its log lines. */
+  const tellingRunner = (api: Endless, store: StateStore) => {
+    const told: string[] = [];
+    const dropped: string[] = [];
+    const lines: Array<{ level: string; msg: string; source?: string; resource?: string }> = [];
+    const deps = {
+      store,
+      clock: new ManualClock(undefined, { autoAdvance: true }),
+      logger: createLogger({ level: "info", format: "json", destination: { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) } }),
+      route: (): Routing => ({ targets: ["t"], fixed: {}, filtered: ["f"], failed: {} }),
+      eventsTold: "labels" as const,
+      onEvents: (events: EventEnvelope[]) => told.push(...events.map((e) => `event ${e.type}:${e.record_id}`)),
+      onRouting: (outcomes: RoutingOutcome[]) => told.push(...outcomes.map((o) => `routed ${o.target} ${o.outcome}`)),
+      onDropped: (id: { source: string; resource: string }, count: number) => dropped.push(`${id.source}/${id.resource} ${count}`),
+    };
+    const pass = async (mode: "reconcile" | "incremental", on: StateStore = store) => {
+      const source = createSource(endlessSource(api.url, { max_pass_pages: 10 }), { clock: deps.clock, logger: deps.logger });
+      try {
+        return (await runSourcePass({ ...deps, store: on }, source, endlessSource(api.url, { max_pass_pages: 10 }), mode))[0]!;
+      } finally {
+        source.close();
+      }
+    };
+    return { told, dropped, lines, pass };
+  };
+  /** A store whose release fails as a kill would leave it: the pass staged, and settled nothing. */
+  const killedAtRelease = (store: StateStore): StateStore => Object.create(store, { releaseStaged: { value: async () => Promise.reject(new Error("killed")) } }) as StateStore;
+
+  it("what a pass stopped part-way staged is told and counted by the pass that releases it, with a line naming the resource and the count", async () => {
+    const { api, store } = await afterCompleteListing();
+    const { told, lines, pass } = tellingRunner(api, store);
+    api.names[7] = "edited";
+    expect((await pass("reconcile", killedAtRelease(store))).ok).toBe(false);
+    expect(told).toEqual([]);
+    api.names[8] = "edited too";
+    expect((await pass("reconcile")).ok).toBe(true);
+    // On the code before: only this pass's own event (item.updated:8) was told and counted.
+    expect(told).toEqual(["routed f filtered", "event item.updated:7", "routed f filtered", "event item.updated:8"]);
+    expect((await store.listPending()).map((d) => d.recordKey)).toEqual(["legacy/items/\u001f7", "legacy/items/\u001f8"]);
+    const line = lines.find((l) => /earlier pass staged/.test(l.msg));
+    expect(line).toMatchObject({ level: "warn", source: "legacy", resource: "items", msg: "legacy/items: 1 events an earlier pass staged and never released (it stopped part-way) went to the outbox with this pass's" });
+  });
+
+  it("events dropped past a bound are counted (onDropped) with a line naming the resource, the count and those an earlier pass staged", async () => {
+    const { api, store } = await afterCompleteListing();
+    const { told, dropped, lines, pass } = tellingRunner(api, store);
+    api.names[7] = "edited";
+    expect((await pass("reconcile", killedAtRelease(store))).ok).toBe(false);
+    api.names[4] = "edited too";
+    api.endless = true;
+    expect((await pass("reconcile")).cause).toBe("pass-bound");
+    expect(told).toEqual([]);
+    // The real edit of each pass and the 70 records the endless list invented. On the code before: nothing counted them.
+    expect(dropped).toEqual(["legacy/items 72"]);
+    const line = lines.find((l) => /went past its bound/.test(l.msg));
+    expect(line).toMatchObject({ level: "warn", source: "legacy", resource: "items", msg: "legacy/items: the pass went past its bound: 72 staged events (1 of them staged by an earlier pass that stopped part-way) were dropped and the snapshots they changed put back" });
+  });
+
   it("the default bounds derive from the last complete listing with tenfold headroom, above a floor", () => {
     expect(passBounds({}, undefined)).toMatchObject({ pages: PASS_BOUND_FIRST.pages, records: PASS_BOUND_FIRST.records });
     expect(passBounds({}, { pages: 3, records: 30 })).toMatchObject({ pages: PASS_BOUND_FLOOR.pages, records: PASS_BOUND_FLOOR.records });

@@ -56,6 +56,11 @@ describe("staging of a resource removed from the config", () => {
       expect((await app.store.getSnapshots(gone, [{ kind: null, id: "1" }])).size).toBe(0);
       expect((await app.store.getSnapshots(items, [{ kind: null, id: "1" }])).size).toBe(1);
       expect(await app.store.listPending()).toEqual([]);
+      // Counted too, by resource and reason (the configured resource's staging is not).
+      const dropped = await app.metrics.registry.getSingleMetricAsString("retrohook_events_dropped_total");
+      expect(dropped).toContain('retrohook_events_dropped_total{source="legacy",resource="gone",reason="resource-removed"} 1');
+      expect(dropped).toContain('retrohook_events_dropped_total{source="old",resource="things",reason="resource-removed"} 1');
+      expect(dropped).not.toContain('resource="items"');
     } finally {
       await app.close();
     }

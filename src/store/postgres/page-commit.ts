@@ -54,14 +54,14 @@ export function pgPageCommit(ctx: PgContext): PageCommit {
       // Every later pass ends here: one prepared read when it staged nothing, no transaction
       // (only the resource's owner stages for it, so nothing can appear meanwhile).
       const [any] = await db.query(ANY_STAGED, [id.source, id.resource], "retrohook_any_staged");
-      if (any?.staged !== true) return [];
+      if (any?.staged !== true) return { deliveries: [], items: [] };
       const now = ctx.clock.now();
       return db.tx(async (q) => {
         const rows = await q("DELETE FROM @.staged_events WHERE source = $1 AND resource = $2 RETURNING n, item", [id.source, id.resource]);
         await q("DELETE FROM @.snapshot_undo WHERE source = $1 AND resource = $2", [id.source, id.resource]);
-        if (rows.length === 0) return [];
+        if (rows.length === 0) return { deliveries: [], items: [] };
         const items = rows.sort((a, b) => Number(a.n) - Number(b.n)).map((row) => JSON.parse(row.item as string) as EnqueueItem);
-        return enqueueRows(ctx, q, items, now);
+        return { deliveries: await enqueueRows(ctx, q, items, now), items };
       });
     },
 

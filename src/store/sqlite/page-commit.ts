@@ -68,14 +68,14 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
     async releaseStaged(id) {
       await settled(ctx, id);
       // Every later pass ends here: most staged nothing, and need no write transaction.
-      if (kv.lastUnder(staging(id)) === undefined && kv.lastUnder(journal(id)) === undefined) return [];
+      if (kv.lastUnder(staging(id)) === undefined && kv.lastUnder(journal(id)) === undefined) return { deliveries: [], items: [] };
       const now = ctx.clock.now();
       return kv.transaction(() => {
         const items = kv.range(staging(id)).map(([, value]) => JSON.parse(value) as EnqueueItem);
-        const created = items.length > 0 ? enqueueRows(ctx, items, now) : [];
+        const deliveries = items.length > 0 ? enqueueRows(ctx, items, now) : [];
         kv.deletePrefix(staging(id));
         kv.deletePrefix(journal(id));
-        return created;
+        return { deliveries, items };
       });
     },
 

@@ -63,13 +63,14 @@ export function pageCommitContract(backend: ContractBackend): void {
       expect(await again.countSnapshots(id)).toBe(1);
       expect(await again.snapshotSeq()).toBeGreaterThan(seq);
       expect(await again.discardStaged(id)).toBe(0);
-      expect(await again.releaseStaged(id)).toEqual([]);
+      expect(await again.releaseStaged(id)).toEqual({ deliveries: [], items: [] });
       expect(await again.listPending()).toEqual([]);
       // Staged again, then released: in the order staged, as an enqueue would write them.
       await again.releaseStaged(other);
       await stagePass(again);
       const released = await again.releaseStaged(id);
-      expect(released.map((d) => [d.eventId, d.nextAttemptAt])).toEqual([["e1", 3_000], ["e3", 3_000], ["e2", 3_000]]);
+      expect(released.deliveries.map((d) => [d.eventId, d.nextAttemptAt])).toEqual([["e1", 3_000], ["e3", 3_000], ["e2", 3_000]]);
+      expect(released.items.map((i) => i.event.envelope.id)).toEqual(["e1", "e3", "e2"]);
       expect((await again.listPending()).map((d) => d.eventId)).toEqual(["o1", "e1", "e3", "e2"]);
       expect(await again.hasEvent("e3")).toBe(true);
       // Released: nothing left to discard; the snapshots stay as the pass wrote them.
@@ -79,7 +80,7 @@ export function pageCommitContract(backend: ContractBackend): void {
       // clearResource drops a staging too.
       await again.commitPage(id, [item("e9", "s/invoices/\u001f9", ["a"])], [{ kind: null, id: "9", snapshot: snap(1), fresh: true }], true);
       await again.clearResource(id);
-      expect(await again.releaseStaged(id)).toEqual([]);
+      expect(await again.releaseStaged(id)).toEqual({ deliveries: [], items: [] });
       await again.close();
     });
 
