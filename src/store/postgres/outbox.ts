@@ -1,4 +1,5 @@
 import { StateError } from "../../errors.js";
+import { storedEventOf } from "../event-body.js";
 import { routingRecords } from "../routing-records.js";
 import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type EnqueueItem, type Outbox, type StoredEvent } from "../store.js";
 import { textArray, numberArray } from "./binary-array.js";
@@ -29,7 +30,7 @@ function toDelivery(row: Record<string, unknown>): Delivery {
 
 /** An event row as `getEvent` gives it: `fixed` when routing fixed a body for the target read with it. */
 function storedEvent(body: string, fixed: unknown): StoredEvent {
-  const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+  const event = storedEventOf(body);
   if (typeof fixed === "string") event.fixed = fixed;
   return event;
 }

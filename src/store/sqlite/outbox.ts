@@ -1,5 +1,6 @@
 import { StateError } from "../../errors.js";
 import { crashPoint } from "../../testing/fault-injection.js";
+import { storedEventOf } from "../event-body.js";
 import { routingRecords } from "../routing-records.js";
 import { removedTargetReason, type DeadLetter, type Delivery, type DeliveryLogEntry, type EnqueueItem, type Outbox, type StoredEvent } from "../store.js";
 import { pad, SEQ_WIDTH, settled, type SqliteContext } from "./context.js";
@@ -151,7 +152,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
     async getEvent(eventId, target) {
       const body = kv.getRaw(`e/${eventId}`);
       if (body === undefined) return undefined;
-      const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+      const event = storedEventOf(body);
       const fixed = target === undefined ? undefined : kv.getRaw(`o/${target}/${eventId}`);
       if (fixed !== undefined) event.fixed = fixed;
       return event;
@@ -164,7 +165,7 @@ export function sqliteOutbox(ctx: SqliteContext): SqliteOutbox {
       for (const id of eventIds) {
         const body = found.get(`e/${id}`);
         if (body === undefined) continue;
-        const event: StoredEvent = { body, envelope: JSON.parse(body) as StoredEvent["envelope"] };
+        const event = storedEventOf(body);
         const fixed = target === undefined ? undefined : found.get(`o/${target}/${id}`);
         if (fixed !== undefined) event.fixed = fixed;
         events.set(id, event);
