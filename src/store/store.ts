@@ -194,6 +194,13 @@ export interface SmallState {
   /** The overview's hourly series (src/telemetry/series.ts): one small JSON record. */
   getSeries(): Promise<SeriesState | undefined>;
   putSeries(series: SeriesState): Promise<void>;
+  /**
+   * Reads the series, changes it with `apply` and writes it, as one step: calls never overwrite
+   * each other's changes — on PostgreSQL not even those of replicas sampling at the same instant
+   * (the row is locked from the read to the write). `apply` may run more than once (a retried
+   * transaction), each time on what is stored then.
+   */
+  updateSeries(apply: (current: SeriesState | undefined) => SeriesState): Promise<void>;
 }
 
 /** One hour of the overview's charts; a day of them is kept (src/telemetry/series.ts). */

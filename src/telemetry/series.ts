@@ -79,27 +79,23 @@ export class SeriesRecorder {
     this.lastSampleAt = Date.now();
     const now = this.clock.now();
     const at = Math.floor(now / HOUR) * HOUR;
-    const state: SeriesState = (await this.store.getSeries()) ?? { hours: [] };
-    let hour = state.hours.find((h) => h.at === at);
-    if (!hour) {
-      hour = { at, events: {}, deliveries: {}, backlog: {}, latency: {} };
-      state.hours.push(hour);
-      state.hours.sort((a, b) => a.at - b.at);
-    }
+    // What the counters gained since the last sample written; `seen` moves on once this one is.
+    const seen = new Map<string, number>();
     const gained = (key: string, value: number): number => {
       const delta = value - (this.seen.get(key) ?? 0);
-      this.seen.set(key, value);
+      seen.set(key, value);
       return delta > 0 ? delta : 0;
     };
+    const changes: Array<(hour: SeriesHour) => void> = [];
     for (const { labels, value } of (await this.metrics.eventsDetected.get()).values) {
       const source = String(labels.source);
       const type = String(labels.type);
       const delta = gained(`e\u001f${source}\u001f${labels.resource}\u001f${type}`, value);
-      if (delta) add(hour.events, source, type, delta);
+      if (delta) changes.push((hour) => add(hour.events, source, type, delta));
     }
     for (const { labels, value } of (await this.metrics.deliveries.get()).values) {
       const delta = gained(`d\u001f${labels.target}\u001f${labels.outcome}`, value);
-      if (delta) add(hour.deliveries, String(labels.target), String(labels.outcome), delta);
+      if (delta) changes.push((hour) => add(hour.deliveries, String(labels.target), String(labels.outcome), delta));
     }
     for (const { labels, value, metricName } of (await this.metrics.deliveryLatency.get()).values) {
       if (!metricName?.endsWith("_bucket")) continue;
@@ -110,14 +106,31 @@ export class SeriesRecorder {
       if (index < 0) continue;
       // Cumulative counts (attempts ≤ the bound), as the histogram keeps them.
       const delta = gained(`l\u001f${target}\u001f${index}`, value);
-      const row = (hour.latency[target] ??= new Array<number>(SERIES_LATENCY_BOUNDS_MS.length + 1).fill(0));
-      row[index] = (row[index] ?? 0) + delta;
+      changes.push((hour) => {
+        const row = (hour.latency[target] ??= new Array<number>(SERIES_LATENCY_BOUNDS_MS.length + 1).fill(0));
+        row[index] = (row[index] ?? 0) + delta;
+      });
     }
     for (const [target, pending] of Object.entries(await this.store.pendingTargets())) {
-      hour.backlog[target] = Math.max(hour.backlog[target] ?? 0, pending);
+      changes.push((hour) => {
+        hour.backlog[target] = Math.max(hour.backlog[target] ?? 0, pending);
+      });
     }
-    state.hours = state.hours.filter((h) => h.at > at - SERIES_HOURS * HOUR);
-    await this.store.putSeries(state);
+    // Added to what is stored at the write, in one step: replicas sampling together (each with
+    // its own counters) add up instead of overwriting each other.
+    await this.store.updateSeries((current) => {
+      const state: SeriesState = current ?? { hours: [] };
+      let hour = state.hours.find((h) => h.at === at);
+      if (!hour) {
+        hour = { at, events: {}, deliveries: {}, backlog: {}, latency: {} };
+        state.hours.push(hour);
+        state.hours.sort((a, b) => a.at - b.at);
+      }
+      for (const change of changes) change(hour);
+      state.hours = state.hours.filter((h) => h.at > at - SERIES_HOURS * HOUR);
+      return state;
+    });
+    for (const [key, value] of seen) this.seen.set(key, value);
   }
 }
 

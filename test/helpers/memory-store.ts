@@ -427,6 +427,11 @@ export class MemoryStateStore implements StateStore {
     this.series = clone(series);
   }
 
+  async updateSeries(apply: (current: SeriesState | undefined) => SeriesState): Promise<void> {
+    this.check("updateSeries");
+    this.series = clone(apply(this.series && clone(this.series)));
+  }
+
   private readonly horizons: Partial<Record<PrunableKind, string>> = {};
 
   /** The whole sweep in one call (no file to keep small steps for). */

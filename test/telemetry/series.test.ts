@@ -4,7 +4,11 @@ import { openStateStore } from "../../src/store/open.js";
 import { silentLogger } from "../../src/telemetry/logger.js";
 import { Metrics } from "../../src/telemetry/metrics.js";
 import { quantile, SeriesRecorder, SERIES_HOURS } from "../../src/telemetry/series.js";
+import type { StateStore } from "../../src/store/store.js";
+import { postgresForFile } from "../helpers/postgres.js";
 import { tempDir } from "../helpers/tmp.js";
+
+const pgServer = postgresForFile();
 
 const T0 = Date.UTC(2026, 10, 23, 10, 30);
 const HOUR = 3_600_000;
@@ -47,6 +51,49 @@ describe("the overview's hourly series", () => {
     expect(erp.latencyP50Ms.slice(-2)).toEqual([50, null]);
     expect(erp.latencyP99Ms.slice(-2)).toEqual([1000, null]);
     expect(view.targets[1]).toMatchObject({ name: "crm", deliveries: {}, backlog: new Array(SERIES_HOURS).fill(0) });
+  });
+
+  it("replicas sampling at the same instant on one PostgreSQL add up: none overwrites another's counts", async () => {
+    const url = pgServer().freshUrl();
+    const clock = new ManualClock(T0);
+    const replicas = await Promise.all(["A", "B", "C"].map((replicaId) => openStateStore(url, { clock, replica: true, replicaId })));
+    try {
+      const recorders = replicas.map((store) => ({ metrics: new Metrics(), recorder: undefined as SeriesRecorder | undefined, store }));
+      for (const r of recorders) r.recorder = new SeriesRecorder(r.store, r.metrics, clock, silentLogger());
+      for (let round = 0; round < 5; round += 1) {
+        for (const [i, r] of recorders.entries()) r.metrics.eventsDetected.inc({ source: "legacy", resource: "items", type: "item.created" }, i + 1);
+        await Promise.all(recorders.map((r) => r.recorder!.sample()));
+      }
+      // 5 rounds of 1 + 2 + 3. On the code before, each replica read the record, added its own and wrote it back: most rounds kept one replica's.
+      const view = await recorders[0]!.recorder!.view(["legacy"], []);
+      expect(view.sources[0]!.events["item.created"]!.at(-1)).toBe(30);
+    } finally {
+      for (const store of replicas) await store.close();
+    }
+  });
+
+  it("a sample that could not be written is not lost: the next one adds it", async () => {
+    const clock = new ManualClock(T0);
+    const store = await openStateStore(`sqlite://${tempDir()}/state.sqlite`, { clock });
+    let failing = true;
+    const refusing = (write: () => Promise<void>): Promise<void> => (failing ? ((failing = false), Promise.reject(new Error("database busy"))) : write());
+    const flaky: StateStore = Object.create(store, {
+      putSeries: { value: (series: Parameters<StateStore["putSeries"]>[0]) => refusing(() => store.putSeries(series)) },
+      updateSeries: { value: (apply: Parameters<StateStore["updateSeries"]>[0]) => refusing(() => store.updateSeries(apply)) },
+    }) as StateStore;
+    const metrics = new Metrics();
+    const recorder = new SeriesRecorder(flaky, metrics, clock, silentLogger());
+    try {
+      metrics.eventsDetected.inc({ source: "legacy", resource: "items", type: "item.created" }, 3);
+      await recorder.sample();
+      expect(await store.getSeries()).toBeUndefined();
+      metrics.eventsDetected.inc({ source: "legacy", resource: "items", type: "item.created" });
+      await recorder.sample();
+      // On the code before: 1 (the failed sample's 3 were taken as recorded).
+      expect((await store.getSeries())!.hours[0]!.events).toEqual({ legacy: { "item.created": 4 } });
+    } finally {
+      await store.close();
+    }
   });
 
   it("reads a quantile off cumulative bucket counts", () => {

@@ -1,6 +1,8 @@
 import type { BudgetState, ResourceState, SeriesState, SmallState, SourceState, TargetState } from "../store.js";
 import { settled, type PgContext } from "./context.js";
 
+const EMPTY_SERIES = JSON.stringify({ hours: [] } satisfies SeriesState);
+
 /** Resource state (cursor, generation, …), source state (suspensions, back-offs, facts), target state: jsonb rows. */
 export function pgSmallState(ctx: PgContext): SmallState {
   const { db } = ctx;
@@ -37,6 +39,14 @@ export function pgSmallState(ctx: PgContext): SmallState {
     },
     async putSeries(series) {
       await db.write("INSERT INTO @.meta (key, value) SELECT 'series', $1::text WHERE @fenced ON CONFLICT (key) DO UPDATE SET value = excluded.value", [JSON.stringify(series)]);
+    },
+    async updateSeries(apply) {
+      await db.tx(async (q) => {
+        // The row exists before it is locked, so two first samples cannot both insert it.
+        await q(`INSERT INTO @.meta (key, value) VALUES ('series', '${EMPTY_SERIES}') ON CONFLICT (key) DO NOTHING`);
+        const row = (await q("SELECT value FROM @.meta WHERE key = 'series' FOR UPDATE"))[0]!;
+        await q("UPDATE @.meta SET value = $1 WHERE key = 'series'", [JSON.stringify(apply(JSON.parse(row.value as string) as SeriesState))]);
+      });
     },
   };
 }

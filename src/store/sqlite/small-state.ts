@@ -4,6 +4,8 @@ import { settled, type SqliteContext } from "./context.js";
 /** Resource and source state, target state and budgets: JSON records through keyv. */
 export function sqliteSmallState(ctx: SqliteContext): SmallState {
   const { keyv } = ctx;
+  // One process writes a state file: the series' updates only have to take turns within it.
+  let seriesTurn: Promise<unknown> = Promise.resolve();
   return {
     async getResourceState(id) {
       await settled(ctx, id);
@@ -36,6 +38,13 @@ export function sqliteSmallState(ctx: SqliteContext): SmallState {
     },
     async putSeries(series) {
       await keyv.set("series", series);
+    },
+    updateSeries(apply) {
+      const update = seriesTurn.then(async () => {
+        await keyv.set("series", apply((await keyv.get("series")) ?? undefined));
+      });
+      seriesTurn = update.catch(() => undefined);
+      return update;
     },
   };
 }

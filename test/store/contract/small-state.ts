@@ -63,6 +63,21 @@ export function smallStateContract(backend: ContractBackend): void {
       await again.close();
     });
 
+    it("updates the series in one step: concurrent updates all count, each applied to what is stored then", async () => {
+      const { store } = await openFresh(backend);
+      const hourAt = Date.UTC(2026, 10, 23, 10);
+      const bump = (current: Parameters<Parameters<typeof store.updateSeries>[0]>[0]) => {
+        const state = current ?? { hours: [] };
+        if (state.hours.length === 0) state.hours.push({ at: hourAt, events: {}, deliveries: {}, backlog: {}, latency: {} });
+        const events = (state.hours[0]!.events.s ??= {});
+        events["item.created"] = (events["item.created"] ?? 0) + 1;
+        return state;
+      };
+      await Promise.all(Array.from({ length: 20 }, () => store.updateSeries(bump)));
+      expect((await store.getSeries())!.hours[0]!.events).toEqual({ s: { "item.created": 20 } });
+      await store.close();
+    });
+
     it("keeps one random epoch per state across reopen", async () => {
       const { store, reopen } = await openFresh(backend);
       const epoch = store.epoch;
