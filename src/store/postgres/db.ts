@@ -257,8 +257,17 @@ export class Db {
    * and then fails with what holds the pool.
    */
   private async checkout(): Promise<pg.PoolClient> {
+    const pool = this.pool;
+    // No turn to wait for: an idle connection for every waiter, or a new one (its own timeout).
+    if (pool.idleCount > pool.waitingCount || (pool.idleCount === 0 && pool.waitingCount === 0 && pool.totalCount < this.poolSize)) {
+      try {
+        return await pool.connect();
+      } catch (error) {
+        throw this.connectFailure(error);
+      }
+    }
     const started = performance.now();
-    const pending = this.pool.connect();
+    const pending = pool.connect();
     let timer: NodeJS.Timeout | undefined;
     const late = (ms: number): Promise<undefined> =>
       new Promise((resolve) => {
@@ -283,11 +292,14 @@ export class Db {
         (client) => client.release(),
         () => undefined,
       );
-      if (error instanceof StateError) throw error;
-      // The client's own connect timeout says only "timeout expired".
-      const timedOut = errorMessage(error) === "timeout expired";
-      throw this.failure("cannot connect to the state database", timedOut ? new Error(`timeout expired: no connection within ${this.timing.connectMs / 1000} s`) : error);
+      throw error instanceof StateError ? error : this.connectFailure(error);
     }
+  }
+
+  private connectFailure(error: unknown): StateError {
+    // The client's own connect timeout says only "timeout expired".
+    const timedOut = errorMessage(error) === "timeout expired";
+    return this.failure("cannot connect to the state database", timedOut ? new Error(`timeout expired: no connection within ${this.timing.connectMs / 1000} s`) : error);
   }
 
   /** Resolves when the database accepts a new connection and answers on it; rejects when not. */
