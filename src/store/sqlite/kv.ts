@@ -35,6 +35,8 @@ export function createPrivateFile(file: string): void {
 
 /** Sizes of `IN (…)` chunks, largest first; the last must be 1. */
 const CHUNK_SIZES = [500, 100, 20, 5, 1];
+/** Most rows of one multi-row put statement (3 bound values each). */
+const PUT_CHUNK = 100;
 
 export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
   opts: { dialect: "sqlite"; url: string };
@@ -189,7 +191,10 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     return statement;
   }
 
-  /** Applies all operations in one transaction: all or nothing (inside another transaction: a savepoint). */
+  /**
+   * Applies all operations in one transaction: all or nothing, in order (inside another
+   * transaction: a savepoint).
+   */
   write(ops: KvOp[], ttl?: number): void {
     const expires = ttl ? Date.now() + ttl : null;
     this.run("write", () => this.db.transaction(() => this.runOps(ops, expires))());
@@ -206,14 +211,59 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
     this.run("write", () => this.runOps(ops, null));
   }
 
+  /**
+   * Runs of puts go in multi-row statements (one statement per 100 rows costs SQLite and the
+   * binding a good part less than 100 statements); a delete ends a run, and a key put twice in one
+   * run ends with its later value, as it would one row at a time.
+   */
   private runOps(ops: readonly KvOp[], expires: number | null): void {
-    for (const op of ops) {
+    let i = 0;
+    while (i < ops.length) {
+      const op = ops[i]!;
       if ("delete" in op) {
         if (op.through === undefined) this.statements.del.run(op.key);
         else this.statements.delRange.run(op.key, op.through);
+        i += 1;
+        continue;
       }
-      else this.statements.put.run(op.key, op.value, expires);
+      let end = i + 1;
+      while (end < ops.length && !("delete" in ops[end]!) && end - i < PUT_CHUNK) end += 1;
+      this.putRun(ops as ReadonlyArray<{ key: string; value: string }>, i, end, expires);
+      i = end;
     }
+  }
+
+  /** Puts `ops[from..to)` (all puts) with as few statements as the chunk sizes allow. */
+  private putRun(ops: ReadonlyArray<{ key: string; value: string }>, from: number, to: number, expires: number | null): void {
+    let i = from;
+    while (i < to) {
+      const size = CHUNK_SIZES.find((n) => n <= to - i && n <= PUT_CHUNK)!;
+      if (size === 1) {
+        this.statements.put.run(ops[i]!.key, ops[i]!.value, expires);
+      } else {
+        const args: Array<string | number | null> = new Array<string | number | null>(size * 3);
+        for (let j = 0; j < size; j += 1) {
+          const op = ops[i + j]!;
+          args[3 * j] = op.key;
+          args[3 * j + 1] = op.value;
+          args[3 * j + 2] = expires;
+        }
+        this.putStatement(size).run(...args);
+      }
+      i += size;
+    }
+  }
+
+  private readonly putStatements = new Map<number, Database.Statement<Array<string | number | null>>>();
+
+  private putStatement(count: number): Database.Statement<Array<string | number | null>> {
+    let statement = this.putStatements.get(count);
+    if (!statement) {
+      const rows = new Array<string>(count).fill("(?, ?, ?)").join(", ");
+      statement = this.db.prepare<Array<string | number | null>>(`INSERT INTO kv (key, value, expires) VALUES ${rows} ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires`);
+      this.putStatements.set(count, statement);
+    }
+    return statement;
   }
 
   /** Runs `fn` in one transaction (reads see its own writes). */

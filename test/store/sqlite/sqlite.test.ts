@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import Keyv from "keyv";
 import { describe, expect, it } from "vitest";
 import { movable } from "../../../src/store/sqlite/baseline-writer.js";
-import { SqliteKv } from "../../../src/store/sqlite/kv.js";
+import { SqliteKv, type KvOp } from "../../../src/store/sqlite/kv.js";
 import { openStateStore } from "../../../src/store/open.js";
 import { tempDir } from "../../helpers/tmp.js";
 
@@ -152,6 +152,43 @@ describe("SQLite baseline writer: a response's bytes given away are moved to its
       expect(await store.countSnapshots(id)).toBe(240);
     } finally {
       await store.close();
+    }
+  });
+
+  it("commits jobs waiting together, and a failing job fails only its own resource", async () => {
+    const store = await openStateStore(`sqlite://${join(tempDir(), "state.sqlite")}`);
+    try {
+      const bad = { source: "s", resource: "broken" };
+      const others = [{ source: "s", resource: "a" }, { source: "t", resource: "b" }];
+      // Posted back to back: the writer's thread is still starting, so they wait and commit together.
+      await store.putBaseline(others[0]!, { bytes: body(120).bytes, transferable: true }, body(120).refs);
+      await store.putBaseline(bad, { bytes: Buffer.from("[{\"id\": 1}, not json".padEnd(400, " ")) }, body(60).refs);
+      await store.putBaseline(others[1]!, { bytes: body(80, 500).bytes }, body(80, 500).refs);
+      await expect(store.getResourceState(bad)).rejects.toThrow(/cannot write the baseline/);
+      expect(await store.countSnapshots(others[0]!)).toBe(120);
+      expect(await store.countSnapshots(others[1]!)).toBe(80);
+      expect(await store.countSnapshots(bad)).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("SQLite state: writes in multi-row statements keep the order of the operations", () => {
+  it("stores every row of long runs, the later value of a key put twice, and deletes where they stand", () => {
+    const kv = new SqliteKv(join(tempDir(), "kv.sqlite"));
+    try {
+      const puts = (from: number, n: number, tag: string): KvOp[] => Array.from({ length: n }, (_, i) => ({ key: `k/${String(from + i).padStart(4, "0")}`, value: `${tag}${from + i}` }));
+      kv.write([...puts(0, 237, "a"), { key: "k/0003", value: "again" }, ...puts(300, 26, "b")]);
+      expect(kv.count("k/")).toBe(263);
+      expect(kv.getRaw("k/0003")).toBe("again");
+      expect(kv.getRaw("k/0236")).toBe("a236");
+      // A put, its delete, then a put of the same key inside one run of the same write.
+      kv.write([...puts(0, 5, "c"), { key: "k/0001", delete: true }, { key: "k/0002", delete: true, through: "k/0004" }, ...puts(3, 1, "d"), { key: "k/0000", value: "e" }, { key: "k/0000", value: "f" }]);
+      expect([kv.getRaw("k/0000"), kv.getRaw("k/0001"), kv.getRaw("k/0002"), kv.getRaw("k/0003"), kv.getRaw("k/0004")]).toEqual(["f", undefined, undefined, "d3", undefined]);
+      expect(kv.count("k/")).toBe(260);
+    } finally {
+      kv.close();
     }
   });
 });
