@@ -63,13 +63,29 @@ export function removedTargetNotice(target: string, count: number, config: Confi
  * they ended) is dropped, and the snapshots they changed put back, with a log line: no pass of
  * the resource is left to release it (docs/decisions/0014). Only resources of sources gone from
  * the config or of the sources opened here are judged (`once --source` leaves the others alone).
+ * A replica (`me`) leaves alone the staging of a source another replica holds the lease of: during
+ * a rollout that replica may still run the old config, with a pass of the resource in flight.
  */
-async function forgetRemovedStaging(store: StateStore, config: Config, opened: Array<{ config: SourceConfig; source: { pollers: Array<{ resource: string }> } }>, logger: Logger, metrics: Metrics): Promise<void> {
+async function forgetRemovedStaging(store: StateStore, config: Config, opened: Array<{ config: SourceConfig; source: { pollers: Array<{ resource: string }> } }>, logger: Logger, metrics: Metrics, me?: string): Promise<void> {
   const known = new Set(config.sources.map((s) => s.name));
   const polled = new Map(opened.map(({ config: c, source }) => [c.name, new Set(source.pollers.map((p) => p.resource))]));
+  let leased: Map<string, string> | undefined;
   for (const id of await store.stagedResources()) {
     const resources = polled.get(id.source);
     if (known.has(id.source) && (!resources || resources.has(id.resource))) continue;
+    if (store.cluster && me !== undefined) {
+      try {
+        leased ??= new Map((await store.cluster.leases()).filter((lease) => lease.valid && lease.owner !== me).map((lease) => [lease.source, lease.owner]));
+      } catch (error) {
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, "could not read the replicas' leases: what passes of resources no longer configured staged is left until the next start");
+        return;
+      }
+      const owner = leased.get(id.source);
+      if (owner !== undefined) {
+        logger.info({ source: id.source, resource: id.resource, owner }, `resource ${id.source}/${id.resource} is no longer configured here, but replica ${owner} holds the lease of source ${id.source}: what a pass of it staged is left to that replica (judged again at the next start)`);
+        continue;
+      }
+    }
     try {
       const dropped = await store.discardStaged(id);
       if (dropped > 0) metrics.eventsDropped.inc({ source: id.source, resource: id.resource, reason: "resource-removed" }, dropped);
@@ -85,7 +101,8 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
   const clustered = options.replica === true && config.cluster !== undefined && options.readOnly !== true;
-  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered, ...(clustered ? { leaseMs: config.cluster!.lease, replicaId: replicaId(config.cluster!) } : {}) });
+  const me = clustered ? replicaId(config.cluster!) : undefined;
+  const store = await openStateStore(config.state.url, { readOnly: options.readOnly, clock, replica: clustered, ...(clustered ? { leaseMs: config.cluster!.lease, replicaId: me } : {}) });
   try {
     const removedTargets = options.readOnly ? {} : await store.deadLetterPendingExcept(config.targets.map((t) => t.name));
     for (const [target, count] of Object.entries(removedTargets)) {
@@ -110,7 +127,7 @@ export async function openApp(config: Config, options: OpenAppOptions): Promise<
       }),
     }));
     for (const { source } of sources) for (const notice of source.notices ?? []) logger.warn({ source: source.name }, notice);
-    if (!options.readOnly) await forgetRemovedStaging(store, config, sources, logger, metrics);
+    if (!options.readOnly) await forgetRemovedStaging(store, config, sources, logger, metrics, clustered ? me : undefined);
     const dispatcher = options.readOnly
       ? undefined
       : new Dispatcher({
