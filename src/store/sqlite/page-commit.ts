@@ -21,7 +21,7 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
   const stage = (id: ResourceId, items: EnqueueItem[]): void => {
     const last = kv.lastUnder(staging(id));
     let n = last ? Number(last[0].slice(staging(id).length)) : 0;
-    kv.write(items.map((item) => ({ key: `${staging(id)}${pad(++n)}`, value: JSON.stringify(item) })));
+    kv.apply(items.map((item) => ({ key: `${staging(id)}${pad(++n)}`, value: JSON.stringify(item) })));
   };
 
   /** The before-image of each record not journaled yet; the caller's transaction, before the writes. */
@@ -33,7 +33,7 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
     if (fresh.length === 0) return;
     const live = kv.getManyRaw(fresh.map((key) => `s/${prefix}${key}`));
     const dead = kv.getManyRaw(fresh.map((key) => `t/${prefix}${key}`));
-    kv.write(
+    kv.apply(
       fresh.map((key) => {
         const snapshot = live.get(`s/${prefix}${key}`);
         const tombstone = dead.get(`t/${prefix}${key}`);
@@ -56,7 +56,7 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
         }
         if (ops.length > 0) {
           if (staged) journalBefore(id, writes);
-          kv.write(ops);
+          kv.apply(ops);
           crashPoint("store:snapshots-before-commit");
         }
         return deliveries;
@@ -94,7 +94,7 @@ export function sqlitePageCommit(ctx: SqliteContext): PageCommit {
           else if (before.startsWith("t")) ops.push({ key: `s/${prefix}${record}`, delete: true }, { key: `t/${prefix}${record}`, value: before.slice(1) });
           else ops.push({ key: `s/${prefix}${record}`, delete: true }, { key: `t/${prefix}${record}`, delete: true });
         }
-        if (ops.length > 0) kv.write([...ops, { key: "m/wseq", value: String(changeSeq) }]);
+        if (ops.length > 0) kv.apply([...ops, { key: "m/wseq", value: String(changeSeq) }]);
         kv.deletePrefix(staging(id));
         kv.deletePrefix(journal(id));
         return { count, restored: ops.length > 0 };

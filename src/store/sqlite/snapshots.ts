@@ -69,7 +69,7 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
       await settled(ctx, id);
       const { ops, changeSeq } = snapshotOps(ctx, id, writes);
       kv.transaction(() => {
-        kv.write(ops);
+        kv.apply(ops);
         crashPoint("store:snapshots-before-commit");
       });
       if (changeSeq !== undefined) ctx.writeSeq = changeSeq;
@@ -82,7 +82,7 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
       await settled(ctx, id);
       const ops = baselineOps(prefix, origin, keys);
       kv.transaction(() => {
-        kv.write(ops);
+        kv.apply(ops);
         crashPoint("store:snapshots-before-commit");
       });
     },
@@ -102,10 +102,10 @@ export function sqliteSnapshots(ctx: SqliteContext): SnapshotStore {
       const changePrefix = `w/${id.source}/${id.resource}/`;
       kv.transaction(() => {
         if (complete) kv.deletePrefix(pagePrefix);
-        kv.write([...pages].map(([digest, since]) => ({ key: `${pagePrefix}${digest}`, value: String(since) })));
+        kv.apply([...pages].map(([digest, since]) => ({ key: `${pagePrefix}${digest}`, value: String(since) })));
         if (complete) {
           const stale = staleChangeMarks(pages, seqsUnder(changePrefix));
-          kv.write(stale.map((key) => ({ key: `${changePrefix}${key}`, delete: true as const })));
+          kv.apply(stale.map((key) => ({ key: `${changePrefix}${key}`, delete: true as const })));
         }
       });
     },
