@@ -194,11 +194,26 @@ function checkedPath(raw: string | undefined): string {
   return decoded.join("/");
 }
 
+/**
+ * How long `/readyz` waits for the state's answer: a state call waits for a free connection of a
+ * busy PostgreSQL pool for up to two minutes (it is not a connect failure), the probe never does.
+ */
+const READY_STATE_MS = 10_000;
+
 async function stateReachable(ctx: ServerContext): Promise<boolean> {
+  const fromEnv = Number(process.env.RETROHOOK_TEST_READYZ_STATE_MS);
+  const limitMs = Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : READY_STATE_MS;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await ctx.store.getSourceState(ctx.config.sources[0]?.name ?? "readyz");
-    return true;
+    return await Promise.race([
+      ctx.store.getSourceState(ctx.config.sources[0]?.name ?? "readyz").then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), limitMs);
+      }),
+    ]);
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

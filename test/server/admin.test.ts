@@ -58,6 +58,20 @@ describe("health", () => {
     await daemon.scheduler.stop(1000);
     expect(await daemon.api("GET", "/readyz")).toMatchObject({ status: 503, body: { ready: false, checks: { scheduler: false } } });
   });
+
+  it("/readyz answers 503 with state false when the state does not answer in time (a PostgreSQL pool waiting for a free connection), instead of hanging", async () => {
+    process.env.RETROHOOK_TEST_READYZ_STATE_MS = "300";
+    const store = daemon.app.store;
+    const asked = Object.getOwnPropertyDescriptor(store, "getSourceState");
+    Object.defineProperty(store, "getSourceState", { value: () => new Promise(() => undefined), configurable: true, writable: true });
+    try {
+      expect(await daemon.api("GET", "/readyz")).toMatchObject({ status: 503, body: { ready: false, checks: { state: false } } });
+    } finally {
+      if (asked) Object.defineProperty(store, "getSourceState", asked);
+      else delete (store as unknown as Record<string, unknown>).getSourceState;
+      delete process.env.RETROHOOK_TEST_READYZ_STATE_MS;
+    }
+  });
 });
 
 describe("admin API", () => {
