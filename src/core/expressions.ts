@@ -1,4 +1,5 @@
-import jsonata from "jsonata";
+import { createRequire } from "node:module";
+import type jsonata from "jsonata";
 import { compileSync, GIVE_UP, type SyncEvaluator } from "./expressions-sync.js";
 
 /**
@@ -56,6 +57,10 @@ interface JsonataError {
   value?: unknown;
 }
 
+/** `jsonata`, loaded at the first compile: a daemon without filters or transforms never loads it (about 12 MB of memory). */
+let jsonataModule: typeof jsonata | undefined;
+const loadJsonata = (): typeof jsonata => (jsonataModule ??= createRequire(import.meta.url)("jsonata") as typeof jsonata);
+
 const compiled = new Map<string, jsonata.Expression>();
 /** The synchronous evaluator of each compiled expression; null when `jsonata` evaluates it every time. */
 const synchronous = new WeakMap<jsonata.Expression, SyncEvaluator | null>();
@@ -66,7 +71,7 @@ export function compileExpression(text: string, limits: ExpressionLimits = DEFAU
   let expression = compiled.get(key);
   if (expression) return expression;
   try {
-    expression = jsonata(text, { timeout: limits.timeoutMs, stack: MAX_DEPTH });
+    expression = loadJsonata()(text, { timeout: limits.timeoutMs, stack: MAX_DEPTH });
   } catch (error) {
     throw syntaxError(text, error as JsonataError);
   }

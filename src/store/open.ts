@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Clock } from "../clock.js";
 import { StateError } from "../errors.js";
-import { openPostgresStore, postgresStateHeld } from "./postgres/open.js";
 import { openSqliteStore, sqlitePathFromUrl, sqliteStateHeld } from "./sqlite/open.js";
 import type { StateStore } from "./store.js";
 import { stateBackend } from "./url.js";
@@ -27,9 +26,15 @@ export interface OpenOptions {
   replicaId?: string;
 }
 
+/**
+ * The PostgreSQL backend, loaded on first use: a SQLite installation never loads `pg` (about
+ * 16 MB of memory for nothing).
+ */
+const postgres = (): Promise<typeof import("./postgres/open.js")> => import("./postgres/open.js");
+
 /** Opens the state named by `state.url`; the URL's scheme picks the backend (src/store/<backend>/). */
 export async function openStateStore(url: string, options: OpenOptions = {}): Promise<StateStore> {
-  if (stateBackend(url) === "postgres") return openPostgresStore(url, options);
+  if (stateBackend(url) === "postgres") return (await postgres()).openPostgresStore(url, options);
   if (options.replica) throw new StateError("replicas (`cluster`) need PostgreSQL state: SQLite state is one process per file");
   return openSqliteStore(url, options);
 }
@@ -43,5 +48,5 @@ export function stateNotCreated(url: string): string | undefined {
 
 /** Whether a running retrohook holds the state (then the CLI asks its admin API). */
 export async function stateHeld(url: string): Promise<boolean> {
-  return stateBackend(url) === "postgres" ? postgresStateHeld(url) : sqliteStateHeld(url);
+  return stateBackend(url) === "postgres" ? (await postgres()).postgresStateHeld(url) : sqliteStateHeld(url);
 }

@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import { createRequire } from "node:module";
+import type PinoPretty from "pino-pretty";
 
 export type { Logger };
 
@@ -68,11 +69,14 @@ export function logFormat(env: NodeJS.ProcessEnv = process.env, terminal = proce
  * thread, not its worker transport). Level from `RETROHOOK_LOG_LEVEL` (default `info`). Every
  * string leaving is scrubbed of registered secrets and URL credentials, before formatting.
  */
+/** pino-pretty, loaded when a logger writes pretty lines (a daemon logging JSON never loads it). */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
+
 export function createLogger(options: { level?: string; name?: string; format?: LogFormat; destination?: pino.DestinationStream } = {}): Logger {
   const destination =
     options.destination ??
     ((options.format ?? logFormat()) === "pretty"
-      ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "name" })
+      ? loadPretty()({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "name" })
       : pino.destination({ fd: 2, sync: true }));
   return pino(
     {

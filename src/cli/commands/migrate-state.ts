@@ -1,5 +1,4 @@
 import { EXIT_OK, UsageError } from "../../errors.js";
-import { migrateState } from "../../store/migrate-state.js";
 import { redactStateUrl, stateUrlPassword } from "../../store/url.js";
 import { registerSecrets } from "../../telemetry/logger.js";
 import type { Command } from "./command.js";
@@ -22,6 +21,7 @@ and start retrohook: it goes on where it stopped, delivering what was pending on
     const to = values.to as string | undefined;
     if (!from || !to) throw new UsageError("give --from sqlite://FILE and --to postgres://…");
     registerSecrets([stateUrlPassword(to)]);
+    const { migrateState } = await import("../../store/migrate-state.js");
     const moved = await migrateState(from, to);
     const summary = Object.entries(moved).map(([what, n]) => `${n} ${what}`).join(", ");
     io.out(`moved ${redactStateUrl(from)} → ${redactStateUrl(to)}: ${summary}\nset state.url to the postgres:// URL and start retrohook: it goes on where it stopped\n`);

@@ -4,7 +4,6 @@ import { permittedIntervalMs } from "../../core/budget-plan.js";
 import type { BudgetConfig, SourceConfig } from "../../config/types.js";
 import { idlePassCost } from "../../sources/registry.js";
 import { EXIT_FAILURE, EXIT_OK, errorMessage } from "../../errors.js";
-import { checkPostgres } from "../../store/postgres/open.js";
 import { redactStateUrl, stateBackend } from "../../store/url.js";
 import { removedTargetNotice } from "../../app.js";
 import type { Config } from "../../config/types.js";
@@ -65,6 +64,7 @@ async function stateLines(url: string): Promise<{ ok: boolean; lines: string[]; 
   const shown = redactStateUrl(url);
   if (stateBackend(url) !== "postgres") return { ok: true, lines: [`state: ${shown}`] };
   try {
+    const { checkPostgres } = await import("../../store/postgres/open.js");
     const status = await checkPostgres(url);
     const pending = status.pending.length === 0 ? "none" : `${status.pending.map((m) => `${m.version} ${m.name}`).join(", ")} (applied at the next start)`;
     return { ok: true, lines: [`state: ${shown} (PostgreSQL): answers; schema version ${status.current}; pending migrations: ${pending}`] };
