@@ -183,12 +183,7 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
   private readonly inStatements = new Map<number, Database.Statement<string[], { key: string; value: string }>>();
 
   private inStatement(count: number): Database.Statement<string[], { key: string; value: string }> {
-    let statement = this.inStatements.get(count);
-    if (!statement) {
-      statement = this.db.prepare(`SELECT key, value FROM kv WHERE key IN (${new Array<string>(count).fill("?").join(",")})`);
-      this.inStatements.set(count, statement);
-    }
-    return statement;
+    return preparedFor(this.inStatements, count, () => this.db.prepare(`SELECT key, value FROM kv WHERE key IN (${new Array<string>(count).fill("?").join(",")})`));
   }
 
   /**
@@ -257,13 +252,10 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
   private readonly putStatements = new Map<number, Database.Statement<Array<string | number | null>>>();
 
   private putStatement(count: number): Database.Statement<Array<string | number | null>> {
-    let statement = this.putStatements.get(count);
-    if (!statement) {
-      const rows = new Array<string>(count).fill("(?, ?, ?)").join(", ");
-      statement = this.db.prepare<Array<string | number | null>>(`INSERT INTO kv (key, value, expires) VALUES ${rows} ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires`);
-      this.putStatements.set(count, statement);
-    }
-    return statement;
+    const rows = (): string => new Array<string>(count).fill("(?, ?, ?)").join(", ");
+    return preparedFor(this.putStatements, count, () =>
+      this.db.prepare<Array<string | number | null>>(`INSERT INTO kv (key, value, expires) VALUES ${rows()} ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires`),
+    );
   }
 
   /** Runs `fn` in one transaction (reads see its own writes). */
@@ -315,6 +307,16 @@ export class SqliteKv extends EventEmitter implements KeyvStoreAdapter {
       throw wrapped;
     }
   }
+}
+
+/** The statement of `cache` for `count` rows, prepared on first use (a few sizes serve every request). */
+function preparedFor<S>(cache: Map<number, S>, count: number, prepare: () => S): S {
+  let statement = cache.get(count);
+  if (statement === undefined) {
+    statement = prepare();
+    cache.set(count, statement);
+  }
+  return statement;
 }
 
 /**
